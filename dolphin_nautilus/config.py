@@ -1,0 +1,306 @@
+"""Per-environment configuration: TOML files decoded into typed, validated msgspec structures.
+
+A file may name a base file with `extends = "common.toml"`; tables merge key by key, the child winning.
+Operational knobs can be overridden from the environment (`ENV_OVERRIDES`). Secrets never live in files:
+they are read from environment variables only (`Secrets`), and a secret-looking key in a file is an error.
+
+Every problem is a `ConfigError` naming the file, the key, the bad value and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import typing
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+Namespace = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9]{1,15}$")]
+PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+Fraction = Annotated[float, msgspec.Meta(gt=0, lt=1)]
+
+
+INSTRUMENT_ID_RE = re.compile(r"^[A-Z0-9]+-USDT-PERP\.BINGX$")
+
+
+def _require(ok: bool, expected: str, key: str) -> None:
+    # msgspec turns this into a ValidationError that carries the path of the struct being built.
+    if not ok:
+        raise ValueError(f"Expected {expected} - at `$.{key}`")
+
+
+class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class NodeSection(_Section):
+    environment: Literal["backtest", "vst", "live"]
+    namespace: Namespace
+    # Live trading with real money needs this set to exactly "i-understand-this-trades-real-money".
+    live_authorization: str = ""
+    output_dir: str = "runs"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+
+    @property
+    def trader_id(self) -> str:
+        return f"DOLPHIN{self.namespace.upper()}-001"
+
+    @property
+    def client_order_prefix(self) -> str:
+        return f"d{self.namespace}"
+
+
+class ReferenceSignalSection(_Section):
+    fast_bars: PositiveInt = 20
+    slow_bars: PositiveInt = 120
+    # Exposure follows |fast-slow|/slow scaled to [0, 1]; a shrink of at least `retract_step` retracts.
+    full_exposure_spread: PositiveFloat = 0.004
+    retract_step: Fraction = 0.25
+    min_hold_bars: NonNegInt = 5
+
+
+class StrategySection(_Section):
+    instruments: list[str]
+    bar_minutes: PositiveInt = 1
+    trade_notional_usdt: Decimal = Decimal("1000")
+    max_hold_bars: PositiveInt = 250
+    poll_interval_s: PositiveFloat = 1.0
+    rate_limit_cooldown_s: PositiveFloat = 5.0
+    persistent_rate_limit_count: PositiveInt = 5
+    signal_source: Literal["reference", "file", "hazelcast"] = "reference"
+    signal_file: str = ""
+    reference: ReferenceSignalSection = ReferenceSignalSection()
+
+    def __post_init__(self) -> None:
+        _require(self.trade_notional_usdt > 0, "a decimal > 0", "trade_notional_usdt")
+        _require(len(self.instruments) > 0, "at least one instrument id", "instruments")
+        for iid in self.instruments:
+            _require(bool(INSTRUMENT_ID_RE.match(iid)), "ids like 'BTC-USDT-PERP.BINGX'", "instruments")
+
+
+class ClickHouseSection(_Section):
+    backend: Literal["chdb", "server"] = "chdb"
+    path: str = "clickhouse"  # chDB data folder, relative to the run/state folder
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8123
+    username: str = "default"
+    secure: bool = False
+
+
+class HazelcastSection(_Section):
+    backend: Literal["local", "cluster"] = "local"
+    path: str = "live_state"  # local store folder, relative to the run/state folder
+    members: list[str] = []
+    cluster_name: str = "dev"
+    lease_ttl_s: PositiveFloat = 30.0
+
+
+class JournalSection(_Section):
+    spool_dir: str = "spool"
+    batch_size: PositiveInt = 5000
+    flush_interval_s: PositiveFloat = 0.5
+
+
+class RestoreSection(_Section):
+    timeout_s: PositiveFloat = 10.0
+    restart_window_s: PositiveFloat = 300.0
+    restart_max: PositiveInt = 3
+    unclaimed_venue_position: Literal["adopt", "flatten"] = "adopt"
+    legacy_database: str = ""
+    legacy_table: str = "position_state"
+
+
+class BingXSection(_Section):
+    # Hosts default per environment (vst -> demo venue, live -> real venue); override for an emulator.
+    rest_url: str = ""
+    ws_market_url: str = ""
+    ws_user_url: str = ""
+    recv_window_ms: PositiveInt = 5000
+    switch_to_one_way: bool = False
+
+
+class BacktestSection(_Section):
+    data: str = "sample"  # "sample" (the committed generator's data) or a CSV/Parquet path
+    starting_balance_usdt: Decimal = Decimal("100000")
+    leverage: Decimal = Decimal("10")
+    # Every n-th exit order is rejected by the simulated venue (0 = never), to exercise the reject path.
+    reject_exit_every: NonNegInt = 0
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        _require(self.starting_balance_usdt > 0, "a decimal > 0", "starting_balance_usdt")
+        _require(1 <= self.leverage <= 125, "a decimal between 1 and 125", "leverage")
+
+
+class Config(_Section):
+    node: NodeSection
+    strategy: StrategySection
+    clickhouse: ClickHouseSection = ClickHouseSection()
+    hazelcast: HazelcastSection = HazelcastSection()
+    journal: JournalSection = JournalSection()
+    restore: RestoreSection = RestoreSection()
+    bingx: BingXSection = BingXSection()
+    backtest: BacktestSection = BacktestSection()
+    source: str = ""  # the file this was loaded from (set by the loader)
+
+
+LIVE_AUTHORIZATION_PHRASE = "i-understand-this-trades-real-money"
+
+# Environment variable -> (config key path, type). Operational knobs only; never secrets.
+ENV_OVERRIDES: dict[str, tuple[tuple[str, ...], type]] = {
+    "DOLPHIN_POLL_INTERVAL_SEC": (("strategy", "poll_interval_s"), float),
+    "DOLPHIN_MAX_HOLD_BARS": (("strategy", "max_hold_bars"), int),
+    "DOLPHIN_RATE_LIMIT_COOLDOWN_SEC": (("strategy", "rate_limit_cooldown_s"), float),
+    "DOLPHIN_LIVE_AUTHORIZATION": (("node", "live_authorization"), str),
+}
+
+SECRET_KEY_PATTERN = re.compile(r"(secret|password|api_key|apikey|token)", re.IGNORECASE)
+
+
+_MISSING = object()
+
+
+class ConfigError(ValueError):
+    def __init__(self, source: str, key: str, value: Any, expected: str) -> None:
+        self.source, self.key, self.value, self.expected = source, key, value, expected
+        problem = "is missing" if value is _MISSING else f"has bad value {value!r}"
+        super().__init__(f"{source}: key '{key}' {problem}: expected {expected}")
+
+
+class Secrets(msgspec.Struct, frozen=True):
+    """Credentials, read from the environment only. `repr` never shows them."""
+
+    bingx_api_key: str = ""
+    bingx_api_secret: str = ""
+    clickhouse_password: str = ""
+    hazelcast_password: str = ""
+
+    def __repr__(self) -> str:
+        present = [f for f in self.__struct_fields__ if getattr(self, f)]
+        return f"Secrets(present={present})"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Secrets:
+        env = os.environ if environ is None else environ
+        return cls(
+            bingx_api_key=env.get("BINGX_API_KEY", ""),
+            bingx_api_secret=env.get("BINGX_API_SECRET", ""),
+            clickhouse_password=env.get("DOLPHIN_CLICKHOUSE_PASSWORD", ""),
+            hazelcast_password=env.get("DOLPHIN_HAZELCAST_PASSWORD", ""),
+        )
+
+
+def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Config:
+    path = Path(path)
+    raw = _read_with_bases(path, seen=())
+    _reject_secrets(raw, str(path), ())
+    _apply_env_overrides(raw, os.environ if environ is None else environ)
+    raw["source"] = str(path)
+    try:
+        return msgspec.convert(raw, Config, strict=True)
+    except msgspec.ValidationError as exc:
+        raise _explain(exc, raw, str(path)) from None
+
+
+def _read_with_bases(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(str(path), "(file)", str(path), "an existing TOML file")
+    if path.resolve() in seen:
+        raise ConfigError(str(path), "extends", str(path), "no circular 'extends'")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "(syntax)", str(exc), "valid TOML") from None
+    base_name = data.pop("extends", None)
+    if base_name is None:
+        return data
+    if not isinstance(base_name, str):
+        raise ConfigError(str(path), "extends", base_name, "a file name string")
+    base = _read_with_bases(path.parent / base_name, seen + (path.resolve(),))
+    return _merge(base, data)
+
+
+def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _reject_secrets(raw: dict[str, Any], source: str, prefix: tuple[str, ...]) -> None:
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            _reject_secrets(value, source, prefix + (key,))
+        elif SECRET_KEY_PATTERN.search(key) and key != "live_authorization":
+            raise ConfigError(source, ".".join(prefix + (key,)), "<redacted>",
+                              "no secrets in config files: set them as environment variables "
+                              "(BINGX_API_KEY, BINGX_API_SECRET, DOLPHIN_CLICKHOUSE_PASSWORD, DOLPHIN_HAZELCAST_PASSWORD)")
+
+
+def _apply_env_overrides(raw: dict[str, Any], environ: dict[str, str]) -> None:
+    for var, (keys, typ) in ENV_OVERRIDES.items():
+        if var not in environ:
+            continue
+        text = environ[var]
+        try:
+            value = typ(text)
+        except ValueError:
+            raise ConfigError(f"environment variable {var}", ".".join(keys), text, f"a {typ.__name__}") from None
+        section = raw.setdefault(keys[0], {})
+        if isinstance(section, dict):
+            section[keys[1]] = value
+
+
+_PATH_RE = re.compile(r"at `\$((?:\.[A-Za-z_0-9]+|\[\d+\])*)`")
+
+
+def _explain(exc: msgspec.ValidationError, raw: dict[str, Any], source: str) -> ConfigError:
+    text = str(exc)
+    matches = list(_PATH_RE.finditer(text))
+    # Errors raised inside a nested struct's __post_init__ carry the inner path first, then the outer one.
+    keys: list[str] = []
+    for match in reversed(matches):
+        keys += [name or idx for name, idx in re.findall(r"\.([A-Za-z_0-9]+)|\[(\d+)\]", match.group(1))]
+    message = text[: matches[0].start()].rstrip(" -") if matches else text
+    unknown = re.match(r"Object contains unknown field `([^`]+)`", message)
+    missing = re.match(r"Object missing required field `([^`]+)`", message)
+    if unknown:
+        keys.append(unknown.group(1))
+        return ConfigError(source, ".".join(keys), _lookup(raw, keys), "no such key (unknown setting)")
+    if missing:
+        keys.append(missing.group(1))
+        return ConfigError(source, ".".join(keys), _MISSING, "a required value")
+    if message.startswith("Invalid enum value"):
+        return ConfigError(source, ".".join(keys), _lookup(raw, keys), "one of " + ", ".join(_choices(keys)))
+    expected = message.removeprefix("Expected ")
+    return ConfigError(source, ".".join(keys), _lookup(raw, keys), expected)
+
+
+def _choices(keys: list[str]) -> list[str]:
+    """The allowed values of a Literal-typed setting, found by walking the Config types."""
+    typ: Any = Config
+    for key in keys:
+        hints = typing.get_type_hints(typ, include_extras=False) if isinstance(typ, type) else {}
+        typ = hints.get(key)
+    return [repr(v) for v in typing.get_args(typ)]
+
+
+def _lookup(raw: Any, keys: list[str]) -> Any:
+    node = raw
+    for key in keys:
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            return None
+    return node

@@ -1,0 +1,329 @@
+"""Live state in Hazelcast: map DOLPHIN_STATE_<NS> (canonical JSON strings) and lease map DOLPHIN_LEASE_<NS>.
+
+Delivery: the store keeps the value of every key it wrote (`_mirror`) and a set of writes not yet
+acknowledged (`_pending`). A write that cannot reach the member within the operation timeout stays
+pending and is retried by a background thread; after every (re)connection the whole mirror and the lease
+are re-put, because a restarted member comes back empty. So a write made around a member restart is not
+lost, and no call blocks longer than about `op_timeout_s`.
+
+Lease: `put_if_absent(lease, holder, ttl)` acquires; renewal is `replace_if_same` (still ours?) followed
+by `set_ttl`. The store trusts a local monotonic deadline (taken *before* the acquire/renew request was
+sent), so writes need no extra round trip and stop before the member could hand the lease to another node.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+
+import hazelcast
+import msgspec
+from hazelcast.errors import HazelcastError
+from hazelcast.lifecycle import LifecycleState
+
+from dolphin_nautilus.state.store import (
+    LeaseLost,
+    NotLeaseHolder,
+    StateUnavailable,
+    decode_value,
+    encode_value,
+    lease_map_name,
+    state_map_name,
+)
+
+log = logging.getLogger(__name__)
+
+LEASE_KEY = "writer"
+
+
+class HazelcastStoreConfig(msgspec.Struct, frozen=True, kw_only=True):
+    cluster_members: list[str]
+    cluster_name: str = "dev"
+    connect_timeout_s: float = 10.0  # bound on the first connection; reconnects retry forever
+    op_timeout_s: float = 5.0  # bound on every call to the member
+    retry_initial_backoff_s: float = 0.2
+    retry_max_backoff_s: float = 2.0
+    retry_interval_s: float = 1.0  # how often pending writes are retried while the member is away
+    smart_routing: bool = True
+
+
+class HazelcastStateStore:
+    def __init__(self, config: HazelcastStoreConfig, namespace: str) -> None:
+        self.namespace = namespace
+        self.config = config
+        self.state_map_name = state_map_name(namespace)
+        self.lease_map_name = lease_map_name(namespace)
+        self._lock = threading.RLock()
+        self._mirror: dict[str, str] = {}
+        self._pending: dict[str, str | None] = {}
+        self._holder: str | None = None
+        self._lease_ttl_s = 0.0
+        self._lease_deadline = 0.0  # time.monotonic()
+        self._connected = threading.Event()
+        self._resync_needed = threading.Event()
+        self._closed = threading.Event()
+        self._client = hazelcast.HazelcastClient(
+            cluster_members=list(config.cluster_members),
+            cluster_name=config.cluster_name,
+            async_start=True,  # start returns at once; we bound the wait ourselves
+            cluster_connect_timeout=-1,  # then reconnect forever: the member may restart at any time
+            invocation_timeout=config.op_timeout_s,
+            retry_initial_backoff=config.retry_initial_backoff_s,
+            retry_max_backoff=config.retry_max_backoff_s,
+            smart_routing=config.smart_routing,
+            lifecycle_listeners=[self._on_lifecycle],
+        )
+        if not self._connected.wait(config.connect_timeout_s):
+            self._client.shutdown()
+            raise StateUnavailable(
+                f"no Hazelcast member reachable at {config.cluster_members} within {config.connect_timeout_s}s"
+            )
+        try:
+            self._state = self._call(lambda: self._client.get_map(self.state_map_name), "get state map")
+            self._leases = self._call(lambda: self._client.get_map(self.lease_map_name), "get lease map")
+        except StateUnavailable:
+            self._client.shutdown()
+            raise
+        self._resync_needed.clear()  # the first connection needs no re-put
+        self._worker = threading.Thread(target=self._resync_loop, name=f"hz-state-{namespace}", daemon=True)
+        self._worker.start()
+
+    # ------------------------------------------------------------ reads
+
+    def get(self, key: str) -> dict | None:
+        text = self._call(lambda: self._state.get(key), f"get {key}")
+        return None if text is None else decode_value(text)
+
+    def entries(self) -> dict[str, dict]:
+        pairs = self._call(lambda: self._state.entry_set(), "entry_set")
+        return {k: decode_value(v) for k, v in pairs}
+
+    def lease_holder(self) -> str | None:
+        text = self._call(lambda: self._leases.get(LEASE_KEY), "lease get")
+        return None if text is None else decode_value(text)["holder"]
+
+    def pending(self) -> dict[str, str | None]:
+        """Writes not yet acknowledged by the member (key -> canonical JSON, None for a removal)."""
+        with self._lock:
+            return dict(self._pending)
+
+    def flush(self, timeout_s: float | None = None) -> bool:
+        """Try to deliver pending writes until `timeout_s`; True when none is left."""
+        deadline = time.monotonic() + (self.config.op_timeout_s if timeout_s is None else timeout_s)
+        while True:
+            with self._lock:
+                self._deliver_pending()
+                if not self._pending:
+                    return True
+            if time.monotonic() >= deadline or self._closed.is_set():
+                return False
+            time.sleep(0.05)
+
+    # ------------------------------------------------------------ writes (lease holder only)
+
+    def put(self, key: str, value: dict) -> None:
+        self.write_many({key: value})
+
+    def remove(self, key: str) -> None:
+        self.write_many({key: None})
+
+    def write_many(self, changes: Mapping[str, dict | None]) -> None:
+        """Record the changes, then try to deliver them; undelivered ones stay pending (never lost)."""
+        encoded = {k: None if v is None else encode_value(v) for k, v in changes.items()}
+        with self._lock:
+            self._check_holder()
+            for key, text in encoded.items():
+                if text is None:
+                    self._mirror.pop(key, None)
+                else:
+                    self._mirror[key] = text
+                self._pending[key] = text
+            self._deliver_pending()
+
+    def compare_and_set(self, key: str, expected: dict | None, new: dict | None) -> bool:
+        expected_text = None if expected is None else encode_value(expected)
+        new_text = None if new is None else encode_value(new)
+        with self._lock:
+            self._check_holder()
+            self._deliver_pending()
+            if key in self._pending:
+                raise StateUnavailable(f"compare_and_set {key}: an earlier write to it is still undelivered")
+            swapped = self._call(lambda: self._cas_future(key, expected_text, new_text), f"compare_and_set {key}")
+            if swapped:
+                if new_text is None:
+                    self._mirror.pop(key, None)
+                else:
+                    self._mirror[key] = new_text
+            return swapped
+
+    def _cas_future(self, key: str, expected: str | None, new: str | None):
+        if expected is None and new is None:
+            return self._state.contains_key(key).continue_with(lambda f: not f.result())
+        if expected is None:
+            return self._state.put_if_absent(key, new).continue_with(lambda f: f.result() is None)
+        if new is None:
+            return self._state.remove_if_same(key, expected)
+        return self._state.replace_if_same(key, expected, new)
+
+    # ------------------------------------------------------------ lease
+
+    def acquire_lease(self, holder_id: str, ttl_s: float) -> bool:
+        mine = encode_value({"holder": holder_id})
+        started = time.monotonic()
+        existing = self._call(lambda: self._leases.put_if_absent(LEASE_KEY, mine, ttl=ttl_s), "lease acquire")
+        if existing is not None:
+            # Our own lease (a restarted node with the same id): take it as a renewal.
+            return existing == mine and self.renew_lease(holder_id, ttl_s, _force=True)
+        self._hold(holder_id, ttl_s, started)
+        self._load_mirror()
+        return True
+
+    def renew_lease(self, holder_id: str, ttl_s: float, *, _force: bool = False) -> bool:
+        mine = encode_value({"holder": holder_id})
+        started = time.monotonic()
+        with self._lock:
+            if not _force and (self._holder != holder_id or started >= self._lease_deadline):
+                self._holder = None
+                return False
+        still_mine = self._call(lambda: self._leases.replace_if_same(LEASE_KEY, mine, mine), "lease renew")
+        if still_mine:
+            still_mine = self._call(lambda: self._leases.set_ttl(LEASE_KEY, ttl_s), "lease ttl")
+        if not still_mine:
+            with self._lock:
+                self._holder = None
+            return False
+        was_holding = self._holder == holder_id
+        self._hold(holder_id, ttl_s, started)
+        if not was_holding:
+            self._load_mirror()
+        return True
+
+    def release_lease(self, holder_id: str) -> None:
+        mine = encode_value({"holder": holder_id})
+        self._call(lambda: self._leases.remove_if_same(LEASE_KEY, mine), "lease release")
+        with self._lock:
+            if self._holder == holder_id:
+                self._holder = None
+
+    def close(self) -> None:
+        """Deliver what is pending (bounded), then disconnect. The lease is kept until it expires."""
+        if self._closed.is_set():
+            return
+        self.flush(self.config.op_timeout_s)
+        self._closed.set()
+        self._resync_needed.set()
+        self._worker.join(self.config.op_timeout_s + 1)
+        self._client.shutdown()
+
+    # ------------------------------------------------------------ internals
+
+    def _hold(self, holder_id: str, ttl_s: float, started: float) -> None:
+        with self._lock:
+            self._holder = holder_id
+            self._lease_ttl_s = ttl_s
+            self._lease_deadline = started + ttl_s
+
+    def _load_mirror(self) -> None:
+        """A new holder adopts the member's current state as the state it will keep re-putting."""
+        pairs = self._call(lambda: self._state.entry_set(), "entry_set")
+        with self._lock:
+            self._mirror = {k: v for k, v in pairs}
+            self._mirror.update({k: v for k, v in self._pending.items() if v is not None})
+            for key in [k for k, v in self._pending.items() if v is None]:
+                self._mirror.pop(key, None)
+
+    def _check_holder(self) -> None:
+        if self._holder is None:
+            raise NotLeaseHolder(f"namespace {self.namespace}: this store does not hold the writer lease")
+        if time.monotonic() >= self._lease_deadline:
+            lost, self._holder = self._holder, None
+            raise LeaseLost(f"namespace {self.namespace}: lease of {lost!r} expired before it was renewed")
+
+    def _deliver_pending(self) -> None:
+        """Send every pending write at once, wait for them (bounded), keep the ones that failed."""
+        if not self._pending or not self._is_connected():
+            return
+        sent = {}
+        for key, text in self._pending.items():
+            future = self._state.delete(key) if text is None else self._state.set(key, text)
+            sent[key] = (text, future)
+        deadline = time.monotonic() + self.config.op_timeout_s
+        for key, (text, future) in sent.items():
+            try:
+                _wait(future, deadline - time.monotonic())
+            except (HazelcastError, TimeoutError) as exc:
+                log.warning("state write %s not delivered yet (%s); will retry", key, type(exc).__name__)
+                continue
+            if self._pending.get(key, object()) == text:
+                del self._pending[key]
+
+    def _on_lifecycle(self, state: str) -> None:
+        # Runs on the client's reactor thread: only set flags, never call the client here.
+        if state == LifecycleState.CONNECTED:
+            self._connected.set()
+            self._resync_needed.set()
+        elif state in (LifecycleState.DISCONNECTED, LifecycleState.SHUTTING_DOWN):
+            self._connected.clear()
+
+    def _is_connected(self) -> bool:
+        return self._connected.is_set()
+
+    def _resync_loop(self) -> None:
+        while not self._closed.is_set():
+            reconnected = self._resync_needed.wait(self.config.retry_interval_s)
+            if self._closed.is_set():
+                return
+            self._resync_needed.clear()
+            try:
+                if reconnected:
+                    self._resync()
+                with self._lock:
+                    self._deliver_pending()
+            except Exception:  # keep the worker alive; the next round retries
+                log.exception("live-state resync for %s failed; retrying", self.namespace)
+                self._resync_needed.set()
+                time.sleep(self.config.retry_interval_s)
+
+    def _resync(self) -> None:
+        """After a (re)connection: retake our lease, then re-put everything we hold."""
+        with self._lock:
+            holder, ttl = self._holder, self._lease_ttl_s
+        if holder is None or time.monotonic() >= self._lease_deadline:
+            return
+        mine = encode_value({"holder": holder})
+        started = time.monotonic()
+        existing = self._call(lambda: self._leases.put_if_absent(LEASE_KEY, mine, ttl=ttl), "lease retake")
+        if existing not in (None, mine):
+            with self._lock:
+                self._holder = None
+            log.error("namespace %s: lease taken by %s while the member was away", self.namespace, existing)
+            return
+        if existing is None:
+            self._hold(holder, ttl, started)
+        with self._lock:
+            for key, text in self._mirror.items():
+                self._pending.setdefault(key, text)
+            self._deliver_pending()
+
+    def _call(self, make_future, what: str):
+        if self._closed.is_set():
+            raise StateUnavailable(f"{what}: store is closed")
+        try:
+            return _wait(make_future(), self.config.op_timeout_s + 0.5)
+        except TimeoutError as exc:
+            raise StateUnavailable(f"{what}: no answer within {self.config.op_timeout_s}s") from exc
+        except HazelcastError as exc:
+            raise StateUnavailable(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+
+def _wait(future, timeout_s: float):
+    """Wait for a hazelcast Future (or a plain value) for at most `timeout_s`."""
+    if not hasattr(future, "add_done_callback"):
+        return future
+    done = threading.Event()
+    future.add_done_callback(lambda _f: done.set())
+    if not done.wait(max(timeout_s, 0.0)):
+        raise TimeoutError
+    return future.result()

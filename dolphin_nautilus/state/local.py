@@ -1,0 +1,169 @@
+"""File-backed live state for backtests and single-machine runs.
+
+One JSON file per namespace holds the entries and the lease record. Every mutation runs under an
+exclusive `flock` on a sibling lock file (so two processes, or two stores in one process, serialize) and
+rewrites the file via temp file + fsync + rename + directory fsync, so a crash leaves either the old or
+the new file, never a torn one. The lease is a record (holder, wall-clock expiry) checked under that lock
+on every write, so only one holder can write and another can take over once it expires.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from dolphin_nautilus.state.store import (
+    LeaseLost,
+    NotLeaseHolder,
+    StateStoreError,
+    _checked_namespace,
+    encode_value,
+)
+
+
+class LocalStateStore:
+    def __init__(self, path: str | os.PathLike, namespace: str) -> None:
+        self.namespace = _checked_namespace(namespace)
+        self.directory = Path(path)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.file = self.directory / f"{namespace.lower()}.state.json"
+        self._lock_file = self.directory / f"{namespace.lower()}.state.lock"
+        self._holder: str | None = None  # the holder this store acquired for
+
+    # ------------------------------------------------------------ reads
+
+    def get(self, key: str) -> dict | None:
+        value = self._read()["entries"].get(key)
+        return None if value is None else json.loads(value)
+
+    def entries(self) -> dict[str, dict]:
+        return {k: json.loads(v) for k, v in self._read()["entries"].items()}
+
+    def lease_holder(self) -> str | None:
+        lease = self._read()["lease"]
+        return lease["holder"] if lease and lease["expires_at"] > time.time() else None
+
+    # ------------------------------------------------------------ writes (lease holder only)
+
+    def put(self, key: str, value: dict) -> None:
+        self.write_many({key: value})
+
+    def remove(self, key: str) -> None:
+        self.write_many({key: None})
+
+    def write_many(self, changes: Mapping[str, dict | None]) -> None:
+        encoded = {k: None if v is None else encode_value(v) for k, v in changes.items()}
+        with self._locked() as state:
+            self._check_holder(state)
+            for key, text in encoded.items():
+                if text is None:
+                    state["entries"].pop(key, None)
+                else:
+                    state["entries"][key] = text
+            self._write(state)
+
+    def compare_and_set(self, key: str, expected: dict | None, new: dict | None) -> bool:
+        expected_text = None if expected is None else encode_value(expected)
+        new_text = None if new is None else encode_value(new)
+        with self._locked() as state:
+            self._check_holder(state)
+            if state["entries"].get(key) != expected_text:
+                return False
+            if new_text is None:
+                state["entries"].pop(key, None)
+            else:
+                state["entries"][key] = new_text
+            self._write(state)
+            return True
+
+    # ------------------------------------------------------------ lease
+
+    def acquire_lease(self, holder_id: str, ttl_s: float) -> bool:
+        with self._locked() as state:
+            lease = state["lease"]
+            if lease and lease["holder"] != holder_id and lease["expires_at"] > time.time():
+                return False
+            state["lease"] = {"holder": holder_id, "expires_at": time.time() + ttl_s}
+            self._write(state)
+        self._holder = holder_id
+        return True
+
+    def renew_lease(self, holder_id: str, ttl_s: float) -> bool:
+        with self._locked() as state:
+            lease = state["lease"]
+            if not lease or lease["holder"] != holder_id or lease["expires_at"] <= time.time():
+                if self._holder == holder_id:
+                    self._holder = None
+                return False
+            lease["expires_at"] = time.time() + ttl_s
+            self._write(state)
+        self._holder = holder_id
+        return True
+
+    def release_lease(self, holder_id: str) -> None:
+        with self._locked() as state:
+            if state["lease"] and state["lease"]["holder"] == holder_id:
+                state["lease"] = None
+                self._write(state)
+        if self._holder == holder_id:
+            self._holder = None
+
+    def close(self) -> None:
+        """Nothing is buffered; the lease is kept until it expires or is released explicitly."""
+
+    # ------------------------------------------------------------ internals
+
+    def _check_holder(self, state: dict) -> None:
+        if self._holder is None:
+            raise NotLeaseHolder(f"namespace {self.namespace}: this store does not hold the writer lease")
+        lease = state["lease"]
+        if not lease or lease["holder"] != self._holder or lease["expires_at"] <= time.time():
+            lost, self._holder = self._holder, None
+            now_held_by = lease["holder"] if lease and lease["expires_at"] > time.time() else None
+            raise LeaseLost(
+                f"namespace {self.namespace}: lease of {lost!r} expired or was taken (holder now {now_held_by!r})"
+            )
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[dict]:
+        fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield self._read()
+        finally:
+            os.close(fd)  # closing the descriptor releases the flock
+
+    def _read(self) -> dict:
+        try:
+            raw = self.file.read_bytes()
+        except FileNotFoundError:
+            return {"entries": {}, "lease": None}
+        try:
+            state = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise StateStoreError(f"state file {self.file} is not valid JSON: {exc}") from exc
+        return state
+
+    def _write(self, state: dict) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=self.file.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(json.dumps(state, sort_keys=True).encode())
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.file)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        dir_fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)  # make the rename itself durable
+        finally:
+            os.close(dir_fd)

@@ -1,0 +1,147 @@
+"""The LiveStateStore contract, run against both implementations."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from dolphin_nautilus.domain.facts import canonical_json
+from dolphin_nautilus.state import LeaseLost, LiveStateStore, NotLeaseHolder
+
+
+@pytest.fixture
+def store(make_store, holder_id):
+    store = make_store()
+    assert store.acquire_lease(holder_id, ttl_s=30)
+    return store
+
+
+def test_both_stores_satisfy_the_protocol(store):
+    assert isinstance(store, LiveStateStore)
+
+
+def test_put_get_entries_remove(store):
+    assert store.get("t1") is None
+    store.put("t1", {"qty": "1.5", "side": "LONG"})
+    store.put("t2", {"qty": "2"})
+    assert store.get("t1") == {"qty": "1.5", "side": "LONG"}
+    assert store.entries() == {"t1": {"qty": "1.5", "side": "LONG"}, "t2": {"qty": "2"}}
+    store.remove("t1")
+    store.remove("never-there")
+    assert store.entries() == {"t2": {"qty": "2"}}
+
+
+def test_values_must_be_json_objects(store):
+    with pytest.raises(TypeError, match="JSON objects"):
+        store.put("t1", ["not", "a", "dict"])
+    assert store.get("t1") is None
+
+
+def test_compare_and_set_semantics(store):
+    assert store.compare_and_set("k", None, {"v": 1})  # absent -> created
+    assert not store.compare_and_set("k", None, {"v": 2})  # no longer absent
+    assert not store.compare_and_set("k", {"v": 9}, {"v": 2})  # wrong expectation
+    assert store.get("k") == {"v": 1}
+    assert store.compare_and_set("k", {"v": 1}, {"v": 2})
+    assert store.get("k") == {"v": 2}
+    assert not store.compare_and_set("k", {"v": 1}, None)
+    assert store.compare_and_set("k", {"v": 2}, None)  # expected -> removed
+    assert store.get("k") is None
+    assert store.compare_and_set("k", None, None)  # "absent stays absent" holds
+
+
+def test_compare_and_set_compares_canonical_bytes_not_insertion_order(store):
+    store.put("k", {"b": 2, "a": 1, "nested": {"y": 1, "x": 0}})
+    assert store.compare_and_set("k", {"nested": {"x": 0, "y": 1}, "a": 1, "b": 2}, {"a": 3})
+    assert store.get("k") == {"a": 3}
+    # 1 and 1.0 are different JSON texts, so they are different values for CAS.
+    assert not store.compare_and_set("k", {"a": 3.0}, {"a": 4})
+
+
+def test_stored_text_is_canonical_json(store, make_store):
+    value = {"z": "1.10", "a": {"c": 1, "b": 2}}
+    store.put("k", value)
+    if make_store.kind == "local":
+        raw = json.loads(store.file.read_text())["entries"]["k"]
+    else:
+        raw = store._state.get("k").result()
+    assert raw == canonical_json(value) == '{"a":{"b":2,"c":1},"z":"1.10"}'
+
+
+def test_writes_without_the_lease_are_refused(make_store, holder_id):
+    store = make_store()
+    with pytest.raises(NotLeaseHolder):
+        store.put("k", {"v": 1})
+    with pytest.raises(NotLeaseHolder):
+        store.compare_and_set("k", None, {"v": 1})
+    with pytest.raises(NotLeaseHolder):
+        store.write_many({"k": {"v": 1}})
+    assert store.get("k") is None
+
+
+def test_lease_is_exclusive_and_a_second_node_cannot_write(make_store, holder_id):
+    first, second = make_store(), make_store()
+    assert first.acquire_lease("node-a", ttl_s=30)
+    assert not second.acquire_lease("node-b", ttl_s=30)
+    assert second.lease_holder() == first.lease_holder() == "node-a"
+    with pytest.raises(NotLeaseHolder):
+        second.put("k", {"from": "b"})
+    first.put("k", {"from": "a"})
+    assert second.get("k") == {"from": "a"}
+    assert not second.renew_lease("node-b", ttl_s=30)
+
+
+def test_lease_takeover_after_expiry_and_old_holder_loses_writes(make_store):
+    first, second = make_store(), make_store()
+    assert first.acquire_lease("node-a", ttl_s=0.4)
+    first.put("k", {"v": 1})
+    time.sleep(0.5)
+    assert first.lease_holder() is None
+    assert second.acquire_lease("node-b", ttl_s=30)
+    assert second.lease_holder() == "node-b"
+    with pytest.raises(LeaseLost):
+        first.put("k", {"v": "stale"})
+    assert not first.renew_lease("node-a", ttl_s=30)
+    second.put("k", {"v": 2})
+    assert first.get("k") == {"v": 2}
+
+
+def test_renew_keeps_the_lease_past_its_first_ttl(make_store):
+    first, second = make_store(), make_store()
+    assert first.acquire_lease("node-a", ttl_s=0.6)
+    for _ in range(3):
+        time.sleep(0.25)
+        assert first.renew_lease("node-a", ttl_s=0.6)
+        assert not second.acquire_lease("node-b", ttl_s=30)
+    first.put("k", {"v": 1})
+
+
+def test_release_lets_another_node_take_over(make_store):
+    first, second = make_store(), make_store()
+    assert first.acquire_lease("node-a", ttl_s=30)
+    first.release_lease("node-a")
+    assert first.lease_holder() is None
+    with pytest.raises(NotLeaseHolder):
+        first.put("k", {"v": 1})
+    assert second.acquire_lease("node-b", ttl_s=30)
+
+
+def test_same_holder_reacquires_its_own_lease(make_store):
+    """A node restarting with its id finds its unexpired lease and keeps writing."""
+    first = make_store()
+    assert first.acquire_lease("node-a", ttl_s=30)
+    first.close()
+    again = make_store()
+    assert again.acquire_lease("node-a", ttl_s=30)
+    again.put("k", {"v": 1})
+
+
+def test_namespaces_are_isolated(make_store):
+    blue, pink = make_store("blue"), make_store("pink")
+    assert blue.acquire_lease("node-a", ttl_s=30)
+    assert pink.acquire_lease("node-b", ttl_s=30)
+    blue.put("k", {"ns": "blue"})
+    assert pink.get("k") is None
+    assert pink.entries() == {}

@@ -1,0 +1,404 @@
+"""The restore decision (DESIGN.md §5): which trade slots come back on start, from which source, and why not.
+
+Pure: takes parsed `SourceBatch`es (see candidates.py), returns a `RestoreDecision`. Never raises and never
+"fails" on bad data: invalid records are rejected and recorded, and restore continues from the next sane
+source, or flat.
+
+Rules, in order, for each trade id:
+
+1. Per source, the LATEST record decides: highest `seq`, then `ts` (a record with a seq outranks one
+   without; a record with no seq and no ts ranks oldest). Equal keys with different content are a tie,
+   resolved conservatively (CLOSED/TOMBSTONED, then a retraction, then any other invalid record, then a
+   valid OPEN; then by content text) and recorded as a disagreement.
+2. Filter AFTER choosing: the source's latest record is its claim. A latest OPEN with zero (or negative)
+   quantity or notional is a *retraction*: the trade was fully retracted, so that source's older non-zero
+   OPEN rows never come back.
+3. Across sources, the newest VALID claim wins (see `is_newer` for how records of different sources
+   compare). It is still rejected as superseded when ANY record of ANY source for the trade that ends it
+   (CLOSED, TOMBSTONED, or a retraction) is newer than it; then the next valid claim is tried. So a newer
+   corrupt claim (NaN, unknown instrument, insane bars_held) in one source falls back to another source's
+   valid claim, but nothing older than a close or a retraction comes back.
+4. A CLOSED/TOMBSTONED (or retraction) record OLDER than a valid OPEN in another source does not stop that
+   OPEN: the newest record decides, as within a source. The conflict is recorded as a disagreement
+   (`closed_older_than_open`), and live reconciliation against the venue (§5.5) tombstones the slot if the
+   venue is flat.
+5. One-way account: at most one slot per instrument. If two trades survive for one instrument, the newest
+   is kept and the other rejected (`instrument_conflict`).
+
+Source preference (the order of `sources`) breaks ties between equally new claims, so if the preferred
+source yields nothing sane for a trade the next sane source's claim is used, else the trade stays flat.
+"""
+
+from __future__ import annotations
+
+import enum
+import traceback
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from dolphin_nautilus.domain.facts import canonical_json
+from dolphin_nautilus.restore.candidates import (
+    OPEN,
+    TERMINAL_STATUSES,
+    CapitalSnapshot,
+    Candidate,
+    Rejection,
+    SourceBatch,
+    excerpt,
+)
+
+VALID_SIDES = frozenset({"LONG", "SHORT"})
+MATERIAL_FIELDS = ("status", "instrument_id", "side", "quantity", "notional", "entry_price", "bars_held", "legs")
+
+
+class RestoreStatus(enum.StrEnum):
+    RESTORED = "RESTORED"  # at least one slot restored, every source read
+    FLAT = "FLAT"  # every source read, nothing sane to restore
+    DEGRADED = "DEGRADED"  # a source was unreachable (or an internal error): slots may be missing
+
+
+class RestoredSlot(msgspec.Struct, frozen=True, kw_only=True):
+    """A validated open slot, with the fields TradeBook.restore_slot takes plus where it came from."""
+
+    trade_id: str
+    instrument_id: str
+    side: str  # LONG | SHORT
+    quantity: Decimal
+    entry_price: Decimal
+    bars_held: int
+    realized_pnl: Decimal
+    fees: Decimal
+    legs: int
+    opened_ts: int
+    order_seq: int  # the highest order_seq any source recorded for the trade: client order ids never repeat
+    notional: Decimal
+    source: str
+    seq: int | None
+    ts: int | None
+
+    def slot_fields(self) -> dict[str, Any]:
+        """The keyword arguments for TradeBook.restore_slot (provenance left out)."""
+        return {name: getattr(self, name) for name in SLOT_FIELDS}
+
+
+SLOT_FIELDS = ("trade_id", "instrument_id", "side", "quantity", "entry_price", "bars_held", "realized_pnl",
+               "fees", "legs", "opened_ts", "order_seq")
+
+
+class Disagreement(msgspec.Struct, frozen=True, kw_only=True):
+    trade_id: str
+    kind: str  # sources_differ | tie_in_source | tie_across_sources | closed_older_than_open
+    chosen_source: str  # "" when nothing was restored for the trade
+    detail: str
+    sources: tuple[str, ...]
+
+
+class RestoreDecision(msgspec.Struct, frozen=True, kw_only=True):
+    status: RestoreStatus
+    slots: tuple[RestoredSlot, ...]
+    rejections: tuple[Rejection, ...]
+    disagreements: tuple[Disagreement, ...]
+    capital: CapitalSnapshot | None
+    sources_used: tuple[str, ...]  # sources that gave at least one restored slot, in preference order
+    sources_read: tuple[str, ...]
+    unreachable: tuple[tuple[str, str], ...]  # (source, reason)
+    warnings: tuple[str, ...]
+    closed_trades: int  # trades whose deciding record is CLOSED/TOMBSTONED: normal history, not rejections
+    decided_ts: int
+    internal_error: str | None = None
+
+
+SourceInput = SourceBatch | tuple[str, Iterable[Candidate] | None]
+
+
+# ---------------------------------------------------------------------------------------------- ordering
+
+
+def within_source_key(c: Candidate) -> tuple[int, int, int, int]:
+    """Highest seq, then ts; a record with a seq outranks one without; no seq and no ts ranks oldest."""
+    return (c.seq is not None, c.seq if c.seq is not None else 0, c.ts is not None, c.ts if c.ts is not None else 0)
+
+
+def is_newer(a: Candidate, b: Candidate) -> bool:
+    """Whether `a` is strictly newer than `b`, across sources.
+
+    Both have a seq: (seq, ts) decides (seq is per trade and strictly increasing, ts only breaks a tie).
+    Otherwise both have a ts: ts decides (legacy rows have no seq). A record with no order key at all is
+    older than any record that has one. Not a total order when seq and ts disagree across sources; the
+    rules above only ever use it pairwise.
+    """
+    if a.seq is not None and b.seq is not None:
+        return (a.seq, a.ts if a.ts is not None else -1) > (b.seq, b.ts if b.ts is not None else -1)
+    if a.ts is not None and b.ts is not None:
+        return a.ts > b.ts
+    return _has_order(a) and not _has_order(b)
+
+
+def _has_order(c: Candidate) -> bool:
+    return c.seq is not None or c.ts is not None
+
+
+# ---------------------------------------------------------------------------------------------- validity
+
+
+def is_end(c: Candidate) -> bool:
+    """A record saying the position ended: CLOSED/TOMBSTONED, or an OPEN with nothing left (a retraction)."""
+    return c.status in TERMINAL_STATUSES or is_retraction(c)
+
+
+def is_retraction(c: Candidate) -> bool:
+    if c.status != OPEN:
+        return False
+    return any(v.is_finite() and v <= 0 for v in (c.quantity, c.notional))
+
+
+def problems(c: Candidate, known_instruments: frozenset[str] | set[str], max_bars_held: int) -> list[str]:
+    """Why `c` cannot be restored; empty when it is a sane open slot (status and supersession aside)."""
+    found = list(c.defects)
+    if c.status != OPEN:
+        found.append(f"status {c.status!r} is not OPEN")
+    for name in ("quantity", "notional", "entry_price"):
+        value: Decimal = getattr(c, name)
+        if not value.is_finite() or value <= 0:
+            found.append(f"{name} {value} is not a finite positive number")
+    for name in ("realized_pnl", "fees"):
+        if not getattr(c, name).is_finite():
+            found.append(f"{name} {getattr(c, name)} is not finite")
+    if c.side not in VALID_SIDES:
+        found.append(f"side {c.side!r} is not LONG or SHORT")
+    if c.instrument_id not in known_instruments:
+        found.append(f"instrument {c.instrument_id!r} is not a known instrument")
+    if c.bars_held is None or not 0 <= c.bars_held <= max_bars_held:
+        found.append(f"bars_held {c.bars_held} outside 0..{max_bars_held}")
+    for name in ("legs", "order_seq"):
+        value = getattr(c, name)
+        if value is not None and value < 0:
+            found.append(f"{name} {value} is negative")
+    return list(dict.fromkeys(found))
+
+
+# ---------------------------------------------------------------------------------------------- decide
+
+
+def decide(
+    sources: Sequence[SourceInput],
+    known_instruments: Iterable[str],
+    max_bars_held: int,
+    now_ns: int,
+) -> RestoreDecision:
+    """Decide which slots to restore. `sources` is in preference order (e.g. live state first).
+
+    Each source is a `SourceBatch` or a `(name, candidates)` pair; `(name, None)` means unreachable.
+    Never raises: an internal error gives a DEGRADED, flat decision that says so.
+    """
+    try:
+        return _Decider(_batches(sources), frozenset(known_instruments), max_bars_held, now_ns).run()
+    except Exception as exc:  # noqa: BLE001 - restore must never turn into a restart loop
+        return RestoreDecision(
+            status=RestoreStatus.DEGRADED, slots=(), rejections=(), disagreements=(), capital=None,
+            sources_used=(), sources_read=(), unreachable=(), warnings=(), closed_trades=0, decided_ts=now_ns,
+            internal_error="".join(traceback.format_exception_only(exc)).strip(),
+        )
+
+
+def _batches(sources: Sequence[SourceInput]) -> list[SourceBatch]:
+    batches = []
+    for item in sources:
+        if isinstance(item, SourceBatch):
+            batches.append(item)
+            continue
+        name, candidates = item
+        if candidates is None:
+            batches.append(SourceBatch(name=name, unreachable="source unreachable"))
+        else:
+            batches.append(SourceBatch(name=name, candidates=tuple(candidates)))
+    return batches
+
+
+class _Claim(msgspec.Struct, kw_only=True):
+    """One source's deciding record for one trade."""
+
+    candidate: Candidate
+    source_index: int
+    problems: list[str]
+
+
+class _Decider:
+    def __init__(self, batches: list[SourceBatch], known: frozenset[str], max_bars: int, now_ns: int) -> None:
+        self.batches = batches
+        self.known = known
+        self.max_bars = max_bars
+        self.now_ns = now_ns
+        self.rejections: list[Rejection] = [r for b in batches for r in b.rejections]
+        self.disagreements: list[Disagreement] = []
+        self.closed_trades = 0
+
+    def run(self) -> RestoreDecision:
+        records = self._records_by_trade()
+        winners = [w for trade_id in sorted(records) if (w := self._decide_trade(trade_id, records[trade_id]))]
+        slots = self._one_per_instrument(winners, records)
+        status = RestoreStatus.RESTORED if slots else RestoreStatus.FLAT
+        unreachable = tuple((b.name, b.unreachable) for b in self.batches if b.unreachable is not None)
+        if unreachable:
+            status = RestoreStatus.DEGRADED
+        used = {s.source for s in slots}
+        return RestoreDecision(
+            status=status,
+            slots=tuple(slots),
+            rejections=tuple(self.rejections),
+            disagreements=tuple(self.disagreements),
+            capital=next((b.capital for b in self.batches if b.capital is not None), None),
+            sources_used=tuple(b.name for b in self.batches if b.name in used),
+            sources_read=tuple(b.name for b in self.batches if b.unreachable is None),
+            unreachable=unreachable,
+            warnings=tuple(w for b in self.batches for w in b.warnings),
+            closed_trades=self.closed_trades,
+            decided_ts=self.now_ns,
+        )
+
+    def _records_by_trade(self) -> dict[str, dict[int, list[Candidate]]]:
+        records: dict[str, dict[int, list[Candidate]]] = defaultdict(lambda: defaultdict(list))
+        for index, batch in enumerate(self.batches):
+            for c in batch.candidates:
+                if isinstance(c, Candidate):
+                    records[c.trade_id][index].append(c)
+                else:
+                    self.rejections.append(Rejection(source=batch.name, trade_id="", raw_excerpt=excerpt(c),
+                                                     reason=f"not a Candidate: {type(c).__name__}"))
+        return records
+
+    # -- one trade
+
+    def _decide_trade(self, trade_id: str, by_source: dict[int, list[Candidate]]) -> _Claim | None:
+        claims = [self._claim(trade_id, index, by_source[index]) for index in sorted(by_source)]
+        everything = [c for index in sorted(by_source) for c in by_source[index]]
+        valid = sorted((c for c in claims if not c.problems), key=lambda c: self._rank(c, claims))
+        winner = None
+        superseded: list[_Claim] = []
+        for claim in valid:
+            superseding = [r for r in everything if is_end(r) and is_newer(r, claim.candidate)]
+            if superseding:
+                superseded.append(claim)
+                self._reject(claim, "superseded", f"superseded by newer {_describe(superseding[0])}")
+            elif winner is None:
+                winner = claim
+        if winner is None:
+            self._record_no_winner(claims)
+            return None
+        self._record_losers(winner, [c for c in claims if all(c is not s for s in superseded)])
+        return winner
+
+    def _claim(self, trade_id: str, index: int, records: list[Candidate]) -> _Claim:
+        top_key = max(within_source_key(c) for c in records)
+        tied = [c for c in records if within_source_key(c) == top_key]
+        chosen = min(tied, key=self._conservative_order)
+        distinct = {_content(c) for c in tied}
+        if len(distinct) > 1:
+            self.disagreements.append(Disagreement(
+                trade_id=trade_id, kind="tie_in_source", chosen_source=self.batches[index].name,
+                detail=f"{len(tied)} latest records share seq/ts; kept the most conservative: {_describe(chosen)}",
+                sources=(self.batches[index].name,),
+            ))
+        return _Claim(candidate=chosen, source_index=index, problems=problems(chosen, self.known, self.max_bars))
+
+    def _conservative_order(self, c: Candidate) -> tuple[int, str]:
+        if c.status in TERMINAL_STATUSES:
+            rank = 0
+        elif is_retraction(c):
+            rank = 1
+        else:
+            rank = 2 if problems(c, self.known, self.max_bars) else 3
+        return rank, _content(c)
+
+    @staticmethod
+    def _rank(claim: _Claim, claims: list[_Claim]) -> tuple[int, int]:
+        """Newest first: the claim newer than the most others; then source preference."""
+        beaten = sum(is_newer(claim.candidate, other.candidate) for other in claims if other is not claim)
+        return -beaten, claim.source_index
+
+    def _record_no_winner(self, claims: list[_Claim]) -> None:
+        if any(c.candidate.status in TERMINAL_STATUSES for c in claims):
+            self.closed_trades += 1
+        for claim in claims:
+            if claim.candidate.status in TERMINAL_STATUSES or not claim.problems:
+                continue  # closed history is normal; valid claims were recorded as superseded
+            if is_retraction(claim.candidate):
+                self._reject(claim, "retracted", "latest record is OPEN with nothing left (fully retracted): "
+                             + "; ".join(claim.problems))
+            else:
+                self._reject(claim, "invalid", "; ".join(claim.problems))
+
+    def _record_losers(self, winner: _Claim, claims: list[_Claim]) -> None:
+        for claim in claims:
+            if claim is winner:
+                continue
+            c = claim.candidate
+            names = (self.batches[winner.source_index].name, self.batches[claim.source_index].name)
+            if is_end(c):
+                self.disagreements.append(Disagreement(
+                    trade_id=c.trade_id, kind="closed_older_than_open", chosen_source=names[0], sources=names,
+                    detail=f"kept {_describe(winner.candidate)}; {_describe(c)} is not newer",
+                ))
+            elif claim.problems:
+                self._reject(claim, "invalid", "; ".join(claim.problems) + f" (restored from {names[0]} instead)")
+            elif _content(c) != _content(winner.candidate):
+                tie = not is_newer(winner.candidate, c)
+                self.disagreements.append(Disagreement(
+                    trade_id=c.trade_id, kind="tie_across_sources" if tie else "sources_differ",
+                    chosen_source=names[0], sources=names,
+                    detail=f"kept {_describe(winner.candidate)} over {_describe(c)}: {_diff(winner.candidate, c)}",
+                ))
+
+    def _reject(self, claim: _Claim, kind: str, reason: str) -> None:
+        c = claim.candidate
+        self.rejections.append(Rejection(
+            source=c.source, trade_id=c.trade_id, reason=reason, raw_excerpt=excerpt(c.raw), kind=kind,
+            instrument_id=c.instrument_id,
+        ))
+
+    # -- across trades
+
+    def _one_per_instrument(self, winners: list[_Claim], records: dict[str, dict[int, list[Candidate]]]) -> list[RestoredSlot]:
+        by_instrument: dict[str, list[_Claim]] = defaultdict(list)
+        for claim in winners:
+            by_instrument[claim.candidate.instrument_id].append(claim)
+        slots = []
+        for instrument_id in sorted(by_instrument):
+            contenders = by_instrument[instrument_id]
+            ordered = sorted(contenders, key=lambda c: (*self._rank(c, contenders), c.candidate.trade_id))
+            keep = ordered[0]
+            for loser in ordered[1:]:
+                self._reject(loser, "instrument_conflict",
+                             f"{instrument_id} already restored for newer trade {keep.candidate.trade_id} "
+                             "(one-way account: one slot per instrument)")
+            all_records = [c for per_source in records[keep.candidate.trade_id].values() for c in per_source]
+            slots.append(self._slot(keep, all_records))
+        return slots
+
+    def _slot(self, claim: _Claim, all_records: list[Candidate]) -> RestoredSlot:
+        c = claim.candidate
+        order_seqs = [r.order_seq for r in all_records if r.order_seq is not None and r.order_seq >= 0]
+        opened = c.opened_ts if c.opened_ts is not None else (c.ts if c.ts is not None else 0)
+        return RestoredSlot(
+            trade_id=c.trade_id, instrument_id=c.instrument_id, side=c.side, quantity=c.quantity,
+            entry_price=c.entry_price, bars_held=c.bars_held or 0, realized_pnl=c.realized_pnl, fees=c.fees,
+            legs=c.legs or 0, opened_ts=opened, order_seq=max(order_seqs, default=0), notional=c.notional,
+            source=self.batches[claim.source_index].name, seq=c.seq, ts=c.ts,
+        )
+
+
+def _content(c: Candidate) -> str:
+    return canonical_json({name: str(getattr(c, name)) for name in (*MATERIAL_FIELDS, "seq", "ts")})
+
+
+def _describe(c: Candidate) -> str:
+    return (f"{c.source} {c.status} qty={c.quantity} notional={c.notional} seq={c.seq} ts={c.ts}")
+
+
+def _diff(a: Candidate, b: Candidate) -> str:
+    return ", ".join(f"{n} {getattr(a, n)} vs {getattr(b, n)}" for n in MATERIAL_FIELDS
+                     if getattr(a, n) != getattr(b, n)) or "same fields, different seq/ts"

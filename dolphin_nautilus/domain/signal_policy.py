@@ -1,0 +1,91 @@
+"""Signals to intents, and the reference signal model. Pure: no I/O, no Nautilus.
+
+A signal is a signed target exposure in [-1, 1] (fraction of the configured trade notional; the sign is the
+direction). The policy turns a target into at most one intent for the instrument's slot:
+- no open slot and |target| >= enter_above: ENTER in the target's direction, sized at the target;
+- an open slot and the target changed sign (or is 0): EXIT;
+- an open slot and the wanted size is at least `retract_step` below the held size: RETRACT to the wanted
+  size (the book turns a retract that would leave dust into a full close);
+- a growing target never adds (no scale-in): a slot only shrinks.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from enum import StrEnum
+
+import msgspec
+
+
+class IntentKind(StrEnum):
+    ENTER = "ENTER"
+    RETRACT = "RETRACT"
+    EXIT = "EXIT"
+
+
+class Intent(msgspec.Struct, frozen=True, kw_only=True):
+    kind: IntentKind
+    side: str = ""  # LONG | SHORT, for ENTER
+    quantity: Decimal = Decimal(0)  # ENTER: size to open; RETRACT: size to take off
+    reason: str = ""
+
+
+class TargetPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    trade_notional: Decimal
+    enter_above: float = 0.5
+    retract_step: float = 0.2
+    min_hold_bars: int = 5
+
+    def intent_for(self, target: float, price: Decimal, held_side: str | None, held_qty: Decimal,
+                   bars_held: int) -> Intent | None:
+        """`held_side` None means no open slot. Quantities are raw; the book rounds to the instrument."""
+        if not math.isfinite(target) or price <= 0:
+            return None
+        wanted = self.trade_notional * Decimal(str(abs(target))) / price
+        side = "LONG" if target > 0 else "SHORT"
+        if held_side is None:
+            if abs(target) >= self.enter_above:
+                return Intent(kind=IntentKind.ENTER, side=side, quantity=wanted, reason="SIGNAL_ENTER")
+            return None
+        if bars_held < self.min_hold_bars:
+            return None
+        if target == 0 or side != held_side:
+            return Intent(kind=IntentKind.EXIT, reason="SIGNAL_EXIT")
+        if wanted <= held_qty * Decimal(str(1 - self.retract_step)):
+            return Intent(kind=IntentKind.RETRACT, quantity=held_qty - wanted, reason="SIGNAL_RETRACT")
+        return None
+
+
+class ReferenceSignalModel:
+    """EMA-spread trend model on bar closes: target = clip(spread / full_exposure_spread, -1, 1), where
+    spread = (ema_fast - ema_slow) / ema_slow. It publishes a new target only when it moved by `emit_step`
+    or changed sign, so the strategy sees a handful of signals per trend rather than one per bar."""
+
+    __slots__ = ("_a_fast", "_a_slow", "_fast", "_slow", "_bars", "_warmup", "_full", "_step", "last")
+
+    def __init__(self, fast_bars: int, slow_bars: int, full_exposure_spread: float, emit_step: float) -> None:
+        self._a_fast = 2.0 / (fast_bars + 1)
+        self._a_slow = 2.0 / (slow_bars + 1)
+        self._fast = self._slow = 0.0
+        self._bars = 0
+        self._warmup = slow_bars
+        self._full = full_exposure_spread
+        self._step = emit_step
+        self.last = 0.0
+
+    def update(self, close: float) -> float | None:
+        """Feed one close; returns a new target when one should be published, else None."""
+        if self._bars == 0:
+            self._fast = self._slow = close
+        else:
+            self._fast += self._a_fast * (close - self._fast)
+            self._slow += self._a_slow * (close - self._slow)
+        self._bars += 1
+        if self._bars < self._warmup:
+            return None
+        target = max(-1.0, min(1.0, (self._fast - self._slow) / self._slow / self._full))
+        if abs(target - self.last) >= self._step or (target > 0) != (self.last > 0):
+            self.last = target
+            return target
+        return None

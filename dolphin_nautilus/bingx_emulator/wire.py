@@ -1,0 +1,269 @@
+"""How the venue spells things on the wire: order objects, fills, positions, user-stream events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .engine import Engine, Fill, Order, Position
+
+REST_STATUS = {"NEW": "PENDING", "CANCELED": "CANCELLED"}  # WS says NEW / CANCELED
+UTC8 = timezone(timedelta(hours=8))
+EMPTY_TPSL = {"type": "", "quantity": 0, "stopPrice": 0, "price": 0, "workingType": ""}
+
+
+def dec(value: Decimal, places: int | None = None) -> str:
+    """Decimal as the venue's fixed-point string."""
+    if places is not None:
+        return f"{value:.{places}f}"
+    text = format(value.normalize(), "f")
+    return text if "." in text or "e" in text else text + ".0"
+
+
+def num(value: Decimal) -> int | float:
+    """Decimal as a bare JSON number (the place-order echo and a few other fields)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def order_object(order: Order) -> dict:
+    """The full order object of query/cancel/openOrders/allOrders (reference §5.4)."""
+    return {
+        "symbol": order.symbol,
+        "orderId": order.order_id,
+        "side": order.side,
+        "positionSide": order.position_side,
+        "type": order.type,
+        "origQty": dec(order.orig_qty),
+        "price": dec(order.price),
+        "executedQty": dec(order.executed_qty),
+        "avgPrice": dec(order.avg_price),
+        "cumQuote": dec(order.cum_quote),
+        "stopPrice": dec(order.stop_price) if order.stop_price else "",
+        "profit": dec(order.profit, 4),
+        "commission": dec(order.commission, 6),
+        "status": REST_STATUS.get(order.status, order.status),
+        "time": order.time,
+        "updateTime": order.update_time,
+        "clientOrderId": order.client_order_id,
+        "leverage": f"{order.leverage}X",
+        "takeProfit": dict(EMPTY_TPSL),
+        "stopLoss": dict(EMPTY_TPSL),
+        "advanceAttr": 0,
+        "positionID": 0,
+        "takeProfitEntrustPrice": 0,
+        "stopLossEntrustPrice": 0,
+        "orderType": "",
+        "workingType": order.working_type,
+        "onlyOnePosition": order.position_side == "BOTH",
+        "reduceOnly": order.reduce_only,
+        "postOnly": order.time_in_force == "PostOnly",
+        "stopGuaranteed": False,
+        "timeInForce": order.time_in_force,
+        "triggerOrderId": 0,
+    }
+
+
+def order_echo(order: Order) -> dict:
+    """The place-order response: numbers not strings, `clientOrderID` with capital ID (reference §5.1)."""
+    return {
+        "orderId": order.order_id,
+        "symbol": order.symbol,
+        "positionSide": order.position_side,
+        "side": order.side,
+        "type": order.type,
+        "price": num(order.price),
+        "quantity": num(order.orig_qty),
+        "stopPrice": num(order.stop_price),
+        "workingType": order.working_type,
+        "clientOrderID": order.client_order_id,
+        "timeInForce": order.time_in_force,
+        "priceRate": 0,
+        "stopLoss": "",
+        "takeProfit": "",
+        "reduceOnly": order.reduce_only,
+        "status": REST_STATUS.get(order.status, order.status),
+        "avgPrice": dec(order.avg_price),
+        "executedQty": dec(order.executed_qty),
+        "stopGuaranteed": "false",
+    }
+
+
+def _filled_tm(ms: int) -> tuple[str, str]:
+    """(filledTm, filledTime): filledTm is the documented UTC+8 wall clock mislabelled 'Z'."""
+    at = datetime.fromtimestamp(ms / 1000, UTC8)
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ"), at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}+0800"
+
+
+def fill_order_row(fill: Fill) -> dict:
+    """allFillOrders row: ids as strings, no trade id (reference §5.9)."""
+    filled_tm, filled_time = _filled_tm(fill.time)
+    return {
+        "filledTm": filled_tm,
+        "volume": dec(fill.qty),
+        "price": dec(fill.price),
+        "amount": dec(fill.qty * fill.price, 4),
+        "commission": dec(fill.commission, 6),
+        "currency": "USDT",
+        "orderId": str(fill.order_id),
+        "liquidatedPrice": "",
+        "liquidatedMarginRatio": "",
+        "filledTime": filled_time,
+        "clientOrderID": fill.client_order_id,
+        "symbol": fill.symbol,
+        "side": fill.side,
+        "positionSide": fill.position_side,
+        "onlyOnePosition": fill.position_side == "BOTH",
+    }
+
+
+def fill_history_row(fill: Fill) -> dict:
+    """fillHistory row: has a string tradeId, lowercase side/positionSide (reference §5.9)."""
+    filled_tm, filled_time = _filled_tm(fill.time)
+    return {
+        "filledTm": filled_tm,
+        "volume": dec(fill.qty),
+        "price": dec(fill.price),
+        "qty": dec(fill.qty),
+        "quoteQty": dec(fill.qty * fill.price, 4),
+        "commission": dec(fill.commission, 6),
+        "commissionAsset": "USDT",
+        "orderId": str(fill.order_id),
+        "tradeId": str(fill.trade_id),
+        "filledTime": filled_time,
+        "symbol": fill.symbol,
+        "role": fill.role,
+        "side": fill.side.lower(),
+        "positionSide": fill.position_side.lower(),
+        "realizedPnl": dec(fill.realized_pnl, 8),
+    }
+
+
+def position_object(engine: Engine, pos: Position) -> dict:
+    """REST position (reference §6.2): positive amount; BOTH positions report LONG/SHORT by sign."""
+    mark = engine.contracts[pos.symbol].price
+    margin = engine.position_margin(pos)
+    upnl = pos.unrealized(mark)
+    side = pos.side if pos.side != "BOTH" else ("LONG" if pos.qty > 0 else "SHORT")
+    return {
+        "positionId": str(pos.position_id),
+        "symbol": pos.symbol,
+        "currency": "USDT",
+        "positionAmt": dec(abs(pos.qty)),
+        "availableAmt": dec(abs(pos.qty)),
+        "positionSide": side,
+        "isolated": engine.margin_type(pos.symbol) != "CROSSED",
+        "avgPrice": dec(pos.entry_price, 8),
+        "initialMargin": dec(margin, 4),
+        "margin": dec(margin, 4),
+        "leverage": engine.leverage(pos.symbol, pos.side),
+        "unrealizedProfit": dec(upnl, 4),
+        "realisedProfit": dec(pos.realized_pnl, 4),
+        "liquidationPrice": 0,
+        "pnlRatio": dec(upnl / margin if margin else Decimal(0), 4),
+        "maxMarginReduction": "0.0000",
+        "riskRate": "0.0000",
+        "markPrice": dec(mark),
+        "positionValue": dec(abs(pos.qty) * mark, 4),
+        "onlyOnePosition": pos.side == "BOTH",
+        "updateTime": pos.update_time,
+    }
+
+
+def balance_object(engine: Engine) -> dict:
+    account = engine.account
+    return {
+        "userId": "116000001",
+        "asset": "USDT",
+        "balance": dec(account.balance, 4),
+        "equity": dec(engine.equity(), 4),
+        "unrealizedProfit": dec(engine.unrealized(), 4),
+        "realisedProfit": dec(account.realised_total, 4),
+        "availableMargin": dec(engine.available_margin(), 4),
+        "usedMargin": dec(engine.used_margin(), 4),
+        "freezedMargin": dec(engine.frozen_margin(), 4),
+        "shortUid": "12851936",
+    }
+
+
+# ------------------------------------------------------------------ user stream events
+def order_trade_update(order: Order, execution: str, fill: Fill | None) -> dict:
+    ms = fill.time if fill else order.update_time
+    return {
+        "e": "ORDER_TRADE_UPDATE",
+        "E": ms,
+        "T": order.update_time,
+        "o": {
+            "s": order.symbol,
+            "c": order.client_order_id,
+            "i": order.order_id,
+            "S": order.side,
+            "o": order.type,
+            "q": dec(order.orig_qty, 8),
+            "p": dec(order.price if order.type == "LIMIT" else (fill.price if fill else order.price), 8),
+            "sp": dec(order.stop_price, 8),
+            "ap": dec(order.avg_price, 8),
+            "x": execution,
+            "X": order.status,
+            "N": "USDT",
+            "n": dec(fill.commission if fill else Decimal(0), 8),  # per fill
+            "T": fill.time if fill else 0,
+            "wt": order.working_type,
+            "ps": order.position_side,
+            "rp": dec(fill.realized_pnl if fill else Decimal(0), 8),
+            "z": dec(order.executed_qty, 8),
+            "l": dec(fill.qty if fill else Decimal(0), 8),
+            "L": dec(fill.price if fill else Decimal(0), 8),
+            "sg": "false",
+            "ti": 0,
+            "ro": order.reduce_only,
+            "td": fill.trade_id if fill else 0,
+            "tv": dec(fill.qty * fill.price if fill else Decimal(0), 4),
+        },
+    }
+
+
+def account_update(engine: Engine, positions: list[Position], reason: str = "ORDER") -> dict:
+    account = engine.account
+    isolated = Decimal(0)
+    rows = []
+    for pos in positions:
+        mark = engine.contracts[pos.symbol].price
+        rows.append({
+            "s": pos.symbol,
+            "pa": dec(pos.qty, 8),  # signed for BOTH, positive for LONG/SHORT
+            "ep": dec(pos.entry_price, 8),
+            "up": dec(pos.unrealized(mark), 8),
+            "mt": "cross" if engine.margin_type(pos.symbol) == "CROSSED" else "isolated",
+            "iw": dec(isolated, 8),
+            "ps": pos.side,
+            "cr": dec(pos.realized_pnl, 8),
+        })
+    return {
+        "e": "ACCOUNT_UPDATE",
+        "E": _now_ms(),
+        "a": {
+            "m": reason,
+            "B": [{"a": "USDT", "wb": dec(account.balance, 8), "cw": dec(account.balance, 8), "bc": "0"}],
+            "P": rows,
+        },
+    }
+
+
+def account_config_update(engine: Engine, symbol: str) -> dict:
+    long_side, short_side = ("LONG", "SHORT") if engine.account.dual_side else ("BOTH", "BOTH")
+    return {
+        "e": "ACCOUNT_CONFIG_UPDATE",
+        "E": _now_ms(),
+        "ac": {
+            "s": symbol,
+            "l": engine.leverage(symbol, long_side),
+            "S": engine.leverage(symbol, short_side),
+            "mt": "cross" if engine.margin_type(symbol) == "CROSSED" else "isolated",
+        },
+    }
+
+
+def _now_ms() -> int:
+    return int(datetime.now(UTC).timestamp() * 1000)

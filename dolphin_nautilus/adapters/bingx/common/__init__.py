@@ -1,0 +1,1 @@
+"""Shared BingX venue types: enums, credentials, URLs."""

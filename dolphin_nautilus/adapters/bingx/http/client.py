@@ -1,0 +1,289 @@
+"""Signed BingX REST client on aiohttp (docs §2, §3).
+
+Signing: all params (plus `timestamp`, `recvWindow`) sorted a-z, joined as `k=v&...` from the *unencoded*
+values, HMAC-SHA256 with the secret, lowercase hex; everything goes in the query string (URL-encoded
+values) with `&signature=` appended, empty body, header `X-BX-APIKEY`. This is what the official demo and
+CCXT do, and it sidesteps the body-encoding ambiguity of docs §2.2.
+
+Every failure becomes a `BingXError` subclass with an outcome class (errors.py). Nothing here logs or
+raises the params, the signature or the secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import msgspec
+from yarl import URL
+
+from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials
+from dolphin_nautilus.adapters.bingx.constants import DEFAULT_RECV_WINDOW_MS, MAX_RECV_WINDOW_MS
+from dolphin_nautilus.adapters.bingx.errors import (
+    RATE_LIMIT_CODES,
+    BingXError,
+    ErrorKind,
+    Operation,
+    error_from_code,
+    kind_of_http_status,
+    make_error,
+)
+from dolphin_nautilus.adapters.bingx.ratelimit import BingXRateLimiter
+from dolphin_nautilus.adapters.bingx.schemas.common import ENVELOPE_DECODER, decoder, fmt_decimal
+
+log = logging.getLogger(__name__)
+
+Params = Mapping[str, Any]
+
+
+def param_value(value: Any) -> str:
+    """The exact text a param is signed and sent as."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, Decimal):
+        return fmt_decimal(value)
+    if isinstance(value, float):
+        raise TypeError("pass prices/quantities as Decimal, not float")
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def signing_payload(params: Params) -> str:
+    """`k=v&...` sorted a-z over unencoded values: the string the HMAC covers."""
+    return "&".join(f"{k}={param_value(v)}" for k, v in sorted(params.items()))
+
+
+def encoded_query(params: Params) -> str:
+    """The same params as sent: sorted, each value percent-encoded (keys are plain ASCII)."""
+    return "&".join(f"{k}={quote(param_value(v), safe='')}" for k, v in sorted(params.items()))
+
+
+class HttpResult(msgspec.Struct, frozen=True):
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class BingXHttpClient:
+    """One instance per (base URL, key). Safe to share between the data and execution clients."""
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: BingXCredentials | None = None,
+        *,
+        rate_limiter: BingXRateLimiter | None = None,
+        recv_window_ms: int = DEFAULT_RECV_WINDOW_MS,
+        timeout_s: float = 10.0,
+        connect_timeout_s: float = 5.0,
+        clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+    ) -> None:
+        if not 0 < recv_window_ms <= MAX_RECV_WINDOW_MS:
+            raise ValueError(f"recv_window_ms must be in (0, {MAX_RECV_WINDOW_MS}], got {recv_window_ms}")
+        self.base_url = base_url.rstrip("/")
+        self._credentials = credentials
+        self.rate_limiter = rate_limiter or BingXRateLimiter()
+        self.recv_window_ms = recv_window_ms
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s, connect=connect_timeout_s)
+        self._clock_ms = clock_ms
+        self.time_offset_ms = 0  # server - local, set by sync_time()
+        self._session: aiohttp.ClientSession | None = None
+
+    def __repr__(self) -> str:
+        return f"BingXHttpClient(base_url={self.base_url!r}, credentials={self._credentials!r})"
+
+    @property
+    def credentials(self) -> BingXCredentials | None:
+        return self._credentials
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def __aenter__(self) -> BingXHttpClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ---- public API ------------------------------------------------------------------------------
+
+    async def call[T](
+        self,
+        method: str,
+        path: str,
+        params: Params | None = None,
+        result_type: type[T] | Any = Any,
+        *,
+        signed: bool = True,
+        operation: Operation = Operation.READ,
+    ) -> T:
+        """Send, check the envelope, decode `data` as `result_type`. Raises BingXError subclasses."""
+        result = await self.send(method, path, params, signed=signed, operation=operation)
+        data = self._unwrap(result, method, path, signed, operation)
+        return self._decode(data, result_type, method, path, operation)
+
+    async def call_top_level[T](
+        self, method: str, path: str, params: Params | None, result_type: type[T], *, signed: bool, operation: Operation
+    ) -> T:
+        """For endpoints whose payload is the whole body (envelope code still checked when present)."""
+        result = await self.send(method, path, params, signed=signed, operation=operation)
+        self._unwrap(result, method, path, signed, operation)
+        return self._decode(result.body, result_type, method, path, operation)
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        params: Params | None = None,
+        *,
+        signed: bool = True,
+        operation: Operation = Operation.READ,
+    ) -> HttpResult:
+        """Rate-limit, sign, send. Returns the raw result for 2xx-4xx answers that are not rate limits;
+        raises for transport failures, 429/418 and 5xx."""
+        method = method.upper()
+        endpoint = f"{method} {path}"
+        await self.rate_limiter.acquire(method, path, signed=signed, operation=operation)
+        url, headers = self._prepare(params or {}, path, signed)
+        try:
+            async with self.session.request(method, url, headers=headers) as resp:
+                body = await resp.read()
+                result = HttpResult(resp.status, {k: v for k, v in resp.headers.items()}, body)
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise self._transport_error(exc, endpoint, operation, sent=False) from None
+        except aiohttp.ClientConnectorError as exc:
+            raise self._transport_error(exc, endpoint, operation, sent=False) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            # The request left; the venue may have acted on it (docs §7.1: 504, §11.18).
+            raise self._transport_error(exc, endpoint, operation, sent=True) from None
+        log.debug("BingX %s -> HTTP %d", endpoint, result.status)
+        self.rate_limiter.observe_headers(method, path, result.headers, signed=signed)
+        self._raise_for_http_status(result, method, path, signed, operation)
+        return result
+
+    async def sync_time(self) -> int:
+        """Measure server - local clock offset (docs §2.3; a skew gives 100421). Returns the offset in ms."""
+        before = self._clock_ms()
+        data = await self.call("GET", "/openApi/swap/v2/server/time", None, dict, signed=False)
+        after = self._clock_ms()
+        self.time_offset_ms = int(data["serverTime"]) - (before + after) // 2
+        return self.time_offset_ms
+
+    # ---- internals -------------------------------------------------------------------------------
+
+    def _prepare(self, params: Params, path: str, signed: bool) -> tuple[URL, dict[str, str]]:
+        clean = {k: v for k, v in params.items() if v is not None}
+        headers: dict[str, str] = {}
+        if signed:
+            if self._credentials is None:
+                raise ValueError(f"{path} needs API credentials (set BINGX_API_KEY / BINGX_API_SECRET)")
+            clean["timestamp"] = self._clock_ms() + self.time_offset_ms
+            clean.setdefault("recvWindow", self.recv_window_ms)
+            query = encoded_query(clean) + "&signature=" + self._credentials.sign(signing_payload(clean))
+            headers["X-BX-APIKEY"] = self._credentials.api_key
+        else:
+            query = encoded_query(clean)
+        text = f"{self.base_url}{path}" + (f"?{query}" if query else "")
+        return URL(text, encoded=True), headers
+
+    def _redact(self, text: str) -> str:
+        return self._credentials.redact(text) if self._credentials else text
+
+    def _transport_error(self, exc: BaseException, endpoint: str, operation: Operation, *, sent: bool) -> BingXError:
+        what = type(exc).__name__
+        return make_error(
+            kind=ErrorKind.BUSY,
+            operation=operation,
+            code=None,
+            msg=f"transport failure ({what}){' after sending' if sent else ' before sending'}",
+            endpoint=endpoint,
+            sent=sent,
+        )
+
+    def _raise_for_http_status(self, result: HttpResult, method: str, path: str, signed: bool, op: Operation) -> None:
+        kind = kind_of_http_status(result.status)
+        if kind is None:
+            return
+        endpoint = f"{method} {path}"
+        if kind is ErrorKind.RATE_LIMIT:
+            wait = self.rate_limiter.expire_wait_ms(result.headers)
+            used = self.rate_limiter.cooldown(method, path, signed=signed, retry_after_ms=wait, ip_wide=True)
+            raise make_error(
+                kind=kind, operation=op, code=None, msg=f"HTTP {result.status} rate limited",
+                endpoint=endpoint, http_status=result.status, retry_after_ms=used,
+            )
+        if kind is ErrorKind.BUSY:
+            raise make_error(
+                kind=kind, operation=op, code=None, msg=f"HTTP {result.status} from venue",
+                endpoint=endpoint, http_status=result.status,
+            )
+        # 4xx other than rate limits: let the body's code speak if there is one.
+
+    def _unwrap(self, result: HttpResult, method: str, path: str, signed: bool, op: Operation) -> bytes:
+        endpoint = f"{method} {path}"
+        try:
+            env = ENVELOPE_DECODER.decode(result.body)
+        except (msgspec.DecodeError, ValueError):
+            if result.status >= 400:
+                raise make_error(
+                    kind=kind_of_http_status(result.status) or ErrorKind.REJECT, operation=op, code=None,
+                    msg=f"HTTP {result.status}", endpoint=endpoint, http_status=result.status,
+                ) from None
+            raise self._decode_error(endpoint, op, "response is not a JSON object") from None
+        if env.code != 0:
+            msg = self._redact(env.msg)
+            retry_after = None
+            if kind_of_http_status(result.status) is None and env.code in RATE_LIMIT_CODES:
+                wait = self.rate_limiter.expire_wait_ms(result.headers)
+                retry_after = self.rate_limiter.cooldown(method, path, signed=signed, retry_after_ms=wait)
+            raise error_from_code(
+                env.code, msg, op, endpoint=endpoint, http_status=result.status, retry_after_ms=retry_after
+            )
+        if result.status >= 400:
+            raise make_error(
+                kind=kind_of_http_status(result.status) or ErrorKind.REJECT, operation=op, code=None,
+                msg=f"HTTP {result.status}", endpoint=endpoint, http_status=result.status,
+            )
+        return bytes(env.data)
+
+    def _decode[T](self, data: bytes, result_type: type[T], method: str, path: str, op: Operation) -> T:
+        if result_type is Any:
+            return msgspec.json.decode(data)  # type: ignore[return-value]
+        try:
+            return _decoder_for(result_type).decode(data)
+        except (msgspec.DecodeError, ValueError, TypeError) as exc:
+            raise self._decode_error(f"{method} {path}", op, f"unexpected payload: {exc}") from None
+
+    def _decode_error(self, endpoint: str, op: Operation, why: str) -> BingXError:
+        # HTTP 200 we cannot read: for a write the venue may have acted, so the outcome is unknown.
+        return make_error(kind=ErrorKind.IN_FLIGHT, operation=op, code=None, msg=self._redact(why), endpoint=endpoint)
+
+
+_DECODERS: dict[Any, msgspec.json.Decoder] = {}
+
+
+def _decoder_for(tp: Any) -> msgspec.json.Decoder:
+    dec = _DECODERS.get(tp)
+    if dec is None:
+        dec = _DECODERS[tp] = decoder(tp)
+    return dec
+

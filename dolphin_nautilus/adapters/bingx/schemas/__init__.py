@@ -1,0 +1,1 @@
+"""msgspec Structs mirroring BingX REST and WebSocket payloads. No Nautilus types."""

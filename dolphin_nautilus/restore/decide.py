@@ -23,7 +23,8 @@ Rules, in order, for each trade id:
    (`closed_older_than_open`), and live reconciliation against the venue (§5.5) tombstones the slot if the
    venue is flat.
 5. One-way account: at most one slot per instrument. If two trades survive for one instrument, the newest
-   is kept and the other rejected (`instrument_conflict`).
+   (latest opened_ts, then record ts, then trade id; seq is per trade so it cannot compare trades) is kept
+   and the other rejected (`instrument_conflict`).
 
 Source preference (the order of `sources`) breaks ties between equally new claims, so if the preferred
 source yields nothing sane for a trade the next sane source's claim is used, else the trade stays flat.
@@ -369,7 +370,7 @@ class _Decider:
         slots = []
         for instrument_id in sorted(by_instrument):
             contenders = by_instrument[instrument_id]
-            ordered = sorted(contenders, key=lambda c: (*self._rank(c, contenders), c.candidate.trade_id))
+            ordered = sorted(contenders, key=_trade_recency, reverse=True)
             keep = ordered[0]
             for loser in ordered[1:]:
                 self._reject(loser, "instrument_conflict",
@@ -389,6 +390,13 @@ class _Decider:
             legs=c.legs or 0, opened_ts=opened, order_seq=max(order_seqs, default=0), notional=c.notional,
             source=self.batches[claim.source_index].name, seq=c.seq, ts=c.ts,
         )
+
+
+def _trade_recency(claim: _Claim) -> tuple[int, int, str]:
+    """Newest trade first: seq is per trade, so trades compare by when they opened, then record time."""
+    c = claim.candidate
+    ts = c.ts if c.ts is not None else -1
+    return (c.opened_ts if c.opened_ts is not None else ts, ts, c.trade_id)
 
 
 def _content(c: Candidate) -> str:

@@ -1,0 +1,242 @@
+"""ClickHouse store: one clickhouse-connect `Client`, embedded chDB or a server over HTTP, the same SQL.
+
+Writers call `insert_rows` / `insert_facts`; readers (restore, dolphin-ctl) call `latest_position_states`,
+`open_position_states`, `recent_anomalies`, `count`, `foreign_namespace_rows`.
+
+chDB allows one process per data path (the engine locks `<path>/status`). A second process gets
+`StoreBusy` naming the path and the holder, instead of chDB's generic start-up error.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import os
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import clickhouse_connect
+import msgspec
+from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalError
+
+from dolphin_nautilus.domain.facts import Fact
+from dolphin_nautilus.journal.schema import (
+    DECIMAL,
+    LATEST_TABLE,
+    TableSpec,
+    database_name,
+    ensure_schema,
+    table_specs,
+)
+
+# ClickHouse error codes that mean "this data is bad", as opposed to "the store is unavailable".
+# Only these may quarantine a row; any other failure keeps the row in the spool and retries.
+DATA_ERROR_CODES = frozenset(
+    {6, 25, 26, 27, 32, 33, 38, 41, 53, 69, 70, 72, 117, 131, 321, 407}
+)
+_CODE = re.compile(rb"Code: (\d+)\.")
+
+
+class StoreError(Exception):
+    pass
+
+
+class StoreBusy(StoreError):
+    """The chDB path is held by another process."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or cannot take writes right now; retry later."""
+
+
+class BadRows(StoreError):
+    """ClickHouse rejected the data itself (parse error, overflow, ...); retrying will not help."""
+
+
+class StoreConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    namespace: str
+    backend: Literal["chdb", "http"] = "chdb"
+    chdb_path: str = ""  # directory; required for the chdb backend
+    host: str = "localhost"
+    port: int = 8123
+    username: str = "default"
+    password_env: str = "DOLPHIN_CLICKHOUSE_PASSWORD"  # the secret itself only ever comes from the environment
+    secure: bool = False
+    connect_timeout: float = 5.0
+    send_receive_timeout: float = 60.0
+    money_type: str = DECIMAL
+
+
+def error_code(exc: BaseException) -> int | None:
+    match = _CODE.search(str(exc).encode(errors="replace"))
+    return int(match.group(1)) if match else None
+
+
+def classify(exc: BaseException) -> StoreError:
+    """Map a client exception to BadRows (data rejected) or StoreUnavailable (anything else)."""
+    if isinstance(exc, ClickHouseError) and not isinstance(exc, OperationalError):
+        if error_code(exc) in DATA_ERROR_CODES:
+            return BadRows(str(exc))
+    return StoreUnavailable(f"{type(exc).__name__}: {exc}")
+
+
+def _chdb_lock_holder(path: str) -> str | None:
+    """Who holds the chDB engine lock on `path`, or None if nobody does."""
+    status = os.path.join(path, "status")
+    try:
+        fd = os.open(status, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                return os.read(fd, 4096).decode(errors="replace").strip().replace("\n", "; ") or "unknown"
+            raise
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def open_client(config: StoreConfig):
+    if config.backend == "chdb":
+        if not config.chdb_path:
+            raise StoreError("chdb backend needs chdb_path (a directory)")
+        path = os.path.realpath(config.chdb_path)
+        os.makedirs(path, exist_ok=True)
+        try:
+            return clickhouse_connect.get_client(dsn=f"chdb://{path}")
+        except Exception as exc:
+            holder = _chdb_lock_holder(path)
+            if holder is not None:
+                raise StoreBusy(f"chDB path {path} is in use by another process ({holder})") from exc
+            raise StoreUnavailable(f"cannot open chDB at {path}: {exc}") from exc
+    try:
+        return clickhouse_connect.get_client(
+            host=config.host,
+            port=config.port,
+            username=config.username,
+            password=os.environ.get(config.password_env, ""),
+            secure=config.secure,
+            connect_timeout=config.connect_timeout,
+            send_receive_timeout=config.send_receive_timeout,
+        )
+    except Exception as exc:
+        raise StoreUnavailable(f"cannot reach ClickHouse at {config.host}:{config.port}: {type(exc).__name__}") from exc
+
+
+def row_id_from_blob(table: str, blob: bytes) -> int:
+    """`Fact.row_id`, computed from the fact's msgpack bytes the writer already has (same formula)."""
+    digest = hashlib.blake2b(table.encode() + b"|" + blob, digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+_astuple = msgspec.structs.astuple
+_json = msgspec.json.Encoder()
+
+
+def encode_rows(namespace: str, rows: Iterable[tuple[int, Fact]]) -> bytes:
+    """JSONCompactEachRow payload: [namespace, row_id, *fields] per line, in `TableSpec.insert_columns` order."""
+    return b"\n".join(_json.encode((namespace, row_id, *_astuple(fact))) for row_id, fact in rows)
+
+
+class ClickHouseStore:
+    """Wraps one clickhouse-connect Client bound to one namespace's database."""
+
+    def __init__(self, config: StoreConfig, *, migrate: bool = True):
+        self.config = config
+        self.namespace = config.namespace
+        self.database = database_name(config.namespace)
+        self.specs: dict[str, TableSpec] = table_specs(config.money_type)
+        self.client = open_client(config)
+        self.schema_changes: list[str] = ensure_schema(self.client, self.namespace, config.money_type) if migrate else []
+
+    # ---- writes -------------------------------------------------------------------------------
+    def ping(self) -> bool:
+        try:
+            return self.client.ping()
+        except Exception:
+            return False
+
+    def insert_rows(self, table: str, payload: bytes) -> None:
+        """Insert a JSONCompactEachRow payload made by `encode_rows`. Raises BadRows or StoreUnavailable."""
+        spec = self.specs[table]
+        try:
+            self.client.raw_insert(f"`{self.database}`.`{table}`", list(spec.insert_columns),
+                                   insert_block=payload, fmt="JSONCompactEachRow")
+        except Exception as exc:
+            raise classify(exc) from exc
+
+    def insert_facts(self, facts: Sequence[Fact]) -> None:
+        """Synchronous insert, grouped by table (tests, tools, backfills; the Journal is the hot-path writer)."""
+        by_table: dict[str, list[tuple[int, Fact]]] = {}
+        for fact in facts:
+            by_table.setdefault(fact.table, []).append((fact.row_id, fact))
+        for table, rows in by_table.items():
+            self.insert_rows(table, encode_rows(self.namespace, rows))
+
+    # ---- reads --------------------------------------------------------------------------------
+    def _dicts(self, sql: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        result = self.client.query(sql, parameters=parameters or {})
+        return [dict(zip(result.column_names, row)) for row in result.result_rows]
+
+    def _latest_sql(self, where: str = "") -> str:
+        # LIMIT 1 BY reads the right row whether or not the engine has merged yet; (seq, ts) is restore's order.
+        # *_ns: exact nanosecond ints beside the DateTime64 columns (Python datetimes stop at microseconds).
+        return (f"SELECT *, toUnixTimestamp64Nano(ts) AS ts_ns, toUnixTimestamp64Nano(opened_ts) AS opened_ts_ns "
+                f"FROM `{self.database}`.`{LATEST_TABLE}` {where} "
+                "ORDER BY trade_id, seq DESC, ts DESC LIMIT 1 BY trade_id")
+
+    def latest_position_states(self, trade_ids: list[str] | None = None) -> list[dict[str, Any]]:
+        """The latest position_state row per trade (any status), from the engine-maintained latest table."""
+        if trade_ids is None:
+            return self._dicts(self._latest_sql())
+        if not trade_ids:
+            return []
+        return self._dicts(self._latest_sql("WHERE trade_id IN {ids:Array(String)}"), {"ids": list(trade_ids)})
+
+    def open_position_states(self) -> list[dict[str, Any]]:
+        """Latest rows whose status is OPEN: filtered AFTER choosing the latest (DESIGN.md §5.1)."""
+        return self._dicts(f"SELECT * FROM ({self._latest_sql()}) WHERE status = 'OPEN' ORDER BY trade_id")
+
+    def recent_anomalies(self, limit: int = 100) -> list[dict[str, Any]]:
+        return self._dicts(
+            f"SELECT * FROM `{self.database}`.`anomalies` FINAL ORDER BY ts DESC, row_id LIMIT {{n:UInt32}}",
+            {"n": int(limit)},
+        )
+
+    def count(self, table: str, *, final: bool = True) -> int:
+        """Rows in a table; FINAL (default) counts each row_id once even before background merges."""
+        if table not in self.specs and table != LATEST_TABLE:
+            raise ValueError(f"unknown table {table!r}")
+        if table == LATEST_TABLE:
+            return len(self.latest_position_states())
+        return int(self.client.command(
+            f"SELECT count() FROM `{self.database}`.`{table}`{' FINAL' if final else ''}"))
+
+    def row_ids(self, table: str) -> set[int]:
+        result = self.client.query(f"SELECT DISTINCT row_id FROM `{self.database}`.`{table}`")
+        return {row[0] for row in result.result_rows}
+
+    def foreign_namespace_rows(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Rows whose namespace is not ours, across all tables (for `dolphin-ctl mode-verify`)."""
+        out: list[dict[str, Any]] = []
+        for table in [*self.specs, LATEST_TABLE]:
+            rows = self._dicts(
+                f"SELECT row_id, namespace, ts FROM `{self.database}`.`{table}` "
+                "WHERE namespace != {ns:String} LIMIT {n:UInt32}",
+                {"ns": self.namespace, "n": int(limit)},
+            )
+            out += [{"table": table, **row} for row in rows]
+        return out[:limit]
+
+    def optimize(self, table: str) -> None:
+        self.client.command(f"OPTIMIZE TABLE `{self.database}`.`{table}` FINAL")
+
+    def close(self) -> None:
+        self.client.close()
+

@@ -1,0 +1,317 @@
+"""The journal writer: facts in on the caller's thread in microseconds, ClickHouse rows out on its own thread.
+
+Durability contract
+-------------------
+* `append(fact)` puts the fact object on an in-memory FIFO and returns; nothing is encoded or written on
+  the caller's thread. A fact in that FIFO is NOT yet safe: a crash (kill -9, power loss) loses it.
+* The writer thread drains the FIFO in batches and appends each batch, as one CRC-framed msgpack record, to
+  a write-ahead log (segment files in `spool_dir`) and fdatasyncs it BEFORE anything else happens to the
+  batch. From that moment the fact is **accepted**: `Journal.accepted` counts accepted facts in append
+  order (the first `accepted` facts appended are safe), and `sync(timeout)` waits until all facts appended
+  before the call are accepted.
+* Only then is the batch inserted into ClickHouse (one insert per table) and handed to the sinks (e.g. the
+  live-state store). After ClickHouse confirms every table of the record, the WAL checkpoint moves past it
+  and fully confirmed segments are deleted. `flush(timeout)` waits until all facts appended before the
+  call are in ClickHouse (or quarantined).
+* When ClickHouse is unavailable the records simply stay in the WAL (the spool); new batches keep being
+  appended there. The writer retries with backoff and then replays the pending records IN ORDER, one
+  insert per original record, before any newer record.
+* A crash between a ClickHouse insert and the checkpoint move re-inserts that record on restart. Nothing
+  is duplicated: each row carries a deterministic `row_id` in a ReplacingMergeTree keyed on it, and the
+  replayed insert is byte-identical, so the table's insert-deduplication window drops it outright.
+* So after kill -9 at any point, every accepted fact is in ClickHouse or in the WAL, and a restarted
+  Journal on the same `spool_dir` puts the WAL's pending records into ClickHouse first.
+* A row ClickHouse rejects as bad data (parse error, overflow: `store.DATA_ERROR_CODES`) is isolated by
+  bisecting its batch, written to `quarantine.jsonl` (fsync'd) and reported as a `JOURNAL_QUARANTINE`
+  anomaly fact; the rest of the batch is inserted. Any other failure is treated as "unavailable": the row
+  stays in the spool and is retried, never dropped.
+* Sinks are called on the writer thread with each accepted batch (after the WAL fsync, before the
+  ClickHouse insert). A sink that raises is counted and logged; it never stops the journal.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+
+import msgspec
+
+from dolphin_nautilus.domain.facts import FACT_TYPE_BY_TABLE, Anomaly, Fact, canonical_json
+from dolphin_nautilus.journal.store import (
+    BadRows,
+    ClickHouseStore,
+    StoreUnavailable,
+    encode_rows,
+    row_id_from_blob,
+)
+from dolphin_nautilus.journal.wal import Position, WriteAheadLog
+
+log = logging.getLogger(__name__)
+
+Sink = Callable[[Sequence[Fact]], None]
+Rows = dict[str, list[tuple[int, Fact]]]  # table -> [(row_id, fact)] in append order
+QUARANTINE_FILE = "quarantine.jsonl"
+QUARANTINE_CODE = "JOURNAL_QUARANTINE"
+
+
+class JournalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    spool_dir: str
+    batch_size: int = 20_000  # most facts per WAL record / insert
+    flush_interval: float = 0.05  # seconds: the longest a fact waits before its batch is written
+    retry_initial: float = 0.1  # seconds before the first retry when ClickHouse is unavailable
+    retry_max: float = 5.0
+    segment_bytes: int = 64 << 20
+
+
+class JournalStatus(msgspec.Struct, kw_only=True):
+    appended: int = 0  # facts taken by append() (including ones still queued)
+    accepted: int = 0  # facts fsync'd to the WAL
+    written: int = 0  # facts inserted into ClickHouse (directly or by replay)
+    spooled: int = 0  # facts accepted while ClickHouse was unavailable, or whose insert failed
+    replayed: int = 0  # facts inserted from the spool after an outage or a restart
+    quarantined: int = 0  # facts ClickHouse (or the encoder) rejected as bad data
+    failures: int = 0  # failed insert attempts (unavailable)
+    sink_failures: int = 0
+    backlog: bool = False  # True while the spool holds records not yet in ClickHouse
+    last_error: str = ""
+
+
+class _Marker:
+    """A flush request travelling through the FIFO, so it is ordered exactly with the facts."""
+
+    __slots__ = ("accepted", "written")
+
+    def __init__(self) -> None:
+        self.accepted = threading.Event()
+        self.written = threading.Event()
+
+
+_record_encoder = msgspec.msgpack.Encoder()
+_record_decoder = msgspec.msgpack.Decoder(list[tuple[str, bytes]])
+_fact_decoders = {table: msgspec.msgpack.Decoder(t) for table, t in FACT_TYPE_BY_TABLE.items()}
+
+
+class Journal:
+    def __init__(self, store: ClickHouseStore, config: JournalConfig, sinks: Sequence[Sink] = ()):
+        self.store = store
+        self.config = config
+        self._sinks = list(sinks)
+        self._queue: deque = deque()
+        self._wake_at = config.batch_size
+        self._wake = threading.Event()
+        self._stopping = False
+        self._status = JournalStatus()
+        self._drained = 0
+        self._markers: list[tuple[Position, _Marker]] = []
+        self._retry_at = 0.0
+        self._retry_delay = config.retry_initial
+        self._fresh: tuple[Position, Position, Rows] | None = None  # the newest record, still in memory
+        self._wal = WriteAheadLog(config.spool_dir, segment_bytes=config.segment_bytes)
+        self._status.backlog = self._wal.has_pending  # a previous run left records: replay them first
+        self._quarantine_path = os.path.join(config.spool_dir, QUARANTINE_FILE)
+        self._thread = threading.Thread(target=self._run, name=f"journal-{store.namespace}", daemon=True)
+        self._thread.start()
+
+    # ---- caller's side (hot path) -------------------------------------------------------------
+    def append(self, fact: Fact) -> None:
+        """Queue a fact. Costs a deque append; see the module docstring for when it becomes durable."""
+        queue = self._queue
+        queue.append(fact)
+        if len(queue) >= self._wake_at:
+            self._wake.set()
+
+    def add_sink(self, sink: Sink) -> None:
+        self._sinks.append(sink)
+
+    def sync(self, timeout: float | None = None) -> bool:
+        """Wait until every fact appended before this call is accepted (fsync'd to the WAL)."""
+        return self._request_marker().accepted.wait(timeout)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every fact appended before this call is in ClickHouse (or quarantined).
+        False on timeout, e.g. while ClickHouse is down: the facts are then safe in the spool."""
+        return self._request_marker().written.wait(timeout)
+
+    def _request_marker(self) -> _Marker:
+        if not self._thread.is_alive():
+            raise RuntimeError("journal is closed")
+        marker = _Marker()
+        self._queue.append(marker)
+        self._wake.set()
+        return marker
+
+    @property
+    def accepted(self) -> int:
+        return self._status.accepted
+
+    def status(self) -> JournalStatus:
+        snapshot = msgspec.structs.replace(self._status)
+        snapshot.appended = self._drained + sum(1 for item in list(self._queue) if type(item) is not _Marker)
+        return snapshot
+
+    def close(self, timeout: float = 30.0) -> JournalStatus:
+        """Stop: write everything queued to the WAL and, if ClickHouse is up, into ClickHouse."""
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout)
+        return self.status()
+
+    # ---- writer thread ------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while True:
+                self._wake.wait(self._wait_time())
+                self._wake.clear()
+                stopping = self._stopping
+                while self._queue:
+                    self._accept_next_batch()
+                    self._deliver(force=stopping)
+                self._deliver(force=stopping)
+                if stopping and not self._queue:
+                    break
+        except Exception:  # a bug here must be loud; accepted facts stay in the WAL for the next start
+            log.exception("journal writer crashed")
+            raise
+        finally:
+            self._wal.close()
+
+    def _wait_time(self) -> float:
+        if self._status.backlog:
+            return max(0.0, min(self.config.flush_interval, self._retry_at - time.monotonic()))
+        return self.config.flush_interval
+
+    def _drain(self) -> tuple[list[Fact], list[_Marker]]:
+        queue, facts, markers = self._queue, [], []
+        for _ in range(min(len(queue), self.config.batch_size)):
+            item = queue.popleft()
+            (markers if type(item) is _Marker else facts).append(item)
+        return facts, markers
+
+    def _accept_next_batch(self) -> None:
+        facts, markers = self._drain()
+        self._drained += len(facts)
+        rows, entries = self._encode(facts)
+        if entries:
+            start = self._wal.end
+            end = self._wal.append(_record_encoder.encode(entries))
+            self._status.accepted += sum(len(r) for r in rows.values())
+            if self._status.backlog:
+                self._status.spooled += len(entries)
+            self._fresh = (start, end, rows)
+            self._call_sinks([fact for table_rows in rows.values() for _, fact in table_rows])
+        for marker in markers:
+            marker.accepted.set()
+            self._markers.append((self._wal.end, marker))
+
+    def _encode(self, facts: list[Fact]) -> tuple[Rows, list[tuple[str, bytes]]]:
+        encode = _record_encoder.encode
+        rows: Rows = {}
+        entries: list[tuple[str, bytes]] = []
+        for fact in facts:
+            try:
+                table = fact.table
+                blob = encode(fact)
+                if table not in _fact_decoders:
+                    raise TypeError(f"not a journal fact: {type(fact).__name__}")
+            except Exception as exc:  # never let one bad object block the batch
+                self._quarantine(getattr(fact, "table", type(fact).__name__), 0, fact, f"encode: {exc}")
+                continue
+            entries.append((table, blob))
+            rows.setdefault(table, []).append((row_id_from_blob(table, blob), fact))
+        return rows, entries
+
+    def _call_sinks(self, facts: list[Fact]) -> None:
+        for sink in self._sinks:
+            try:
+                sink(facts)
+            except Exception as exc:
+                self._status.sink_failures += 1
+                log.warning("journal sink %r failed: %s", sink, exc)
+
+    # ---- delivery to ClickHouse ---------------------------------------------------------------
+    def _deliver(self, *, force: bool = False) -> None:
+        fresh, self._fresh = self._fresh, None
+        if not self._wal.has_pending:
+            self._release_markers()
+            return
+        if self._status.backlog and not force and time.monotonic() < self._retry_at:
+            return
+        try:
+            if not self._status.backlog and fresh is not None and self._wal.checkpoint == fresh[0]:
+                self._insert(fresh[2])  # the common case: no backlog, insert from memory
+                self._wal.confirm(fresh[1])
+            else:
+                self._replay_pending()
+        except StoreUnavailable as exc:
+            self._on_unavailable(exc, fresh)
+        else:
+            self._status.backlog = False
+            self._retry_delay = self.config.retry_initial
+        self._release_markers()
+
+    def _replay_pending(self) -> None:
+        for payload, end in self._wal.pending():
+            rows: Rows = {}
+            for table, blob in _record_decoder.decode(payload):
+                rows.setdefault(table, []).append((row_id_from_blob(table, blob), _fact_decoders[table].decode(blob)))
+            self._status.replayed += self._insert(rows)
+            self._wal.confirm(end)
+
+    def _insert(self, rows: Rows) -> int:
+        """Insert one WAL record, all tables; returns the facts written (quarantined ones excluded)."""
+        written = sum(len(table_rows) - self._insert_table(table, table_rows) for table, table_rows in rows.items())
+        self._status.written += written
+        return written
+
+    def _insert_table(self, table: str, rows: list[tuple[int, Fact]]) -> int:
+        """Insert rows, bisecting around rows rejected as bad data; returns how many were quarantined."""
+        try:
+            self.store.insert_rows(table, encode_rows(self.store.namespace, rows))
+            return 0
+        except BadRows as exc:
+            if len(rows) == 1:
+                row_id, fact = rows[0]
+                self._quarantine(table, row_id, fact, str(exc))
+                return 1
+            half = len(rows) // 2
+            return self._insert_table(table, rows[:half]) + self._insert_table(table, rows[half:])
+
+    def _on_unavailable(self, exc: StoreUnavailable, fresh: tuple[Position, Position, Rows] | None) -> None:
+        if not self._status.backlog and fresh is not None:
+            self._status.spooled += sum(len(r) for r in fresh[2].values())
+        self._status.backlog = True
+        self._status.failures += 1
+        self._status.last_error = str(exc)[:500]
+        self._retry_at = time.monotonic() + self._retry_delay
+        self._retry_delay = min(self._retry_delay * 2, self.config.retry_max)
+        log.warning("ClickHouse unavailable, facts stay in the spool %s: %s", self.config.spool_dir, exc)
+
+    def _release_markers(self) -> None:
+        checkpoint = self._wal.checkpoint
+        keep = []
+        for end, marker in self._markers:
+            (marker.written.set() if end <= checkpoint else keep.append((end, marker)))
+        self._markers = keep
+
+    # ---- bad rows -----------------------------------------------------------------------------
+    def _quarantine(self, table: str, row_id: int, fact: object, error: str) -> None:
+        fact_json = msgspec.json.encode(fact).decode() if isinstance(fact, msgspec.Struct) else repr(fact)
+        line = canonical_json({"table": table, "row_id": row_id, "error": error[:2000], "fact": fact_json})
+        with open(self._quarantine_path, "a") as f:
+            f.write(line + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        self._status.quarantined += 1
+        log.error("journal quarantined a %s row (row_id %s) to %s: %s", table, row_id, self._quarantine_path, error)
+        if isinstance(fact, Anomaly) and fact.code == QUARANTINE_CODE:
+            return  # never loop on our own report
+        self._queue.append(Anomaly(
+            ts=time.time_ns(), origin="journal", code=QUARANTINE_CODE, severity="ERROR",
+            trade_id=str(getattr(fact, "trade_id", "")), instrument_id=str(getattr(fact, "instrument_id", "")),
+            message=f"{table} row rejected and quarantined", details=canonical_json(
+                {"table": table, "row_id": row_id, "error": error[:500], "file": self._quarantine_path}),
+        ))

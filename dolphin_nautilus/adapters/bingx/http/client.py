@@ -225,10 +225,13 @@ class BingXHttpClient:
             return
         endpoint = f"{method} {path}"
         if kind is ErrorKind.RATE_LIMIT:
+            code = _body_code(result.body)
+            # A per-UID code (100410/109429) limits this endpoint; a bare 429 or a 418 ban is IP-wide.
+            ip_wide = result.status == 418 or code not in RATE_LIMIT_CODES
             wait = self.rate_limiter.expire_wait_ms(result.headers)
-            used = self.rate_limiter.cooldown(method, path, signed=signed, retry_after_ms=wait, ip_wide=True)
+            used = self.rate_limiter.cooldown(method, path, signed=signed, retry_after_ms=wait, ip_wide=ip_wide)
             raise make_error(
-                kind=kind, operation=op, code=None, msg=f"HTTP {result.status} rate limited",
+                kind=kind, operation=op, code=code, msg=f"HTTP {result.status} rate limited",
                 endpoint=endpoint, http_status=result.status, retry_after_ms=used,
             )
         if kind is ErrorKind.BUSY:
@@ -276,6 +279,13 @@ class BingXHttpClient:
     def _decode_error(self, endpoint: str, op: Operation, why: str) -> BingXError:
         # HTTP 200 we cannot read: for a write the venue may have acted, so the outcome is unknown.
         return make_error(kind=ErrorKind.IN_FLIGHT, operation=op, code=None, msg=self._redact(why), endpoint=endpoint)
+
+
+def _body_code(body: bytes) -> int | None:
+    try:
+        return ENVELOPE_DECODER.decode(body).code or None
+    except (msgspec.DecodeError, ValueError):
+        return None
 
 
 _DECODERS: dict[Any, msgspec.json.Decoder] = {}

@@ -28,7 +28,7 @@ MAX_TOPICS = 200
 TICK_S = 0.05
 
 
-@dataclass
+@dataclass(eq=False)
 class Connection:
     ws: web.WebSocketResponse
     transport: asyncio.BaseTransport | None

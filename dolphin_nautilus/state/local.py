@@ -135,9 +135,15 @@ class LocalStateStore:
         fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            self._sweep_temp_files()
             yield self._read()
         finally:
             os.close(fd)  # closing the descriptor releases the flock
+
+    def _sweep_temp_files(self) -> None:
+        """Under the lock no one is mid-write, so any temp file is left by a killed writer."""
+        for stale in self.directory.glob(f"{self.file.name}*.tmp"):
+            stale.unlink(missing_ok=True)
 
     def _read(self) -> dict:
         try:

@@ -70,6 +70,7 @@ class JournalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 class JournalStatus(msgspec.Struct, kw_only=True):
     appended: int = 0  # facts taken by append() (including ones still queued)
     accepted: int = 0  # facts fsync'd to the WAL
+    batches: int = 0  # WAL records (one per batch) written
     written: int = 0  # facts inserted into ClickHouse (directly or by replay)
     spooled: int = 0  # facts accepted while ClickHouse was unavailable, or whose insert failed
     replayed: int = 0  # facts inserted from the spool after an outage or a restart
@@ -194,23 +195,26 @@ class Journal:
     def _accept_next_batch(self) -> None:
         facts, markers = self._drain()
         self._drained += len(facts)
-        rows, entries = self._encode(facts)
+        rows, entries, ordered = self._encode(facts)
         if entries:
             start = self._wal.end
             end = self._wal.append(_record_encoder.encode(entries))
             self._status.accepted += sum(len(r) for r in rows.values())
+            self._status.batches += 1
             if self._status.backlog:
                 self._status.spooled += len(entries)
             self._fresh = (start, end, rows)
-            self._call_sinks([fact for table_rows in rows.values() for _, fact in table_rows])
+            self._call_sinks(ordered)
         for marker in markers:
             marker.accepted.set()
             self._markers.append((self._wal.end, marker))
 
-    def _encode(self, facts: list[Fact]) -> tuple[Rows, list[tuple[str, bytes]]]:
+    def _encode(self, facts: list[Fact]) -> tuple[Rows, list[tuple[str, bytes]], list[Fact]]:
+        """Per-table rows, WAL entries, and the encodable facts in append order."""
         encode = _record_encoder.encode
         rows: Rows = {}
         entries: list[tuple[str, bytes]] = []
+        ordered: list[Fact] = []
         for fact in facts:
             try:
                 table = fact.table
@@ -221,8 +225,9 @@ class Journal:
                 self._quarantine(getattr(fact, "table", type(fact).__name__), 0, fact, f"encode: {exc}")
                 continue
             entries.append((table, blob))
+            ordered.append(fact)
             rows.setdefault(table, []).append((row_id_from_blob(table, blob), fact))
-        return rows, entries
+        return rows, entries, ordered
 
     def _call_sinks(self, facts: list[Fact]) -> None:
         for sink in self._sinks:

@@ -89,6 +89,8 @@ class Order:
     update_time: int = 0
     triggered: bool = False
     last_cancel_ms: int = 0
+    price_places: int = 8  # the contract's precisions, for the wire format
+    qty_places: int = 8
 
     @property
     def remaining(self) -> Decimal:
@@ -117,6 +119,8 @@ class Fill:
     realized_pnl: Decimal
     role: str  # maker / taker
     time: int
+    price_places: int = 8
+    qty_places: int = 8
 
 
 @dataclass
@@ -330,7 +334,8 @@ class Engine:
             position_side=position_side, type=req.type, orig_qty=quantity, price=price, stop_price=stop_price,
             time_in_force=req.time_in_force, reduce_only=bool(req.reduce_only), time=ms, update_time=ms,
             leverage=self.leverage(req.symbol, position_side if position_side != "BOTH" else "BOTH"),
-            working_type=req.working_type,
+            working_type=req.working_type, price_places=contract.spec.price_precision,
+            qty_places=contract.spec.quantity_precision,
         )
         self._check_position_rules(order, contract)
         return contract, order
@@ -415,7 +420,7 @@ class Engine:
         account.realised_total += realized
         trade_id = next(self._trade_ids)
         fill = Fill(trade_id, order.order_id, order.client_order_id, order.symbol, order.side,
-                    order.position_side, price, qty, fee, realized, role, ms)
+                    order.position_side, price, qty, fee, realized, role, ms, order.price_places, order.qty_places)
         account.fills.append(fill)
         account.income.append(Income(order.symbol, "TRADING_FEE", fee, ms, self.ids.next(ms), str(trade_id)))
         if realized:

@@ -35,12 +35,12 @@ def order_object(order: Order) -> dict:
         "side": order.side,
         "positionSide": order.position_side,
         "type": order.type,
-        "origQty": dec(order.orig_qty),
-        "price": dec(order.price),
-        "executedQty": dec(order.executed_qty),
-        "avgPrice": dec(order.avg_price),
-        "cumQuote": dec(order.cum_quote),
-        "stopPrice": dec(order.stop_price) if order.stop_price else "",
+        "origQty": dec(order.orig_qty, order.qty_places),
+        "price": dec(order.price, order.price_places),
+        "executedQty": dec(order.executed_qty, order.qty_places),
+        "avgPrice": dec(order.avg_price, order.price_places),
+        "cumQuote": dec(order.cum_quote, 4),
+        "stopPrice": dec(order.stop_price, order.price_places) if order.stop_price else "",
         "profit": dec(order.profit, 4),
         "commission": dec(order.commission, 6),
         "status": REST_STATUS.get(order.status, order.status),
@@ -84,8 +84,8 @@ def order_echo(order: Order) -> dict:
         "takeProfit": "",
         "reduceOnly": order.reduce_only,
         "status": REST_STATUS.get(order.status, order.status),
-        "avgPrice": dec(order.avg_price),
-        "executedQty": dec(order.executed_qty),
+        "avgPrice": dec(order.avg_price, order.price_places),
+        "executedQty": dec(order.executed_qty, order.qty_places),
         "stopGuaranteed": "false",
     }
 
@@ -101,8 +101,8 @@ def fill_order_row(fill: Fill) -> dict:
     filled_tm, filled_time = _filled_tm(fill.time)
     return {
         "filledTm": filled_tm,
-        "volume": dec(fill.qty),
-        "price": dec(fill.price),
+        "volume": dec(fill.qty, fill.qty_places),
+        "price": dec(fill.price, fill.price_places),
         "amount": dec(fill.qty * fill.price, 4),
         "commission": dec(fill.commission, 6),
         "currency": "USDT",
@@ -123,9 +123,9 @@ def fill_history_row(fill: Fill) -> dict:
     filled_tm, filled_time = _filled_tm(fill.time)
     return {
         "filledTm": filled_tm,
-        "volume": dec(fill.qty),
-        "price": dec(fill.price),
-        "qty": dec(fill.qty),
+        "volume": dec(fill.qty, fill.qty_places),
+        "price": dec(fill.price, fill.price_places),
+        "qty": dec(fill.qty, fill.qty_places),
         "quoteQty": dec(fill.qty * fill.price, 4),
         "commission": dec(fill.commission, 6),
         "commissionAsset": "USDT",
@@ -142,7 +142,8 @@ def fill_history_row(fill: Fill) -> dict:
 
 def position_object(engine: Engine, pos: Position) -> dict:
     """REST position (reference §6.2): positive amount; BOTH positions report LONG/SHORT by sign."""
-    mark = engine.contracts[pos.symbol].price
+    contract = engine.contracts[pos.symbol]
+    mark, places = contract.price, contract.spec.quantity_precision
     margin = engine.position_margin(pos)
     upnl = pos.unrealized(mark)
     side = pos.side if pos.side != "BOTH" else ("LONG" if pos.qty > 0 else "SHORT")
@@ -150,8 +151,8 @@ def position_object(engine: Engine, pos: Position) -> dict:
         "positionId": str(pos.position_id),
         "symbol": pos.symbol,
         "currency": "USDT",
-        "positionAmt": dec(abs(pos.qty)),
-        "availableAmt": dec(abs(pos.qty)),
+        "positionAmt": dec(abs(pos.qty), places),
+        "availableAmt": dec(abs(pos.qty), places),
         "positionSide": side,
         "isolated": engine.margin_type(pos.symbol) != "CROSSED",
         "avgPrice": dec(pos.entry_price, 8),
@@ -164,7 +165,7 @@ def position_object(engine: Engine, pos: Position) -> dict:
         "pnlRatio": dec(upnl / margin if margin else Decimal(0), 4),
         "maxMarginReduction": "0.0000",
         "riskRate": "0.0000",
-        "markPrice": dec(mark),
+        "markPrice": dec(mark, contract.spec.price_precision),
         "positionValue": dec(abs(pos.qty) * mark, 4),
         "onlyOnePosition": pos.side == "BOTH",
         "updateTime": pos.update_time,

@@ -151,4 +151,4 @@ def test_restart_keeps_orders_positions_and_balance(bingx_emulator_factory):
     open_orders, positions = run(venue, after)
     assert venue.port == port and venue.state.balance == balance
     assert [o["clientOrderId"] for o in open_orders.data["orders"]] == ["resting"]
-    assert positions.data[0]["positionAmt"] == "0.001"
+    assert positions.data[0]["positionAmt"] == "0.0010"

@@ -42,7 +42,7 @@ def test_market_order_fills_at_feed_price_and_opens_position(bingx_emulator):
     assert order["orderId"] > 2**53 and order["clientOrderID"] == "entry-abc"
     assert order["quantity"] == 0.01 and order["status"] == "FILLED"
     (pos,) = positions.data
-    assert pos["positionAmt"] == "0.01" and Decimal(pos["avgPrice"]) == Decimal("50000")
+    assert pos["positionAmt"] == "0.0100" and Decimal(pos["avgPrice"]) == Decimal("50000")
     fee = Decimal("0.01") * 50000 * Decimal("0.0005")
     assert Decimal(balance.data[0]["balance"]) == Decimal("10000") - fee
     state = bingx_emulator.state
@@ -71,9 +71,9 @@ def test_limit_rests_then_fills_when_feed_crosses_and_is_queryable_both_ways(bin
     assert by_client_id.data["order"]["orderId"] == resting["orderId"]
     assert [o["orderId"] for o in open_orders.data["orders"]] == [resting["orderId"]]
     done = filled.data["order"]
-    assert done["status"] == "FILLED" and done["avgPrice"] == "2990.12" and done["executedQty"] == "0.5"
+    assert done["status"] == "FILLED" and done["avgPrice"] == "2990.12" and done["executedQty"] == "0.50"
     (row,) = fills.data["fill_orders"]
-    assert row["orderId"] == str(resting["orderId"]) and row["volume"] == "0.5"
+    assert row["orderId"] == str(resting["orderId"]) and row["volume"] == "0.50"
     assert Decimal(row["commission"]) == -Decimal("0.5") * Decimal("2990.12") * Decimal("0.0002")  # maker
     assert row["filledTime"].endswith("+0800")
 

@@ -83,7 +83,7 @@ def test_hedge_mode_long_and_short_coexist(bingx_emulator_factory):
         return await v.signed("GET", "/openApi/swap/v2/user/positions")
 
     positions = run(venue, scenario)
-    assert {(p["positionSide"], p["positionAmt"]) for p in positions.data} == {("LONG", "0.1"), ("SHORT", "0.2")}
+    assert {(p["positionSide"], p["positionAmt"]) for p in positions.data} == {("LONG", "0.10"), ("SHORT", "0.20")}
 
 
 @pytest.mark.parametrize(("generation", "code"), [("new", 109421), ("old", 80016)])

@@ -24,6 +24,7 @@ from dolphin_nautilus.adapters.bingx.errors import (
 )
 from dolphin_nautilus.adapters.bingx.http import BingXHttpClient, BingXTradeHttpAPI
 from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials
+from dolphin_nautilus.bingx_emulator.faults import DelayedAck
 from tests.adapters.bingx.conftest import run
 
 BTC = "BTC-USDT"
@@ -216,7 +217,7 @@ def test_504_on_a_read_is_retryable(bingx_emulator, venue_apis):
 
 
 def test_timeout_after_sending_is_unknown_outcome(bingx_emulator):
-    bingx_emulator.faults.inject(PLACE, __import__("dolphin_nautilus.bingx_emulator.faults", fromlist=["DelayedAck"]).DelayedAck(2.0))
+    bingx_emulator.faults.inject(PLACE, DelayedAck(2.0))
 
     async def body():
         client = BingXHttpClient(bingx_emulator.rest_url,
@@ -294,5 +295,20 @@ def test_listen_key_lifecycle(bingx_emulator, venue_apis):
             await apis.user_stream.delete_listen_key(key)
             with pytest.raises(ListenKeyNotFoundError):
                 await apis.user_stream.extend_listen_key(key)
+
+    run(body())
+
+
+def test_old_generation_codes_classify_the_same(bingx_emulator_factory):
+    old = bingx_emulator_factory(error_generation="old")
+
+    async def body():
+        client = BingXHttpClient(old.rest_url, BingXCredentials(old.api_key, old.api_secret))
+        try:
+            with pytest.raises(BingXOrderNotFoundError) as exc:
+                await BingXTradeHttpAPI(client).query_order(BTC, client_order_id="nope")
+            assert exc.value.code == 80016
+        finally:
+            await client.close()
 
     run(body())

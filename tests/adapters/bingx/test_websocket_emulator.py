@@ -46,7 +46,10 @@ def fast_emulator(bingx_emulator_factory):
     return bingx_emulator_factory(ping_interval_s=0.1)
 
 
-def test_market_stream_gzip_ping_pong_and_typed_updates(fast_emulator):
+@pytest.mark.parametrize("ping_gzip", [True, False], ids=["gzip-ping", "text-ping"])
+def test_market_stream_gzip_ping_pong_and_typed_updates(bingx_emulator_factory, ping_gzip):
+    # The emulator closes a connection that has not answered Pong within 0.35 s.
+    fast_emulator = bingx_emulator_factory(ping_interval_s=0.1, pong_timeout_s=0.35, ping_gzip=ping_gzip)
     updates: list[MarketUpdate] = []
 
     async def body():
@@ -59,7 +62,7 @@ def test_market_stream_gzip_ping_pong_and_typed_updates(fast_emulator):
             await wait_for(lambda: any(isinstance(u.payload, list) and u.payload and isinstance(u.payload[0], WsTrade)
                                        for u in updates))
             await wait_for(lambda: any(isinstance(u.payload, WsDepth) for u in updates))
-            await wait_for(lambda: stream.stats.pings >= 2)  # answered with Pong, else the server drops us
+            await wait_for(lambda: stream.stats.pings >= 8)  # > pong timeout: answered with Pong or dropped
             assert stream.stats.reconnects == 0 and stream.stats.bad_payloads == 0
             trade = next(u for u in updates if u.data_type == f"{BTC}@trade").payload[0]
             assert trade.price == Decimal("60100.0") and updates[0].symbol == BTC

@@ -59,10 +59,12 @@ class NodeSection(_Section):
 class ReferenceSignalSection(_Section):
     fast_bars: PositiveInt = 20
     slow_bars: PositiveInt = 120
-    # Exposure follows |fast-slow|/slow scaled to [0, 1]; a shrink of at least `retract_step` retracts.
+    # Target exposure = clip((ema_fast - ema_slow) / ema_slow / full_exposure_spread, -1, 1).
     full_exposure_spread: PositiveFloat = 0.004
-    retract_step: Fraction = 0.25
-    min_hold_bars: NonNegInt = 5
+    emit_step: Fraction = 0.05  # publish a new target only when it moved this much (or changed sign)
+    enter_above: Fraction = 0.5  # open a slot only when |target| reaches this
+    retract_step: Fraction = 0.2  # retract when the wanted size is this fraction below the held size
+    min_hold_bars: NonNegInt = 5  # no signal-driven exit or retract before this many bars
 
 
 class StrategySection(_Section):

@@ -1,0 +1,168 @@
+"""Assemble and run one backtest: simulated BINGX venue, bars, restore actor, strategy, journal.
+
+The strategy, restore actor and journal actor are the same classes the live node runs; only the venue
+(simulated) and the stores (embedded, in the run folder unless told otherwise) differ.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import msgspec
+from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
+from nautilus_trader.config import LoggingConfig
+from nautilus_trader.model.identifiers import TraderId
+
+from dolphin_nautilus.adapters.bingx.parsing import spec_to_perpetual
+from dolphin_nautilus.backtest.catalogue import spec_for
+from dolphin_nautilus.backtest.data import build_bars, read_frame
+from dolphin_nautilus.backtest.progress import ProgressActor, ProgressActorConfig
+from dolphin_nautilus.backtest.report import RunSummary, render, summarize, write_reports
+from dolphin_nautilus.backtest.venue import BINGX_VENUE, add_bingx_venue
+from dolphin_nautilus.config import Config
+from dolphin_nautilus.domain.facts import CapitalUpdate, Fact, TradeClosed, TradeExitLeg
+from dolphin_nautilus.journal.actor import JournalActor, JournalActorConfig
+from dolphin_nautilus.strategy.strategy import DolphinStrategy, DolphinStrategyConfig
+
+
+class FactTally:
+    """Keeps the facts the run summary needs, as the journal sees them."""
+
+    def __init__(self) -> None:
+        self.trades: list[TradeClosed] = []
+        self.legs: list[TradeExitLeg] = []
+        self.equity: list[tuple[int, Decimal]] = []
+        self.by_table: dict[str, int] = {}
+
+    def __call__(self, fact: Fact) -> None:
+        self.by_table[fact.table] = self.by_table.get(fact.table, 0) + 1
+        if isinstance(fact, TradeClosed):
+            self.trades.append(fact)
+        elif isinstance(fact, TradeExitLeg):
+            self.legs.append(fact)
+        elif isinstance(fact, CapitalUpdate) and fact.currency == "USDT":
+            self.equity.append((fact.ts, fact.total))
+
+
+def new_run_dir(config: Config, label: str = "") -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    base = Path(config.node.output_dir)
+    if not base.is_absolute():
+        base = Path(config.source).resolve().parent.parent / base if config.source else base.resolve()
+    run_dir = base / f"{config.node.environment}-{config.node.namespace}-{stamp}{label}"
+    suffix = 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = run_dir.with_name(f"{run_dir.name.rsplit('~', 1)[0]}~{suffix}")
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def strategy_config(config: Config, *, seed_restored: bool) -> DolphinStrategyConfig:
+    s, ref = config.strategy, config.strategy.reference
+    return DolphinStrategyConfig(
+        strategy_id="DolphinStrategy",
+        order_id_tag=config.node.namespace.upper(),
+        instrument_ids=list(s.instruments),
+        namespace=config.node.namespace,
+        client_order_prefix=config.node.client_order_prefix,
+        bar_minutes=s.bar_minutes,
+        trade_notional_usdt=str(s.trade_notional_usdt),
+        max_hold_bars=s.max_hold_bars,
+        signal_source=s.signal_source,
+        fast_bars=ref.fast_bars,
+        slow_bars=ref.slow_bars,
+        full_exposure_spread=ref.full_exposure_spread,
+        emit_step=ref.emit_step,
+        enter_above=ref.enter_above,
+        retract_step=ref.retract_step,
+        min_hold_bars=ref.min_hold_bars,
+        rate_limit_cooldown_s=s.rate_limit_cooldown_s,
+        persistent_rate_limit_count=s.persistent_rate_limit_count,
+        external_order_claims=[*s.instruments],
+        seed_restored_positions=seed_restored,
+        log_events=False,  # every event is journaled as a fact; logging each one again costs throughput
+        log_commands=False,
+    )
+
+
+class BacktestRun(msgspec.Struct, kw_only=True):
+    summary: RunSummary
+    run_dir: Path
+    strategy: object
+    tally: object
+
+
+def run_backtest(
+    config: Config,
+    *,
+    data: str | None = None,
+    run_dir: Path | None = None,
+    open_sink: Callable[[Config, Path], object],
+    until_ns: int | None = None,
+    log: Callable[[str], None] = print,
+    extra_actors: list | None = None,
+) -> BacktestRun:
+    """Run a backtest. `open_sink(config, run_dir)` returns the journal sink (facts go there);
+    `until_ns` stops the run early (the split-run test stops there and restarts from the stores)."""
+    run_dir = run_dir or new_run_dir(config)
+    specs = {iid: spec_for(iid) for iid in config.strategy.instruments}
+    frame = read_frame(data or config.backtest.data,
+                       default_instrument=config.strategy.instruments[0] if len(specs) == 1 else None)
+    bars = build_bars(frame, specs, config.strategy.bar_minutes)
+    all_bars = [bar for series in bars.values() for bar in series]
+    if until_ns is not None:
+        all_bars = [b for b in all_bars if b.ts_event <= until_ns]
+    start_ns = min(series[0].ts_event for series in bars.values())
+    end_ns = max(b.ts_event for b in all_bars)
+
+    engine = BacktestEngine(BacktestEngineConfig(
+        trader_id=TraderId(config.node.trader_id),
+        logging=LoggingConfig(log_level=config.node.log_level, log_directory=str(run_dir),
+                              log_file_name="nautilus", log_level_file="INFO"),
+    ))
+    rejecter = add_bingx_venue(engine, starting_balance=config.backtest.starting_balance_usdt,
+                               leverage=config.backtest.leverage,
+                               reject_exit_every=config.backtest.reject_exit_every)
+    for spec in specs.values():
+        engine.add_instrument(spec_to_perpetual(spec))
+    engine.add_data(all_bars, validate=False, sort=True)
+
+    tally = FactTally()
+    sink = open_sink(config, run_dir)
+    engine.add_actor(JournalActor(JournalActorConfig(component_id="JournalActor"), sink, observers=(tally,)))
+    for actor in extra_actors or []:
+        engine.add_actor(actor)
+    strategy = DolphinStrategy(strategy_config(config, seed_restored=True), specs)
+    if config.backtest.progress:
+        engine.add_actor(ProgressActor(
+            ProgressActorConfig(component_id="ProgressActor", start_ns=start_ns, end_ns=end_ns),
+            stats=lambda: f"trades {len(tally.trades)}  open {len(strategy.book.open_slots())}"))
+    engine.add_strategy(strategy)
+
+    log(f"dolphin backtest: {len(all_bars):,} bars of {len(specs)} instruments -> {run_dir}")
+    started = time.perf_counter()
+    engine.run()
+    wall = time.perf_counter() - started
+    journal_stats = getattr(sink, "stats", lambda: {})()
+    summary = summarize(
+        trades=tally.trades, legs=tally.legs, equity=tally.equity, diagnostics=strategy.diagnostics,
+        journal={"facts": sum(tally.by_table.values()), **journal_stats}, bars=len(all_bars),
+        instruments=sorted(specs), wall_seconds=wall, run_dir=run_dir,
+    )
+    if rejecter is not None:
+        summary.diagnostics["SIMULATED_EXIT_REJECTS"] = rejecter.rejected_exits
+    write_reports(run_dir, summary=summary, trades=tally.trades, legs=tally.legs,
+                  fills_df=engine.trader.generate_order_fills_report(),
+                  positions_df=engine.trader.generate_positions_report(),
+                  equity=tally.equity)
+    engine.dispose()
+    log(render(summary))
+    return BacktestRun(summary=summary, run_dir=run_dir, strategy=strategy, tally=tally)
+
+
+__all__ = ["run_backtest", "new_run_dir", "strategy_config", "BacktestRun", "BINGX_VENUE"]

@@ -1,0 +1,267 @@
+"""`DolphinStrategy`: the Nautilus Strategy that owns the trade book. It does no I/O.
+
+It turns Nautilus events into calls on the pure `TradeBook`, turns the book's decisions into Nautilus orders,
+and publishes the book's facts on the message bus (`FACTS_TOPIC`) for the journal actor. The same class runs
+in a `BacktestEngine` and in a live `TradingNode`.
+
+Order-reject reasons from our venue clients start with a taxonomy code (`RATE_LIMITED: ...`,
+`UNKNOWN_ORDER_OUTCOME: ...`); anything else is a definitive venue reject.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+
+import msgspec
+from nautilus_trader.config import StrategyConfig
+from nautilus_trader.model.data import Bar, BarType
+from nautilus_trader.model.enums import OrderSide as NtOrderSide
+from nautilus_trader.model.events import (
+    OrderAccepted,
+    OrderCanceled,
+    OrderCancelRejected,
+    OrderDenied,
+    OrderFilled,
+    OrderRejected,
+)
+from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId
+from nautilus_trader.trading.strategy import Strategy
+
+from dolphin_nautilus.domain.book import _OK_DECISION as _OK
+from dolphin_nautilus.domain.book import Decision, TradeBook
+from dolphin_nautilus.domain.facts import Fact
+from dolphin_nautilus.domain.instruments import InstrumentSpec
+from dolphin_nautilus.domain.signal_policy import IntentKind, ReferenceSignalModel, TargetPolicy
+from dolphin_nautilus.domain.slots import RestoredSlot
+from dolphin_nautilus.strategy.signals import SIGNAL_TOPIC, DolphinSignal
+
+FACTS_TOPIC = "dolphin.facts"
+RESTORE_CACHE_KEY = "dolphin.restore.slots"  # JSON list of RestoredSlot written by the restore actor
+SAFE_MODE_CACHE_KEY = "dolphin.restore.safe_mode"  # non-empty reason: start with entries blocked
+
+
+class DolphinStrategyConfig(StrategyConfig, frozen=True):
+    instrument_ids: list[str]
+    namespace: str
+    client_order_prefix: str
+    bar_minutes: int = 1
+    trade_notional_usdt: str = "250"
+    max_hold_bars: int = 250
+    signal_source: str = "reference"  # reference | file | hazelcast
+    fast_bars: int = 20
+    slow_bars: int = 120
+    full_exposure_spread: float = 0.004
+    emit_step: float = 0.05
+    enter_above: float = 0.5
+    retract_step: float = 0.2
+    min_hold_bars: int = 5
+    rate_limit_cooldown_s: float = 5.0
+    persistent_rate_limit_count: int = 5
+    snapshot_every_bar: bool = False  # live sets True: bars_held survives a crash exactly
+    seed_restored_positions: bool = False  # backtest: re-create restored positions with seed orders
+
+
+class DolphinStrategy(Strategy):
+    def __init__(self, config: DolphinStrategyConfig, specs: dict[str, InstrumentSpec]) -> None:
+        super().__init__(config)
+        self._specs = {iid: specs[iid] for iid in config.instrument_ids}
+        self.book = TradeBook(
+            self._specs,
+            namespace=config.namespace,
+            client_order_prefix=config.client_order_prefix,
+            max_hold_bars=config.max_hold_bars,
+            rate_limit_alert_after=config.persistent_rate_limit_count,
+            rate_limit_cooldown_ms=int(config.rate_limit_cooldown_s * 1000),
+            snapshot_every_bar=config.snapshot_every_bar,
+        )
+        self._policy = TargetPolicy(
+            trade_notional=Decimal(config.trade_notional_usdt),
+            enter_above=config.enter_above,
+            retract_step=config.retract_step,
+            min_hold_bars=config.min_hold_bars,
+        )
+        self._bar_types = {BarType.from_str(f"{iid}-{config.bar_minutes}-MINUTE-LAST-EXTERNAL"): iid
+                           for iid in config.instrument_ids}
+        self._models = {iid: ReferenceSignalModel(config.fast_bars, config.slow_bars,
+                                                  config.full_exposure_spread, config.emit_step)
+                        for iid in config.instrument_ids} if config.signal_source == "reference" else {}
+        self._instrument_ids = {iid: InstrumentId.from_str(iid) for iid in config.instrument_ids}
+        self._pending_seeds: dict[str, RestoredSlot] = {}
+        self._seed_orders: set[str] = set()
+        self.diagnostics: Counter[str] = Counter()
+        self.bars_seen = 0
+
+    # ----------------------------------------------------------------------------------------- lifecycle
+    def on_start(self) -> None:
+        self._apply_restore()
+        for bar_type in self._bar_types:
+            self.subscribe_bars(bar_type)
+        if self.config.signal_source != "reference":
+            self.msgbus.subscribe(SIGNAL_TOPIC, self._on_signal_message)
+
+    def on_stop(self) -> None:
+        # A final snapshot of every live slot, so a restart restores exact bars_held and legs.
+        self.book.snapshot_all(self.clock.timestamp_ns())
+        self._publish_facts()
+
+    def _apply_restore(self) -> None:
+        raw = self.cache.get(RESTORE_CACHE_KEY)
+        safe_mode = self.cache.get(SAFE_MODE_CACHE_KEY)
+        if safe_mode:
+            self.book.block_entries(safe_mode.decode())
+            self.log.warning(f"SAFE MODE (exits only): {safe_mode.decode()}")
+        if raw:
+            for snapshot in msgspec.json.decode(raw, type=list[RestoredSlot]):
+                self._act(self.book.restore_slot(snapshot, ts=self.clock.timestamp_ns()))
+                if self.config.seed_restored_positions:
+                    self._pending_seeds[snapshot.instrument_id] = snapshot
+        self._publish_facts()
+
+    # -------------------------------------------------------------------------------------------- data
+    def on_bar(self, bar: Bar) -> None:
+        iid = self._bar_types.get(bar.bar_type)
+        if iid is None:
+            return
+        self.bars_seen += 1
+        if self._pending_seeds:
+            self._seed_position(iid)
+        book = self.book
+        if iid in book._live:  # noqa: SLF001 - a dict probe keeps the flat-market bar path cheap
+            self._act(book.on_bar(iid, bar.close.as_decimal(), bar.ts_event))
+        model = self._models.get(iid)
+        if model is not None:
+            target = model.update(bar.close.as_double())
+            if target is not None:
+                self._on_target(iid, target, bar.close.as_decimal(), bar.ts_event)
+
+    def _on_signal_message(self, signal: DolphinSignal) -> None:
+        iid = signal.instrument_id.value
+        if iid not in self._specs:
+            self.diagnostics["SIGNAL_UNKNOWN_INSTRUMENT"] += 1
+            return
+        bar_type = next(bt for bt, i in self._bar_types.items() if i == iid)
+        bar = self.cache.bar(bar_type)
+        if bar is None:
+            self.diagnostics["SIGNAL_BEFORE_FIRST_BAR"] += 1
+            return
+        self._on_target(iid, signal.target, bar.close.as_decimal(), self.clock.timestamp_ns())
+
+    def _on_target(self, iid: str, target: float, price: Decimal, ts: int) -> None:
+        slot = self.book._live.get(iid)  # noqa: SLF001
+        held = slot is not None and slot.state in ("OPEN",)
+        intent = self._policy.intent_for(
+            target, price,
+            slot.side.value if held else None,
+            slot.quantity if held else Decimal(0),
+            slot.bars_held if held else 0,
+        )
+        if intent is None or (slot is not None and not held and intent.kind is IntentKind.ENTER):
+            return
+        if intent.kind is IntentKind.ENTER:
+            decision = self.book.enter(iid, intent.side, intent.quantity, price, ts, intent.reason)
+        elif intent.kind is IntentKind.RETRACT:
+            decision = self.book.retract(iid, quantity=intent.quantity, price=price, ts=ts, reason=intent.reason)
+        else:
+            decision = self.book.exit(iid, price=price, ts=ts, reason=intent.reason)
+        self._act(decision)
+
+    # ---------------------------------------------------------------------------------------- decisions
+    def _act(self, decision: Decision) -> None:
+        if decision is _OK and not self.book._facts:  # noqa: SLF001 - the per-bar no-op path stays cheap
+            return
+        outcome = decision.outcome
+        self.diagnostics[outcome.code.value] += 1
+        if outcome.details.get("dust_widened"):
+            self.diagnostics["RETRACT_DUST_FULL_CLOSE"] += 1
+        request = decision.order
+        if request is not None:
+            instrument_id = self._instrument_ids[request.instrument_id]
+            instrument = self.cache.instrument(instrument_id)
+            order = self.order_factory.market(
+                instrument_id=instrument_id,
+                order_side=NtOrderSide.BUY if request.side == "BUY" else NtOrderSide.SELL,
+                quantity=instrument.make_qty(request.quantity),
+                reduce_only=request.reduce_only,
+                client_order_id=ClientOrderId(request.client_order_id),
+            )
+            self.submit_order(order)
+        cancel = decision.cancel
+        if cancel is not None:
+            order = self.cache.order(ClientOrderId(cancel.client_order_id))
+            if order is not None and order.is_open:
+                self.cancel_order(order)
+        self._publish_facts()
+
+    def _publish_facts(self) -> None:
+        facts: list[Fact] = self.book.drain_facts()
+        publish = self.msgbus.publish
+        for fact in facts:
+            publish(FACTS_TOPIC, fact)
+
+    # ------------------------------------------------------------------------------------ order events
+    def on_order_accepted(self, event: OrderAccepted) -> None:
+        self._act(self.book.on_order_accepted(event.client_order_id.value, event.venue_order_id.value,
+                                              event.ts_event))
+
+    def on_order_rejected(self, event: OrderRejected) -> None:
+        self._on_refused(event.client_order_id.value, event.reason, event.ts_event)
+
+    def on_order_denied(self, event: OrderDenied) -> None:
+        self._on_refused(event.client_order_id.value, f"denied by risk engine: {event.reason}", event.ts_event)
+
+    def _on_refused(self, coid: str, reason: str, ts: int) -> None:
+        if coid in self._seed_orders:
+            self.log.error(f"seed order {coid} refused: {reason}")
+            return
+        code, _, detail = reason.partition(":")
+        if code == "RATE_LIMITED":
+            retry_after = _retry_after_ms(detail)
+            self._act(self.book.on_order_rate_limited(coid, retry_after, ts))
+        elif code == "UNKNOWN_ORDER_OUTCOME":
+            self._act(self.book.on_order_unknown(coid, detail.strip(), ts))
+        else:
+            self._act(self.book.on_order_rejected(coid, reason, ts))
+
+    def on_order_canceled(self, event: OrderCanceled) -> None:
+        self._act(self.book.on_order_canceled(event.client_order_id.value, event.ts_event))
+
+    def on_order_cancel_rejected(self, event: OrderCancelRejected) -> None:
+        self._act(self.book.on_cancel_rejected(event.client_order_id.value, event.reason, event.ts_event))
+
+    def on_order_filled(self, event: OrderFilled) -> None:
+        coid = event.client_order_id.value
+        if coid in self._seed_orders:
+            return  # a seed re-creates a restored position in the simulated venue; the book already has it
+        self._act(self.book.on_fill(
+            coid, event.trade_id.value, event.last_qty.as_decimal(), event.last_px.as_decimal(),
+            event.commission.as_decimal(), event.ts_event, event.liquidity_side.name,
+            instrument_id=event.instrument_id.value,
+        ))
+
+    # ----------------------------------------------------------------------------------------- restore
+    def _seed_position(self, iid: str) -> None:
+        """Backtest only: open the simulated venue position behind a restored slot, at the first bar."""
+        snapshot = self._pending_seeds.pop(iid, None)
+        if snapshot is None:
+            return
+        instrument_id = self._instrument_ids[iid]
+        instrument = self.cache.instrument(instrument_id)
+        coid = f"{self.config.client_order_prefix}-{snapshot.trade_id[:12]}-s{snapshot.order_seq}"
+        self._seed_orders.add(coid)
+        self.submit_order(self.order_factory.market(
+            instrument_id=instrument_id,
+            order_side=NtOrderSide.BUY if snapshot.side == "LONG" else NtOrderSide.SELL,
+            quantity=instrument.make_qty(snapshot.quantity),
+            client_order_id=ClientOrderId(coid),
+        ))
+
+
+def _retry_after_ms(detail: str) -> int | None:
+    for token in detail.replace(",", " ").split():
+        if token.startswith("retry_after_ms="):
+            try:
+                return int(token.split("=", 1)[1])
+            except ValueError:
+                return None
+    return None

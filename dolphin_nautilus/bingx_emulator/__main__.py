@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import signal
 import threading
@@ -24,6 +25,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     config = EmulatorConfig(symbols=[s.strip().upper() for s in args.symbols.split(",") if s.strip()],
                             dual_side_position=args.hedge, error_generation=args.error_generation)
+    # credentials the paper venue accepts: from the environment, else the public test pair
+    config.api_key = os.environ.get("BINGX_EMULATOR_API_KEY", config.api_key)
+    config.api_secret = os.environ.get("BINGX_EMULATOR_API_SECRET", config.api_secret)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -31,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"REST      {venue.rest_url}", flush=True)
         print(f"WS market {venue.ws_market_url}", flush=True)
         print(f"WS user   {venue.ws_user_url_base}?listenKey=<key>", flush=True)
-        print(f"API key   {venue.api_key}  (secret: see EmulatorConfig.api_secret)", flush=True)
+        print(f"API key   {venue.api_key}  (secret: $BINGX_EMULATOR_API_SECRET or the test secret)", flush=True)
         rng = random.Random(7)
         while not stop.wait(args.walk_seconds or None):
             for symbol in config.symbols:

@@ -168,6 +168,7 @@ class Account:
     balance: Decimal
     dual_side: bool
     orders: dict[int, Order] = field(default_factory=dict)
+    open_orders: dict[int, Order] = field(default_factory=dict)  # index of the open subset
     client_ids: dict[str, int] = field(default_factory=dict)
     positions: dict[tuple[str, str], Position] = field(default_factory=dict)
     fills: list[Fill] = field(default_factory=list)
@@ -255,7 +256,7 @@ class Engine:
         self._match_resting(contract)
 
     def _match_resting(self, contract: Contract) -> None:
-        resting = [o for o in self.account.orders.values() if o.symbol == contract.symbol and o.is_open]
+        resting = [o for o in self.account.open_orders.values() if o.symbol == contract.symbol]
         for order in sorted(resting, key=lambda o: o.time):
             if order.type in ("STOP_MARKET", "TAKE_PROFIT_MARKET"):
                 if self._stop_triggered(order, contract.price):
@@ -381,6 +382,7 @@ class Engine:
         if order.time_in_force == "PostOnly" and marketable and order.type == "LIMIT":
             raise VenueReject(E.POST_ONLY_WOULD_TAKE)
         self.account.orders[order.order_id] = order
+        self.account.open_orders[order.order_id] = order
         if order.client_order_id:
             self.account.client_ids[order.client_order_id] = order.order_id
         self._emit_order(order, "NEW")
@@ -415,6 +417,8 @@ class Engine:
         order.profit += realized
         order.update_time = ms
         order.status = "FILLED" if order.remaining <= 0 else "PARTIALLY_FILLED"
+        if order.status == "FILLED":
+            self.account.open_orders.pop(order.order_id, None)
         account = self.account
         account.balance += realized + fee
         account.realised_total += realized
@@ -465,6 +469,7 @@ class Engine:
 
     def _finish(self, order: Order, status: str) -> None:
         order.status = status
+        self.account.open_orders.pop(order.order_id, None)
         order.update_time = now_ms()
         self._emit_order(order, status)
 
@@ -492,8 +497,8 @@ class Engine:
 
     def cancel_all(self, symbol: str | None, type_filter: str | None) -> list[Order]:
         victims = [
-            o for o in self.account.orders.values()
-            if o.is_open and (not symbol or o.symbol == symbol) and (not type_filter or o.type == type_filter)
+            o for o in self.account.open_orders.values()
+            if (not symbol or o.symbol == symbol) and (not type_filter or o.type == type_filter)
         ]
         for order in victims:
             self._finish(order, "CANCELED")
@@ -512,7 +517,7 @@ class Engine:
         return order
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
-        return [o for o in self.account.orders.values() if o.is_open and (not symbol or o.symbol == symbol)]
+        return [o for o in self.account.open_orders.values() if not symbol or o.symbol == symbol]
 
     # ---------------------------------------------------------------- account
     def leverage(self, symbol: str, side: str) -> int:

@@ -122,3 +122,17 @@ def test_rest_market_data_for_an_instrument_provider(bingx_emulator):
     assert book.data["book_ticker"]["bid_price"] == 59999.9
     assert rules.data[0]["minSizeCoin"] == "0.0001"
     assert len(depth.data["asks"]) == 5
+
+
+def test_book_ticker_last_and_mark_price_push_on_each_feed_update(bingx_emulator):
+    async def scenario(venue: Venue):
+        async with venue.session.ws_connect(bingx_emulator.ws_market_url) as ws:
+            for i, topic in enumerate(("ETH-USDT@bookTicker", "ETH-USDT@lastPrice", "ETH-USDT@markPrice")):
+                await ws.send_str(json.dumps({"id": str(i), "reqType": "sub", "dataType": topic}))
+                await next_event(ws, skip=("Ping",))
+            bingx_emulator.set_price("ETH-USDT", "3010.25")
+            return [await next_event(ws, skip=("Ping",)) for _ in range(3)]
+
+    book, last, mark = run(bingx_emulator, scenario)
+    assert book["data"]["e"] == "bookTicker" and (book["data"]["b"], book["data"]["a"]) == ("3010.24", "3010.26")
+    assert last["data"]["c"] == "3010.25" and mark["data"]["p"] == "3010.25"

@@ -143,3 +143,14 @@ def test_leverage_change_pushes_account_config_update(bingx_emulator):
 
     event = run(bingx_emulator, scenario)
     assert event["e"] == "ACCOUNT_CONFIG_UPDATE" and event["ac"] == {"s": "ETH-USDT", "l": 12, "S": 12, "mt": "cross"}
+
+
+def test_connecting_with_an_unknown_listen_key_gets_expired_and_closed(bingx_emulator):
+    async def scenario(v: Venue):
+        async with v.session.ws_connect(bingx_emulator.ws_user_url("f" * 64)) as ws:
+            event = await next_event(ws, skip=("Ping",))
+            closing = await ws.receive(timeout=2)
+            return event, closing.type
+
+    event, closing = run(bingx_emulator, scenario)
+    assert event["e"] == "listenKeyExpired" and closing.name in ("CLOSE", "CLOSED")

@@ -144,15 +144,15 @@ class TradeBook:
         origin: str = "kernel",
         rate_limit_alert_after: int = 5,
         rate_limit_cooldown_ms: int = 1000,
-        snapshot_every_bar: bool = True,
+        snapshot_every_bars: int = 10,
     ) -> None:
         if not _PREFIX_RE.match(client_order_prefix) or len(client_order_prefix) > MAX_PREFIX_LEN:
             raise ValueError(
                 f"client_order_prefix must be lowercase [a-z0-9] words joined by '-', at most "
                 f"{MAX_PREFIX_LEN} chars; got {client_order_prefix!r}"
             )
-        if max_hold_bars < 1 or rate_limit_alert_after < 1 or rate_limit_cooldown_ms < 0:
-            raise ValueError("max_hold_bars and rate_limit_alert_after must be >= 1, cooldown >= 0")
+        if max_hold_bars < 1 or rate_limit_alert_after < 1 or rate_limit_cooldown_ms < 0 or snapshot_every_bars < 0:
+            raise ValueError("max_hold_bars, rate_limit_alert_after must be >= 1; cooldown, snapshot_every_bars >= 0")
         for key, spec in specs.items():
             if key != spec.instrument_id:
                 raise ValueError(f"spec keyed {key!r} describes {spec.instrument_id!r}")
@@ -162,7 +162,9 @@ class TradeBook:
         self.origin = origin
         self.rate_limit_alert_after = rate_limit_alert_after
         self.rate_limit_cooldown_ms = rate_limit_cooldown_ms
-        self.snapshot_every_bar = snapshot_every_bar
+        # bars_held alone changing writes a snapshot every N bars (0: never), bounding how stale a restored
+        # bars_held can be without a PositionState allocation on every bar.
+        self.snapshot_every_bars = snapshot_every_bars
         self._specs = dict(specs)
         self._live: dict[str, TradeSlot] = {}
         self._last: dict[str, TradeSlot] = {}  # the latest finished (CLOSED / IDLE) slot per instrument
@@ -313,7 +315,8 @@ class TradeBook:
             return _OK_DECISION
         slot.bars_held += 1
         slot.last_price = close
-        if self.snapshot_every_bar:
+        every = self.snapshot_every_bars
+        if every and slot.bars_held % every == 0:
             self._position_state(slot, ts)
         if slot.bars_held >= self.max_hold_bars and slot.exit_order is None:
             return self._exit_intent(instrument_id, None, None, close, ts, "MAX_HOLD", ok_code=Code.MAX_HOLD_EXIT)

@@ -405,3 +405,17 @@ def test_every_warning_outcome_becomes_an_anomaly_and_info_does_not(book, venue)
     book.enter("NOPE", "LONG", D(1), D(1), 2002)
     (a,) = of(book.drain_facts(), Anomaly)
     assert (a.code, a.severity, a.origin) == ("UNKNOWN_INSTRUMENT", "ERROR", "kernel")
+
+
+def test_bars_held_alone_is_snapshotted_every_n_bars():
+    book = new_book(snapshot_every_bars=3)
+    Venue(book).open(ATOM, "LONG", "5", "10")
+    book.drain_facts()
+    for i in range(7):
+        book.on_bar(ATOM, D("10"), 5000 + i)
+    assert [p.bars_held for p in position_states(book.drain_facts())] == [3, 6]
+    quiet = new_book(snapshot_every_bars=0)
+    Venue(quiet).open(ATOM, "LONG", "5", "10")
+    quiet.drain_facts()
+    quiet.on_bar(ATOM, D("10"), 5000)
+    assert quiet.drain_facts() == [] and quiet.slot(ATOM).bars_held == 1

@@ -159,15 +159,22 @@ class EmulatorServer:
                        "X-RateLimit-Requests-Expire": str(verdict.expire_ms)}
         try:
             params = self._authenticate(request, route, api_key, body)
-            result = await route.handler(params)
+            response = self._answer(await route.handler(params), headers)
         except VenueReject as reject:
             payload = error_body(reject.error, self.config.error_generation, reject.msg, self.server_ms())
-            return self._json(payload, headers=headers)
-        if isinstance(fault, HttpError):  # executed, then the gateway gives up: unknown outcome
+            response = self._json(payload, headers=headers)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # malformed input: a clear reject
+            error = E.INVALID_PARAM
+            payload = error_body(error, self.config.error_generation, f"Invalid parameters, err:{exc}", self.server_ms())
+            response = self._json(payload, headers=headers)
+        if isinstance(fault, HttpError):  # processed, then the gateway gives up: unknown outcome
             await asyncio.sleep(fault.delay_s)
             return web.Response(status=fault.status, text=fault.body or f"{fault.status} Gateway Time-out")
         if isinstance(fault, DelayedAck):
             await asyncio.sleep(fault.delay_s)
+        return response
+
+    def _answer(self, result: object, headers: dict[str, str]) -> web.Response:
         if isinstance(result, Raw):
             if result.body is None:
                 return web.Response(status=result.status, headers=headers)

@@ -133,3 +133,16 @@ def test_order_test_endpoint_places_nothing(bingx_emulator):
         "symbol": "BTC-USDT", "side": "BUY", "positionSide": "BOTH", "type": "MARKET", "quantity": "0.001"}))
     assert reply.code == 0 and reply.data["order"]["orderId"] > 2**53
     assert bingx_emulator.state.orders == {}
+
+
+def test_malformed_input_is_a_clear_reject_not_a_server_error(bingx_emulator):
+    async def scenario(v: Venue):
+        return (await v.signed("DELETE", "/openApi/swap/v2/trade/batchOrders",
+                               {"symbol": "BTC-USDT", "orderIdList": "[1,"}),
+                await v.signed("GET", "/openApi/swap/v2/trade/allFillOrders",
+                               {"tradingUnit": "COIN", "startTs": "yesterday", "endTs": "1"}),
+                await v.order(symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="MARKET", quantity="lots"))
+
+    replies = run(bingx_emulator, scenario)
+    assert [(r.status, r.code) for r in replies] == [(200, 109400)] * 3
+    assert bingx_emulator.state.orders == {}

@@ -127,3 +127,21 @@ def test_round_trip_realizes_pnl_and_flat_position_disappears(bingx_emulator):
     state = bingx_emulator.state
     fees = sum(-f.commission for f in state.fills)
     assert state.balance == Decimal("10000") + 20 - fees
+
+
+def test_market_order_in_slices_reports_partial_fills(bingx_emulator_factory):
+    from dolphin_nautilus.bingx_emulator import FillModel
+
+    venue = bingx_emulator_factory(fill_model=FillModel(market_slices=3))
+    reply = run(venue, lambda v: v.order(symbol="ETH-USDT", side="BUY", positionSide="BOTH", type="MARKET",
+                                         quantity="0.9"))
+    assert reply.data["order"]["status"] == "FILLED" and reply.data["order"]["executedQty"] == "0.90"
+    fills = venue.state.fills
+    assert [f.qty for f in fills] == [Decimal("0.3")] * 3 and len({f.trade_id for f in fills}) == 3
+
+
+def test_ioc_limit_that_cannot_fill_expires(bingx_emulator):
+    reply = run(bingx_emulator, lambda v: v.order(symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="LIMIT",
+                                                  quantity="0.001", price="50000", timeInForce="IOC"))
+    assert reply.code == 0 and reply.data["order"]["status"] == "EXPIRED"
+    assert bingx_emulator.state.open_orders == {}

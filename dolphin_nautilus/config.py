@@ -44,7 +44,8 @@ class NodeSection(_Section):
     namespace: Namespace
     # Live trading with real money needs this set to exactly "i-understand-this-trades-real-money".
     live_authorization: str = ""
-    output_dir: str = "runs"
+    output_dir: str = "runs"  # backtest run folders (relative paths: to the project folder)
+    state_dir: str = "var"  # embedded stores of vst/live nodes: var/<namespace>/{clickhouse,live_state,spool}
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     @property
@@ -150,6 +151,14 @@ class Config(_Section):
     bingx: BingXSection = BingXSection()
     backtest: BacktestSection = BacktestSection()
     source: str = ""  # the file this was loaded from (set by the loader)
+
+
+def resolve_path(config: "Config", path: str) -> Path:
+    """Relative paths in a config are relative to the project folder (the parent of configs/)."""
+    candidate = Path(path)
+    if candidate.is_absolute() or not config.source:
+        return candidate.resolve()
+    return (Path(config.source).resolve().parent.parent / candidate).resolve()
 
 
 LIVE_AUTHORIZATION_PHRASE = "i-understand-this-trades-real-money"

@@ -26,6 +26,7 @@ from dolphin_nautilus.backtest.venue import BINGX_VENUE, add_bingx_venue
 from dolphin_nautilus.config import Config
 from dolphin_nautilus.domain.facts import CapitalUpdate, Fact, TradeClosed, TradeExitLeg
 from dolphin_nautilus.journal.actor import JournalActor, JournalActorConfig
+from dolphin_nautilus.node.stores import Stores
 from dolphin_nautilus.strategy.strategy import DolphinStrategy, DolphinStrategyConfig
 
 
@@ -102,13 +103,13 @@ def run_backtest(
     *,
     data: str | None = None,
     run_dir: Path | None = None,
-    open_sink: Callable[[Config, Path], object],
+    stores: Stores,
     until_ns: int | None = None,
     log: Callable[[str], None] = print,
     extra_actors: list | None = None,
 ) -> BacktestRun:
-    """Run a backtest. `open_sink(config, run_dir)` returns the journal sink (facts go there);
-    `until_ns` stops the run early (the split-run test stops there and restarts from the stores)."""
+    """Run a backtest journaling into `stores`; `until_ns` stops the run early (a split run stops there
+    and a second run restarts from the same stores)."""
     run_dir = run_dir or new_run_dir(config)
     specs = {iid: spec_for(iid) for iid in config.strategy.instruments}
     frame = read_frame(data or config.backtest.data,
@@ -133,8 +134,8 @@ def run_backtest(
     engine.add_data(all_bars, validate=False, sort=True)
 
     tally = FactTally()
-    sink = open_sink(config, run_dir)
-    engine.add_actor(JournalActor(JournalActorConfig(component_id="JournalActor"), sink, observers=(tally,)))
+    engine.add_actor(JournalActor(JournalActorConfig(component_id="JournalActor"), stores.journal,
+                                  observers=(tally,)))
     for actor in extra_actors or []:
         engine.add_actor(actor)
     strategy = DolphinStrategy(strategy_config(config, seed_restored=True), specs)
@@ -148,10 +149,10 @@ def run_backtest(
     started = time.perf_counter()
     engine.run()
     wall = time.perf_counter() - started
-    journal_stats = getattr(sink, "stats", lambda: {})()
+    journal_stats = _journal_figures(stores)
     summary = summarize(
         trades=tally.trades, legs=tally.legs, equity=tally.equity, diagnostics=strategy.diagnostics,
-        journal={"facts": sum(tally.by_table.values()), **journal_stats}, bars=len(all_bars),
+        journal=journal_stats, bars=len(all_bars),
         instruments=sorted(specs), wall_seconds=wall, run_dir=run_dir,
     )
     if rejecter is not None:
@@ -163,6 +164,17 @@ def run_backtest(
     engine.dispose()
     log(render(summary))
     return BacktestRun(summary=summary, run_dir=run_dir, strategy=strategy, tally=tally)
+
+
+def _journal_figures(stores: Stores) -> dict[str, int]:
+    """Flush the journal and read back what ClickHouse holds, so the summary shows persisted rows."""
+    flushed = stores.journal.flush(120.0)
+    status = stores.journal.status()
+    figures = {"appended": status.appended, "written": status.written, "spooled": status.spooled,
+               "quarantined": status.quarantined, "flushed": int(flushed)}
+    for table in ("trades", "trade_exit_legs", "position_state", "fills", "orders", "anomalies"):
+        figures[f"ch_{table}"] = stores.clickhouse.count(table)
+    return figures
 
 
 __all__ = ["run_backtest", "new_run_dir", "strategy_config", "BacktestRun", "BINGX_VENUE"]

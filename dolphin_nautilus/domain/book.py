@@ -205,6 +205,13 @@ class TradeBook:
     def spec(self, instrument_id: str) -> InstrumentSpec | None:
         return self._specs.get(instrument_id)
 
+    def snapshot_all(self, ts: int) -> None:
+        """Snapshot every slot holding a position (on a graceful stop), so a restart restores exact
+        bars_held and legs even when periodic bar snapshots are sparse."""
+        for slot in self._live.values():
+            if slot.ledger.remaining > ZERO:
+                self._position_state(slot, ts)
+
     # ---------------------------------------------------------------------------------------- safe mode
     def block_entries(self, reason: str) -> None:
         """Safe mode: refuse new entries (exits still work) until `allow_entries()`."""

@@ -22,11 +22,10 @@ FACTS_TOPIC = "dolphin.facts"
 class FactSink(Protocol):
     def append(self, fact: Fact) -> None: ...
     def flush(self, timeout: float | None = None) -> bool: ...
-    def close(self) -> None: ...
 
 
 class JournalActorConfig(ActorConfig, frozen=True):
-    close_sink_on_stop: bool = True
+    flush_timeout_s: float = 10.0  # on stop; facts not in ClickHouse by then are safe in the spool
 
 
 class JournalActor(Actor):
@@ -44,10 +43,8 @@ class JournalActor(Actor):
     def on_stop(self) -> None:
         self.msgbus.unsubscribe(FACTS_TOPIC, self._on_fact)
         self.msgbus.unsubscribe("events.account.*", self._on_account)
-        if self.config.close_sink_on_stop:
-            self._sink.close()
-        else:
-            self._sink.flush()
+        # The owner of the sink closes it; stopping only pushes everything queued towards the store.
+        self._sink.flush(self.config.flush_timeout_s)
 
     def _on_fact(self, fact: Fact) -> None:
         self.facts_seen += 1

@@ -58,7 +58,7 @@ class DolphinStrategyConfig(StrategyConfig, frozen=True):
     min_hold_bars: int = 5
     rate_limit_cooldown_s: float = 5.0
     persistent_rate_limit_count: int = 5
-    snapshot_every_bar: bool = False  # live sets True: bars_held survives a crash exactly
+    snapshot_every_bars: int = 10  # bars-only snapshots; 1 makes bars_held survive a crash exactly
     seed_restored_positions: bool = False  # backtest: re-create restored positions with seed orders
 
 
@@ -73,7 +73,7 @@ class DolphinStrategy(Strategy):
             max_hold_bars=config.max_hold_bars,
             rate_limit_alert_after=config.persistent_rate_limit_count,
             rate_limit_cooldown_ms=int(config.rate_limit_cooldown_s * 1000),
-            snapshot_every_bar=config.snapshot_every_bar,
+            snapshot_every_bars=config.snapshot_every_bars,
         )
         self._policy = TargetPolicy(
             trade_notional=Decimal(config.trade_notional_usdt),

@@ -284,7 +284,8 @@ class _Decider:
             superseding = [r for r in everything if is_end(r) and is_newer(r, claim.candidate)]
             if superseding:
                 superseded.append(claim)
-                self._reject(claim, "superseded", f"superseded by newer {_describe(superseding[0])}")
+                newest = max(superseding, key=lambda r: (within_source_key(r), r.source, _content(r)))
+                self._reject(claim, "superseded", f"superseded by newer {_describe(newest)}")
             elif winner is None:
                 winner = claim
         if winner is None:

@@ -123,6 +123,7 @@ def run_backtest(
 
     engine = BacktestEngine(BacktestEngineConfig(
         trader_id=TraderId(config.node.trader_id),
+        run_analysis=False,  # Nautilus's post-run statistics cost ~15 ms per position; we summarize ourselves
         logging=LoggingConfig(log_level=config.node.log_level, log_directory=str(run_dir),
                               log_file_name="nautilus", log_level_file="INFO"),
     ))

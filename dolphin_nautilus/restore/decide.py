@@ -297,9 +297,8 @@ class _Decider:
     def _claim(self, trade_id: str, index: int, records: list[Candidate]) -> _Claim:
         top_key = max(within_source_key(c) for c in records)
         tied = [c for c in records if within_source_key(c) == top_key]
-        chosen = min(tied, key=self._conservative_order)
-        distinct = {_content(c) for c in tied}
-        if len(distinct) > 1:
+        chosen = tied[0] if len(tied) == 1 else min(tied, key=self._conservative_order)
+        if len(tied) > 1 and len({_content(c) for c in tied}) > 1:
             self.disagreements.append(Disagreement(
                 trade_id=trade_id, kind="tie_in_source", chosen_source=self.batches[index].name,
                 detail=f"{len(tied)} latest records share seq/ts; kept the most conservative: {_describe(chosen)}",

@@ -63,3 +63,137 @@ def test_submit_accept_fill_then_reduce_only_exit(bingx_env):
     assert sum(f.last_qty.as_decimal() for f in strategy.of("t-exit-1", OrderFilled)) == Decimal("0.010")
     assert all(p.qty == 0 for p in emulator.state.positions.values() if p.symbol == "BTC-USDT")
     assert len(venue_orders(emulator, "t-entry-1")) == 1
+
+
+ORDER_ROUTE = "POST /openApi/swap/v2/trade/order"
+
+
+def test_limit_order_cancel_and_definitive_reject(bingx_env):
+    emulator = bingx_env()
+    strategy = Recorder()
+
+    async def scenario(node):
+        instrument = strategy.cache.instrument(BTC)
+        far_below = instrument.make_price(emulator.price("BTC-USDT") * Decimal("0.8"))
+        order = strategy.order_factory.limit(BTC, OrderSide.BUY, instrument.make_qty(Decimal("0.010")), far_below,
+                                             client_order_id=ClientOrderId("t-limit-1"))
+        strategy.submit_order(order)
+        await wait_for(lambda: strategy.of("t-limit-1", OrderAccepted), what="limit accepted")
+        strategy.cancel_order(order)
+        await wait_for(lambda: strategy.cache.order(order.client_order_id).status == OrderStatus.CANCELED,
+                       what="canceled")
+        emulator.faults.reject(ORDER_ROUTE, 101204, "Insufficient margin")
+        strategy.market("t-reject-1", OrderSide.BUY, "0.010")
+        await wait_for(lambda: strategy.of("t-reject-1", OrderRejected), what="reject")
+
+    run_node(node_config(emulator), strategies=[strategy], scenario=scenario)
+    assert not emulator.state.open_orders
+    assert len([e for e in strategy.events if type(e).__name__ == "OrderCanceled"]) == 1
+    assert strategy.of("t-reject-1", OrderRejected)[0].reason == "101204 Insufficient margin"
+    assert venue_orders(emulator, "t-reject-1") == []
+
+
+def test_rate_limit_storm_resolves_without_a_second_order(bingx_env):
+    emulator = bingx_env(rate_limits=RateLimitConfig(penalty_s=0.2))
+    strategy = Recorder()
+
+    async def scenario(node):
+        emulator.faults.rate_limit_storm(ORDER_ROUTE, times=2)
+        strategy.market("t-storm-1", OrderSide.BUY, "0.010")
+        await wait_for(lambda: strategy.of("t-storm-1", OrderFilled), what="fill after storm")
+        emulator.faults.rate_limit_storm(ORDER_ROUTE, times=10)
+        strategy.market("t-storm-2", OrderSide.BUY, "0.010")
+        await wait_for(lambda: strategy.of("t-storm-2", OrderRejected), what="rate-limit reject")
+        emulator.faults.clear()
+
+    run_node(node_config(emulator, exec_overrides={"rate_limit_attempts": 3}), strategies=[strategy],
+             scenario=scenario)
+    assert len(venue_orders(emulator, "t-storm-1")) == 1
+    assert strategy.of("t-storm-1", OrderFilled)[0].last_qty.as_decimal() == Decimal("0.010")
+    reason = strategy.of("t-storm-2", OrderRejected)[0].reason
+    assert reason.startswith("RATE_LIMITED: ") and "retry_after_ms=" in reason, reason
+    assert venue_orders(emulator, "t-storm-2") == []
+
+
+def test_gateway_timeout_with_order_placed_is_resolved_by_query(bingx_env):
+    emulator = bingx_env()
+    strategy = Recorder()
+
+    async def scenario(node):
+        emulator.faults.gateway_timeout(ORDER_ROUTE, executed=True)
+        strategy.market("t-504-placed", OrderSide.BUY, "0.010")
+        await wait_for(lambda: strategy.of("t-504-placed", OrderFilled), what="fill after 504")
+        emulator.faults.gateway_timeout(ORDER_ROUTE, executed=False)
+        strategy.market("t-504-lost", OrderSide.BUY, "0.010")
+        await wait_for(lambda: strategy.of("t-504-lost", OrderRejected), what="unknown outcome resolved")
+
+    run_node(node_config(emulator, exec_overrides={"unknown_outcome_timeout_s": 1.0}), strategies=[strategy],
+             scenario=scenario)
+    assert len(venue_orders(emulator, "t-504-placed")) == 1
+    assert len(strategy.of("t-504-placed", OrderAccepted)) == 1
+    assert sum(f.last_qty.as_decimal() for f in strategy.of("t-504-placed", OrderFilled)) == Decimal("0.010")
+    assert strategy.of("t-504-lost", OrderRejected)[0].reason == (
+        "ORDER_REJECTED: not found at venue after unknown outcome")
+    assert venue_orders(emulator, "t-504-lost") == []
+
+
+def test_duplicated_and_reordered_executions_fill_once(bingx_env):
+    from dolphin_nautilus.bingx_emulator import FillModel
+
+    emulator = bingx_env(fill_model=FillModel(market_slices=3))
+    strategy = Recorder()
+
+    async def scenario(node):
+        emulator.faults.duplicate_user_events(50)
+        strategy.market("t-dup-1", OrderSide.BUY, "0.030")
+        await wait_for(lambda: sum(f.last_qty.as_decimal() for f in strategy.of("t-dup-1", OrderFilled))
+                       >= Decimal("0.030"), what="duplicated fills")
+        emulator.faults.clear()
+        emulator.faults.reorder_user_events(4)
+        strategy.market("t-reorder-1", OrderSide.SELL, "0.030", reduce_only=True)
+        await wait_for(lambda: sum(f.last_qty.as_decimal() for f in strategy.of("t-reorder-1", OrderFilled))
+                       >= Decimal("0.030"), what="reordered fills")
+        await wait_for(lambda: not strategy.cache.positions_open(instrument_id=BTC), what="flat")
+        return {c: strategy.cache.order(ClientOrderId(c)).status for c in ("t-dup-1", "t-reorder-1")}
+
+    statuses = run_node(node_config(emulator), strategies=[strategy], scenario=scenario)
+    assert statuses == {"t-dup-1": OrderStatus.FILLED, "t-reorder-1": OrderStatus.FILLED}
+    for coid in ("t-dup-1", "t-reorder-1"):
+        fills = strategy.of(coid, OrderFilled)
+        venue_fills = [f for f in emulator.state.fills if f.client_order_id == coid]
+        assert len(venue_fills) == 3
+        assert sorted(f.trade_id.value for f in fills) == sorted(str(f.trade_id) for f in venue_fills)
+        assert sum(f.last_qty.as_decimal() for f in fills) == Decimal("0.030")
+
+
+def test_hedge_mode_account_fails_connect_with_a_clear_error(bingx_env):
+    import asyncio
+
+    import pytest
+
+    from dolphin_nautilus.adapters.bingx.errors import BingXHedgeModeError
+
+    emulator = bingx_env(dual_side_position=True)
+    strategy = Recorder()
+
+    async def scenario(node):
+        await asyncio.sleep(2.5)  # past timeout_connection: Nautilus gives up and leaves the trader stopped
+        assert not node.trader.is_running
+        client = next(iter(node.kernel.exec_engine._clients.values()))  # noqa: SLF001
+        assert not client.is_connected
+        with pytest.raises(BingXHedgeModeError, match="HEDGE"):
+            await client._connect()  # noqa: SLF001 - the same call Nautilus made, to see its error
+
+    run_node(node_config(emulator, timeout_connection=2.0), strategies=[strategy], scenario=scenario,
+             expect_running=False)
+    assert emulator.state.dual_side is True
+
+
+def test_hedge_mode_switched_when_configured(bingx_env):
+    emulator = bingx_env(dual_side_position=True)
+
+    async def scenario(node):
+        return node.trader.is_running
+
+    assert run_node(node_config(emulator, exec_overrides={"switch_to_one_way": True}), scenario=scenario)
+    assert emulator.state.dual_side is False

@@ -1,0 +1,153 @@
+"""Node-side actors: fault lines in the structured log, and the control loop `dolphin-ctl` talks to.
+
+`FaultLogActor` turns every `Anomaly` fact the strategy (or restore) publishes into one JSON log line that
+carries its diagnostic code, so an operator can grep the node log by code.
+
+`NodeControlActor` ticks every `interval_s`: it heartbeats the live state (which also renews the namespace
+lease while no facts flow), writes `status/node.json`, and runs a full venue reconcile when
+`dolphin-ctl restart` left a request file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+from nautilus_trader.common.actor import Actor
+from nautilus_trader.common.config import ActorConfig
+
+from dolphin_nautilus.domain.facts import Anomaly
+from dolphin_nautilus.journal.actor import FACTS_TOPIC
+from dolphin_nautilus.node.control import RESULT_FILE, STATUS_FILE, take_reconcile_request, write_json
+from dolphin_nautilus.node.logs import log_event, node_logger
+from dolphin_nautilus.strategy.strategy import SAFE_MODE_CACHE_KEY
+
+RESTORE_REPORT_CACHE_KEY = "dolphin.restore.report"  # JSON restore report, when the restore actor leaves one
+_LEVELS = {"INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR, "CRITICAL": logging.CRITICAL}
+
+
+class FaultLogActorConfig(ActorConfig, frozen=True):
+    pass
+
+
+class FaultLogActor(Actor):
+    def __init__(self, config: FaultLogActorConfig | None = None) -> None:
+        super().__init__(config or FaultLogActorConfig(component_id="FaultLog"))
+        self._jlog = node_logger("strategy")
+        self.faults_logged = 0
+
+    def on_start(self) -> None:
+        self.msgbus.subscribe(FACTS_TOPIC, self._on_fact)
+
+    def on_stop(self) -> None:
+        self.msgbus.unsubscribe(FACTS_TOPIC, self._on_fact)
+
+    def _on_fact(self, fact: object) -> None:
+        if not isinstance(fact, Anomaly):
+            return
+        self.faults_logged += 1
+        log_event(self._jlog, _LEVELS.get(fact.severity, logging.WARNING), "fault", fact.message, code=fact.code,
+                  origin=fact.origin, trade_id=fact.trade_id, instrument_id=fact.instrument_id, details=fact.details)
+
+
+class NodeControlActorConfig(ActorConfig, frozen=True):
+    interval_s: float = 1.0
+    heartbeat_every_s: float = 5.0
+    reconcile_timeout_s: float = 30.0
+
+
+class NodeControlActor(Actor):
+    def __init__(
+        self,
+        config: NodeControlActorConfig,
+        *,
+        state_dir: Path,
+        identity: dict,
+        heartbeat: Callable[[], None] | None,
+        reconcile: Callable[[float], Awaitable[bool]] | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config)
+        self._state_dir = state_dir
+        self._identity = identity  # node id, pid, namespace, environment, log file
+        self._heartbeat = heartbeat
+        self._reconcile = reconcile  # bound after the node is built (the exec engine exists then)
+        self._loop = loop
+        self._started_ns = time.time_ns()
+        self._last_heartbeat = 0.0
+        self._reconciling = False
+        self._last_reconcile: dict | None = None
+        self._jlog = node_logger("control")
+
+    def bind(self, reconcile: Callable[[float], Awaitable[bool]], loop: asyncio.AbstractEventLoop) -> None:
+        self._reconcile, self._loop = reconcile, loop
+
+    def on_start(self) -> None:
+        self.clock.set_timer("dolphin-control", timedelta(seconds=self.config.interval_s),
+                             callback=lambda _event: self.tick())
+        self.tick()
+
+    def on_stop(self) -> None:
+        self.clock.cancel_timers()
+        self.write_status(trader_running=False)
+
+    def tick(self) -> None:
+        try:
+            self._heartbeat_if_due()
+            self._take_request()
+            self.write_status(trader_running=True)
+        except Exception as exc:  # noqa: BLE001 - a control hiccup (store outage) must not stop trading
+            log_event(self._jlog, logging.WARNING, "control_tick_failed", f"{type(exc).__name__}: {exc}")
+
+    def _heartbeat_if_due(self) -> None:
+        now = time.monotonic()
+        if self._heartbeat is not None and now - self._last_heartbeat >= self.config.heartbeat_every_s:
+            self._last_heartbeat = now
+            self._heartbeat()
+
+    def _take_request(self) -> None:
+        if self._reconciling or self._reconcile is None or self._loop is None:
+            return
+        request = take_reconcile_request(self._state_dir)
+        if request is None:
+            return
+        self._reconciling = True
+        log_event(self._jlog, logging.WARNING, "reconcile_requested",
+                  f"full venue reconcile requested by {request.get('requested_by', '?')}", request=request)
+        future = asyncio.run_coroutine_threadsafe(self._run_reconcile(request), self._loop)
+        future.add_done_callback(lambda _f: None)
+
+    async def _run_reconcile(self, request: dict) -> None:
+        started = time.time_ns()
+        try:
+            ok = await self._reconcile(self.config.reconcile_timeout_s)
+            error = ""
+        except Exception as exc:  # noqa: BLE001 - reported to the operator, the node keeps running
+            ok, error = False, f"{type(exc).__name__}: {exc}"
+        result = {"request": request, "started_ns": started, "finished_ns": time.time_ns(), "ok": bool(ok),
+                  "error": error}
+        self._last_reconcile = result
+        write_json(self._state_dir / RESULT_FILE, result)
+        log_event(self._jlog, logging.INFO if ok else logging.ERROR, "reconcile_done",
+                  "venue reconcile finished" if ok else f"venue reconcile FAILED {error}".strip(),
+                  code=None if ok else "STALE_STATE_RECONCILING", ok=bool(ok))
+        self._reconciling = False
+
+    def write_status(self, *, trader_running: bool) -> None:
+        safe_mode = self.cache.get(SAFE_MODE_CACHE_KEY)
+        report = self.cache.get(RESTORE_REPORT_CACHE_KEY)
+        write_json(self._state_dir / STATUS_FILE, {
+            **self._identity,
+            "pid": os.getpid(),
+            "started_ns": self._started_ns,
+            "updated_ns": time.time_ns(),
+            "trader_running": trader_running,
+            "safe_mode": safe_mode.decode() if safe_mode else "",
+            "restore_report": report.decode() if report else "",
+            "last_reconcile": self._last_reconcile,
+        })

@@ -27,6 +27,7 @@ from dolphin_nautilus.config import Config
 from dolphin_nautilus.domain.facts import CapitalUpdate, Fact, TradeClosed, TradeExitLeg
 from dolphin_nautilus.journal.actor import JournalActor, JournalActorConfig
 from dolphin_nautilus.node.stores import Stores
+from dolphin_nautilus.restore.actor import RestoreActor, RestoreActorConfig
 from dolphin_nautilus.strategy.strategy import DolphinStrategy, DolphinStrategyConfig
 
 
@@ -63,7 +64,7 @@ def new_run_dir(config: Config, label: str = "") -> Path:
     return run_dir
 
 
-def strategy_config(config: Config, *, seed_restored: bool) -> DolphinStrategyConfig:
+def strategy_config(config: Config, *, seed_restored: bool, trade_from_ns: int = 0) -> DolphinStrategyConfig:
     s, ref = config.strategy, config.strategy.reference
     return DolphinStrategyConfig(
         strategy_id="DolphinStrategy",
@@ -86,6 +87,7 @@ def strategy_config(config: Config, *, seed_restored: bool) -> DolphinStrategyCo
         persistent_rate_limit_count=s.persistent_rate_limit_count,
         external_order_claims=[*s.instruments],
         seed_restored_positions=seed_restored,
+        trade_from_ns=trade_from_ns,
         log_events=False,  # every event is journaled as a fact; logging each one again costs throughput
         log_commands=False,
     )
@@ -107,9 +109,13 @@ def run_backtest(
     until_ns: int | None = None,
     log: Callable[[str], None] = print,
     extra_actors: list | None = None,
+    trade_from_ns: int = 0,
+    venue_positions=None,
 ) -> BacktestRun:
     """Run a backtest journaling into `stores`; `until_ns` stops the run early (a split run stops there
-    and a second run restarts from the same stores)."""
+    and a second run restarts from the same stores). The RestoreActor restores from `stores` first.
+    `trade_from_ns`: earlier bars only warm up the signal models (the second half of a split run).
+    `venue_positions`: venue truth for restore (tests of the live rules); None seeds restored positions."""
     run_dir = run_dir or new_run_dir(config)
     specs = {iid: spec_for(iid) for iid in config.strategy.instruments}
     frame = read_frame(data or config.backtest.data,
@@ -137,9 +143,12 @@ def run_backtest(
     tally = FactTally()
     engine.add_actor(JournalActor(JournalActorConfig(component_id="JournalActor"), stores.journal,
                                   observers=(tally,)))
+    restore_config = RestoreActorConfig.from_config(config, getattr(stores, "state_dir", run_dir))
+    engine.add_actor(RestoreActor(restore_config, stores, specs, venue_positions=venue_positions))
     for actor in extra_actors or []:
         engine.add_actor(actor)
-    strategy = DolphinStrategy(strategy_config(config, seed_restored=True), specs)
+    strategy = DolphinStrategy(strategy_config(config, seed_restored=venue_positions is None,
+                                               trade_from_ns=trade_from_ns), specs)
     if config.backtest.progress:
         engine.add_actor(ProgressActor(
             ProgressActorConfig(component_id="ProgressActor", start_ns=start_ns, end_ns=end_ns),
@@ -150,6 +159,7 @@ def run_backtest(
     started = time.perf_counter()
     engine.run()
     wall = time.perf_counter() - started
+    _final_snapshot(strategy, stores, tally, end_ns)
     journal_stats = _journal_figures(stores)
     summary = summarize(
         trades=tally.trades, legs=tally.legs, equity=tally.equity, diagnostics=strategy.diagnostics,
@@ -165,6 +175,16 @@ def run_backtest(
     engine.dispose()
     log(render(summary))
     return BacktestRun(summary=summary, run_dir=run_dir, strategy=strategy, tally=tally)
+
+
+def _final_snapshot(strategy: DolphinStrategy, stores: Stores, tally: FactTally, ts: int) -> None:
+    """Nautilus stops actors before strategies, so the journal actor is gone when the strategy's on_stop
+    snapshots its slots: journal a final snapshot of every live slot here, so a restart restores them
+    exactly (bars_held, legs)."""
+    strategy.book.snapshot_all(ts)
+    for fact in strategy.book.drain_facts():
+        stores.journal.append(fact)
+        tally(fact)
 
 
 def _journal_figures(stores: Stores) -> dict[str, int]:

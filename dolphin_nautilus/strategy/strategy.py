@@ -34,6 +34,7 @@ from dolphin_nautilus.domain.facts import Fact
 from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.domain.signal_policy import IntentKind, ReferenceSignalModel, TargetPolicy
 from dolphin_nautilus.domain.slots import RestoredSlot
+from dolphin_nautilus.restore.venue import RESTORE_FLATTEN_CACHE_KEY, VENUE_RECONCILED_TOPIC, VenueReconciled
 from dolphin_nautilus.strategy.signals import SIGNAL_TOPIC, DolphinSignal
 
 FACTS_TOPIC = "dolphin.facts"
@@ -60,6 +61,7 @@ class DolphinStrategyConfig(StrategyConfig, frozen=True):
     persistent_rate_limit_count: int = 5
     snapshot_every_bars: int = 10  # bars-only snapshots; 1 makes bars_held survive a crash exactly
     seed_restored_positions: bool = False  # backtest: re-create restored positions with seed orders
+    trade_from_ns: int = 0  # bars before this only warm up the signal models (a restarted run's history)
 
 
 class DolphinStrategy(Strategy):
@@ -95,6 +97,7 @@ class DolphinStrategy(Strategy):
     # ----------------------------------------------------------------------------------------- lifecycle
     def on_start(self) -> None:
         self._apply_restore()
+        self.msgbus.subscribe(VENUE_RECONCILED_TOPIC, self._on_venue_reconciled)
         for bar_type in self._bar_types:
             self.subscribe_bars(bar_type)
         if self.config.signal_source != "reference":
@@ -116,6 +119,34 @@ class DolphinStrategy(Strategy):
                 self._act(self.book.restore_slot(snapshot, ts=self.clock.timestamp_ns()))
                 if self.config.seed_restored_positions:
                     self._pending_seeds[snapshot.instrument_id] = snapshot
+        self._flatten(msgspec.json.decode(self.cache.get(RESTORE_FLATTEN_CACHE_KEY) or b"[]", type=list[str]))
+        self._publish_facts()
+
+    def _flatten(self, instrument_ids: list[str]) -> None:
+        """Exit at once the slots restore adopted from venue positions no trade owned (config: flatten)."""
+        for iid in instrument_ids:
+            slot = self.book.slot(iid)
+            if slot is not None:
+                self._act(self.book.exit(iid, price=slot.entry_price, ts=self.clock.timestamp_ns(),
+                                         reason="RESTORE_FLATTEN"))
+
+    def _on_venue_reconciled(self, message: VenueReconciled) -> None:
+        """The venue answered after a failed start-up query: the venue is the truth for size."""
+        ts = self.clock.timestamp_ns()
+        adopted = set()
+        for snapshot in message.adopt:
+            self._act(self.book.restore_slot(snapshot, ts=ts))
+            adopted.add(snapshot.instrument_id)
+        for iid, (qty, avg_px) in message.positions.items():
+            if iid in adopted or (iid not in self.book._live and Decimal(qty) == 0):  # noqa: SLF001
+                continue
+            self._act(self.book.begin_reconcile(iid, "venue answered after restore", ts))
+            self._act(self.book.resolve_reconcile(iid, Decimal(qty), Decimal(avg_px), ts))
+        self._flatten(message.flatten)
+        if message.safe_mode:
+            self.book.block_entries(message.safe_mode)
+        else:
+            self.book.allow_entries()
         self._publish_facts()
 
     # -------------------------------------------------------------------------------------------- data
@@ -124,6 +155,11 @@ class DolphinStrategy(Strategy):
         if iid is None:
             return
         self.bars_seen += 1
+        if bar.ts_event < self.config.trade_from_ns:
+            model = self._models.get(iid)
+            if model is not None:
+                model.update(bar.close.as_double())  # warm-up only: no orders, no bars_held
+            return
         if self._pending_seeds:
             self._seed_position(iid)
         book = self.book

@@ -1,0 +1,215 @@
+"""The store service end to end: a real child process with chDB, the Journal and the live-state sink."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import msgspec
+import pytest
+
+from dolphin_nautilus.config import JournalSection
+from dolphin_nautilus.domain.facts import FACT_TYPE_BY_TABLE
+from dolphin_nautilus.journal import JournalStatus, StoreBusy
+from dolphin_nautilus.journal.remote import RemoteJournal, RemoteJournalStatus, RemoteStoreReader
+from dolphin_nautilus.node.stores import Stores, open_live_state
+from tests.journal.factory import make_facts, position_state, row_ids_by_table
+from tests.journal_service.conftest import node_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TABLES = tuple(FACT_TYPE_BY_TABLE)
+
+
+def stored_row_ids(reader: RemoteStoreReader) -> dict[str, set[int]]:
+    return {table: reader.row_ids(table) for table in TABLES}
+
+
+def expected_open_trades(facts) -> set[str]:
+    latest = {}
+    for fact in facts:
+        if fact.table == "position_state" and fact.seq >= latest.get(fact.trade_id, (-1, ""))[0]:
+            latest[fact.trade_id] = (fact.seq, fact.status)
+    return {trade for trade, (_, status) in latest.items() if status == "OPEN"}
+
+
+def test_facts_round_trip_into_chdb_through_the_service(config, state_dir):
+    stores = Stores(config, state_dir)
+    try:
+        assert isinstance(stores.journal, RemoteJournal) and isinstance(stores.clickhouse, RemoteStoreReader)
+        assert "chdb" not in sys.modules  # the trading process never loads chDB
+        info = stores.journal.service.call("info")
+        assert info["pid"] != os.getpid() and info["nautilus_loaded"] is False
+        facts = make_facts(0, 6000)
+        for fact in facts:
+            stores.journal.append(fact)
+        assert stores.journal.flush(60)
+        status = stores.journal.status()
+        assert (status.appended, status.accepted, status.written, status.unacked) == (6000, 6000, 6000, 0)
+        assert stored_row_ids(stores.clickhouse) == row_ids_by_table(facts)
+        # The live-state sink ran in the child under the parent's lease.
+        entries = stores.live_state.entries()
+        assert set(entries) - {"account", "heartbeat"} == expected_open_trades(facts)
+        assert entries["heartbeat"]["node_id"] == stores.node_id
+        assert stores.live_state.lease_holder() == stores.node_id
+    finally:
+        stores.close()
+    assert stores.live_state.lease_holder() is None
+
+
+def test_reader_rpcs_answer_like_the_store(config, state_dir):
+    stores = Stores(config, state_dir)
+    try:
+        facts = make_facts(0, 800) + [position_state("ZZZ", seq=1), position_state("ZZZ", seq=2, status="CLOSED")]
+        for fact in facts:
+            stores.journal.append(fact)
+        assert stores.journal.flush(60)
+        reader = stores.clickhouse
+        assert reader.ping() is True
+        assert {row["trade_id"] for row in reader.open_position_states()} == expected_open_trades(facts)
+        latest = reader.latest_position_states(["ZZZ"])
+        assert [(row["trade_id"], row["seq"], row["status"]) for row in latest] == [("ZZZ", 2, "CLOSED")]
+        assert reader.latest_position_states([]) == []
+        anomalies = reader.recent_anomalies(limit=5)
+        assert len(anomalies) == 5 and all(row["code"] == "TEST" for row in anomalies)
+        assert reader.count("fills") == sum(1 for f in facts if f.table == "fills")
+        assert reader.foreign_namespace_rows() == []
+        with pytest.raises(ValueError, match="unknown table 'nope'"):
+            reader.count("nope")
+        with pytest.raises(ValueError, match="unknown request 'optimize'"):
+            reader.service.call("optimize", "fills")  # only the whitelisted readers run
+    finally:
+        stores.close()
+
+
+def test_kill_minus_nine_of_the_service_restarts_it_and_loses_or_doubles_nothing(config, state_dir):
+    stores = Stores(msgspec.structs.replace(config, journal=JournalSection(batch_size=500)), state_dir)
+    try:
+        journal = stores.journal
+        facts = make_facts(0, 12_000)
+        first_pid = journal.service.pid
+        for fact in facts[:4000]:
+            journal.append(fact)
+        assert journal.sync(60)
+        for fact in facts[4000:8000]:  # 8 batches of 500: some acked, the rest in flight
+            journal.append(fact)
+        while journal.accepted == 4000:
+            time.sleep(0.001)
+        os.kill(first_pid, signal.SIGKILL)
+        for fact in facts[8000:]:
+            journal.append(fact)
+        assert journal.flush(120)
+        status = journal.status()
+        assert status.restarts == 1 and status.service_pid != first_pid
+        assert (status.accepted, status.unacked) == (len(facts), 0)
+        assert stored_row_ids(stores.clickhouse) == row_ids_by_table(facts)  # nothing lost, nothing foreign
+        for table, ids in row_ids_by_table(facts).items():
+            assert stores.clickhouse.count(table) == len(ids)  # each row_id once
+        assert set(stores.live_state.entries()) - {"account", "heartbeat"} == expected_open_trades(facts)
+    finally:
+        stores.close()
+
+
+def test_append_does_no_encoding_and_unencodable_objects_are_quarantined_not_lost(config, state_dir):
+    stores = Stores(config, state_dir)
+    try:
+        class NotAFact:
+            def __repr__(self) -> str:
+                return "NotAFact(price=Price('1.0'))"
+
+        stores.journal.append(NotAFact())  # would raise here if append encoded on the caller's thread
+        facts = make_facts(0, 16)
+        for fact in facts:
+            stores.journal.append(fact)
+        assert stores.journal.flush(60)
+        assert stored_row_ids(stores.clickhouse) == {t: row_ids_by_table(facts).get(t, set()) for t in TABLES} | {
+            "anomalies": stored_row_ids(stores.clickhouse)["anomalies"]}
+        quarantine = [json.loads(line) for line in (state_dir / "spool" / "quarantine.jsonl").read_text().splitlines()]
+        assert len(quarantine) == 1
+        assert quarantine[0]["fact"] == "<NotAFact from the trading process: NotAFact(price=Price('1.0'))>"
+        assert "not a journal fact (NotAFact)" in quarantine[0]["error"]
+        codes = [row["code"] for row in stores.clickhouse.recent_anomalies()]
+        assert codes.count("JOURNAL_QUARANTINE") == 1 and codes.count("TEST") == 2
+        assert stores.journal.status().quarantined == 1
+    finally:
+        stores.close()
+
+
+def test_store_busy_surfaces_with_the_store_message_and_releases_the_lease(config, state_dir, tmp_path):
+    first = Stores(config, state_dir)
+    try:
+        chdb_path = os.path.realpath(state_dir / "clickhouse")
+        other = node_config("busy" + config.node.namespace[:8], chdb_path=chdb_path)
+        with pytest.raises(StoreBusy, match=rf"^chDB path {re.escape(chdb_path)} is in use by another process \(.+\)$"):
+            Stores(other, tmp_path / "other")
+        assert open_live_state(other, tmp_path / "other").lease_holder() is None  # the failed open gave its lease back
+    finally:
+        first.close()
+
+
+def test_clean_close_writes_everything_and_stops_the_service(config, state_dir):
+    stores = Stores(config, state_dir)
+    facts = make_facts(0, 12_000)
+    for fact in facts:
+        stores.journal.append(fact)
+    process = stores.journal.service.process
+    final = stores.journal.close()  # no flush before: close must send, ack and write everything
+    stores.clickhouse.close()
+    stores.live_state.release_lease(stores.node_id)
+    assert process.returncode == 0
+    assert (final.appended, final.accepted, final.written, final.unacked) == (12_000, 12_000, 12_000, 0)
+    reopened = Stores(config, state_dir)
+    try:
+        assert stored_row_ids(reopened.clickhouse) == row_ids_by_table(facts)
+        assert reopened.journal.status().replayed == 0  # nothing was left in the WAL
+    finally:
+        reopened.close()
+
+
+def _node_child(mode: str, config, state_dir, count: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tests.journal_service.node_child", mode,
+                             msgspec.json.encode(config).decode(), str(state_dir), str(count)],
+                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+
+
+def test_kill_minus_nine_of_the_trading_process_keeps_every_accepted_fact(config, state_dir):
+    node = _node_child("process", config, state_dir, 5000)
+    try:
+        report = json.loads(node.stdout.readline())
+        assert report["synced"] is True and report["chdb_loaded"] is False
+    finally:
+        node.kill()
+        node.wait(30)
+    service_pid = report["service_pid"]
+    deadline = time.monotonic() + 60
+    while os.path.exists(f"/proc/{service_pid}") and time.monotonic() < deadline:
+        time.sleep(0.05)  # the orphaned service closes its journal and exits
+    assert not os.path.exists(f"/proc/{service_pid}")
+    restarted = Stores(config, state_dir, node_id=report["node_id"])  # the same node id retakes its lease
+    try:
+        stored = stored_row_ids(restarted.clickhouse)
+        for table, ids in row_ids_by_table(make_facts(0, 5000)).items():
+            assert ids <= stored[table], f"{table}: accepted facts lost"
+        for table, ids in row_ids_by_table(make_facts(0, 10_000)).items():
+            assert stored[table] <= ids  # nothing that was never appended
+    finally:
+        restarted.close()
+
+
+def test_inline_mode_runs_the_whole_stack_in_process(config, state_dir):
+    node = _node_child("inline", config, state_dir, 800)
+    out, _ = node.communicate(timeout=120)
+    assert node.returncode == 0
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["chdb_loaded"] is True and report["service_pid"] is None
+    assert report["flushed"] is True and report["counts"] == {"trade_entries": 100, "fills": 100, "anomalies": 100}
+
+
+def test_bad_mode_is_refused_and_remote_status_has_every_journal_field(config, state_dir):
+    assert set(JournalStatus.__struct_fields__) <= set(RemoteJournalStatus.__struct_fields__)
+    with pytest.raises(ValueError, match="mode must be 'process' or 'inline', got 'thread'"):
+        Stores(config, state_dir, mode="thread")

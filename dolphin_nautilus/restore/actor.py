@@ -68,6 +68,7 @@ ZERO = Decimal(0)
 VENUE_RETRY_TIMER = "restore-venue-retry"
 REPORT_TEXT = "restore_report.txt"
 REPORT_JSON = "restore_report.json"
+LEGACY_LEDGER_FILE = "capital_update_ledger.json"
 
 VenueAnswer = Mapping[str, tuple[Decimal, Decimal]] | str | None  # positions | "why unavailable" | no venue
 
@@ -393,6 +394,9 @@ class RestoreActorConfig(ActorConfig, frozen=True):
             unclaimed_venue_position=r.unclaimed_venue_position, legacy_database=r.legacy_database,
             legacy_table=r.legacy_table, state_dir=str(state_dir),
         )
+        ledger = Path(state_dir) / LEGACY_LEDGER_FILE
+        if ledger.exists():  # a legacy deployment's capital ledger, dropped into the state dir
+            values["capital_ledger_path"] = str(ledger)
         values.update(overrides)
         return cls(**values)
 

@@ -1,0 +1,105 @@
+"""Benchmark: `python -m dolphin_nautilus.bench.restore [small_rows] [large_rows] [open_slots]`.
+
+Builds `position_state` history in OUR schema in chDB (INSERT ... SELECT from numbers(), 10 snapshots per
+trade, `open_slots` trades still OPEN) at two sizes, and times the restore decision path the RestoreActor
+runs: ClickHouse open/latest reads (through ClickHouseStore, via the engine-maintained latest table) plus
+parse + decide + dust + plan. Prints ms per size and the ratio large/small (target: < 100 ms at 10M rows;
+cost should follow open slots, not history). Also times decide() alone for 10 vs 1000 open slots.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+from dolphin_nautilus.backtest.catalogue import BINGX_SPECS
+from dolphin_nautilus.journal.store import ClickHouseStore, StoreConfig
+from dolphin_nautilus.restore.actor import build_plan, decide_with_dust, read_sources
+from dolphin_nautilus.restore.bench import bench_decide
+from dolphin_nautilus.state import LocalStateStore
+
+SNAPSHOTS_PER_TRADE = 10
+INSTRUMENTS = sorted(BINGX_SPECS)
+
+
+def fill(store: ClickHouseStore, rows: int, open_slots: int) -> None:
+    """`rows` snapshots over rows/10 trades; the last snapshot of each trade is CLOSED except `open_slots`."""
+    trades = rows // SNAPSHOTS_PER_TRADE
+    columns = store.specs["position_state"].insert_columns
+    n_inst = len(INSTRUMENTS)
+    inst = "[" + ", ".join(f"'{i}'" for i in INSTRUMENTS) + "]"
+    last = SNAPSHOTS_PER_TRADE - 1
+    values = {
+        "namespace": f"'{store.namespace}'",
+        "row_id": "number",
+        "ts__ns": "toInt64(1780000000000000000 + number * 1000000000)",
+        "origin": "'kernel'",
+        # open trades get distinct instruments (one-way account); the rest cycle through them
+        "trade_id": f"concat('t', toString(number % {trades}))",
+        "instrument_id": f"arrayElement({inst}, (number % {trades}) % {n_inst} + 1)",
+        "side": "if(number % 2 = 0, 'LONG', 'SHORT')",
+        "status": f"if(intDiv(number, {trades}) = {last} AND number % {trades} >= {open_slots}, 'CLOSED', 'OPEN')",
+        "quantity": "toDecimal128(1, 18)",
+        "notional": "toDecimal128(100, 18)",
+        "entry_price": "toDecimal128(100, 18)",
+        "bars_held": f"toInt64(intDiv(number, {trades}))",
+        "realized_pnl": "toDecimal128(0, 18)",
+        "fees": "toDecimal128(0, 18)",
+        "legs": "toInt64(0)",
+        "seq": f"toInt64(intDiv(number, {trades}) + 1)",
+        "opened_ts__ns": "toInt64(1780000000000000000)",
+        "order_seq": "toInt64(1)",
+    }
+    select = ", ".join(values[c] for c in columns)
+    store.client.command(
+        f"INSERT INTO `{store.database}`.position_state ({', '.join(columns)}) "
+        f"SELECT {select} FROM numbers({rows}) SETTINGS max_insert_threads = 2"
+    )
+
+
+def time_restore(stores, open_slots: int, repeats: int = 5) -> float:
+    specs = {i: BINGX_SPECS[i] for i in INSTRUMENTS}
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        batches = read_sources(stores)
+        decision = decide_with_dust(batches, specs, 250, time.time_ns())
+        build_plan(batches, decision, None, namespace="bench", specs=specs, unclaimed="adopt", now_ns=time.time_ns())
+        timings.append(time.perf_counter() - start)
+    assert len({c.trade_id for b in batches for c in b.candidates}) == open_slots, "wrong open set"
+    return statistics.median(timings)
+
+
+def main() -> None:
+    small = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    large = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000_000
+    open_slots = int(sys.argv[3]) if len(sys.argv) > 3 else 4
+    root = Path(tempfile.mkdtemp(prefix="restore-bench-"))
+    results = {}
+    for label, rows in (("small", small), ("large", large)):
+        namespace = f"bench{label}"
+        store = ClickHouseStore(StoreConfig(namespace=namespace, chdb_path=str(root / "ch")))
+        stores = SimpleNamespace(clickhouse=store, live_state=LocalStateStore(root / label, namespace))
+        started = time.perf_counter()
+        fill(store, rows, open_slots)
+        filled = time.perf_counter() - started
+        unmerged = time_restore(stores, open_slots)
+        store.optimize("position_state_latest")
+        merged = time_restore(stores, open_slots)
+        results[label] = (unmerged, merged)
+        print(f"{rows:>11,} rows / {rows // SNAPSHOTS_PER_TRADE:,} trades / {open_slots} open: "
+              f"restore {unmerged * 1e3:.1f} ms (latest table as inserted), {merged * 1e3:.1f} ms "
+              f"(after merge)   [fill {filled:.1f} s]")
+    for i, name in enumerate(("as inserted", "after merge")):
+        print(f"ratio large/small ({name}): {results['large'][i] / results['small'][i]:.1f}x "
+              f"for {large / small:.0f}x history")
+    few, many = bench_decide(10), bench_decide(1000)
+    print(f"decide alone: 10 open slots {few * 1e3:.2f} ms, 1000 open slots {many * 1e3:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

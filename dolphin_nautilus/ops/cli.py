@@ -83,8 +83,10 @@ def open_clickhouse(config: Config, state_dir: Path, holder: str | None = None):
     if config.clickhouse.backend == "chdb":
         if not chdb_path.exists():
             raise CtlError(EXIT_STORE, f"no journal at {chdb_path} (the node never ran here)")
-        if _chdb_lock_holder(str(chdb_path)) is not None:  # ask before chDB prints its own lock error
-            raise CtlError(EXIT_STORE, busy_message(config, state_dir, holder or _node_holder(state_dir)))
+        locked_by = _chdb_lock_holder(str(chdb_path))  # ask before chDB prints its own lock error
+        if locked_by is not None:
+            raise CtlError(EXIT_STORE, busy_message(config, state_dir, holder or _node_holder(state_dir)
+                                                    or f"(chDB lock: {locked_by})"))
     try:
         return ClickHouseStore(clickhouse_config(config, state_dir), migrate=False)
     except StoreBusy:

@@ -7,10 +7,10 @@ import json
 import logging
 
 from dolphin_nautilus.config import LIVE_AUTHORIZATION_PHRASE, Secrets
-from dolphin_nautilus.node.launcher import EXIT_CONFIG, EXIT_LIVE_NOT_AUTHORIZED
+from dolphin_nautilus.node.launcher import EXIT_CONFIG, EXIT_LIVE_NOT_AUTHORIZED, main
 from dolphin_nautilus.node.logs import log_event, node_logger, setup_logging
 
-from .conftest import API_KEY, API_SECRET, node, node_env, write_config
+from .conftest import API_KEY, API_SECRET, node, write_config
 
 
 def run_node(tmp_path, *args, env=None):
@@ -32,25 +32,36 @@ def test_live_refuses_without_authorization_and_says_how_to_give_it(tmp_path):
     assert API_KEY not in out + err and API_SECRET not in out + err
 
 
-def test_live_with_a_wrong_phrase_is_refused_too(tmp_path):
+# In-process from here: these refusals happen before anything is opened, so `main()` returns at once.
+def test_live_with_a_wrong_phrase_is_refused_too(tmp_path, monkeypatch, capsys):
     config = write_config(tmp_path / "live.toml", namespace="blue", environment="live", state_dir=tmp_path / "var")
-    code, _, err = run_node(tmp_path, "--config", str(config), env=node_env(DOLPHIN_LIVE_AUTHORIZATION="yes"))
-    assert code == EXIT_LIVE_NOT_AUTHORIZED and "not authorized" in err
+    monkeypatch.setenv("DOLPHIN_LIVE_AUTHORIZATION", "yes")
+    assert main(["--config", str(config)]) == EXIT_LIVE_NOT_AUTHORIZED
+    assert "not authorized" in capsys.readouterr().err
 
 
-def test_bad_config_exits_2_naming_the_key(tmp_path):
+def test_without_restore_is_refused_for_live_even_when_authorized(tmp_path, monkeypatch, capsys):
+    config = write_config(tmp_path / "live.toml", namespace="blue", environment="live", state_dir=tmp_path / "var")
+    monkeypatch.setenv("DOLPHIN_LIVE_AUTHORIZATION", LIVE_AUTHORIZATION_PHRASE)
+    assert main(["--config", str(config), "--without-restore"]) == EXIT_CONFIG
+    assert "refused for live" in capsys.readouterr().err
+
+
+def test_bad_config_exits_2_naming_the_key(tmp_path, capsys):
     config = write_config(tmp_path / "bad.toml", namespace="blue", state_dir=tmp_path / "var",
                           extra="no_such_setting = 1")
-    code, _, err = run_node(tmp_path, "--config", str(config))
-    assert code == EXIT_CONFIG == 2
+    assert main(["--config", str(config)]) == EXIT_CONFIG == 2
+    err = capsys.readouterr().err
     assert "bingx.no_such_setting" in err and "unknown setting" in err
 
 
-def test_missing_credentials_exit_2_naming_the_variables(tmp_path):
+def test_missing_credentials_exit_2_naming_the_variables(tmp_path, monkeypatch, capsys):
     config = write_config(tmp_path / "vst.toml", namespace="blue", state_dir=tmp_path / "var")
-    env = {k: v for k, v in node_env().items() if not k.startswith("BINGX_")}
-    code, _, err = run_node(tmp_path, "--config", str(config), env=env)
-    assert code == EXIT_CONFIG and "BINGX_API_KEY" in err and "BINGX_API_SECRET" in err
+    monkeypatch.delenv("BINGX_API_KEY", raising=False)
+    monkeypatch.delenv("BINGX_API_SECRET", raising=False)
+    assert main(["--config", str(config)]) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "BINGX_API_KEY" in err and "BINGX_API_SECRET" in err
 
 
 def test_log_lines_are_json_with_code_and_never_carry_secrets(tmp_path):

@@ -1,0 +1,133 @@
+"""dolphin-ctl against real stores: faults, mode-verify (collisions, foreign rows), status on a held store."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from dolphin_nautilus.domain.diagnostics import Code
+from dolphin_nautilus.domain.facts import Anomaly
+from dolphin_nautilus.journal.store import ClickHouseStore, StoreConfig, encode_rows
+from dolphin_nautilus.ops.cli import EXIT_ATTENTION, EXIT_OK, EXIT_STORE
+
+from tests.node.conftest import API_KEY, API_SECRET, ctl, write_config
+
+
+def chdb_store(state_dir, namespace: str) -> ClickHouseStore:
+    return ClickHouseStore(StoreConfig(namespace=namespace, chdb_path=str(state_dir / namespace / "clickhouse")))
+
+
+def anomaly(code: str = "RATE_LIMITED") -> Anomaly:
+    return Anomaly(ts=time.time_ns(), origin="test", code=code, severity="WARNING", trade_id="t1",
+                   instrument_id="BTC-USDT-PERP.BINGX", message="m", details="{}")
+
+
+def test_faults_lists_every_code_with_operator_guidance():
+    human = ctl("faults")
+    assert human.returncode == EXIT_OK
+    for code in Code:
+        assert f"{code.value} [" in human.stdout
+    rows = json.loads(ctl("faults", "--json").stdout)
+    assert [r["code"] for r in rows] == [c.value for c in Code]
+    assert all(r["operator"] and r["automatic"] and r["meaning"] for r in rows)
+
+
+def test_mode_verify_passes_isolated_namespaces_and_names_each_collision(tmp_path):
+    blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var")
+    pink = write_config(tmp_path / "pink.toml", namespace="pink", state_dir=tmp_path / "var")
+    ok = ctl("mode-verify", "--config", str(blue), "--config", str(pink), "--skip-stores")
+    assert ok.returncode == EXIT_OK and "OK: namespaces are isolated" in ok.stdout
+
+    blue_again = write_config(tmp_path / "blue2.toml", namespace="blue", state_dir=tmp_path / "var")
+    clash = ctl("mode-verify", "--config", str(blue), "--config", str(blue_again), "--skip-stores", "--json")
+    assert clash.returncode == EXIT_ATTENTION
+    violations = json.loads(clash.stdout)["violations"]
+    for what in ("clickhouse database", "hazelcast state map", "trader id", "client order id prefix"):
+        assert any(v.startswith(f"{what} collides") for v in violations), (what, violations)
+
+    # "pink" and "pinka": different databases, but dpink... is a prefix of dpinka...: ids would be confused.
+    pinka = write_config(tmp_path / "pinka.toml", namespace="pinka", state_dir=tmp_path / "var")
+    prefix = ctl("mode-verify", "--config", str(pink), "--config", str(pinka), "--skip-stores")
+    assert prefix.returncode == EXIT_ATTENTION
+    assert "VIOLATION: client order id prefix collides" in prefix.stdout and "dpinka" in prefix.stdout
+
+
+def test_mode_verify_finds_a_foreign_namespace_row(tmp_path):
+    blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var")
+    store = chdb_store(tmp_path / "var", "blue")
+    try:
+        store.insert_facts([anomaly()])
+    finally:
+        store.close()
+    clean = ctl("mode-verify", "--config", str(blue))
+    assert clean.returncode == EXIT_OK, clean.stdout + clean.stderr
+    assert "databases checked: dolphin_blue" in clean.stdout
+
+    store = chdb_store(tmp_path / "var", "blue")
+    try:
+        intruder = anomaly("ORDER_REJECTED")
+        store.insert_rows("anomalies", encode_rows("pink", [(intruder.row_id, intruder)]))
+    finally:
+        store.close()
+    found = ctl("mode-verify", "--config", str(blue))
+    assert found.returncode == EXIT_ATTENTION
+    assert f"foreign namespace row in dolphin_blue.anomalies: namespace 'pink' (row_id {intruder.row_id})" \
+        in found.stdout
+
+
+HOLDER = """
+import sys, time
+from dolphin_nautilus.journal.store import ClickHouseStore, StoreConfig
+store = ClickHouseStore(StoreConfig(namespace="blue", chdb_path=sys.argv[1]))
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_status_on_a_store_held_by_a_running_process_says_so_plainly(tmp_path):
+    blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var")
+    path = tmp_path / "var" / "blue" / "clickhouse"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        status = ctl("status", "--config", str(blue))
+        history = ctl("history-clean", "--config", str(blue))
+        verify = ctl("mode-verify", "--config", str(blue))
+    finally:
+        holder.kill()
+        holder.wait()
+    expected = f"the store at {path} is held by running node"
+    assert expected in status.stdout and "run this against a ClickHouse server, or stop the node" in status.stdout
+    assert status.returncode == EXIT_STORE  # no node of ours runs, so the held store is a real problem
+    assert "no running node found" in status.stdout
+    assert verify.returncode == EXIT_STORE and expected in verify.stdout
+    assert history.returncode != EXIT_OK and "Traceback" not in history.stderr
+    for result in (status, verify, history):
+        assert API_KEY not in result.stdout + result.stderr and API_SECRET not in result.stdout + result.stderr
+
+
+def test_status_reads_anomalies_by_code_from_a_free_store(tmp_path):
+    blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var")
+    store = chdb_store(tmp_path / "var", "blue")
+    try:
+        store.insert_facts([anomaly("RATE_LIMITED"), anomaly("RATE_LIMIT_PERSISTENT")])
+    finally:
+        store.close()
+    status = ctl("status", "--config", str(blue), "--json")
+    report = json.loads(status.stdout)
+    assert report["anomalies"] == {"RATE_LIMITED": 1, "RATE_LIMIT_PERSISTENT": 1}
+    assert report["open_slots"] == [] and report["lease_holder"] is None
+    assert status.returncode == EXIT_ATTENTION and "no running node found for this namespace on this host" \
+        in report["problems"]
+
+
+def test_restart_without_a_node_or_supervisor_says_what_to_do(tmp_path):
+    blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var")
+    env = {"PATH": "/nonexistent", "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "dolphin_nautilus.ops.cli", "restart", "--config", str(blue)],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 4
+    assert "neither supervisorctl nor systemctl is available" in result.stderr and "dolphin-node --config" \
+        in result.stderr

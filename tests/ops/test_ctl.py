@@ -131,3 +131,14 @@ def test_restart_without_a_node_or_supervisor_says_what_to_do(tmp_path):
     assert result.returncode == 4
     assert "neither supervisorctl nor systemctl is available" in result.stderr and "dolphin-node --config" \
         in result.stderr
+
+
+def test_operator_doc_carries_the_guidance_of_every_code():
+    from pathlib import Path
+
+    from dolphin_nautilus.domain.diagnostics import guidance_table
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "operator.md").read_text()
+    for row in guidance_table():
+        assert f"### `{row['code']}` ({row['severity']})" in doc
+        assert f"- **You:** {row['operator']}" in doc and f"- **The system:** {row['automatic']}" in doc

@@ -210,7 +210,10 @@ class ServiceClient:
                 raise TimeoutError(f"store service not running ({self.last_error}); {op} not done")
             request_id = next(self._ids)
             future: Future = Future()
-            self._pending[request_id] = future
+            with self._lock:  # registered under the lock, so a death in between cannot orphan the future
+                if not self._alive.is_set():
+                    continue
+                self._pending[request_id] = future
             try:
                 self.send(("call", request_id, op, args, kwargs))
                 return future.result(None if deadline is None else max(0.0, deadline - time.monotonic()))

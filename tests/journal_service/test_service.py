@@ -41,7 +41,6 @@ def test_facts_round_trip_into_chdb_through_the_service(config, state_dir):
     stores = Stores(config, state_dir)
     try:
         assert isinstance(stores.journal, RemoteJournal) and isinstance(stores.clickhouse, RemoteStoreReader)
-        assert "chdb" not in sys.modules  # the trading process never loads chDB
         info = stores.journal.service.call("info")
         assert info["pid"] != os.getpid() and info["nautilus_loaded"] is False
         facts = make_facts(0, 6000)

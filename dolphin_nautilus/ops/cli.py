@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -366,26 +367,40 @@ def _wait_result(state_dir: Path, before: dict | None, wait_s: float) -> dict | 
 
 
 # ------------------------------------------------------------------------------------------ history-clean
+def open_stores_for_cleanup(config: Config, state_dir: Path):
+    """Full stores (inline): tombstones are namespace writes, so this takes the namespace lease and refuses
+    plainly while a node holds it or holds the embedded store."""
+    from dolphin_nautilus.journal.store import StoreBusy, StoreError
+    from dolphin_nautilus.node.stores import LeaseHeld, Stores
+
+    open_clickhouse(config, state_dir).close()  # the plain "held by running node" check first
+    try:
+        return Stores(config, state_dir, mode="inline", node_id=f"dolphin-ctl@{os.getpid()}")
+    except LeaseHeld as exc:
+        raise CtlError(EXIT_STORE, f"{exc}; stop the node first (history-clean writes to the namespace)") from None
+    except StoreBusy:
+        raise CtlError(EXIT_STORE, busy_message(config, state_dir, _node_holder(state_dir))) from None
+    except StoreError as exc:
+        raise CtlError(EXIT_STORE, f"stores unavailable: {exc}") from None
+
+
 def cmd_history_clean(args: argparse.Namespace, redactor: RedactingFilter) -> int:
     config = _load(args.config)
+    from dolphin_nautilus.restore.cleanup import find_rejected_history, write_tombstones
+
+    stores = open_stores_for_cleanup(config, _state_dir(config))
     try:
-        from dolphin_nautilus.restore import cleanup
-    except ImportError:
-        raise CtlError(EXIT_USAGE, "history-clean needs dolphin_nautilus.restore.cleanup, which this build "
-                                   "does not have yet") from None
-    state_dir = _state_dir(config)
-    store = open_clickhouse(config, state_dir)
-    try:
-        rejected = cleanup.find_rejected_history(config, store)
-        written = cleanup.write_tombstones(store, rejected, dry_run=not args.apply)
+        rejected = find_rejected_history(stores)
+        result = write_tombstones(stores, [t.trade_id for t in rejected], dry_run=not args.apply)
     finally:
-        store.close()
+        stores.close()
     items = [_plain(r) for r in rejected]
-    data = {"applied": args.apply, "rejected": items, "tombstones": _plain(written)}
-    verb = "wrote" if args.apply else "would write (dry run; add --apply to write)"
+    data = {"applied": args.apply, "rejected": items, "tombstones": _plain(result)}
+    verb = f"wrote {result.written}" if args.apply else f"would write {len(result.planned)} (dry run; add --apply)"
     human = "\n".join([f"{len(items)} trade(s) whose history restore rejects:",
-                       *(f"  {json.dumps(i, default=str, sort_keys=True)}" for i in items),
-                       f"{verb} tombstone rows for them; nothing is ever deleted"])
+                       *(f"  {i['trade_id']} {i['instrument_id']} {','.join(i['kinds'])}: {'; '.join(i['reasons'])}"
+                         for i in items),
+                       f"{verb} tombstone row(s); nothing is ever deleted"])
     _emit(data, human, args.json, redactor)
     return EXIT_ATTENTION if items and not args.apply else EXIT_OK
 

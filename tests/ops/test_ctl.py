@@ -142,3 +142,35 @@ def test_operator_doc_carries_the_guidance_of_every_code():
     for row in guidance_table():
         assert f"### `{row['code']}` ({row['severity']})" in doc
         assert f"- **You:** {row['operator']}" in doc and f"- **The system:** {row['automatic']}" in doc
+
+
+def test_history_clean_lists_rejected_history_dry_run_first_then_tombstones_without_deleting(tmp_path):
+    from decimal import Decimal
+
+    from dolphin_nautilus.domain.facts import PositionState
+
+    blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var")
+    now = time.time_ns()
+    bad = PositionState(ts=now, origin="test", trade_id="t-bad", instrument_id="BTC-USDT-PERP.BINGX", side="LONG",
+                        status="OPEN", quantity=Decimal("0.01"), notional=Decimal("-5"), entry_price=Decimal("60000"),
+                        bars_held=3, realized_pnl=Decimal(0), fees=Decimal(0), legs=0, seq=1, opened_ts=now,
+                        order_seq=1)
+    store = chdb_store(tmp_path / "var", "blue")
+    try:
+        store.insert_facts([bad])
+    finally:
+        store.close()
+    dry = ctl("history-clean", "--config", str(blue), "--json")
+    assert dry.returncode == EXIT_ATTENTION, dry.stderr
+    report = json.loads(dry.stdout)
+    assert [t["trade_id"] for t in report["rejected"]] == ["t-bad"] and report["tombstones"]["written"] == 0
+    applied = ctl("history-clean", "--config", str(blue), "--apply", "--json")
+    assert applied.returncode == EXIT_OK, applied.stderr
+    assert json.loads(applied.stdout)["tombstones"]["written"] == 1
+    store = chdb_store(tmp_path / "var", "blue")
+    try:
+        statuses = sorted(r["status"] for r in store._dicts(  # noqa: SLF001 - every row, not only the latest
+            "SELECT status FROM dolphin_blue.position_state FINAL WHERE trade_id = 't-bad'"))
+    finally:
+        store.close()
+    assert statuses == ["OPEN", "TOMBSTONED"]  # the bad row is still there: nothing deleted

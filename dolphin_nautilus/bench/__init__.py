@@ -1,0 +1,1 @@
+"""Benchmarks: commands that print figures (python -m dolphin_nautilus.bench.<name>)."""

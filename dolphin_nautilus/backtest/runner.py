@@ -159,7 +159,6 @@ def run_backtest(
     started = time.perf_counter()
     engine.run()
     wall = time.perf_counter() - started
-    _final_snapshot(strategy, stores, tally, end_ns)
     journal_stats = _journal_figures(stores)
     summary = summarize(
         trades=tally.trades, legs=tally.legs, equity=tally.equity, diagnostics=strategy.diagnostics,
@@ -175,16 +174,6 @@ def run_backtest(
     engine.dispose()
     log(render(summary))
     return BacktestRun(summary=summary, run_dir=run_dir, strategy=strategy, tally=tally)
-
-
-def _final_snapshot(strategy: DolphinStrategy, stores: Stores, tally: FactTally, ts: int) -> None:
-    """Nautilus stops actors before strategies, so the journal actor is gone when the strategy's on_stop
-    snapshots its slots: journal a final snapshot of every live slot here, so a restart restores them
-    exactly (bars_held, legs)."""
-    strategy.book.snapshot_all(ts)
-    for fact in strategy.book.drain_facts():
-        stores.journal.append(fact)
-        tally(fact)
 
 
 def _journal_figures(stores: Stores) -> dict[str, int]:

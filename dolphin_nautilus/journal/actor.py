@@ -41,10 +41,13 @@ class JournalActor(Actor):
         self.msgbus.subscribe("events.account.*", self._on_account)
 
     def on_stop(self) -> None:
+        # Nautilus stops actors before strategies: stay subscribed, so the facts strategies publish while
+        # stopping (their final slot snapshots) are still journaled. The owner of the sink closes it.
+        self._sink.flush(self.config.flush_timeout_s)
+
+    def on_dispose(self) -> None:
         self.msgbus.unsubscribe(FACTS_TOPIC, self._on_fact)
         self.msgbus.unsubscribe("events.account.*", self._on_account)
-        # The owner of the sink closes it; stopping only pushes everything queued towards the store.
-        self._sink.flush(self.config.flush_timeout_s)
 
     def _on_fact(self, fact: Fact) -> None:
         self.facts_seen += 1

@@ -201,7 +201,12 @@ class ClickHouseStore:
 
     def open_position_states(self) -> list[dict[str, Any]]:
         """Latest rows whose status is OPEN: filtered AFTER choosing the latest (DESIGN.md §5.1)."""
-        return self._dicts(f"SELECT * FROM ({self._latest_sql()}) WHERE status = 'OPEN' ORDER BY trade_id")
+        # Only trades that ever had an OPEN row can have an OPEN latest row: narrowing to them first keeps the
+        # cost with the open trades instead of the whole history; the status filter still runs after the
+        # latest row per trade is chosen.
+        narrowed = self._latest_sql(
+            f"WHERE trade_id IN (SELECT trade_id FROM `{self.database}`.`{LATEST_TABLE}` WHERE status = 'OPEN')")
+        return self._dicts(f"SELECT * FROM ({narrowed}) WHERE status = 'OPEN' ORDER BY trade_id")
 
     def recent_anomalies(self, limit: int = 100) -> list[dict[str, Any]]:
         return self._dicts(

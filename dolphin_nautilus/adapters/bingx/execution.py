@@ -79,6 +79,7 @@ from dolphin_nautilus.adapters.bingx.schemas.ws import (
 )
 from dolphin_nautilus.adapters.bingx.symbols import to_instrument_id, to_venue_symbol
 from dolphin_nautilus.adapters.bingx.websocket.user import BingXUserStreamClient
+from dolphin_nautilus.restore.venue import report_position_query
 
 _NS_PER_MS = 1_000_000
 _DUAL_PATH = "/openApi/swap/v1/positionSide/dual"
@@ -492,7 +493,14 @@ class BingXExecutionClient(LiveExecutionClient):
         """Every open position, and an explicit flat for each queried instrument without one."""
         instruments = self._instruments(command.instrument_id)
         single = to_venue_symbol(command.instrument_id.value) if command.instrument_id is not None else None
-        positions = await self._account_api.positions(single)
+        try:
+            positions = await self._account_api.positions(single)
+        except Exception as exc:
+            # Restore must never read a failed query as "flat": it stays in safe mode until this says ok.
+            report_position_query(self._cache, False, f"{type(exc).__name__}: {exc}")
+            raise
+        if command.instrument_id is None:
+            report_position_query(self._cache, True)
         ts = self._clock.timestamp_ns()
         by_id = {i.id.value: i for i in instruments}
         reports = []

@@ -477,6 +477,11 @@ class RemoteStoreReader:
     def foreign_namespace_rows(self, limit: int = 100) -> list[dict[str, Any]]:
         return self.service.call("foreign_namespace_rows", limit, timeout=self.timeout)
 
+    def legacy_position_state(self, database: str, table: str = "position_state",
+                              closed_for_trade_ids: list[str] | None = None) -> dict[str, Any]:
+        return self.service.call("legacy_position_state", database, table,
+                                 closed_for_trade_ids=closed_for_trade_ids, timeout=self.timeout)
+
     def ping(self) -> bool:
         return self.service.call("ping", timeout=self.timeout)
 

@@ -40,7 +40,7 @@ log = logging.getLogger("dolphin_nautilus.journal.service")
 # The ClickHouseStore methods a parent may call; anything else is refused.
 READERS = frozenset({
     "latest_position_states", "open_position_states", "recent_anomalies", "count", "row_ids",
-    "foreign_namespace_rows", "ping",
+    "foreign_namespace_rows", "ping", "legacy_position_state",
 })
 REJECTED_TABLE = "!rejected"  # a batch entry the parent could not encode: quarantined here, never dropped
 

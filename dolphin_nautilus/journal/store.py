@@ -208,6 +208,15 @@ class ClickHouseStore:
             f"WHERE trade_id IN (SELECT trade_id FROM `{self.database}`.`{LATEST_TABLE}` WHERE status = 'OPEN')")
         return self._dicts(f"SELECT * FROM ({narrowed}) WHERE status = 'OPEN' ORDER BY trade_id")
 
+    def legacy_position_state(self, database: str, table: str = "position_state",
+                              closed_for_trade_ids: list[str] | None = None) -> dict[str, Any]:
+        """A legacy (BLUE schema) position_state table as a restore `SourceBatch`, in builtins so it crosses
+        the store-service pipe; restore converts it back. Never raises: problems make the source unreachable."""
+        from dolphin_nautilus.restore.legacy import read_legacy_position_state
+
+        batch = read_legacy_position_state(self.client, database, table, closed_for_trade_ids=closed_for_trade_ids)
+        return msgspec.to_builtins(batch)
+
     def recent_anomalies(self, limit: int = 100) -> list[dict[str, Any]]:
         return self._dicts(
             f"SELECT * FROM `{self.database}`.`anomalies` FINAL ORDER BY ts DESC, row_id LIMIT {{n:UInt32}}",

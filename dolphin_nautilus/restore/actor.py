@@ -44,7 +44,6 @@ from dolphin_nautilus.restore.decide import (
     decide,
     within_source_key,
 )
-from dolphin_nautilus.restore.legacy import read_legacy_position_state
 from dolphin_nautilus.restore.breaker import BreakerVerdict, RestartBreaker
 from dolphin_nautilus.restore.report import ORIGIN, decision_to_json, render_report, to_anomalies
 from dolphin_nautilus.restore.venue import (
@@ -177,19 +176,12 @@ def _read_ledger_file(path: Path) -> SourceBatch:
 
 
 def store_legacy_reader(stores: Any, database: str, table: str) -> LegacyReader:
-    """Legacy rows through the store surface: a `read_legacy_position_state` reader if the store offers one
-    (the store service), else the in-process clickhouse-connect client. Neither: an unreachable source."""
+    """Legacy rows through the store surface (in-process store or the store service alike)."""
 
     def read(open_ids: set[str]) -> SourceBatch:
-        remote = getattr(stores.clickhouse, "read_legacy_position_state", None)
         try:
-            if remote is not None:
-                return remote(database, table, closed_for_trade_ids=sorted(open_ids))
-            client = getattr(stores.clickhouse, "client", None)
-            if client is None:
-                return SourceBatch(name="legacy_position_state",
-                                   unreachable="the store offers no legacy position_state reader")
-            return read_legacy_position_state(client, database, table, closed_for_trade_ids=open_ids)
+            raw = stores.clickhouse.legacy_position_state(database, table, closed_for_trade_ids=sorted(open_ids))
+            return msgspec.convert(raw, SourceBatch, strict=False)
         except Exception as exc:  # noqa: BLE001
             return SourceBatch(name="legacy_position_state", unreachable=f"{type(exc).__name__}: {exc}")
 

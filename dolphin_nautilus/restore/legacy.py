@@ -63,7 +63,9 @@ def read_legacy_position_state(
 
 def _columns(client: Any, database: str, table: str) -> dict[str, str]:
     result = client.query(
-        "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {tbl:String} ORDER BY position",
+        # EPHEMERAL columns are listed but cannot be selected (our own schema has one for nanosecond inserts).
+        "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {tbl:String} "
+        "AND default_kind != 'EPHEMERAL' ORDER BY position",
         parameters={"db": database, "tbl": table},
     )
     return {name: type_ for name, type_ in result.result_rows}

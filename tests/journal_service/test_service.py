@@ -212,3 +212,23 @@ def test_bad_mode_is_refused_and_remote_status_has_every_journal_field(config, s
     assert set(JournalStatus.__struct_fields__) <= set(RemoteJournalStatus.__struct_fields__)
     with pytest.raises(ValueError, match="mode must be 'process' or 'inline', got 'thread'"):
         Stores(config, state_dir, mode="thread")
+
+
+def test_restore_reads_a_legacy_position_state_table_through_the_service(config, state_dir):
+    """The restore actor's legacy source crosses the service pipe as builtins and converts back exactly."""
+    from dolphin_nautilus.restore.actor import store_legacy_reader
+
+    stores = Stores(config, state_dir)
+    try:
+        facts = [position_state("AAA", seq=1), position_state("ZZZ", seq=1), position_state("ZZZ", seq=2, status="CLOSED")]
+        for fact in facts:
+            stores.journal.append(fact)
+        assert stores.journal.flush(60)
+        database = f"dolphin_{config.node.namespace}"
+        batch = store_legacy_reader(stores, database, "position_state")(set())
+        assert batch.unreachable is None
+        assert [(c.trade_id, c.status, c.quantity) for c in batch.candidates] == [("AAA", "OPEN", facts[0].quantity)]
+        missing = store_legacy_reader(stores, database, "no_such_table")(set())
+        assert missing.unreachable and "not found" in missing.unreachable
+    finally:
+        stores.close()

@@ -6,7 +6,9 @@ Each measurement runs in its own subprocess (so peak RSS is per configuration), 
 so machine noise hits both alike. Bare = BacktestEngine + simulated BINGX venue + a strategy that only
 subscribes to the bars. Full = the same engine with DolphinStrategy (book, reference signals, orders),
 the JournalActor and the journal on embedded stores (chDB + local live state), exactly as dolphin-backtest
-runs it. Rates are bars / wall time of engine.run(). Targets (DESIGN.md §7): full >= 85% of bare bars/s;
+runs it. A third configuration, "orders", is the bare engine replaying exactly the orders the full run sent, at the
+same bars: it separates NautilusTrader's own per-order cost (v1 spends milliseconds per order and fill)
+from the cost of our stack. Rates are bars / wall time of engine.run(). Targets (DESIGN.md §7): full >= 85% of bare bars/s;
 peak RSS full <= 1.2 x bare.
 """
 
@@ -61,6 +63,9 @@ def _child(mode: str, days: int, workdir: str) -> dict:
             stores.close()
         bars, wall = result.summary.bars, result.summary.wall_seconds
         trades = result.summary.trades
+        orders = __import__("pandas").read_csv(run_dir / "fills.csv")
+        orders[["ts_init", "instrument_id", "side", "quantity", "is_reduce_only"]].to_csv(
+            Path(workdir).parent / "orders.csv", index=False)
     else:
         class SubscribeOnlyConfig(StrategyConfig, frozen=True):
             bar_types: list[str]
@@ -73,6 +78,30 @@ def _child(mode: str, days: int, workdir: str) -> dict:
             def on_bar(self, bar) -> None:
                 pass
 
+        class ReplayOrders(SubscribeOnly):
+            """The bare engine submitting exactly the full stack's orders at the same bars: the engine's own
+            cost of those orders, without the book, signals or journal."""
+
+            def on_start(self) -> None:
+                super().on_start()
+                import pandas as pd
+                from nautilus_trader.model.enums import OrderSide
+                from nautilus_trader.model.identifiers import InstrumentId
+
+                self._due: dict = {}
+                frame = pd.read_csv(Path(workdir).parent / "orders.csv")
+                for row in frame.itertuples():
+                    key = (row.instrument_id, int(pd.Timestamp(row.ts_init).value))
+                    self._due.setdefault(key, []).append(
+                        (InstrumentId.from_str(row.instrument_id), OrderSide.BUY if row.side == "BUY" else OrderSide.SELL,
+                         str(row.quantity), bool(row.is_reduce_only)))
+
+            def on_bar(self, bar) -> None:
+                for iid, side, qty, reduce_only in self._due.pop((bar.bar_type.instrument_id.value, bar.ts_event), ()):
+                    instrument = self.cache.instrument(iid)
+                    self.submit_order(self.order_factory.market(iid, side, instrument.make_qty(float(qty)),
+                                                                reduce_only=reduce_only))
+
         specs = {iid: spec_for(iid) for iid in INSTRUMENTS}
         series = build_bars(read_frame(str(data_path)), specs, 1)
         all_bars = [b for s in series.values() for b in s]
@@ -82,7 +111,9 @@ def _child(mode: str, days: int, workdir: str) -> dict:
         for spec in specs.values():
             engine.add_instrument(spec_to_perpetual(spec))
         engine.add_data(all_bars, validate=False, sort=True)
-        engine.add_strategy(SubscribeOnly(SubscribeOnlyConfig(bar_types=[str(bar_type_for(i, 1)) for i in INSTRUMENTS])))
+        strategy_cls = ReplayOrders if mode == "orders" else SubscribeOnly
+        engine.add_strategy(strategy_cls(SubscribeOnlyConfig(
+            bar_types=[str(bar_type_for(i, 1)) for i in INSTRUMENTS], log_events=False, log_commands=False)))
         started = time.perf_counter()
         engine.run()
         wall = time.perf_counter() - started
@@ -96,22 +127,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--child", choices=["bare", "full"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["bare", "full", "orders"], help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(_child(args.child, args.days, args.workdir)))
         return
-    results: dict[str, list[dict]] = {"bare": [], "full": []}
+    results: dict[str, list[dict]] = {"bare": [], "full": [], "orders": []}
+    shared = tempfile.TemporaryDirectory()
     for rep in range(args.repeats):
-        for mode in ("bare", "full"):
-            with tempfile.TemporaryDirectory() as workdir:
+        for mode in ("bare", "full", "orders"):  # "orders" replays the orders of the "full" run just before
+            with tempfile.TemporaryDirectory(dir=shared.name) as workdir:
                 out = subprocess.run([sys.executable, "-m", "dolphin_nautilus.bench.backtest", "--child", mode,
                                       "--days", str(args.days), "--workdir", workdir],
                                      capture_output=True, text=True, check=True)
                 row = json.loads(out.stdout.strip().splitlines()[-1])
                 results[mode].append(row)
-                print(f"  run {rep + 1} {mode:4s}: {row['bars']:,} bars in {row['wall']:.2f}s = "
+                print(f"  run {rep + 1} {mode:6s}: {row['bars']:,} bars in {row['wall']:.2f}s = "
                       f"{row['bars_per_s']:,.0f} bars/s, peak RSS {row['rss_mb']:.0f} MB, trades {row['trades']}")
     bare_rate = statistics.median(r["bars_per_s"] for r in results["bare"])
     full_rate = statistics.median(r["bars_per_s"] for r in results["full"])
@@ -121,6 +153,12 @@ def main() -> None:
     print(f"full stack:                   {full_rate:,.0f} bars/s, peak RSS {full_rss:.0f} MB")
     print(f"throughput ratio full/bare:   {full_rate / bare_rate:.2f}  (target >= 0.85)")
     print(f"memory ratio full/bare:       {full_rss / bare_rss:.2f}  (target <= 1.20)")
+    orders_rate = statistics.median(r["bars_per_s"] for r in results["orders"])
+    print(f"bare engine replaying the full stack's orders: {orders_rate:,.0f} bars/s "
+          f"({orders_rate / bare_rate:.2f} of subscribe-only: the engine's own cost of those orders)")
+    print(f"full stack vs the same orders without it:      {full_rate / orders_rate:.2f}  "
+          f"(the book, signals and journal's own overhead)")
+    shared.cleanup()
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ def test_node_trades_against_the_emulator_and_stops_cleanly_on_sigterm(
                           ws_url=emulator.ws_market_url, hazelcast_member=hazelcast_member.address)
     state_dir = state_root / "tst"
     out, err = (tmp_path / "stdout.log").open("w"), (tmp_path / "stderr.log").open("w")
-    proc = node("--config", str(config), "--without-restore", "--startup-timeout", "30", stdout=out, stderr=err)
+    proc = node("--config", str(config), "--startup-timeout", "30", stdout=out, stderr=err)
     client = hazelcast.HazelcastClient(cluster_members=[hazelcast_member.address], cluster_name="dolphin-test")
     try:
         wait_for_event(state_dir / "logs" / "dolphin-node.jsonl", "trading", proc, timeout_s=40)

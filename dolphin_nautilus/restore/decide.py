@@ -400,7 +400,12 @@ def _trade_recency(claim: _Claim) -> tuple[int, int, str]:
 
 
 def _content(c: Candidate) -> str:
-    return canonical_json({name: str(getattr(c, name)) for name in (*MATERIAL_FIELDS, "seq", "ts")})
+    # Decimals compare by value: ClickHouse's 0.001600000000000000 and live state's 0.0016 are the same size.
+    return canonical_json({name: _value_text(getattr(c, name)) for name in (*MATERIAL_FIELDS, "seq", "ts")})
+
+
+def _value_text(value: Any) -> str:
+    return str(value.normalize()) if isinstance(value, Decimal) and value.is_finite() else str(value)
 
 
 def _describe(c: Candidate) -> str:

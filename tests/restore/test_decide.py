@@ -140,6 +140,17 @@ def test_identical_duplicates_are_not_a_tie():
 # ------------------------------------------------------------------------------------- across sources
 
 
+def test_same_values_written_with_different_decimal_scales_are_not_a_disagreement():
+    # ClickHouse Decimal(38,18) reads back 0.010000000000000000; the live state holds "0.01".
+    padded = dict(quantity=Decimal("0.010000000000000000"), notional=Decimal("600.000000000000000000"),
+                  fees=Decimal("0.300000000000000000"))
+    decision = run(("hazelcast", [cand(source="hazelcast", seq=4)]), ("clickhouse", [cand(seq=4, **padded)]))
+    assert len(decision.slots) == 1 and decision.disagreements == ()
+    different = run(("hazelcast", [cand(source="hazelcast", seq=4)]),
+                    ("clickhouse", [cand(seq=4, quantity=Decimal("0.011000000000000000"))]))
+    assert [d.kind for d in different.disagreements] == ["tie_across_sources"]
+
+
 def test_newest_valid_record_wins_and_the_disagreement_is_recorded():
     decision = run(("hazelcast", [cand(source="hazelcast", seq=5, quantity=Decimal(2))]),
                    ("clickhouse", [cand(seq=7, quantity=Decimal(1))]))

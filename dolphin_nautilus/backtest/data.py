@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from nautilus_trader.model.data import Bar, BarType
+from nautilus_trader.model.data import Bar
 
 from dolphin_nautilus.domain.instruments import InstrumentSpec
+from dolphin_nautilus.strategy.strategy import bar_type_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_PATH = REPO_ROOT / "backtests" / "data" / "sample_1m.parquet"
@@ -25,10 +26,6 @@ REQUIRED_COLUMNS = ("timestamp", *PRICE_COLUMNS, "volume")
 
 class BarDataError(ValueError):
     pass
-
-
-def bar_type_for(instrument_id: str, minutes: int) -> BarType:
-    return BarType.from_str(f"{instrument_id}-{minutes}-MINUTE-LAST-EXTERNAL")
 
 
 def read_frame(source: str, default_instrument: str | None = None) -> pd.DataFrame:

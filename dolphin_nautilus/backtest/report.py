@@ -7,7 +7,6 @@ printed figures and the ClickHouse tables tell one story.
 from __future__ import annotations
 
 import csv
-import json
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -159,6 +158,3 @@ def _plot_equity(equity: list[tuple[int, Decimal]], path: Path) -> Path:
     plt.close(fig)
     return path
 
-
-def dump_json(obj) -> str:
-    return json.dumps(msgspec.to_builtins(obj), indent=2, default=str)

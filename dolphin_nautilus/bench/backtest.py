@@ -41,7 +41,8 @@ def _child(mode: str, days: int, workdir: str) -> dict:
 
     from dolphin_nautilus.adapters.bingx.parsing import spec_to_perpetual
     from dolphin_nautilus.backtest.catalogue import spec_for
-    from dolphin_nautilus.backtest.data import bar_type_for, build_bars, read_frame
+    from dolphin_nautilus.backtest.data import build_bars, read_frame
+    from dolphin_nautilus.strategy.strategy import bar_type_for
     from dolphin_nautilus.backtest.runner import run_backtest
     from dolphin_nautilus.backtest.venue import add_bingx_venue
     from dolphin_nautilus.config import load_config

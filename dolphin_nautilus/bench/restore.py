@@ -1,10 +1,11 @@
-"""Benchmark: `python -m dolphin_nautilus.bench.restore [small_rows] [large_rows] [open_slots]`.
+"""Benchmark: `python -m dolphin_nautilus.bench.restore [small_rows] [large_rows] [open_slots] [legacy_rows]`.
 
 Builds `position_state` history in OUR schema in chDB (INSERT ... SELECT from numbers(), 10 snapshots per
 trade, `open_slots` trades still OPEN) at two sizes, and times the restore decision path the RestoreActor
 runs: ClickHouse open/latest reads (through ClickHouseStore, via the engine-maintained latest table) plus
 parse + decide + dust + plan. Prints ms per size and the ratio large/small (target: < 100 ms at 10M rows;
-cost should follow open slots, not history). Also times decide() alone for 10 vs 1000 open slots.
+cost should follow open slots, not history). Also times decide() alone for 10 vs 1000 open slots, and the
+read of a legacy BLUE position_state table of `legacy_rows` history rows (a full GROUP BY: it grows with history).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import statistics
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 
 from dolphin_nautilus.backtest.catalogue import BINGX_SPECS
 from dolphin_nautilus.journal.store import ClickHouseStore, StoreConfig
 from dolphin_nautilus.restore.actor import build_plan, decide_with_dust, read_sources
-from dolphin_nautilus.restore.bench import bench_decide
+from dolphin_nautilus.restore import Candidate, decide, read_legacy_position_state
 from dolphin_nautilus.state import LocalStateStore
 
 SNAPSHOTS_PER_TRADE = 10
@@ -74,10 +76,43 @@ def time_restore(stores, open_slots: int, repeats: int = 5) -> float:
     return statistics.median(timings)
 
 
+def _candidate(source: str, i: int, seq: int) -> Candidate:
+    return Candidate(source=source, trade_id=f"t{i}", instrument_id=f"C{i}-USDT-PERP.BINGX", side="LONG",
+                     status="OPEN", quantity=Decimal(1), notional=Decimal(10), entry_price=Decimal(10), bars_held=1,
+                     realized_pnl=Decimal(0), fees=Decimal(0), legs=0, seq=seq, ts=seq, opened_ts=1, order_seq=1,
+                     raw="{}")
+
+
+def bench_decide(open_slots: int) -> float:
+    live = [_candidate("hazelcast", i, 2) for i in range(open_slots)]
+    store = [_candidate("clickhouse", i, 1) for i in range(open_slots)]
+    known = {c.instrument_id for c in live}
+    start = time.perf_counter()
+    decision = decide([("hazelcast", live), ("clickhouse", store)], known, 250, 0)
+    elapsed = time.perf_counter() - start
+    assert len(decision.slots) == open_slots
+    return elapsed
+
+
+def bench_legacy(client, rows: int) -> float:
+    client.command("CREATE DATABASE IF NOT EXISTS bench_legacy")
+    client.command("CREATE TABLE bench_legacy.position_state (trade_id String, asset String, side String, "
+                   "status String, quantity Float64, notional Float64, bars_held Int32, ts DateTime64(3)) "
+                   "ENGINE=MergeTree ORDER BY trade_id")
+    client.command(f"INSERT INTO bench_legacy.position_state SELECT toString(number % 1000), 'BTCUSDT', 'LONG', "
+                   f"if(number % 1000 < 995, 'CLOSED', 'OPEN'), 1, 10, 1, toDateTime64(number, 3) FROM numbers({rows})")
+    start = time.perf_counter()
+    batch = read_legacy_position_state(client, "bench_legacy", closed_for_trade_ids=())
+    elapsed = time.perf_counter() - start
+    assert len(batch.candidates) == 5, batch
+    return elapsed
+
+
 def main() -> None:
     small = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     large = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000_000
     open_slots = int(sys.argv[3]) if len(sys.argv) > 3 else 4
+    legacy_rows = int(sys.argv[4]) if len(sys.argv) > 4 else 1_000_000
     root = Path(tempfile.mkdtemp(prefix="restore-bench-"))
     results = {}
     for label, rows in (("small", small), ("large", large)):
@@ -99,6 +134,8 @@ def main() -> None:
               f"for {large / small:.0f}x history")
     few, many = bench_decide(10), bench_decide(1000)
     print(f"decide alone: 10 open slots {few * 1e3:.2f} ms, 1000 open slots {many * 1e3:.2f} ms")
+    legacy = bench_legacy(store.client, legacy_rows)
+    print(f"legacy table read: {legacy_rows:,} history rows, 1000 trades, 5 open: {legacy * 1e3:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -189,6 +189,15 @@ class TradeBook:
         """Live slots holding a position (OPEN, EXIT_WORKING, or reconciling with size > 0)."""
         return [s for s in self._live.values() if s.ledger.remaining > ZERO]
 
+    def live_slot(self, instrument_id: str) -> TradeSlot | None:
+        """The slot that is not finished (entry working, open, exiting or reconciling), or None. Cheap: the
+        strategy asks it on every bar."""
+        return self._live.get(instrument_id)
+
+    @property
+    def has_facts(self) -> bool:
+        return bool(self._facts)
+
     def live_slots(self) -> list[TradeSlot]:
         return list(self._live.values())
 

@@ -14,9 +14,7 @@ from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.model.events import AccountState
 
-from dolphin_nautilus.domain.facts import CapitalUpdate, Fact
-
-FACTS_TOPIC = "dolphin.facts"
+from dolphin_nautilus.domain.facts import FACTS_TOPIC, CapitalUpdate, Fact
 
 
 class FactSink(Protocol):

@@ -22,7 +22,7 @@ from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 
 from dolphin_nautilus.domain.facts import Anomaly
-from dolphin_nautilus.journal.actor import FACTS_TOPIC
+from dolphin_nautilus.domain.facts import FACTS_TOPIC
 from dolphin_nautilus.node.control import RESULT_FILE, STATUS_FILE, take_reconcile_request, write_json
 from dolphin_nautilus.node.logs import log_event, node_logger
 from dolphin_nautilus.strategy.strategy import SAFE_MODE_CACHE_KEY

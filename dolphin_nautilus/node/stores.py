@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Literal
 
-from dolphin_nautilus.config import Config, Secrets
+from dolphin_nautilus.config import Config
 from dolphin_nautilus.journal.store import ClickHouseStore, StoreConfig
 from dolphin_nautilus.journal.writer import Journal, JournalConfig
 from dolphin_nautilus.state import (
@@ -120,6 +120,3 @@ class Stores:
             self.live_state.release_lease(self.node_id)
             self.live_state.close()
 
-
-def secrets() -> Secrets:
-    return Secrets.from_env()

@@ -30,16 +30,20 @@ from nautilus_trader.trading.strategy import Strategy
 
 from dolphin_nautilus.domain.book import _OK_DECISION as _OK
 from dolphin_nautilus.domain.book import Decision, TradeBook
-from dolphin_nautilus.domain.facts import Fact
+from dolphin_nautilus.domain.facts import FACTS_TOPIC, Fact
 from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.domain.signal_policy import IntentKind, ReferenceSignalModel, TargetPolicy
 from dolphin_nautilus.domain.slots import RestoredSlot
 from dolphin_nautilus.restore.venue import RESTORE_FLATTEN_CACHE_KEY, VENUE_RECONCILED_TOPIC, VenueReconciled
 from dolphin_nautilus.strategy.signals import SIGNAL_TOPIC, DolphinSignal
 
-FACTS_TOPIC = "dolphin.facts"
 RESTORE_CACHE_KEY = "dolphin.restore.slots"  # JSON list of RestoredSlot written by the restore actor
 SAFE_MODE_CACHE_KEY = "dolphin.restore.safe_mode"  # non-empty reason: start with entries blocked
+
+
+def bar_type_for(instrument_id: str, minutes: int) -> BarType:
+    """The venue's closed 1..n-minute bars the strategy trades on (built by the venue, hence EXTERNAL)."""
+    return BarType.from_str(f"{instrument_id}-{minutes}-MINUTE-LAST-EXTERNAL")
 
 
 class DolphinStrategyConfig(StrategyConfig, frozen=True):
@@ -83,8 +87,8 @@ class DolphinStrategy(Strategy):
             retract_step=config.retract_step,
             min_hold_bars=config.min_hold_bars,
         )
-        self._bar_types = {BarType.from_str(f"{iid}-{config.bar_minutes}-MINUTE-LAST-EXTERNAL"): iid
-                           for iid in config.instrument_ids}
+        self._bar_type_of = {iid: bar_type_for(iid, config.bar_minutes) for iid in config.instrument_ids}
+        self._bar_types = {bar_type: iid for iid, bar_type in self._bar_type_of.items()}
         self._models = {iid: ReferenceSignalModel(config.fast_bars, config.slow_bars,
                                                   config.full_exposure_spread, config.emit_step)
                         for iid in config.instrument_ids} if config.signal_source == "reference" else {}
@@ -138,7 +142,7 @@ class DolphinStrategy(Strategy):
             self._act(self.book.restore_slot(snapshot, ts=ts))
             adopted.add(snapshot.instrument_id)
         for iid, (qty, avg_px) in message.positions.items():
-            if iid in adopted or (iid not in self.book._live and Decimal(qty) == 0):  # noqa: SLF001
+            if iid in adopted or (self.book.live_slot(iid) is None and Decimal(qty) == 0):
                 continue
             self._act(self.book.begin_reconcile(iid, "venue answered after restore", ts))
             self._act(self.book.resolve_reconcile(iid, Decimal(qty), Decimal(avg_px), ts))
@@ -163,7 +167,7 @@ class DolphinStrategy(Strategy):
         if self._pending_seeds:
             self._seed_position(iid)
         book = self.book
-        if iid in book._live:  # noqa: SLF001 - a dict probe keeps the flat-market bar path cheap
+        if book.live_slot(iid) is not None:
             self._act(book.on_bar(iid, bar.close.as_decimal(), bar.ts_event))
         model = self._models.get(iid)
         if model is not None:
@@ -176,23 +180,23 @@ class DolphinStrategy(Strategy):
         if iid not in self._specs:
             self.diagnostics["SIGNAL_UNKNOWN_INSTRUMENT"] += 1
             return
-        bar_type = next(bt for bt, i in self._bar_types.items() if i == iid)
-        bar = self.cache.bar(bar_type)
+        bar = self.cache.bar(self._bar_type_of[iid])
         if bar is None:
             self.diagnostics["SIGNAL_BEFORE_FIRST_BAR"] += 1
             return
         self._on_target(iid, signal.target, bar.close.as_decimal(), self.clock.timestamp_ns())
 
     def _on_target(self, iid: str, target: float, price: Decimal, ts: int) -> None:
-        slot = self.book._live.get(iid)  # noqa: SLF001
-        held = slot is not None and slot.state in ("OPEN",)
+        slot = self.book.live_slot(iid)
+        if slot is not None and slot.state != "OPEN":
+            return  # an order is working or a reconcile is pending: the next signal decides again
         intent = self._policy.intent_for(
             target, price,
-            slot.side.value if held else None,
-            slot.quantity if held else Decimal(0),
-            slot.bars_held if held else 0,
+            slot.side.value if slot else None,
+            slot.quantity if slot else Decimal(0),
+            slot.bars_held if slot else 0,
         )
-        if intent is None or (slot is not None and not held and intent.kind is IntentKind.ENTER):
+        if intent is None:
             return
         if intent.kind is IntentKind.ENTER:
             decision = self.book.enter(iid, intent.side, intent.quantity, price, ts, intent.reason)
@@ -204,7 +208,7 @@ class DolphinStrategy(Strategy):
 
     # ---------------------------------------------------------------------------------------- decisions
     def _act(self, decision: Decision) -> None:
-        if decision is _OK and not self.book._facts:  # noqa: SLF001 - the per-bar no-op path stays cheap
+        if decision is _OK and not self.book.has_facts:
             return
         outcome = decision.outcome
         self.diagnostics[outcome.code.value] += 1

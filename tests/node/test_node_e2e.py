@@ -11,7 +11,8 @@ import hazelcast
 import pytest
 
 from dolphin_nautilus.bingx_emulator.engine import PublicTrade
-from dolphin_nautilus.journal.store import ClickHouseStore, StoreConfig
+from dolphin_nautilus.config import load_config
+from dolphin_nautilus.node.stores import Stores
 from dolphin_nautilus.node.signal_map import signals_map_name
 
 from .conftest import API_KEY, API_SECRET, ctl, files_containing, node, wait_for_event, write_config
@@ -83,13 +84,15 @@ def test_node_trades_against_the_emulator_and_stops_cleanly_on_sigterm(
     events = [json.loads(line) for line in (state_dir / "logs" / "dolphin-node.jsonl").read_text().splitlines()]
     assert [e["event"] for e in events][-2:] == ["stopping", "stopped"]
 
-    store = ClickHouseStore(StoreConfig(namespace="tst", chdb_path=str(state_dir / "clickhouse")), migrate=False)
+    # Read through the store service, as dolphin-ctl does: chDB allows one data path per process, and the
+    # pytest process may already hold another test's.
+    stores = Stores(load_config(config), state_dir)
     try:
-        assert store.count("orders") >= 2  # submitted + accepted/filled lifecycle rows
-        assert store.count("trade_entries") >= 1
-        assert store.count("fills") >= 1
+        assert stores.clickhouse.count("orders") >= 2  # submitted + accepted/filled lifecycle rows
+        assert stores.clickhouse.count("trade_entries") >= 1
+        assert stores.clickhouse.count("fills") >= 1
     finally:
-        store.close()
+        stores.close()
 
     # The key and the secret appear nowhere: node stdout/stderr, our JSON log, Nautilus' log, any state file.
     assert files_containing(tmp_path, API_KEY, API_SECRET) == []

@@ -19,17 +19,20 @@ KNOWN = frozenset({ATOM, BTC, ETH})
 MAX_BARS = 250
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chdb_client(tmp_path_factory):
-    """One chDB engine per process (chDB refuses a second path): reuse the one another suite opened."""
+    """chDB runs one engine per process (a second path is refused while a client is open): open it for this
+    module only and close it after, so later tests can open their own paths; reuse one already open."""
     path = tmp_path_factory.mktemp("restore_chdb")
     try:
-        return clickhouse_connect.get_client(dsn=f"chdb://{path}")
+        client = clickhouse_connect.get_client(dsn=f"chdb://{path}")
     except ProgrammingError as exc:
         opened = re.search(r"already initialized with path '([^']+)'", str(exc))
         if not opened:
             raise
-        return clickhouse_connect.get_client(dsn=f"chdb://{opened.group(1)}")
+        client = clickhouse_connect.get_client(dsn=f"chdb://{opened.group(1)}")
+    yield client
+    client.close()
 
 
 @pytest.fixture

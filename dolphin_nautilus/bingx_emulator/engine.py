@@ -97,12 +97,13 @@ class Engine:
             raise VenueReject(E.SYMBOL_NOT_EXIST, f"symbol {symbol!r} not exist")
         return contract
 
-    def set_price(self, symbol: str, price: Decimal, qty: Decimal | None = None) -> None:
-        """A new last/mark price from the feed: prints a public trade, then triggers and fills resting
-        orders, settles funding that fell due and liquidates what the new price puts under water."""
+    def set_price(self, symbol: str, price: Decimal, qty: Decimal | None = None, at_ms: int | None = None) -> None:
+        """A new last/mark price from the feed: prints a public trade (stamped `at_ms`, default now),
+        then triggers and fills resting orders, settles funding that fell due and liquidates what the
+        new price puts under water."""
         contract = self.contract(symbol)
         new_price = contract.trunc_price(price)
-        self._print(contract, new_price, qty or Decimal(self.config.public_trade_qty), new_price < contract.price)
+        self._print(contract, new_price, qty or Decimal(self.config.public_trade_qty), new_price < contract.price, at_ms)
 
     def on_time(self) -> None:
         """Called by the server's timer (and after a manual clock moves): settle funding that fell due."""
@@ -112,11 +113,12 @@ class Engine:
             self.next_funding_ms += self._funding_interval_ms
         self._check_liquidation()
 
-    def _print(self, contract: Contract, price: Decimal, qty: Decimal, buyer_maker: bool) -> None:
+    def _print(self, contract: Contract, price: Decimal, qty: Decimal, buyer_maker: bool,
+               at_ms: int | None = None) -> None:
         """A public trade at `price`: the new last/mark price. Re-entrant calls (a triggered stop that
         sweeps the book) only ask the outer call to match again."""
         contract.price = price
-        trade = PublicTrade(price, qty, self.now_ms(), buyer_maker)
+        trade = PublicTrade(price, qty, self.now_ms() if at_ms is None else at_ms, buyer_maker)
         trades = self.public_trades[contract.symbol]
         trades.append(trade)
         if len(trades) > 25_000:

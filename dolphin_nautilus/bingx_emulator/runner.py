@@ -105,10 +105,12 @@ class EmulatorHandle:
 
         return self._submit(run())
 
-    def set_price(self, symbol: str, price: float | str | Decimal, qty: float | str | None = None) -> None:
-        """Feed a new last/mark price: prints a public trade and fills/triggers crossed orders."""
+    def set_price(self, symbol: str, price: float | str | Decimal, qty: float | str | None = None,
+                  at_ms: int | None = None) -> None:
+        """Feed a new last/mark price: prints a public trade (stamped `at_ms`, default the venue's now)
+        and fills/triggers crossed orders."""
         quantity = Decimal(str(qty)) if qty is not None else None
-        self.call(lambda engine: engine.set_price(symbol, Decimal(str(price)), quantity))
+        self.call(lambda engine: engine.set_price(symbol, Decimal(str(price)), quantity, at_ms))
 
     @property
     def state(self) -> Account:

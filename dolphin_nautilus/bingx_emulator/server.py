@@ -575,11 +575,13 @@ class EmulatorServer:
         start = _int(params, "startTime", end - 7 * 86_400_000)
         symbol, kind = params.get("symbol"), params.get("incomeType")
         limit = min(_int(params, "limit", 100) or 100, 1000)
-        rows = [i for i in self.engine.account.income
-                if start <= i.time <= end and (not symbol or i.symbol == symbol) and (not kind or i.income_type == kind)]
-        return [{"symbol": i.symbol, "incomeType": i.income_type, "income": W.dec(i.income, 8), "asset": "USDT",
-                 "info": i.income_type.replace("_", " ").title(), "time": i.time, "tranId": str(i.tran_id),
-                 "tradeId": i.trade_id} for i in rows[:limit]]
+        found = [i for i in self.engine.account.income
+                 if start <= i.time <= end and (not symbol or i.symbol == symbol) and (not kind or i.income_type == kind)]
+        rows = [{"symbol": i.symbol, "incomeType": i.income_type, "income": W.dec(i.income, 8), "asset": "USDT",
+                 "info": i.income_type.replace("_", " ").title(), "time": str(i.time), "tranId": str(i.tran_id),
+                 "tradeId": i.trade_id} for i in found[:limit]]
+        # the recorded venue answer carries `code` as the string "0" here (CCXT's fetchFundingHistory data)
+        return Raw({"code": "0", "msg": "", "data": rows})
 
     async def get_leverage(self, params: dict[str, str]) -> object:
         contract = self.engine.contract(_required(params, "symbol"))

@@ -10,7 +10,7 @@ from .model import AccountEvent, ConfigEvent, Fill, Order, OrderEvent, Position,
 
 REST_STATUS = {"NEW": "PENDING", "CANCELED": "CANCELLED"}  # WS says NEW / CANCELED
 UTC8 = timezone(timedelta(hours=8))
-EMPTY_TPSL = {"type": "", "quantity": 0, "stopPrice": 0, "price": 0, "workingType": ""}
+EMPTY_TPSL = {"type": "", "quantity": 0, "stopPrice": 0, "price": 0, "workingType": "", "StopGuaranteed": ""}
 
 
 def dec(value: Decimal, places: int | None = None) -> str:
@@ -58,8 +58,9 @@ def order_object(order: Order) -> dict:
         "onlyOnePosition": order.position_side == "BOTH",
         "reduceOnly": order.reduce_only,
         "postOnly": order.time_in_force == "PostOnly",
+        "trailingStopRate": 0,
+        "trailingStopDistance": 0,
         "stopGuaranteed": False,
-        "timeInForce": order.time_in_force,
         "triggerOrderId": 0,
     }
 
@@ -135,7 +136,6 @@ def fill_history_row(fill: Fill) -> dict:
         "role": fill.role,
         "side": fill.side.lower(),
         "positionSide": fill.position_side.lower(),
-        "realizedPnl": dec(fill.realized_pnl, 8),
     }
 
 

@@ -19,7 +19,6 @@ import pytest
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 
-from dolphin_nautilus.bingx_emulator import engine as emulator_engine
 from dolphin_nautilus.domain.facts import PositionState, TradeClosed, TradeEntry, TradeExitLeg
 from dolphin_nautilus.domain.slots import RestoredSlot
 from dolphin_nautilus.journal.actor import JournalActor, JournalActorConfig
@@ -58,20 +57,17 @@ class RestoreFromFacts(Actor):
 
 
 class SimClock:
-    """Shifts the emulator engine's clock so that step k prints its trade in minute M0 + k."""
+    """Stamps the emulator feed's prints so that step k prints its trade in minute M0 + k."""
 
     def __init__(self, monkeypatch) -> None:
-        self.offset_ms = 0
         self.m0 = (int(time.time() * 1000) // MINUTE_MS + 2) * MINUTE_MS
-        monkeypatch.setattr(emulator_engine, "now_ms", lambda: int(time.time() * 1000) + self.offset_ms)
 
     def bar_close(self, k: int) -> int:
         """ts_event (ns) of the bar opened at step k."""
         return (self.m0 + (k + 1) * MINUTE_MS) * 1_000_000
 
-    def step(self, emulator, k: int, price: str) -> None:
-        self.offset_ms = self.m0 + k * MINUTE_MS + 500 - int(time.time() * 1000)
-        emulator.set_price("BTC-USDT", price)
+    def step(self, emulator, k: int, price: str, later_ms: int = 0) -> None:
+        emulator.set_price("BTC-USDT", price, at_ms=self.m0 + k * MINUTE_MS + 500 + later_ms)
 
 
 def write_signals(path, rows: list[tuple[int, float]]) -> str:

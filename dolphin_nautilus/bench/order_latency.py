@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
+import os
 import statistics
 import time
 from decimal import Decimal
@@ -40,14 +41,13 @@ from dolphin_nautilus.adapters.bingx.factories import (
 )
 from dolphin_nautilus.adapters.bingx.http.client import BingXHttpClient
 from dolphin_nautilus.adapters.bingx.http.trade import BingXTradeHttpAPI
+from dolphin_nautilus.bingx_emulator import EmulatorConfig, EmulatorHandle, RateLimitConfig
 
 BTC = InstrumentId.from_str("BTC-USDT-PERP.BINGX")
 QTY = Decimal("0.001")
 
 
 def _serve(queue: mp.Queue, stop: mp.Event) -> None:
-    from dolphin_nautilus.bingx_emulator import EmulatorConfig, EmulatorHandle, RateLimitConfig
-
     config = EmulatorConfig(symbols=["BTC-USDT"], rate_limits=RateLimitConfig(enabled=False),
                             initial_balance="100000000")
     with EmulatorHandle(config) as venue:
@@ -160,8 +160,6 @@ def main(argv: list[str] | None = None) -> None:
     server.start()
     try:
         rest, ws, key, secret = queue.get(timeout=30)
-        import os
-
         os.environ.setdefault(API_KEY_ENV, key)
         os.environ.setdefault(API_SECRET_ENV, secret)
         baseline = asyncio.run(_baseline(rest, BingXCredentials(key, secret), args.orders))

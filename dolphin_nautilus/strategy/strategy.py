@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
-import msgspec
 from nautilus_trader.config import StrategyConfig
+from nautilus_trader.core.data import Data
 from nautilus_trader.model.data import Bar, BarType
 from nautilus_trader.model.enums import OrderSide as NtOrderSide
 from nautilus_trader.model.events import (
@@ -28,22 +28,24 @@ from nautilus_trader.model.events import (
 from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId
 from nautilus_trader.trading.strategy import Strategy
 
+from dolphin_nautilus.contracts.restore import (
+    RESTORE_HANDOVER_CACHE_KEY,
+    VENUE_RECONCILED_TOPIC,
+    RestoredSlot,
+    VenueReconciled,
+    decode_handover,
+)
+from dolphin_nautilus.contracts.topics import FACTS_TOPIC, SIGNAL_TOPIC, bar_type_name
 from dolphin_nautilus.domain.book import _OK_DECISION as _OK
 from dolphin_nautilus.domain.book import Decision, TradeBook
-from dolphin_nautilus.domain.facts import FACTS_TOPIC, Fact
+from dolphin_nautilus.domain.facts import Fact
 from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.domain.signal_policy import IntentKind, ReferenceSignalModel, TargetPolicy
-from dolphin_nautilus.domain.slots import RestoredSlot
-from dolphin_nautilus.restore.venue import RESTORE_FLATTEN_CACHE_KEY, VENUE_RECONCILED_TOPIC, VenueReconciled
-from dolphin_nautilus.strategy.signals import SIGNAL_TOPIC, DolphinSignal
-
-RESTORE_CACHE_KEY = "dolphin.restore.slots"  # JSON list of RestoredSlot written by the restore actor
-SAFE_MODE_CACHE_KEY = "dolphin.restore.safe_mode"  # non-empty reason: start with entries blocked
 
 
 def bar_type_for(instrument_id: str, minutes: int) -> BarType:
-    """The venue's closed 1..n-minute bars the strategy trades on (built by the venue, hence EXTERNAL)."""
-    return BarType.from_str(f"{instrument_id}-{minutes}-MINUTE-LAST-EXTERNAL")
+    """The venue's closed 1..n-minute bars the strategy trades on (named in contracts.topics)."""
+    return BarType.from_str(bar_type_name(instrument_id, minutes))
 
 
 class DolphinStrategyConfig(StrategyConfig, frozen=True):
@@ -113,17 +115,18 @@ class DolphinStrategy(Strategy):
         self._publish_facts()
 
     def _apply_restore(self) -> None:
-        raw = self.cache.get(RESTORE_CACHE_KEY)
-        safe_mode = self.cache.get(SAFE_MODE_CACHE_KEY)
-        if safe_mode:
-            self.book.block_entries(safe_mode.decode())
-            self.log.warning(f"SAFE MODE (exits only): {safe_mode.decode()}")
-        if raw:
-            for snapshot in msgspec.json.decode(raw, type=list[RestoredSlot]):
-                self._act(self.book.restore_slot(snapshot, ts=self.clock.timestamp_ns()))
-                if self.config.seed_restored_positions:
-                    self._pending_seeds[snapshot.instrument_id] = snapshot
-        self._flatten(msgspec.json.decode(self.cache.get(RESTORE_FLATTEN_CACHE_KEY) or b"[]", type=list[str]))
+        raw = self.cache.get(RESTORE_HANDOVER_CACHE_KEY)
+        if raw is None:
+            return  # no restore actor ran (tests of the bare strategy): nothing to restore
+        handover = decode_handover(bytes(raw))
+        if handover.safe_mode:
+            self.book.block_entries(handover.safe_mode)
+            self.log.warning(f"SAFE MODE (exits only): {handover.safe_mode}")
+        for snapshot in handover.slots:
+            self._act(self.book.restore_slot(snapshot, ts=self.clock.timestamp_ns()))
+            if self.config.seed_restored_positions:
+                self._pending_seeds[snapshot.instrument_id] = snapshot
+        self._flatten(handover.flatten)
         self._publish_facts()
 
     def _flatten(self, instrument_ids: list[str]) -> None:
@@ -175,7 +178,9 @@ class DolphinStrategy(Strategy):
             if target is not None:
                 self._on_target(iid, target, bar.close.as_decimal(), bar.ts_event)
 
-    def _on_signal_message(self, signal: DolphinSignal) -> None:
+    def _on_signal_message(self, signal: Data) -> None:
+        """A `DolphinSignal` (actors.signals) on SIGNAL_TOPIC: read by its fields, so the strategy does not
+        import the actors that publish it."""
         iid = signal.instrument_id.value
         if iid not in self._specs:
             self.diagnostics["SIGNAL_UNKNOWN_INSTRUMENT"] += 1

@@ -79,7 +79,11 @@ from dolphin_nautilus.adapters.bingx.schemas.ws import (
 )
 from dolphin_nautilus.adapters.bingx.symbols import to_instrument_id, to_venue_symbol
 from dolphin_nautilus.adapters.bingx.websocket.user import BingXUserStreamClient
-from dolphin_nautilus.restore.venue import report_position_query
+from dolphin_nautilus.contracts.venue import (
+    VENUE_POSITIONS_VERDICT_CACHE_KEY,
+    VenuePositionsVerdict,
+    encode_venue_verdict,
+)
 
 _NS_PER_MS = 1_000_000
 _DUAL_PATH = "/openApi/swap/v1/positionSide/dual"
@@ -497,10 +501,10 @@ class BingXExecutionClient(LiveExecutionClient):
             positions = await self._account_api.positions(single)
         except Exception as exc:
             # Restore must never read a failed query as "flat": it stays in safe mode until this says ok.
-            report_position_query(self._cache, False, f"{type(exc).__name__}: {exc}")
+            self._record_venue_verdict(ok=False, reason=f"{type(exc).__name__}: {exc}")
             raise
         if command.instrument_id is None:
-            report_position_query(self._cache, True)
+            self._record_venue_verdict(ok=True)
         ts = self._clock.timestamp_ns()
         by_id = {i.id.value: i for i in instruments}
         reports = []
@@ -522,3 +526,8 @@ class BingXExecutionClient(LiveExecutionClient):
             return None
         floor = self._clock.timestamp_ns() // _NS_PER_MS - 7 * 86_400_000 + 60_000
         return max(int(start.timestamp() * 1000), floor)
+
+    def _record_venue_verdict(self, *, ok: bool, reason: str = "") -> None:
+        """Vouch (or not) for the cache's positions as the venue's truth (contracts.venue)."""
+        verdict = VenuePositionsVerdict(ok=ok, reason=reason, ts=self._clock.timestamp_ns())
+        self._cache.add(VENUE_POSITIONS_VERDICT_CACHE_KEY, encode_venue_verdict(verdict))

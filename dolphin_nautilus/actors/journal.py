@@ -14,7 +14,8 @@ from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.model.events import AccountState
 
-from dolphin_nautilus.domain.facts import FACTS_TOPIC, CapitalUpdate, Fact
+from dolphin_nautilus.contracts.topics import FACTS_TOPIC
+from dolphin_nautilus.domain.facts import CapitalUpdate, Fact
 
 
 class FactSink(Protocol):

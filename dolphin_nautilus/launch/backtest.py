@@ -1,4 +1,5 @@
-"""Assemble and run one backtest: simulated BINGX venue, bars, restore actor, strategy, journal.
+"""`dolphin-backtest`: assemble and run one backtest: simulated BINGX venue, bars, restore actor, strategy,
+journal on embedded stores.
 
 The strategy, restore actor and journal actor are the same classes the live node runs; only the venue
 (simulated) and the stores (embedded, in the run folder unless told otherwise) differ.
@@ -6,6 +7,8 @@ The strategy, restore actor and journal actor are the same classes the live node
 
 from __future__ import annotations
 
+import argparse
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,22 +16,24 @@ from decimal import Decimal
 from pathlib import Path
 
 import msgspec
+import pandas as pd
 from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
 from nautilus_trader.config import LoggingConfig
 from nautilus_trader.model.identifiers import TraderId
 
+from dolphin_nautilus.actors.journal import JournalActor, JournalActorConfig
+from dolphin_nautilus.actors.restore import RestoreActor
 from dolphin_nautilus.adapters.bingx.parsing import spec_to_perpetual
 from dolphin_nautilus.backtest.catalogue import spec_for
-from dolphin_nautilus.backtest.data import build_bars, read_frame
+from dolphin_nautilus.backtest.data import BarDataError, build_bars, read_frame
 from dolphin_nautilus.backtest.progress import ProgressActor, ProgressActorConfig
 from dolphin_nautilus.backtest.report import RunSummary, render, summarize, write_reports
-from dolphin_nautilus.backtest.venue import BINGX_VENUE, add_bingx_venue
-from dolphin_nautilus.config import Config
+from dolphin_nautilus.backtest.venue import add_bingx_venue
+from dolphin_nautilus.config import Config, ConfigError, load_config
 from dolphin_nautilus.domain.facts import CapitalUpdate, Fact, TradeClosed, TradeExitLeg
-from dolphin_nautilus.journal.actor import JournalActor, JournalActorConfig
+from dolphin_nautilus.node.assembly import restore_actor_config, strategy_config
 from dolphin_nautilus.node.stores import Stores
-from dolphin_nautilus.restore.actor import RestoreActor, RestoreActorConfig
-from dolphin_nautilus.strategy.strategy import DolphinStrategy, DolphinStrategyConfig
+from dolphin_nautilus.strategy.strategy import DolphinStrategy
 
 
 class FactTally:
@@ -62,35 +67,6 @@ def new_run_dir(config: Config, label: str = "") -> Path:
         run_dir = run_dir.with_name(f"{run_dir.name.rsplit('~', 1)[0]}~{suffix}")
     run_dir.mkdir(parents=True)
     return run_dir
-
-
-def strategy_config(config: Config, *, seed_restored: bool, trade_from_ns: int = 0) -> DolphinStrategyConfig:
-    s, ref = config.strategy, config.strategy.reference
-    return DolphinStrategyConfig(
-        strategy_id="DolphinStrategy",
-        order_id_tag=config.node.namespace.upper(),
-        instrument_ids=list(s.instruments),
-        namespace=config.node.namespace,
-        client_order_prefix=config.node.client_order_prefix,
-        bar_minutes=s.bar_minutes,
-        trade_notional_usdt=str(s.trade_notional_usdt),
-        max_hold_bars=s.max_hold_bars,
-        signal_source=s.signal_source,
-        fast_bars=ref.fast_bars,
-        slow_bars=ref.slow_bars,
-        full_exposure_spread=ref.full_exposure_spread,
-        emit_step=ref.emit_step,
-        enter_above=ref.enter_above,
-        retract_step=ref.retract_step,
-        min_hold_bars=ref.min_hold_bars,
-        rate_limit_cooldown_s=s.rate_limit_cooldown_s,
-        persistent_rate_limit_count=s.persistent_rate_limit_count,
-        external_order_claims=[*s.instruments],
-        seed_restored_positions=seed_restored,
-        trade_from_ns=trade_from_ns,
-        log_events=False,  # every event is journaled as a fact; logging each one again costs throughput
-        log_commands=False,
-    )
 
 
 class BacktestRun(msgspec.Struct, kw_only=True):
@@ -143,7 +119,7 @@ def run_backtest(
     tally = FactTally()
     engine.add_actor(JournalActor(JournalActorConfig(component_id="JournalActor"), stores.journal,
                                   observers=(tally,)))
-    restore_config = RestoreActorConfig.from_config(config, getattr(stores, "state_dir", run_dir))
+    restore_config = restore_actor_config(config, getattr(stores, "state_dir", run_dir))
     engine.add_actor(RestoreActor(restore_config, stores, specs, venue_positions=venue_positions))
     for actor in extra_actors or []:
         engine.add_actor(actor)
@@ -187,4 +163,48 @@ def _journal_figures(stores: Stores) -> dict[str, int]:
     return figures
 
 
-__all__ = ["run_backtest", "new_run_dir", "strategy_config", "BacktestRun", "BINGX_VENUE"]
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dolphin-backtest", description=__doc__)
+    parser.add_argument("--config", required=True, help="e.g. configs/backtest.toml")
+    parser.add_argument("--data", help="CSV/Parquet bars (timestamp, open, high, low, close, volume"
+                                       "[, instrument_id]); default: the config's backtest.data")
+    parser.add_argument("--state-dir", help="stores folder to reuse (a restart continues from it); "
+                                            "default: a fresh one inside the run folder")
+    parser.add_argument("--until", help="stop at this UTC time (e.g. 2026-09-15T12:00), for split runs")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"dolphin-backtest: configuration error: {exc}", file=sys.stderr)
+        return 2
+    if config.node.environment != "backtest":
+        print(f"dolphin-backtest: {args.config} is a '{config.node.environment}' config; "
+              f"use a backtest config (node.environment = \"backtest\")", file=sys.stderr)
+        return 2
+    if args.no_progress:
+        config = _with_backtest(config, progress=False)
+    until_ns = int(pd.Timestamp(args.until, tz="UTC").value) if args.until else None
+    run_dir = new_run_dir(config)
+    state_dir = Path(args.state_dir).resolve() if args.state_dir else run_dir / "stores"
+    try:
+        stores = Stores(config, state_dir)
+    except Exception as exc:  # noqa: BLE001 - a store that cannot open is an operator problem, say it plainly
+        print(f"dolphin-backtest: cannot open stores in {state_dir}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        run_backtest(config, data=args.data, run_dir=run_dir, stores=stores, until_ns=until_ns)
+    except BarDataError as exc:
+        print(f"dolphin-backtest: bad bar data: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        stores.close()
+    return 0
+
+
+def _with_backtest(config: Config, **changes: object) -> Config:
+    return msgspec.structs.replace(config, backtest=msgspec.structs.replace(config.backtest, **changes))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -20,9 +20,29 @@ import time
 from pathlib import Path
 
 import msgspec
+from nautilus_trader.config import InstrumentProviderConfig, LiveExecEngineConfig, LoggingConfig, TradingNodeConfig
+from nautilus_trader.live.node import TradingNode
 
-from dolphin_nautilus.config import LIVE_AUTHORIZATION_PHRASE, Config, ConfigError, Secrets, load_config, resolve_path
-from dolphin_nautilus.node.logs import log_event, node_logger, setup_logging
+from dolphin_nautilus.actors.control import NodeControlActor, NodeControlActorConfig
+from dolphin_nautilus.actors.faults import FaultLogActor
+from dolphin_nautilus.actors.journal import JournalActor, JournalActorConfig
+from dolphin_nautilus.actors.restore import RestoreActor
+from dolphin_nautilus.actors.signals import LiveStateSignalActor, LiveStateSignalActorConfig
+from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials, MissingCredentialsError
+from dolphin_nautilus.adapters.bingx.common.urls import BingXUrls, urls_for
+from dolphin_nautilus.adapters.bingx.config import BingXDataClientConfig, BingXExecClientConfig
+from dolphin_nautilus.adapters.bingx.factories import BingXLiveDataClientFactory, BingXLiveExecClientFactory
+from dolphin_nautilus.adapters.bingx.http.client import BingXHttpClient
+from dolphin_nautilus.adapters.bingx.http.market import BingXMarketHttpAPI
+from dolphin_nautilus.adapters.bingx.parsing import contract_to_spec
+from dolphin_nautilus.config import LIVE_AUTHORIZATION_PHRASE, Config, ConfigError, Secrets, load_config, state_dir_for
+from dolphin_nautilus.journal.store import StoreError
+from dolphin_nautilus.logs import log_event, node_logger, setup_logging
+from dolphin_nautilus.node.assembly import restore_actor_config, strategy_config
+from dolphin_nautilus.node.signal_map import open_signal_map
+from dolphin_nautilus.node.stores import LeaseHeld, Stores
+from dolphin_nautilus.state import HEARTBEAT_KEY, StateStoreError
+from dolphin_nautilus.strategy.strategy import DolphinStrategy
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # unexpected error (a bug or a crash while running): the supervisor restarts it
@@ -58,10 +78,6 @@ class LaunchError(Exception):
         self.exit_code, self.code = exit_code, code
 
 
-def state_dir_for(config: Config) -> Path:
-    return resolve_path(config, config.node.state_dir) / config.node.namespace
-
-
 def check_authorized(config: Config) -> None:
     if config.node.environment == "live" and config.node.live_authorization != LIVE_AUTHORIZATION_PHRASE:
         raise LaunchError(EXIT_LIVE_NOT_AUTHORIZED, LIVE_REFUSAL)
@@ -79,8 +95,6 @@ def load(path: str) -> Config:
 
 
 def check_credentials() -> None:
-    from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials, MissingCredentialsError
-
     try:
         BingXCredentials.from_env()
     except MissingCredentialsError as exc:
@@ -89,8 +103,6 @@ def check_credentials() -> None:
 
 def bingx_urls(config: Config):
     """The [bingx] overrides, else the documented hosts of the environment (vst -> demo, live -> real)."""
-    from dolphin_nautilus.adapters.bingx.common.urls import BingXUrls, urls_for
-
     base = urls_for("VST" if config.node.environment == "vst" else "LIVE")
     bx = config.bingx
     return BingXUrls(rest=bx.rest_url or base.rest, ws_market=bx.ws_market_url or base.ws_market,
@@ -99,10 +111,6 @@ def bingx_urls(config: Config):
 
 def fetch_specs(config: Config) -> dict:
     """Instrument specs for the strategy from the venue's public contract list (one REST call)."""
-    from dolphin_nautilus.adapters.bingx.http.client import BingXHttpClient
-    from dolphin_nautilus.adapters.bingx.http.market import BingXMarketHttpAPI
-    from dolphin_nautilus.adapters.bingx.parsing import contract_to_spec
-
     async def contracts():
         client = BingXHttpClient(bingx_urls(config).rest, None, timeout_s=10.0)
         try:
@@ -129,10 +137,6 @@ def fetch_specs(config: Config) -> dict:
 
 
 def open_stores(config: Config, state_dir: Path):
-    from dolphin_nautilus.journal.store import StoreError
-    from dolphin_nautilus.node.stores import LeaseHeld, Stores
-    from dolphin_nautilus.state import StateStoreError
-
     try:
         return Stores(config, state_dir)
     except (LeaseHeld, StoreError, StateStoreError) as exc:
@@ -140,15 +144,6 @@ def open_stores(config: Config, state_dir: Path):
 
 
 def node_config(config: Config, state_dir: Path, *, startup_timeout_s: float):
-    from nautilus_trader.config import (
-        InstrumentProviderConfig,
-        LiveExecEngineConfig,
-        LoggingConfig,
-        TradingNodeConfig,
-    )
-
-    from dolphin_nautilus.adapters.bingx.config import BingXDataClientConfig, BingXExecClientConfig
-
     urls = bingx_urls(config)
     provider = InstrumentProviderConfig(load_ids=frozenset(config.strategy.instruments))
     common = dict(environment="VST" if config.node.environment == "vst" else "LIVE", base_url_http=urls.rest,
@@ -183,9 +178,6 @@ def node_config(config: Config, state_dir: Path, *, startup_timeout_s: float):
 
 def signal_actor(config: Config, state_dir: Path):
     """The live signal source, when strategy.signal_source says so (the reference model needs none)."""
-    from dolphin_nautilus.node.signal_map import open_signal_map
-    from dolphin_nautilus.strategy.signals import LiveStateSignalActor, LiveStateSignalActorConfig
-
     if config.strategy.signal_source != "hazelcast":
         return None, None
     signal_map = open_signal_map(config, state_dir)
@@ -195,14 +187,10 @@ def signal_actor(config: Config, state_dir: Path):
     return actor, signal_map
 
 
-def restore_actor(config: Config, stores, specs: dict, state_dir: Path):
-    """The restore actor (restore/actor.py), or None when this build has none. Venue truth: the Nautilus
-    cache after startup reconciliation. Its reports and the restart-breaker record go to the state dir."""
-    try:
-        from dolphin_nautilus.restore.actor import RestoreActor, RestoreActorConfig
-    except ImportError:
-        return None
-    return RestoreActor(RestoreActorConfig.from_config(config, state_dir), stores, specs, venue_positions="cache")
+def restore_actor(config: Config, stores, specs: dict, state_dir: Path) -> RestoreActor:
+    """The restore actor. Venue truth: the Nautilus cache after startup reconciliation. Its reports and the
+    restart-breaker record go to the state dir."""
+    return RestoreActor(restore_actor_config(config, state_dir), stores, specs, venue_positions="cache")
 
 
 class NodeRun:
@@ -210,17 +198,6 @@ class NodeRun:
 
     def __init__(self, config: Config, stores, specs: dict, state_dir: Path, log_file: Path, *,
                  startup_timeout_s: float, without_restore: bool = False) -> None:
-        from nautilus_trader.live.node import TradingNode
-
-        from dolphin_nautilus.adapters.bingx.factories import (
-            BingXLiveDataClientFactory,
-            BingXLiveExecClientFactory,
-        )
-        from dolphin_nautilus.backtest.runner import strategy_config
-        from dolphin_nautilus.journal.actor import JournalActor, JournalActorConfig
-        from dolphin_nautilus.node.actors import FaultLogActor, NodeControlActor, NodeControlActorConfig
-        from dolphin_nautilus.strategy.strategy import SAFE_MODE_CACHE_KEY, DolphinStrategy
-
         self.config, self.stores, self.startup_timeout_s = config, stores, startup_timeout_s
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
@@ -230,8 +207,7 @@ class NodeRun:
         self.stop_signal = ""
         for sig in (signal.SIGINT, signal.SIGTERM):  # replaces Nautilus' handlers: we stop in order ourselves
             self.loop.add_signal_handler(sig, self._on_signal, sig)
-        live_strategy = msgspec.structs.replace(strategy_config(config, seed_restored=False), snapshot_every_bars=1)
-        self.strategy = DolphinStrategy(live_strategy, specs)
+        self.strategy = DolphinStrategy(strategy_config(config, seed_restored=False, snapshot_every_bars=1), specs)
         self.control = NodeControlActor(
             NodeControlActorConfig(component_id="NodeControl", heartbeat_every_s=config.hazelcast.lease_ttl_s / 6),
             state_dir=state_dir,
@@ -241,16 +217,10 @@ class NodeRun:
             heartbeat=self._heartbeat,
         )
         self.signal_actor, self.signal_map = signal_actor(config, state_dir)
-        restore = None if without_restore else restore_actor(config, stores, specs, state_dir)
-        if restore is not None:
-            self.node.trader.add_actor(restore)
-        elif without_restore:
+        if without_restore:
             log_event(log, logging.WARNING, "restore_skipped", "--without-restore: starting flat, nothing restored")
         else:
-            # Trading blind over positions a previous run left open could net into them: exits only.
-            reason = "restore actor unavailable in this build: open slots were not restored (exits only)"
-            self.node.cache.add(SAFE_MODE_CACHE_KEY, reason.encode())
-            log_event(log, logging.ERROR, "safe_mode", reason, code="INTENT_BLOCKED")
+            self.node.trader.add_actor(restore_actor(config, stores, specs, state_dir))
         self.node.trader.add_actor(JournalActor(JournalActorConfig(component_id="JournalActor"), stores.journal))
         self.node.trader.add_actor(FaultLogActor())
         self.node.trader.add_actor(self.control)
@@ -263,8 +233,6 @@ class NodeRun:
         self.control.bind(self.node.kernel.exec_engine.reconcile_execution_state, self.loop)
 
     def _heartbeat(self) -> None:
-        from dolphin_nautilus.state import HEARTBEAT_KEY
-
         self.stores.live_state.put(HEARTBEAT_KEY, {"node_id": self.stores.node_id, "ts": time.time_ns()})
 
     def _on_signal(self, sig: signal.Signals) -> None:

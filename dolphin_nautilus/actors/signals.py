@@ -8,10 +8,10 @@ reference model, a signal file (backtests) and a live-state map (live) all reach
 - hazelcast: `LiveStateSignalActor` polls a live-state map (`DOLPHIN_SIGNALS_<NS>` entries
   `{"target": .., "strength": .., "ts": ..}` keyed by instrument id) every `poll_interval_s`.
 """
-
-
+# No `from __future__ import annotations` here: @customdataclass reads the field annotations as real types.
 import csv
 import math
+from datetime import timedelta
 from pathlib import Path
 
 from nautilus_trader.common.actor import Actor
@@ -32,7 +32,7 @@ class DolphinSignal(Data):
     source: str = "reference"
 
 
-SIGNAL_TOPIC = "data." + DataType(DolphinSignal).topic
+# The strategy subscribes to contracts.topics.SIGNAL_TOPIC; a test proves it is this type's Nautilus topic.
 
 
 class SignalFormatError(ValueError):
@@ -103,8 +103,6 @@ class LiveStateSignalActor(Actor):
         self.bad_entries = 0
 
     def on_start(self) -> None:
-        from datetime import timedelta
-
         self.clock.set_timer("dolphin-signal-poll", timedelta(seconds=self.config.poll_interval_s),
                              callback=lambda _event: self.poll())
 

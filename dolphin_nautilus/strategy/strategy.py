@@ -4,8 +4,11 @@ It turns Nautilus events into calls on the pure `TradeBook`, turns the book's de
 and publishes the book's facts on the message bus (`FACTS_TOPIC`) for the journal actor. The same class runs
 in a `BacktestEngine` and in a live `TradingNode`.
 
-Order-reject reasons from our venue clients start with a taxonomy code (`RATE_LIMITED: ...`,
-`UNKNOWN_ORDER_OUTCOME: ...`); anything else is a definitive venue reject.
+What an order event cannot say (rate limited: nothing placed; unknown: being resolved; resolved; a definitive
+reject with the venue's code) arrives typed on `PLACEMENT_OUTCOME_TOPIC` from the execution client, before the
+Nautilus event it explains; `hand_to_book` is the one place it meets the book. An OrderRejected with no
+published outcome (the backtest's simulated venue, the risk engine) is a definitive reject. No reject reason is
+parsed.
 """
 
 from __future__ import annotations
@@ -28,6 +31,14 @@ from nautilus_trader.model.events import (
 from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId
 from nautilus_trader.trading.strategy import Strategy
 
+from dolphin_nautilus.contracts.placement import (
+    PLACEMENT_OUTCOME_TOPIC,
+    PlacementOutcome,
+    PlacementRateLimited,
+    PlacementRejected,
+    PlacementResolved,
+    PlacementUnknown,
+)
 from dolphin_nautilus.contracts.restore import (
     RESTORE_HANDOVER_CACHE_KEY,
     VENUE_RECONCILED_TOPIC,
@@ -41,6 +52,30 @@ from dolphin_nautilus.domain.book import Decision, TradeBook
 from dolphin_nautilus.domain.facts import Fact
 from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.domain.signal_policy import IntentKind, ReferenceSignalModel, TargetPolicy
+
+
+def hand_to_book(book: TradeBook, outcome: PlacementOutcome) -> Decision | None:
+    """The one place a placement outcome meets the book (to become `book.on_placement_outcome(outcome)`).
+
+    None for the kinds a Nautilus event carries anyway: an accepted order, and an unknown resolved as placed
+    (the exec client's OrderAccepted follows and moves the order on)."""
+    coid = outcome.client_order_id
+    if isinstance(outcome, PlacementRejected):
+        return book.on_order_rejected(coid, outcome.message, outcome.ts)
+    if isinstance(outcome, PlacementRateLimited):
+        return book.on_order_rate_limited(coid, outcome.retry_after_ms or None, outcome.ts)
+    if isinstance(outcome, PlacementUnknown):
+        return book.on_order_unknown(coid, outcome.message, outcome.ts)
+    if isinstance(outcome, PlacementResolved) and not outcome.placed:
+        return book.on_order_unknown_resolved(coid, found=False, ts=outcome.ts)
+    return None
+
+
+def _ends_with_reject(outcome: PlacementOutcome) -> bool:
+    """The execution client follows these with an OrderRejected, which the outcome has already explained."""
+    if isinstance(outcome, PlacementResolved):
+        return not outcome.placed
+    return isinstance(outcome, (PlacementRejected, PlacementRateLimited))
 
 
 def bar_type_for(instrument_id: str, minutes: int) -> BarType:
@@ -97,6 +132,7 @@ class DolphinStrategy(Strategy):
         self._instrument_ids = {iid: InstrumentId.from_str(iid) for iid in config.instrument_ids}
         self._pending_seeds: dict[str, RestoredSlot] = {}
         self._seed_orders: set[str] = set()
+        self._outcome_handed: set[str] = set()  # client order ids whose OrderRejected the outcome explained
         self.diagnostics: Counter[str] = Counter()
         self.bars_seen = 0
 
@@ -104,6 +140,7 @@ class DolphinStrategy(Strategy):
     def on_start(self) -> None:
         self._apply_restore()
         self.msgbus.subscribe(VENUE_RECONCILED_TOPIC, self._on_venue_reconciled)
+        self.msgbus.subscribe(PLACEMENT_OUTCOME_TOPIC, self._on_placement_outcome)
         for bar_type in self._bar_types:
             self.subscribe_bars(bar_type)
         if self.config.signal_source != "reference":
@@ -249,24 +286,33 @@ class DolphinStrategy(Strategy):
         self._act(self.book.on_order_accepted(event.client_order_id.value, event.venue_order_id.value,
                                               event.ts_event))
 
+    def _on_placement_outcome(self, outcome: PlacementOutcome) -> None:
+        coid = outcome.client_order_id
+        if coid in self._seed_orders:
+            self.log.error(f"seed order {coid}: {outcome}")
+            return
+        if _ends_with_reject(outcome):
+            self._outcome_handed.add(coid)
+        decision = hand_to_book(self.book, outcome)
+        if decision is not None:
+            self._act(decision)
+
     def on_order_rejected(self, event: OrderRejected) -> None:
-        self._on_refused(event.client_order_id.value, event.reason, event.ts_event)
+        coid = event.client_order_id.value
+        if coid in self._outcome_handed:
+            self._outcome_handed.discard(coid)  # the typed outcome before it told the book everything
+            return
+        self._on_refused(coid, event.reason, event.ts_event)
 
     def on_order_denied(self, event: OrderDenied) -> None:
         self._on_refused(event.client_order_id.value, f"denied by risk engine: {event.reason}", event.ts_event)
 
     def _on_refused(self, coid: str, reason: str, ts: int) -> None:
+        """A refusal no placement outcome explained (simulated venue, risk engine): a definitive reject."""
         if coid in self._seed_orders:
             self.log.error(f"seed order {coid} refused: {reason}")
             return
-        code, _, detail = reason.partition(":")
-        if code == "RATE_LIMITED":
-            retry_after = _retry_after_ms(detail)
-            self._act(self.book.on_order_rate_limited(coid, retry_after, ts))
-        elif code == "UNKNOWN_ORDER_OUTCOME":
-            self._act(self.book.on_order_unknown(coid, detail.strip(), ts))
-        else:
-            self._act(self.book.on_order_rejected(coid, reason, ts))
+        self._act(self.book.on_order_rejected(coid, reason, ts))
 
     def on_order_canceled(self, event: OrderCanceled) -> None:
         self._act(self.book.on_order_canceled(event.client_order_id.value, event.ts_event))
@@ -301,12 +347,3 @@ class DolphinStrategy(Strategy):
             client_order_id=ClientOrderId(coid),
         ))
 
-
-def _retry_after_ms(detail: str) -> int | None:
-    for token in detail.replace(",", " ").split():
-        if token.startswith("retry_after_ms="):
-            try:
-                return int(token.split("=", 1)[1])
-            except ValueError:
-                return None
-    return None

@@ -32,6 +32,7 @@ from dolphin_nautilus.contracts.restore import (
 )
 from dolphin_nautilus.contracts.venue import VENUE_POSITIONS_VERDICT_CACHE_KEY, decode_venue_verdict
 from dolphin_nautilus.domain.instruments import InstrumentSpec
+from dolphin_nautilus.resources import resources_for, spec_of_instrument
 from dolphin_nautilus.restore.breaker import BreakerVerdict, RestartBreaker
 from dolphin_nautilus.restore.candidates import SourceBatch
 from dolphin_nautilus.restore.plan import (
@@ -95,35 +96,26 @@ class RestoreActorConfig(ActorConfig, frozen=True):
     capital_ledger_path: str = ""  # a legacy capital ledger file (dict or list of entries), optional
     state_dir: str = ""  # restore_report.txt/.json and restarts.json go here ("" = not written)
     venue_retry_s: float = 5.0
+    venue_truth: str = "none"  # none (backtest: the strategy seeds restored positions) | cache (live venue)
 
 
 class RestoreActor(Actor):
     """Rebuilds the open slots on start and hands them to the strategy through the cache.
 
-    `venue_positions`: None (backtest: no venue truth, the strategy seeds restored positions), a
-    `VenuePositions` callable, or "cache" for the live implementation reading the Nautilus cache.
-    on_start never raises: any failure ends in the fallback plan (flat, safe mode, CRITICAL anomaly).
+    Takes only its config (importable): the stores come from the node's registered resources (by namespace),
+    the instrument specs from the Nautilus cache. `venue_truth`: "none" (backtest: no venue truth, the strategy
+    seeds restored positions) or "cache" (live: the Nautilus cache after startup reconciliation, vouched for by
+    the exec client). on_start never raises: any failure ends in the fallback plan (flat, safe mode, CRITICAL
+    anomaly).
     """
 
-    def __init__(
-        self,
-        config: RestoreActorConfig,
-        stores: Any,
-        specs: Mapping[str, InstrumentSpec],
-        *,
-        venue_positions: VenuePositions | str | None = None,
-        legacy_reader: LegacyReader | None = None,
-        wall_clock_ns: Callable[[], int] = time.time_ns,
-    ) -> None:
+    def __init__(self, config: RestoreActorConfig) -> None:
         super().__init__(config)
-        self._stores = stores
-        self._specs = {iid: specs[iid] for iid in config.instrument_ids if iid in specs}
-        self._venue_arg = venue_positions
+        self._stores: Any = None
+        self._specs: dict[str, InstrumentSpec] = {}
         self._venue: VenuePositions | None = None
-        self._legacy_reader = legacy_reader
-        if legacy_reader is None and config.legacy_database:
-            self._legacy_reader = store_legacy_reader(stores, config.legacy_database, config.legacy_table)
-        self._wall_clock_ns = wall_clock_ns
+        self._legacy_reader: LegacyReader | None = None
+        self._wall_clock_ns: Callable[[], int] = time.time_ns
         self.plan: RestorePlan | None = None
         self.breaker: BreakerVerdict | None = None
         self.venue_retries = 0
@@ -131,6 +123,7 @@ class RestoreActor(Actor):
     # ------------------------------------------------------------------------------------------ start
     def on_start(self) -> None:
         try:
+            self._wire()
             self.plan = self._restore()
         except Exception as exc:  # noqa: BLE001 - an exception here would leave the trader STARTING
             self.plan = fallback_plan(f"restore actor error: {exc!r}", "RESTORE_INTERNAL_ERROR",
@@ -141,6 +134,16 @@ class RestoreActor(Actor):
             self.log.error(f"RESTORE could not hand over its plan: {exc!r}; starting flat in safe mode")
             self.cache.add(RESTORE_HANDOVER_CACHE_KEY, encode_handover(RestoreHandover(
                 slots=[], safe_mode=f"restore hand-over failed: {exc!r}", flatten=[])))
+
+    def _wire(self) -> None:
+        cfg = self.config
+        self._stores = resources_for(cfg.namespace).stores
+        instruments = {iid: self.cache.instrument(InstrumentId.from_str(iid)) for iid in cfg.instrument_ids}
+        self._specs = {iid: spec_of_instrument(i) for iid, i in instruments.items() if i is not None}
+        if cfg.legacy_database:
+            self._legacy_reader = store_legacy_reader(self._stores, cfg.legacy_database, cfg.legacy_table)
+        if cfg.venue_truth == "cache":
+            self._venue = cache_venue_positions(self.cache, list(cfg.instrument_ids))
 
     def on_stop(self) -> None:
         if VENUE_RETRY_TIMER in self.clock.timer_names:
@@ -180,11 +183,8 @@ class RestoreActor(Actor):
         return verdict, batches
 
     def _ask_venue(self) -> VenueAnswer:
-        if self._venue_arg is None:
-            return None
         if self._venue is None:
-            self._venue = (cache_venue_positions(self.cache, self.config.instrument_ids)
-                           if self._venue_arg == "cache" else self._venue_arg)
+            return None
         try:
             return dict(self._venue())
         except Exception as exc:  # noqa: BLE001 - VenueUnavailable, or any failure to ask: not flat

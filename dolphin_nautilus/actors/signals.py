@@ -21,6 +21,8 @@ from nautilus_trader.model.custom import customdataclass
 from nautilus_trader.model.data import Bar, BarType, DataType
 from nautilus_trader.model.identifiers import InstrumentId
 
+from dolphin_nautilus.resources import resources_for
+
 _DEFAULT_ID = InstrumentId.from_str("BTC-USDT-PERP.BINGX")
 
 
@@ -90,19 +92,21 @@ class SignalFileActor(Actor):
 
 
 class LiveStateSignalActorConfig(ActorConfig, frozen=True):
+    namespace: str  # whose registered resources hold the signal map (dolphin_nautilus.resources)
     poll_interval_s: float = 1.0
 
 
 class LiveStateSignalActor(Actor):
     """Polls a signal map for targets written by an external model and publishes changes."""
 
-    def __init__(self, config: LiveStateSignalActorConfig, store) -> None:
+    def __init__(self, config: LiveStateSignalActorConfig) -> None:
         super().__init__(config)
-        self._store = store  # anything with entries() -> dict[str, dict]: a LiveStateStore
+        self._store = None  # anything with entries() -> dict[str, dict]: the node's signal map
         self._seen: dict[str, tuple] = {}
         self.bad_entries = 0
 
     def on_start(self) -> None:
+        self._store = resources_for(self.config.namespace).signal_map
         self.clock.set_timer("dolphin-signal-poll", timedelta(seconds=self.config.poll_interval_s),
                              callback=lambda _event: self.poll())
 

@@ -17,22 +17,14 @@ from pathlib import Path
 
 import msgspec
 import pandas as pd
-from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
-from nautilus_trader.config import LoggingConfig
-from nautilus_trader.model.identifiers import TraderId
 
-from dolphin_nautilus.actors.journal import JournalActor, JournalActorConfig
-from dolphin_nautilus.actors.restore import RestoreActor
-from dolphin_nautilus.adapters.bingx.parsing import spec_to_perpetual
-from dolphin_nautilus.backtest.catalogue import spec_for
 from dolphin_nautilus.backtest.data import BarDataError, build_bars, read_frame
-from dolphin_nautilus.backtest.progress import ProgressActor, ProgressActorConfig
 from dolphin_nautilus.backtest.report import RunSummary, render, summarize, write_reports
-from dolphin_nautilus.backtest.venue import add_bingx_venue
 from dolphin_nautilus.config import Config, ConfigError, load_config
 from dolphin_nautilus.domain.facts import CapitalUpdate, Fact, TradeClosed, TradeExitLeg
-from dolphin_nautilus.node.assembly import restore_actor_config, strategy_config
+from dolphin_nautilus.node.assembly import backtest_specs, build_backtest_engine, component
 from dolphin_nautilus.node.stores import Stores
+from dolphin_nautilus.resources import NodeResources, register_resources, unregister_resources
 from dolphin_nautilus.strategy.strategy import DolphinStrategy
 
 
@@ -84,16 +76,13 @@ def run_backtest(
     stores: Stores,
     until_ns: int | None = None,
     log: Callable[[str], None] = print,
-    extra_actors: list | None = None,
     trade_from_ns: int = 0,
-    venue_positions=None,
 ) -> BacktestRun:
     """Run a backtest journaling into `stores`; `until_ns` stops the run early (a split run stops there
     and a second run restarts from the same stores). The RestoreActor restores from `stores` first.
-    `trade_from_ns`: earlier bars only warm up the signal models (the second half of a split run).
-    `venue_positions`: venue truth for restore (tests of the live rules); None seeds restored positions."""
+    `trade_from_ns`: earlier bars only warm up the signal models (the second half of a split run)."""
     run_dir = run_dir or new_run_dir(config)
-    specs = {iid: spec_for(iid) for iid in config.strategy.instruments}
+    specs = backtest_specs(config)
     frame = read_frame(data or config.backtest.data,
                        default_instrument=config.strategy.instruments[0] if len(specs) == 1 else None)
     bars = build_bars(frame, specs, config.strategy.bar_minutes)
@@ -103,43 +92,31 @@ def run_backtest(
     start_ns = min(series[0].ts_event for series in bars.values())
     end_ns = max(b.ts_event for b in all_bars)
 
-    engine = BacktestEngine(BacktestEngineConfig(
-        trader_id=TraderId(config.node.trader_id),
-        run_analysis=False,  # Nautilus's post-run statistics cost ~15 ms per position; we summarize ourselves
-        logging=LoggingConfig(log_level=config.node.log_level, log_directory=str(run_dir),
-                              log_file_name="nautilus", log_level_file="INFO"),
-    ))
-    rejecter = add_bingx_venue(engine, starting_balance=config.backtest.starting_balance_usdt,
-                               leverage=config.backtest.leverage,
-                               reject_exit_every=config.backtest.reject_exit_every)
-    for spec in specs.values():
-        engine.add_instrument(spec_to_perpetual(spec))
-    engine.add_data(all_bars, validate=False, sort=True)
-
     tally = FactTally()
-    engine.add_actor(JournalActor(JournalActorConfig(component_id="JournalActor"), stores.journal,
-                                  observers=(tally,)))
-    restore_config = restore_actor_config(config, getattr(stores, "state_dir", run_dir))
-    engine.add_actor(RestoreActor(restore_config, stores, specs, venue_positions=venue_positions))
-    for actor in extra_actors or []:
-        engine.add_actor(actor)
-    strategy = DolphinStrategy(strategy_config(config, seed_restored=venue_positions is None,
-                                               trade_from_ns=trade_from_ns), specs)
-    if config.backtest.progress:
-        engine.add_actor(ProgressActor(
-            ProgressActorConfig(component_id="ProgressActor", start_ns=start_ns, end_ns=end_ns),
-            stats=lambda: f"trades {len(tally.trades)}  open {len(strategy.book.open_slots())}"))
-    engine.add_strategy(strategy)
+    namespace = config.node.namespace
+    register_resources(namespace, NodeResources(stores=stores, fact_observers=(tally,)))
+    try:
+        engine, rejecter = build_backtest_engine(
+            config, Path(getattr(stores, "state_dir", run_dir)), run_dir, bars=all_bars, trade_from_ns=trade_from_ns,
+            progress_window=(start_ns, end_ns) if config.backtest.progress else None)
+        strategy = component(engine.trader, DolphinStrategy)
+        return _run(engine, rejecter, strategy, tally, stores, run_dir=run_dir, bars=len(all_bars),
+                    instruments=sorted(specs), log=log)
+    finally:
+        unregister_resources(namespace)
 
-    log(f"dolphin backtest: {len(all_bars):,} bars of {len(specs)} instruments -> {run_dir}")
+
+def _run(engine, rejecter, strategy: DolphinStrategy, tally: FactTally, stores: Stores, *, run_dir: Path,
+         bars: int, instruments: list[str], log: Callable[[str], None]) -> BacktestRun:
+    log(f"dolphin backtest: {bars:,} bars of {len(instruments)} instruments -> {run_dir}")
     started = time.perf_counter()
     engine.run()
     wall = time.perf_counter() - started
     journal_stats = _journal_figures(stores)
     summary = summarize(
         trades=tally.trades, legs=tally.legs, equity=tally.equity, diagnostics=strategy.diagnostics,
-        journal=journal_stats, bars=len(all_bars),
-        instruments=sorted(specs), wall_seconds=wall, run_dir=run_dir,
+        journal=journal_stats, bars=bars,
+        instruments=instruments, wall_seconds=wall, run_dir=run_dir,
     )
     if rejecter is not None:
         summary.diagnostics["SIMULATED_EXIT_REJECTS"] = rejecter.rejected_exits

@@ -37,6 +37,7 @@ EXIT_ATTENTION = 1  # status: safe mode, no/stale heartbeat, stuck reconcile; mo
 EXIT_USAGE = 2  # bad arguments or a bad config
 EXIT_STORE = 3  # a store could not be read (held by a running node, or unreachable)
 EXIT_NO_NODE = 4  # restart: no running node to ask, and no supervisor to restart it
+EXIT_VENUE = 5  # history-clean: the venue's contract list (instrument specs) could not be read
 
 EXIT_HELP = f"""exit codes:
   {EXIT_OK}  ok
@@ -45,6 +46,7 @@ EXIT_HELP = f"""exit codes:
   {EXIT_USAGE}  bad arguments or config
   {EXIT_STORE}  a store could not be read (embedded chDB held by a running node, or unreachable)
   {EXIT_NO_NODE}  restart: no running node answered and no supervisor is available
+  {EXIT_VENUE}  history-clean: the venue's contract list (instrument specs) could not be read
 """
 
 STALE_HEARTBEAT_S = 30.0
@@ -378,8 +380,21 @@ def open_stores_for_cleanup(config: Config, state_dir: Path):
 
 
 def _cleanup_specs(config: Config) -> dict:
-    """Instrument specs for the dust rule of restore, for the configured instruments the venue lists."""
-    return {iid: BINGX_SPECS[iid] for iid in config.strategy.instruments if iid in BINGX_SPECS}
+    """The venue's specs of the configured instruments, judged as restore judges them: the simulated venue's
+    contracts for a backtest namespace, the venue's public contract list for vst/live. An instrument the venue
+    does not list is left out (restore rejects its history as an unknown instrument), never a KeyError."""
+    if config.node.environment == "backtest":
+        listed = BINGX_SPECS
+    else:
+        # Imported here because it is heavy (it loads Nautilus), and only history-clean needs the venue.
+        from dolphin_nautilus.node.assembly import venue_specs
+
+        try:
+            listed = venue_specs(config)
+        except Exception as exc:  # noqa: BLE001 - without the venue's specs the dust rule cannot be judged
+            raise CtlError(EXIT_VENUE, f"cannot read the venue's contract list: {type(exc).__name__}: {exc}") \
+                from None
+    return {iid: listed[iid] for iid in config.strategy.instruments if iid in listed}
 
 
 def cmd_history_clean(args: argparse.Namespace, redactor: RedactingFilter) -> int:

@@ -52,6 +52,7 @@ from dolphin_nautilus.domain.book import Decision, TradeBook
 from dolphin_nautilus.domain.facts import Fact
 from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.domain.signal_policy import IntentKind, ReferenceSignalModel, TargetPolicy
+from dolphin_nautilus.resources import spec_of_instrument
 
 
 def hand_to_book(book: TradeBook, outcome: PlacementOutcome) -> Decision | None:
@@ -106,18 +107,13 @@ class DolphinStrategyConfig(StrategyConfig, frozen=True):
 
 
 class DolphinStrategy(Strategy):
-    def __init__(self, config: DolphinStrategyConfig, specs: dict[str, InstrumentSpec]) -> None:
+    """Takes only its config (importable). The book is built on start from the instruments in the Nautilus
+    cache (the venue's own precisions and minimums), which the data side loaded before strategies start."""
+
+    def __init__(self, config: DolphinStrategyConfig) -> None:
         super().__init__(config)
-        self._specs = {iid: specs[iid] for iid in config.instrument_ids}
-        self.book = TradeBook(
-            self._specs,
-            namespace=config.namespace,
-            client_order_prefix=config.client_order_prefix,
-            max_hold_bars=config.max_hold_bars,
-            rate_limit_alert_after=config.persistent_rate_limit_count,
-            rate_limit_cooldown_ms=int(config.rate_limit_cooldown_s * 1000),
-            snapshot_every_bars=config.snapshot_every_bars,
-        )
+        self._specs: dict[str, InstrumentSpec] = {}
+        self.book: TradeBook | None = None
         self._policy = TargetPolicy(
             trade_notional=Decimal(config.trade_notional_usdt),
             enter_above=config.enter_above,
@@ -138,6 +134,7 @@ class DolphinStrategy(Strategy):
 
     # ----------------------------------------------------------------------------------------- lifecycle
     def on_start(self) -> None:
+        self.book = self._new_book()
         self._apply_restore()
         self.msgbus.subscribe(VENUE_RECONCILED_TOPIC, self._on_venue_reconciled)
         self.msgbus.subscribe(PLACEMENT_OUTCOME_TOPIC, self._on_placement_outcome)
@@ -145,6 +142,24 @@ class DolphinStrategy(Strategy):
             self.subscribe_bars(bar_type)
         if self.config.signal_source != "reference":
             self.msgbus.subscribe(SIGNAL_TOPIC, self._on_signal_message)
+
+    def _new_book(self) -> TradeBook:
+        config = self.config
+        missing = [iid for iid, instrument_id in self._instrument_ids.items()
+                   if self.cache.instrument(instrument_id) is None]
+        if missing:
+            raise RuntimeError(f"instruments {missing} are not in the cache: the venue did not load them")
+        self._specs = {iid: spec_of_instrument(self.cache.instrument(instrument_id))
+                       for iid, instrument_id in self._instrument_ids.items()}
+        return TradeBook(
+            self._specs,
+            namespace=config.namespace,
+            client_order_prefix=config.client_order_prefix,
+            max_hold_bars=config.max_hold_bars,
+            rate_limit_alert_after=config.persistent_rate_limit_count,
+            rate_limit_cooldown_ms=int(config.rate_limit_cooldown_s * 1000),
+            snapshot_every_bars=config.snapshot_every_bars,
+        )
 
     def on_stop(self) -> None:
         # A final snapshot of every live slot, so a restart restores exact bars_held and legs.

@@ -29,6 +29,7 @@ from dolphin_nautilus.contracts.restore import (
     encode_handover,
 )
 from dolphin_nautilus.domain.facts import PositionState, TradeClosed, TradeEntry, TradeExitLeg
+from dolphin_nautilus.resources import NodeResources, register_resources, unregister_resources
 from dolphin_nautilus.strategy.strategy import DolphinStrategy, DolphinStrategyConfig
 
 from .conftest import BTC, node_config, run_node, wait_for
@@ -95,12 +96,19 @@ def strategy_config() -> DolphinStrategyConfig:
     )
 
 
-def make_node_parts(signal_file: str, restore_json: str | None):
-    from dolphin_nautilus.backtest.catalogue import spec_for
+@pytest.fixture(autouse=True)
+def node_resources():
+    """The journal actor finds its fact sink in the process registry by namespace, as in a real node."""
+    yield
+    unregister_resources("e2e")
 
+
+def make_node_parts(signal_file: str, restore_json: str | None):
     sink = ListSink()
-    strategy = DolphinStrategy(strategy_config(), {BTC.value: spec_for(BTC.value)})
-    actors = [JournalActor(JournalActorConfig(component_id="JournalActor"), sink),
+    unregister_resources("e2e")  # the previous node of this test is stopped: its sink goes
+    register_resources("e2e", NodeResources(fact_sink=sink))
+    strategy = DolphinStrategy(strategy_config())
+    actors = [JournalActor(JournalActorConfig(component_id="JournalActor", namespace="e2e")),
               SignalFileActor(SignalFileActorConfig(component_id="Signals", path=signal_file, bar_types=[BAR_TYPE]))]
     if restore_json is not None:
         actors.insert(0, RestoreFromFacts(RestoreFromFactsConfig(component_id="Restore", slots_json=restore_json)))

@@ -161,6 +161,11 @@ def resolve_path(config: "Config", path: str) -> Path:
     return (Path(config.source).resolve().parent.parent / candidate).resolve()
 
 
+def state_dir_for(config: "Config") -> Path:
+    """The namespace's own folder under node.state_dir: stores, logs, status and control files."""
+    return resolve_path(config, config.node.state_dir) / config.node.namespace
+
+
 LIVE_AUTHORIZATION_PHRASE = "i-understand-this-trades-real-money"
 
 # Environment variable -> (config key path, type). Operational knobs only; never secrets.

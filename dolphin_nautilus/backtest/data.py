@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from nautilus_trader.model.data import Bar
+from nautilus_trader.model.data import Bar, BarType
 
+from dolphin_nautilus.contracts.topics import bar_type_name
 from dolphin_nautilus.domain.instruments import InstrumentSpec
-from dolphin_nautilus.strategy.strategy import bar_type_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_PATH = REPO_ROOT / "backtests" / "data" / "sample_1m.parquet"
@@ -95,7 +95,7 @@ def build_bars(df: pd.DataFrame, specs: dict[str, InstrumentSpec], minutes: int)
                       dtype=np.uint64)
         col = lambda name: np.array(group[name].to_numpy(dtype=np.float64), copy=True)  # noqa: E731 - writable copies
         bars[instrument_id] = Bar.from_raw_arrays_to_list(
-            bar_type_for(instrument_id, minutes), spec.price_precision, spec.size_precision,
+            BarType.from_str(bar_type_name(instrument_id, minutes)), spec.price_precision, spec.size_precision,
             col("open"), col("high"), col("low"), col("close"), col("volume"), ts, ts.copy(),
         )
     missing = sorted(set(specs) - set(bars))

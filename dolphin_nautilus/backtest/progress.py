@@ -17,9 +17,8 @@ class ProgressActorConfig(ActorConfig, frozen=True):
 
 
 class ProgressActor(Actor):
-    def __init__(self, config: ProgressActorConfig, stats=None) -> None:
+    def __init__(self, config: ProgressActorConfig) -> None:
         super().__init__(config)
-        self._stats = stats  # optional callable -> str, appended to each line
         self._wall_start = 0.0
 
     def on_start(self) -> None:
@@ -34,6 +33,6 @@ class ProgressActor(Actor):
         span = max(1, self.config.end_ns - self.config.start_ns)
         done = min(1.0, max(0.0, (now_ns - self.config.start_ns) / span))
         stamp = self.clock.utc_now().strftime("%Y-%m-%d")
-        extra = f"  {self._stats()}" if self._stats else ""
+        extra = f"  trades {len(self.cache.positions_closed())}  open {len(self.cache.positions_open())}"
         sys.stderr.write(f"  [{done:6.1%}] simulated {stamp}  wall {time.perf_counter() - self._wall_start:6.1f}s{extra}\n")
         sys.stderr.flush()

@@ -18,16 +18,26 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from dolphin_nautilus.config import Config, ConfigError, Secrets, load_config
+import msgspec
+
+from dolphin_nautilus.backtest.catalogue import BINGX_SPECS
+from dolphin_nautilus.config import Config, ConfigError, Secrets, load_config, state_dir_for
 from dolphin_nautilus.domain.diagnostics import guidance_table
-from dolphin_nautilus.node.control import RESULT_FILE, STATUS_FILE, pid_alive, read_json, request_reconcile
-from dolphin_nautilus.node.logs import RedactingFilter, secret_values
+from dolphin_nautilus.journal.schema import database_name
+from dolphin_nautilus.journal.store import ClickHouseStore, StoreBusy, StoreError, _chdb_lock_holder
+from dolphin_nautilus.logs import RedactingFilter, secret_values
+from dolphin_nautilus.node.signal_map import signals_map_name
+from dolphin_nautilus.node.stores import LeaseHeld, Stores, clickhouse_config, open_live_state
+from dolphin_nautilus.restore.cleanup import find_rejected_history, write_tombstones
+from dolphin_nautilus.state import lease_map_name, state_map_name
+from dolphin_nautilus.state.node_files import RESULT_FILE, STATUS_FILE, pid_alive, read_json, request_reconcile
 
 EXIT_OK = 0
 EXIT_ATTENTION = 1  # status: safe mode, no/stale heartbeat, stuck reconcile; mode-verify: a violation
 EXIT_USAGE = 2  # bad arguments or a bad config
 EXIT_STORE = 3  # a store could not be read (held by a running node, or unreachable)
 EXIT_NO_NODE = 4  # restart: no running node to ask, and no supervisor to restart it
+EXIT_VENUE = 5  # history-clean: the venue's contract list (instrument specs) could not be read
 
 EXIT_HELP = f"""exit codes:
   {EXIT_OK}  ok
@@ -36,6 +46,7 @@ EXIT_HELP = f"""exit codes:
   {EXIT_USAGE}  bad arguments or config
   {EXIT_STORE}  a store could not be read (embedded chDB held by a running node, or unreachable)
   {EXIT_NO_NODE}  restart: no running node answered and no supervisor is available
+  {EXIT_VENUE}  history-clean: the venue's contract list (instrument specs) could not be read
 """
 
 STALE_HEARTBEAT_S = 30.0
@@ -58,8 +69,6 @@ def _load(path: str) -> Config:
 
 
 def _state_dir(config: Config) -> Path:
-    from dolphin_nautilus.node.launcher import state_dir_for
-
     return state_dir_for(config)
 
 
@@ -75,11 +84,6 @@ def busy_message(config: Config, state_dir: Path, holder: str | None) -> str:
 
 def open_clickhouse(config: Config, state_dir: Path, holder: str | None = None):
     """A reader on the namespace's ClickHouse; StoreBusy becomes a plain CtlError naming the holder."""
-    from dolphin_nautilus.journal.store import ClickHouseStore, StoreBusy, StoreError
-    from dolphin_nautilus.node.stores import clickhouse_config
-
-    from dolphin_nautilus.journal.store import _chdb_lock_holder
-
     chdb_path = state_dir / config.clickhouse.path
     if config.clickhouse.backend == "chdb":
         if not chdb_path.exists():
@@ -118,8 +122,6 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 # ------------------------------------------------------------------------------------------ status
 def collect_status(config: Config) -> tuple[dict[str, Any], int]:
-    from dolphin_nautilus.node.stores import open_live_state
-
     state_dir = _state_dir(config)
     out: dict[str, Any] = {"namespace": config.node.namespace, "environment": config.node.environment,
                            "state_dir": str(state_dir), "problems": []}
@@ -246,10 +248,6 @@ def cmd_faults(args: argparse.Namespace, redactor: RedactingFilter) -> int:
 # ------------------------------------------------------------------------------------------ mode-verify
 def identities(config: Config, state_dir: Path) -> dict[str, str]:
     """Everything a namespace owns that another deployment must not share."""
-    from dolphin_nautilus.journal.schema import database_name
-    from dolphin_nautilus.node.signal_map import signals_map_name
-    from dolphin_nautilus.state import lease_map_name, state_map_name
-
     ch, hz = config.clickhouse, config.hazelcast
     where_ch = str(state_dir / ch.path) if ch.backend == "chdb" else f"{ch.host}:{ch.port}"
     where_hz = str(state_dir / hz.path) if hz.backend == "local" else f"{hz.cluster_name}@{','.join(hz.members)}"
@@ -370,9 +368,6 @@ def _wait_result(state_dir: Path, before: dict | None, wait_s: float) -> dict | 
 def open_stores_for_cleanup(config: Config, state_dir: Path):
     """Full stores (inline): tombstones are namespace writes, so this takes the namespace lease and refuses
     plainly while a node holds it or holds the embedded store."""
-    from dolphin_nautilus.journal.store import StoreBusy, StoreError
-    from dolphin_nautilus.node.stores import LeaseHeld, Stores
-
     open_clickhouse(config, state_dir).close()  # the plain "held by running node" check first
     try:
         return Stores(config, state_dir, mode="inline", node_id=f"dolphin-ctl@{os.getpid()}")
@@ -384,13 +379,29 @@ def open_stores_for_cleanup(config: Config, state_dir: Path):
         raise CtlError(EXIT_STORE, f"stores unavailable: {exc}") from None
 
 
+def _cleanup_specs(config: Config) -> dict:
+    """The venue's specs of the configured instruments, judged as restore judges them: the simulated venue's
+    contracts for a backtest namespace, the venue's public contract list for vst/live. An instrument the venue
+    does not list is left out (restore rejects its history as an unknown instrument), never a KeyError."""
+    if config.node.environment == "backtest":
+        listed = BINGX_SPECS
+    else:
+        # Imported here because it is heavy (it loads Nautilus), and only history-clean needs the venue.
+        from dolphin_nautilus.node.assembly import venue_specs
+
+        try:
+            listed = venue_specs(config)
+        except Exception as exc:  # noqa: BLE001 - without the venue's specs the dust rule cannot be judged
+            raise CtlError(EXIT_VENUE, f"cannot read the venue's contract list: {type(exc).__name__}: {exc}") \
+                from None
+    return {iid: listed[iid] for iid in config.strategy.instruments if iid in listed}
+
+
 def cmd_history_clean(args: argparse.Namespace, redactor: RedactingFilter) -> int:
     config = _load(args.config)
-    from dolphin_nautilus.restore.cleanup import find_rejected_history, write_tombstones
-
     stores = open_stores_for_cleanup(config, _state_dir(config))
     try:
-        rejected = find_rejected_history(stores)
+        rejected = find_rejected_history(stores, specs=_cleanup_specs(config))
         result = write_tombstones(stores, [t.trade_id for t in rejected], dry_run=not args.apply)
     finally:
         stores.close()
@@ -406,8 +417,6 @@ def cmd_history_clean(args: argparse.Namespace, redactor: RedactingFilter) -> in
 
 
 def _plain(value: Any) -> Any:
-    import msgspec
-
     try:
         return msgspec.to_builtins(value)
     except TypeError:

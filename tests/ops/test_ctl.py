@@ -144,12 +144,14 @@ def test_operator_doc_carries_the_guidance_of_every_code():
         assert f"- **You:** {row['operator']}" in doc and f"- **The system:** {row['automatic']}" in doc
 
 
-def test_history_clean_lists_rejected_history_dry_run_first_then_tombstones_without_deleting(tmp_path):
+def test_history_clean_lists_rejected_history_dry_run_first_then_tombstones_without_deleting(tmp_path, bingx_emulator):
     from decimal import Decimal
 
     from dolphin_nautilus.domain.facts import PositionState
 
-    blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var")
+    # The dust rule is judged with the venue's own contract specs, as restore judges it.
+    blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var",
+                        rest_url=bingx_emulator.rest_url)
     now = time.time_ns()
     bad = PositionState(ts=now, origin="test", trade_id="t-bad", instrument_id="BTC-USDT-PERP.BINGX", side="LONG",
                         status="OPEN", quantity=Decimal("0.01"), notional=Decimal("-5"), entry_price=Decimal("60000"),
@@ -174,3 +176,18 @@ def test_history_clean_lists_rejected_history_dry_run_first_then_tombstones_with
     finally:
         store.close()
     assert statuses == ["OPEN", "TOMBSTONED"]  # the bad row is still there: nothing deleted
+
+
+def test_history_clean_takes_specs_from_the_venue_and_skips_an_instrument_it_does_not_list(tmp_path, bingx_emulator):
+    import msgspec
+
+    from dolphin_nautilus.config import load_config
+    from dolphin_nautilus.ops.cli import _cleanup_specs
+
+    path = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var",
+                        rest_url=bingx_emulator.rest_url)
+    config = load_config(path)
+    config = msgspec.structs.replace(config, strategy=msgspec.structs.replace(
+        config.strategy, instruments=["BTC-USDT-PERP.BINGX", "NOPE-USDT-PERP.BINGX"]))
+    specs = _cleanup_specs(config)
+    assert list(specs) == ["BTC-USDT-PERP.BINGX"] and specs["BTC-USDT-PERP.BINGX"].min_quantity > 0

@@ -8,10 +8,10 @@ reference model, a signal file (backtests) and a live-state map (live) all reach
 - hazelcast: `LiveStateSignalActor` polls a live-state map (`DOLPHIN_SIGNALS_<NS>` entries
   `{"target": .., "strength": .., "ts": ..}` keyed by instrument id) every `poll_interval_s`.
 """
-
-
+# No `from __future__ import annotations` here: @customdataclass reads the field annotations as real types.
 import csv
 import math
+from datetime import timedelta
 from pathlib import Path
 
 from nautilus_trader.common.actor import Actor
@@ -20,6 +20,8 @@ from nautilus_trader.core.data import Data
 from nautilus_trader.model.custom import customdataclass
 from nautilus_trader.model.data import Bar, BarType, DataType
 from nautilus_trader.model.identifiers import InstrumentId
+
+from dolphin_nautilus.resources import resources_for
 
 _DEFAULT_ID = InstrumentId.from_str("BTC-USDT-PERP.BINGX")
 
@@ -32,7 +34,7 @@ class DolphinSignal(Data):
     source: str = "reference"
 
 
-SIGNAL_TOPIC = "data." + DataType(DolphinSignal).topic
+# The strategy subscribes to contracts.topics.SIGNAL_TOPIC; a test proves it is this type's Nautilus topic.
 
 
 class SignalFormatError(ValueError):
@@ -90,21 +92,21 @@ class SignalFileActor(Actor):
 
 
 class LiveStateSignalActorConfig(ActorConfig, frozen=True):
+    namespace: str  # whose registered resources hold the signal map (dolphin_nautilus.resources)
     poll_interval_s: float = 1.0
 
 
 class LiveStateSignalActor(Actor):
     """Polls a signal map for targets written by an external model and publishes changes."""
 
-    def __init__(self, config: LiveStateSignalActorConfig, store) -> None:
+    def __init__(self, config: LiveStateSignalActorConfig) -> None:
         super().__init__(config)
-        self._store = store  # anything with entries() -> dict[str, dict]: a LiveStateStore
+        self._store = None  # anything with entries() -> dict[str, dict]: the node's signal map
         self._seen: dict[str, tuple] = {}
         self.bad_entries = 0
 
     def on_start(self) -> None:
-        from datetime import timedelta
-
+        self._store = resources_for(self.config.namespace).signal_map
         self.clock.set_timer("dolphin-signal-poll", timedelta(seconds=self.config.poll_interval_s),
                              callback=lambda _event: self.poll())
 

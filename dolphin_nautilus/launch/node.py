@@ -21,8 +21,23 @@ from pathlib import Path
 
 import msgspec
 
-from dolphin_nautilus.config import LIVE_AUTHORIZATION_PHRASE, Config, ConfigError, Secrets, load_config, resolve_path
-from dolphin_nautilus.node.logs import log_event, node_logger, setup_logging
+from dolphin_nautilus.actors.control import NodeControlActor
+from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials, MissingCredentialsError
+from dolphin_nautilus.config import LIVE_AUTHORIZATION_PHRASE, Config, ConfigError, Secrets, load_config, state_dir_for
+from dolphin_nautilus.journal.store import StoreError
+from dolphin_nautilus.logs import log_event, node_logger, setup_logging
+from dolphin_nautilus.node.assembly import (
+    bingx_urls,
+    build_trading_node,
+    component,
+    trading_node_config,
+    venue_specs,
+)
+from dolphin_nautilus.node.signal_map import open_signal_map
+from dolphin_nautilus.node.stores import LeaseHeld, Stores
+from dolphin_nautilus.resources import NodeResources, register_resources, unregister_resources
+from dolphin_nautilus.state import StateStoreError
+from dolphin_nautilus.strategy.strategy import DolphinStrategy
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # unexpected error (a bug or a crash while running): the supervisor restarts it
@@ -58,10 +73,6 @@ class LaunchError(Exception):
         self.exit_code, self.code = exit_code, code
 
 
-def state_dir_for(config: Config) -> Path:
-    return resolve_path(config, config.node.state_dir) / config.node.namespace
-
-
 def check_authorized(config: Config) -> None:
     if config.node.environment == "live" and config.node.live_authorization != LIVE_AUTHORIZATION_PHRASE:
         raise LaunchError(EXIT_LIVE_NOT_AUTHORIZED, LIVE_REFUSAL)
@@ -79,193 +90,71 @@ def load(path: str) -> Config:
 
 
 def check_credentials() -> None:
-    from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials, MissingCredentialsError
-
     try:
         BingXCredentials.from_env()
     except MissingCredentialsError as exc:
         raise LaunchError(EXIT_CONFIG, str(exc)) from None
 
 
-def bingx_urls(config: Config):
-    """The [bingx] overrides, else the documented hosts of the environment (vst -> demo, live -> real)."""
-    from dolphin_nautilus.adapters.bingx.common.urls import BingXUrls, urls_for
-
-    base = urls_for("VST" if config.node.environment == "vst" else "LIVE")
-    bx = config.bingx
-    return BingXUrls(rest=bx.rest_url or base.rest, ws_market=bx.ws_market_url or base.ws_market,
-                     ws_user=bx.ws_user_url or bx.ws_market_url or base.ws_user)
-
-
-def fetch_specs(config: Config) -> dict:
-    """Instrument specs for the strategy from the venue's public contract list (one REST call)."""
-    from dolphin_nautilus.adapters.bingx.http.client import BingXHttpClient
-    from dolphin_nautilus.adapters.bingx.http.market import BingXMarketHttpAPI
-    from dolphin_nautilus.adapters.bingx.parsing import contract_to_spec
-
-    async def contracts():
-        client = BingXHttpClient(bingx_urls(config).rest, None, timeout_s=10.0)
-        try:
-            return await BingXMarketHttpAPI(client).contracts()
-        finally:
-            await client.close()
-
+def check_venue_lists_instruments(config: Config) -> None:
+    """Fail fast (exit 6) when the venue cannot be asked or lists no tradable perpetual for an instrument."""
     try:
-        rows = asyncio.run(contracts())
+        specs = venue_specs(config)
     except Exception as exc:  # noqa: BLE001 - any failure here means we cannot trade; say which
         raise LaunchError(EXIT_VENUE, f"cannot read BingX contracts from {bingx_urls(config).rest}: "
                                       f"{type(exc).__name__}: {exc}") from None
-    specs = {}
-    for contract in rows:
-        try:
-            spec = contract_to_spec(contract)
-        except ValueError:
-            continue
-        specs[spec.instrument_id] = spec
     missing = [iid for iid in config.strategy.instruments if iid not in specs]
     if missing:
         raise LaunchError(EXIT_VENUE, f"BingX lists no tradable perpetual for {missing}; fix strategy.instruments")
-    return specs
 
 
 def open_stores(config: Config, state_dir: Path):
-    from dolphin_nautilus.journal.store import StoreError
-    from dolphin_nautilus.node.stores import LeaseHeld, Stores
-    from dolphin_nautilus.state import StateStoreError
-
     try:
         return Stores(config, state_dir)
     except (LeaseHeld, StoreError, StateStoreError) as exc:
         raise LaunchError(EXIT_STORES, f"{type(exc).__name__}: {exc}") from None
 
 
-def node_config(config: Config, state_dir: Path, *, startup_timeout_s: float):
-    from nautilus_trader.config import (
-        InstrumentProviderConfig,
-        LiveExecEngineConfig,
-        LoggingConfig,
-        TradingNodeConfig,
-    )
-
-    from dolphin_nautilus.adapters.bingx.config import BingXDataClientConfig, BingXExecClientConfig
-
-    urls = bingx_urls(config)
-    provider = InstrumentProviderConfig(load_ids=frozenset(config.strategy.instruments))
-    common = dict(environment="VST" if config.node.environment == "vst" else "LIVE", base_url_http=urls.rest,
-                  base_url_ws=urls.ws_market, recv_window_ms=config.bingx.recv_window_ms,
-                  instrument_provider=provider)
-    return TradingNodeConfig(
-        trader_id=config.node.trader_id,
-        # Nautilus' own log goes to a JSON file beside ours; stdout carries only our JSON events.
-        logging=LoggingConfig(log_level="OFF", log_level_file=config.node.log_level,
-                              log_directory=str(state_dir / "logs"), log_file_name="nautilus",
-                              log_file_format="json", log_colors=False),
-        exec_engine=LiveExecEngineConfig(
-            reconciliation=True,
-            reconciliation_lookback_mins=24 * 60,
-            inflight_check_interval_ms=2_000,  # orders without an answer are queried by client order id
-            inflight_check_threshold_ms=5_000,
-            inflight_check_retries=5,
-            open_check_interval_secs=10.0,  # open orders re-checked against the venue
-            open_check_open_only=True,
-            position_check_interval_secs=60.0,  # positions re-checked against the venue
-            graceful_shutdown_on_exception=True,
-        ),
-        data_clients={"BINGX": BingXDataClientConfig(**common)},
-        exec_clients={"BINGX": BingXExecClientConfig(**common, switch_to_one_way=config.bingx.switch_to_one_way)},
-        timeout_connection=max(10.0, startup_timeout_s / 2),
-        timeout_reconciliation=max(10.0, startup_timeout_s / 3),
-        timeout_portfolio=10.0,
-        timeout_disconnection=5.0,
-        timeout_post_stop=1.0,
-    )
-
-
-def signal_actor(config: Config, state_dir: Path):
-    """The live signal source, when strategy.signal_source says so (the reference model needs none)."""
-    from dolphin_nautilus.node.signal_map import open_signal_map
-    from dolphin_nautilus.strategy.signals import LiveStateSignalActor, LiveStateSignalActorConfig
-
-    if config.strategy.signal_source != "hazelcast":
-        return None, None
-    signal_map = open_signal_map(config, state_dir)
-    actor = LiveStateSignalActor(LiveStateSignalActorConfig(component_id="SignalMap",
-                                                            poll_interval_s=config.strategy.poll_interval_s),
-                                 signal_map)
-    return actor, signal_map
-
-
-def restore_actor(config: Config, stores, specs: dict, state_dir: Path):
-    """The restore actor (restore/actor.py), or None when this build has none. Venue truth: the Nautilus
-    cache after startup reconciliation. Its reports and the restart-breaker record go to the state dir."""
-    try:
-        from dolphin_nautilus.restore.actor import RestoreActor, RestoreActorConfig
-    except ImportError:
-        return None
-    return RestoreActor(RestoreActorConfig.from_config(config, state_dir), stores, specs, venue_positions="cache")
-
-
 class NodeRun:
-    """One live node: built from config and open stores, run until a signal, then stopped and disposed."""
+    """One live node: assembled from config and open stores (node.assembly), run until a signal, then stopped
+    and disposed."""
 
-    def __init__(self, config: Config, stores, specs: dict, state_dir: Path, log_file: Path, *,
+    def __init__(self, config: Config, stores, state_dir: Path, log_file: Path, *,
                  startup_timeout_s: float, without_restore: bool = False) -> None:
-        from nautilus_trader.live.node import TradingNode
-
-        from dolphin_nautilus.adapters.bingx.factories import (
-            BingXLiveDataClientFactory,
-            BingXLiveExecClientFactory,
-        )
-        from dolphin_nautilus.backtest.runner import strategy_config
-        from dolphin_nautilus.journal.actor import JournalActor, JournalActorConfig
-        from dolphin_nautilus.node.actors import FaultLogActor, NodeControlActor, NodeControlActorConfig
-        from dolphin_nautilus.strategy.strategy import SAFE_MODE_CACHE_KEY, DolphinStrategy
-
         self.config, self.stores, self.startup_timeout_s = config, stores, startup_timeout_s
+        self.namespace = config.node.namespace
+        self.signal_map = open_signal_map(config, state_dir) if config.strategy.signal_source == "hazelcast" else None
+        register_resources(self.namespace, NodeResources(stores=stores, signal_map=self.signal_map))
+        try:
+            self._build(config, stores, state_dir, log_file, without_restore)
+        except BaseException:
+            self._release()
+            raise
+
+    def _build(self, config: Config, stores, state_dir: Path, log_file: Path, without_restore: bool) -> None:
+        if without_restore:
+            log_event(log, logging.WARNING, "restore_skipped", "--without-restore: starting flat, nothing restored")
+        identity = {"node_id": stores.node_id, "namespace": config.node.namespace,
+                    "environment": config.node.environment, "trader_id": config.node.trader_id,
+                    "log_file": str(log_file), "config": str(Path(config.source).resolve())}
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
-        self.node = TradingNode(config=node_config(config, state_dir, startup_timeout_s=startup_timeout_s),
-                                loop=self.loop)
+        self.node = build_trading_node(
+            trading_node_config(config, state_dir, startup_timeout_s=self.startup_timeout_s,
+                                without_restore=without_restore, identity=identity),
+            loop=self.loop)
         self.stop_requested = asyncio.Event()
         self.stop_signal = ""
         for sig in (signal.SIGINT, signal.SIGTERM):  # replaces Nautilus' handlers: we stop in order ourselves
             self.loop.add_signal_handler(sig, self._on_signal, sig)
-        live_strategy = msgspec.structs.replace(strategy_config(config, seed_restored=False), snapshot_every_bars=1)
-        self.strategy = DolphinStrategy(live_strategy, specs)
-        self.control = NodeControlActor(
-            NodeControlActorConfig(component_id="NodeControl", heartbeat_every_s=config.hazelcast.lease_ttl_s / 6),
-            state_dir=state_dir,
-            identity={"node_id": stores.node_id, "namespace": config.node.namespace,
-                      "environment": config.node.environment, "trader_id": config.node.trader_id,
-                      "log_file": str(log_file), "config": str(Path(config.source).resolve())},
-            heartbeat=self._heartbeat,
-        )
-        self.signal_actor, self.signal_map = signal_actor(config, state_dir)
-        restore = None if without_restore else restore_actor(config, stores, specs, state_dir)
-        if restore is not None:
-            self.node.trader.add_actor(restore)
-        elif without_restore:
-            log_event(log, logging.WARNING, "restore_skipped", "--without-restore: starting flat, nothing restored")
-        else:
-            # Trading blind over positions a previous run left open could net into them: exits only.
-            reason = "restore actor unavailable in this build: open slots were not restored (exits only)"
-            self.node.cache.add(SAFE_MODE_CACHE_KEY, reason.encode())
-            log_event(log, logging.ERROR, "safe_mode", reason, code="INTENT_BLOCKED")
-        self.node.trader.add_actor(JournalActor(JournalActorConfig(component_id="JournalActor"), stores.journal))
-        self.node.trader.add_actor(FaultLogActor())
-        self.node.trader.add_actor(self.control)
-        if self.signal_actor is not None:
-            self.node.trader.add_actor(self.signal_actor)
-        self.node.trader.add_strategy(self.strategy)
-        self.node.add_data_client_factory("BINGX", BingXLiveDataClientFactory)
-        self.node.add_exec_client_factory("BINGX", BingXLiveExecClientFactory)
-        self.node.build()
+        self.strategy = component(self.node.trader, DolphinStrategy)
+        self.control = component(self.node.trader, NodeControlActor)
         self.control.bind(self.node.kernel.exec_engine.reconcile_execution_state, self.loop)
 
-    def _heartbeat(self) -> None:
-        from dolphin_nautilus.state import HEARTBEAT_KEY
-
-        self.stores.live_state.put(HEARTBEAT_KEY, {"node_id": self.stores.node_id, "ts": time.time_ns()})
+    def _release(self) -> None:
+        unregister_resources(self.namespace)
+        if self.signal_map is not None:
+            self.signal_map.close()
 
     def _on_signal(self, sig: signal.Signals) -> None:
         self.stop_signal = sig.name
@@ -325,8 +214,7 @@ class NodeRun:
             try:
                 self.node.dispose()
             finally:
-                if self.signal_map is not None:
-                    self.signal_map.close()
+                self._release()
                 self.loop.close()
                 asyncio.set_event_loop(None)
 
@@ -367,8 +255,8 @@ def launch(config_path: str, *, startup_timeout_s: float, without_restore: bool 
     stores = _logged(open_stores, config, state_dir)
     status = EXIT_FAILED
     try:
-        specs = _logged(fetch_specs, config)
-        run = NodeRun(config, stores, specs, state_dir, log_file, startup_timeout_s=startup_timeout_s,
+        _logged(check_venue_lists_instruments, config)
+        run = NodeRun(config, stores, state_dir, log_file, startup_timeout_s=startup_timeout_s,
                       without_restore=without_restore)
         status = run.run()
         return status

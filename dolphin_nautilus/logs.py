@@ -18,8 +18,6 @@ from typing import Any
 
 import msgspec
 
-from dolphin_nautilus.config import Secrets
-
 LOGGER_NAME = "dolphin"
 LOG_FILE_NAME = "dolphin-node.jsonl"
 REDACTED = "***"
@@ -27,8 +25,9 @@ _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__di
 _encoder = msgspec.json.Encoder()
 
 
-def secret_values(secrets: Secrets) -> list[str]:
-    """The secret strings to scrub; short ones are skipped so redaction cannot shred ordinary words."""
+def secret_values(secrets: Any) -> list[str]:
+    """The secret strings to scrub (from a `config.Secrets`: this layer sits below the config, so it reads the
+    four fields by name); short ones are skipped so redaction cannot shred ordinary words."""
     values = (secrets.bingx_api_key, secrets.bingx_api_secret, secrets.clickhouse_password, secrets.hazelcast_password)
     return sorted({v for v in values if len(v) >= 6}, key=len, reverse=True)
 
@@ -113,7 +112,7 @@ def log_dir(state_dir: Path) -> Path:
     return state_dir / "logs"
 
 
-def setup_logging(state_dir: Path, level: str, secrets: Secrets, *, stream=None) -> Path:
+def setup_logging(state_dir: Path, level: str, secrets: Any, *, stream=None) -> Path:
     """Route the `dolphin` logger to stdout and the state dir's JSON log; returns the log file path."""
     directory = log_dir(state_dir)
     directory.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,9 @@
-"""The RestoreActor (DESIGN.md §5): on start, rebuild the open slots from the live state, ClickHouse
-`position_state` (ours, and a legacy table when configured) and the capital ledger; skip invalid candidates
-(recorded, never a halt); reconcile with the venue in live runs; hand the slots to the strategy via the
-cache; never raise out of on_start and never crash-loop (restart breaker).
+"""The restore plan (DESIGN.md §5), plain code without Nautilus: what the restore actor
+(`dolphin_nautilus.actors.restore`) reads, decides and hands over.
 
-The first half is plain code (no Nautilus): `read_sources` (I/O, bounded by the actor's timeout),
-`decide_with_dust`, `build_plan` (venue rules, tombstones, anomalies). The second half is the actor.
+`read_sources` (I/O, bounded by the actor's timeout with `run_bounded`), `decide_with_dust`, `build_plan`
+(venue rules, tombstones, anomalies), `fallback_plan` (the defined safe outcome when restore cannot finish).
+Venue truth comes in as a `VenueAnswer`: positions, a reason the venue could not be asked, or None (no venue).
 """
 
 from __future__ import annotations
@@ -20,13 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from nautilus_trader.common.actor import Actor
-from nautilus_trader.common.config import ActorConfig
 
 from dolphin_nautilus.domain.facts import Anomaly, PositionState, canonical_json
 from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.domain.policy import is_effectively_zero
-from dolphin_nautilus.domain.slots import RestoredSlot as BookSlot
+from dolphin_nautilus.contracts.restore import RestoredSlot as BookSlot
 from dolphin_nautilus.restore.candidates import (
     OPEN,
     Candidate,
@@ -46,16 +43,6 @@ from dolphin_nautilus.restore.decide import (
 )
 from dolphin_nautilus.restore.breaker import BreakerVerdict, RestartBreaker
 from dolphin_nautilus.restore.report import ORIGIN, decision_to_json, render_report, to_anomalies
-from dolphin_nautilus.restore.venue import (
-    RESTORE_FLATTEN_CACHE_KEY,
-    RESTORE_REPORT_CACHE_KEY,
-    RESTORE_REPORT_JSON_CACHE_KEY,
-    VENUE_RECONCILED_TOPIC,
-    VenuePositions,
-    VenueReconciled,
-    cache_venue_positions,
-)
-from dolphin_nautilus.strategy.strategy import RESTORE_CACHE_KEY, SAFE_MODE_CACHE_KEY
 
 LIVE_SOURCE = "live_state"
 CLICKHOUSE_SOURCE = "clickhouse"
@@ -67,9 +54,15 @@ ZERO = Decimal(0)
 VENUE_RETRY_TIMER = "restore-venue-retry"
 REPORT_TEXT = "restore_report.txt"
 REPORT_JSON = "restore_report.json"
-LEGACY_LEDGER_FILE = "capital_update_ledger.json"
 
 VenueAnswer = Mapping[str, tuple[Decimal, Decimal]] | str | None  # positions | "why unavailable" | no venue
+# The live venue truth: {instrument_id: (signed_qty, avg_px)} for the configured instruments (left out = flat),
+# or `VenueUnavailable` when the venue could not be asked. It must not block.
+VenuePositions = Callable[[], dict[str, tuple[Decimal, Decimal]]]
+
+
+class VenueUnavailable(Exception):
+    """The venue's positions are unknown (query failed, timed out, or never reported): NOT flat."""
 
 
 class RestorePlan(msgspec.Struct, kw_only=True):
@@ -134,7 +127,7 @@ def read_sources(
     if problem is not None:
         batches.append(SourceBatch(name=CLICKHOUSE_SOURCE, unreachable=problem))
     else:
-        batches.append(parse_position_state_rows([_exact_ts(r) for r in rows], CLICKHOUSE_SOURCE))
+        batches.append(parse_position_state_rows([exact_ts(r) for r in rows], CLICKHOUSE_SOURCE))
     if legacy is not None:
         batches.append(legacy)
     if capital_ledger_path:
@@ -156,7 +149,7 @@ def _read_live(stores: Any) -> SourceBatch:
     return parse_live_entries({k: v for k, v in entries.items() if k not in NON_SLOT_LIVE_KEYS}, LIVE_SOURCE)
 
 
-def _exact_ts(row: Mapping[str, Any]) -> dict[str, Any]:
+def exact_ts(row: Mapping[str, Any]) -> dict[str, Any]:
     """The store gives exact ns beside the DateTime64 columns (datetimes stop at microseconds)."""
     row = dict(row)
     for name in ("ts", "opened_ts"):
@@ -304,7 +297,7 @@ def _tombstone_gone(plan: RestorePlan, batches: list[SourceBatch], gone: dict[st
             by_trade.setdefault(c.trade_id, []).append(c)
     reasons = {r.trade_id: f"{r.kind}: {r.reason}" for r in plan.decision.rejections if r.trade_id}
     for trade_id, records in sorted(by_trade.items()):
-        if trade_id in restored or not _latest_open_somewhere(records):
+        if trade_id in restored or not latest_open_somewhere(records):
             continue
         why = gone.get(trade_id) or reasons.get(trade_id) or "superseded"
         tomb = tombstone_for(records, now_ns)
@@ -313,7 +306,7 @@ def _tombstone_gone(plan: RestorePlan, batches: list[SourceBatch], gone: dict[st
                                        f"{trade_id} tombstoned: {why}", trade_id, tomb.instrument_id))
 
 
-def _latest_open_somewhere(records: list[Candidate]) -> bool:
+def latest_open_somewhere(records: list[Candidate]) -> bool:
     per_source: dict[str, Candidate] = {}
     for c in records:
         best = per_source.get(c.source)
@@ -359,46 +352,12 @@ def fallback_plan(reason: str, code: str, *, namespace: str, now_ns: int) -> Res
     )
 
 
-# ================================================================================================ the actor
-
-
-class RestoreActorConfig(ActorConfig, frozen=True):
-    namespace: str
-    instrument_ids: list[str]
-    max_bars_held: int = 250
-    timeout_s: float = 10.0
-    restart_window_s: float = 300.0
-    restart_max: int = 3
-    unclaimed_venue_position: str = "adopt"  # adopt | flatten
-    legacy_database: str = ""  # "" = no legacy table
-    legacy_table: str = "position_state"
-    capital_ledger_path: str = ""  # a legacy capital ledger file (dict or list of entries), optional
-    state_dir: str = ""  # restore_report.txt/.json and restarts.json go here ("" = not written)
-    venue_retry_s: float = 5.0
-
-    @classmethod
-    def from_config(cls, config: Any, state_dir: str | Path, **overrides: Any) -> RestoreActorConfig:
-        r = config.restore
-        values = dict(
-            component_id="RestoreActor", namespace=config.node.namespace,
-            instrument_ids=list(config.strategy.instruments), max_bars_held=config.strategy.max_hold_bars,
-            timeout_s=r.timeout_s, restart_window_s=r.restart_window_s, restart_max=r.restart_max,
-            unclaimed_venue_position=r.unclaimed_venue_position, legacy_database=r.legacy_database,
-            legacy_table=r.legacy_table, state_dir=str(state_dir),
-        )
-        ledger = Path(state_dir) / LEGACY_LEDGER_FILE
-        if ledger.exists():  # a legacy deployment's capital ledger, dropped into the state dir
-            values["capital_ledger_path"] = str(ledger)
-        values.update(overrides)
-        return cls(**values)
-
-
-class _Timeout(Exception):
-    pass
+class RestoreTimeout(Exception):
+    """Reading the restore sources did not finish within the actor's timeout."""
 
 
 def run_bounded(fn: Callable[[], Any], timeout_s: float) -> Any:
-    """Run `fn` on a daemon thread; its result, its exception re-raised, or `_Timeout`. A hung store call
+    """Run `fn` on a daemon thread; its result, its exception re-raised, or `RestoreTimeout`. A hung store call
     keeps its thread, but never the node (the thread is a daemon and its late result is discarded)."""
     box: dict[str, Any] = {}
 
@@ -412,169 +371,7 @@ def run_bounded(fn: Callable[[], Any], timeout_s: float) -> Any:
     thread.start()
     thread.join(timeout_s)
     if thread.is_alive():
-        raise _Timeout(f"restore did not finish within timeout_s={timeout_s}")
+        raise RestoreTimeout(f"restore did not finish within timeout_s={timeout_s}")
     if "error" in box:
         raise box["error"]
     return box["result"]
-
-
-class RestoreActor(Actor):
-    """Rebuilds the open slots on start and hands them to the strategy through the cache.
-
-    `venue_positions`: None (backtest: no venue truth, the strategy seeds restored positions), a
-    `VenuePositions` callable, or "cache" for the live implementation reading the Nautilus cache.
-    on_start never raises: any failure ends in the fallback plan (flat, safe mode, CRITICAL anomaly).
-    """
-
-    def __init__(
-        self,
-        config: RestoreActorConfig,
-        stores: Any,
-        specs: Mapping[str, InstrumentSpec],
-        *,
-        venue_positions: VenuePositions | str | None = None,
-        legacy_reader: LegacyReader | None = None,
-        wall_clock_ns: Callable[[], int] = time.time_ns,
-    ) -> None:
-        super().__init__(config)
-        self._stores = stores
-        self._specs = {iid: specs[iid] for iid in config.instrument_ids if iid in specs}
-        self._venue_arg = venue_positions
-        self._venue: VenuePositions | None = None
-        self._legacy_reader = legacy_reader
-        if legacy_reader is None and config.legacy_database:
-            self._legacy_reader = store_legacy_reader(stores, config.legacy_database, config.legacy_table)
-        self._wall_clock_ns = wall_clock_ns
-        self.plan: RestorePlan | None = None
-        self.breaker: BreakerVerdict | None = None
-        self.venue_retries = 0
-
-    # ------------------------------------------------------------------------------------------ start
-    def on_start(self) -> None:
-        try:
-            self.plan = self._restore()
-        except Exception as exc:  # noqa: BLE001 - an exception here would leave the trader STARTING
-            self.plan = fallback_plan(f"restore actor error: {exc!r}", "RESTORE_INTERNAL_ERROR",
-                                      namespace=self.config.namespace, now_ns=self.clock.timestamp_ns())
-        try:
-            self._apply(self.plan)
-        except Exception as exc:  # noqa: BLE001
-            self.log.error(f"RESTORE could not hand over its plan: {exc!r}; starting flat in safe mode")
-            self.cache.add(SAFE_MODE_CACHE_KEY, f"restore hand-over failed: {exc!r}".encode())
-            self.cache.add(RESTORE_CACHE_KEY, b"[]")
-
-    def on_stop(self) -> None:
-        if VENUE_RETRY_TIMER in self.clock.timer_names:
-            self.clock.cancel_timer(VENUE_RETRY_TIMER)
-
-    def _restore(self) -> RestorePlan:
-        cfg = self.config
-        now = self.clock.timestamp_ns()
-        try:
-            verdict, batches = run_bounded(self._read, cfg.timeout_s)
-        except _Timeout as exc:
-            return fallback_plan(str(exc), "RESTORE_TIMEOUT", namespace=cfg.namespace, now_ns=now)
-        self.breaker = verdict
-        decision = decide_with_dust(batches, self._specs, cfg.max_bars_held, now)
-        plan = build_plan(batches, decision, self._ask_venue(), namespace=cfg.namespace, specs=self._specs,
-                          unclaimed=cfg.unclaimed_venue_position, now_ns=now)
-        plan.notes += list(verdict.warnings)
-        if verdict.tripped:
-            plan.safe_mode.append(verdict.reason)
-            plan.anomalies.append(_anomaly(now, "RESTART_LOOP", "CRITICAL", cfg.namespace,
-                                           f"{verdict.reason}: starting in safe mode (exits only)",
-                                           starts=verdict.starts_in_window))
-        if plan.venue.startswith("unavailable"):
-            self.clock.set_timer(VENUE_RETRY_TIMER, dt.timedelta(seconds=cfg.venue_retry_s),
-                                 callback=self._retry_venue)
-        return plan
-
-    def _read(self) -> tuple[BreakerVerdict, list[SourceBatch]]:
-        cfg = self.config
-        state_dir = Path(cfg.state_dir) if cfg.state_dir else None
-        breaker = RestartBreaker(window_s=cfg.restart_window_s, max_starts=cfg.restart_max,
-                                 live_state=self._stores.live_state, state_dir=state_dir,
-                                 clock_ns=self._wall_clock_ns)
-        verdict = breaker.record_start()
-        batches = read_sources(self._stores, legacy_reader=self._legacy_reader,
-                               capital_ledger_path=cfg.capital_ledger_path)
-        return verdict, batches
-
-    def _ask_venue(self) -> VenueAnswer:
-        if self._venue_arg is None:
-            return None
-        if self._venue is None:
-            self._venue = (cache_venue_positions(self.cache, self.config.instrument_ids)
-                           if self._venue_arg == "cache" else self._venue_arg)
-        try:
-            return dict(self._venue())
-        except Exception as exc:  # noqa: BLE001 - VenueUnavailable, or any failure to ask: not flat
-            return f"{type(exc).__name__}: {exc}"
-
-    # ------------------------------------------------------------------------------------------ hand-over
-    def _apply(self, plan: RestorePlan) -> None:
-        for fact in [*plan.anomalies, *plan.tombstones]:
-            try:
-                self._stores.journal.append(fact)
-            except Exception as exc:  # noqa: BLE001 - the report still says it; the start goes on
-                self.log.error(f"RESTORE could not journal {fact.table} {getattr(fact, 'code', '')}: {exc!r}")
-        self.cache.add(RESTORE_CACHE_KEY, msgspec.json.encode(plan.book_slots()))
-        self.cache.add(SAFE_MODE_CACHE_KEY, "; ".join(plan.safe_mode).encode())
-        self.cache.add(RESTORE_FLATTEN_CACHE_KEY, msgspec.json.encode(plan.flatten))
-        self._publish_report(plan)
-        for rejection in plan.decision.rejections:
-            self.log.warning(f"RESTORE rejected [{rejection.kind}] {rejection.source} "
-                             f"trade={rejection.trade_id or '?'}: {rejection.reason}")
-        summary = (f"RESTORE {plan.decision.status}: {len(plan.slots)} slot(s), "
-                   f"{len(plan.decision.rejections)} rejection(s), {len(plan.tombstones)} tombstone(s), "
-                   f"venue {plan.venue}")
-        if plan.safe_mode:
-            self.log.error(f"{summary}; SAFE MODE: {'; '.join(plan.safe_mode)}")
-        else:
-            self.log.info(summary)
-
-    def _publish_report(self, plan: RestorePlan) -> None:
-        text, data = plan.report_text(), plan.report_json()
-        self.cache.add(RESTORE_REPORT_CACHE_KEY, text.encode())
-        self.cache.add(RESTORE_REPORT_JSON_CACHE_KEY, data.encode())
-        if self.config.state_dir:
-            try:
-                directory = Path(self.config.state_dir)
-                directory.mkdir(parents=True, exist_ok=True)
-                (directory / REPORT_TEXT).write_text(text + "\n")
-                (directory / REPORT_JSON).write_text(data + "\n")
-            except OSError as exc:
-                self.log.error(f"RESTORE report not written to {self.config.state_dir}: {exc!r}")
-
-    # ------------------------------------------------------------------------------------------ venue retry
-    def _retry_venue(self, event: Any = None) -> None:
-        """Timer: ask the venue again; once it answers, reconcile the running strategy and leave safe mode."""
-        self.venue_retries += 1
-        answer = self._ask_venue()
-        if isinstance(answer, str) or answer is None or self.plan is None:
-            return
-        self.clock.cancel_timer(VENUE_RETRY_TIMER)
-        now = self.clock.timestamp_ns()
-        plan = self.plan
-        held = {s.instrument_id: s.trade_id for s in plan.slots}
-        adopt = [external_slot(iid, q, px, now) for iid, (q, px) in sorted(answer.items())
-                 if q != 0 and iid not in held and iid in self._specs]
-        plan.safe_mode = [r for r in plan.safe_mode if not r.startswith("venue positions unknown")]
-        message = VenueReconciled(
-            positions={iid: (str(answer.get(iid, (ZERO, ZERO))[0]), str(answer.get(iid, (ZERO, ZERO))[1]))
-                       for iid in self.config.instrument_ids},
-            adopt=[BookSlot(**s.slot_fields(), seq=0) for s in adopt],
-            flatten=[s.instrument_id for s in adopt] if self.config.unclaimed_venue_position == "flatten" else [],
-            safe_mode="; ".join(plan.safe_mode),
-        )
-        plan.venue = f"reconciled after {self.venue_retries} retr{'y' if self.venue_retries == 1 else 'ies'}"
-        plan.slots = [s for s in plan.slots if answer.get(s.instrument_id, (ZERO, ZERO))[0] != 0] + adopt
-        plan.flatten = message.flatten
-        plan.anomalies = [_anomaly(now, "RESTORE_VENUE_RECONCILED", "WARNING", self.config.namespace,
-                                   f"venue answered after {self.venue_retries} retr"
-                                   f"{'y' if self.venue_retries == 1 else 'ies'}; reconciled "
-                                   f"{len(held)} restored slot(s), {len(adopt)} unclaimed position(s)")]
-        plan.tombstones = []  # the book closes slots the venue shows flat (a CLOSED row, reason RECONCILE)
-        self._apply(plan)
-        self.msgbus.publish(VENUE_RECONCILED_TOPIC, message)
-

@@ -14,7 +14,9 @@ from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.model.events import AccountState
 
-from dolphin_nautilus.domain.facts import FACTS_TOPIC, CapitalUpdate, Fact
+from dolphin_nautilus.contracts.topics import FACTS_TOPIC
+from dolphin_nautilus.domain.facts import CapitalUpdate, Fact
+from dolphin_nautilus.resources import resources_for
 
 
 class FactSink(Protocol):
@@ -23,18 +25,21 @@ class FactSink(Protocol):
 
 
 class JournalActorConfig(ActorConfig, frozen=True):
+    namespace: str  # whose registered resources hold the fact sink (dolphin_nautilus.resources)
     flush_timeout_s: float = 10.0  # on stop; facts not in ClickHouse by then are safe in the spool
 
 
 class JournalActor(Actor):
-    def __init__(self, config: JournalActorConfig, sink: FactSink, *, observers: tuple = ()) -> None:
+    def __init__(self, config: JournalActorConfig) -> None:
         super().__init__(config)
-        self._sink = sink
-        self._observers = observers  # extra in-process consumers (e.g. the backtest run summary)
+        self._sink: FactSink | None = None
+        self._observers: tuple = ()  # extra in-process consumers (e.g. the backtest run summary)
         self._last_total: dict[str, Decimal] = {}
         self.facts_seen = 0
 
     def on_start(self) -> None:
+        resources = resources_for(self.config.namespace)
+        self._sink, self._observers = resources.fact_sink, resources.fact_observers
         self.msgbus.subscribe(FACTS_TOPIC, self._on_fact)
         self.msgbus.subscribe("events.account.*", self._on_account)
 

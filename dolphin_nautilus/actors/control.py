@@ -1,7 +1,4 @@
-"""Node-side actors: fault lines in the structured log, and the control loop `dolphin-ctl` talks to.
-
-`FaultLogActor` turns every `Anomaly` fact the strategy (or restore) publishes into one JSON log line that
-carries its diagnostic code, so an operator can grep the node log by code.
+"""`NodeControlActor`: the control loop `dolphin-ctl` talks to.
 
 `NodeControlActor` ticks every `interval_s`: it heartbeats the live state (which also renews the namespace
 lease while no facts flow), writes `status/node.json`, and runs a full venue reconcile when
@@ -21,63 +18,30 @@ from pathlib import Path
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 
-from dolphin_nautilus.domain.facts import Anomaly
-from dolphin_nautilus.domain.facts import FACTS_TOPIC
-from dolphin_nautilus.node.control import RESULT_FILE, STATUS_FILE, take_reconcile_request, write_json
-from dolphin_nautilus.node.logs import log_event, node_logger
-from dolphin_nautilus.strategy.strategy import SAFE_MODE_CACHE_KEY
-
-RESTORE_REPORT_CACHE_KEY = "dolphin.restore.report"  # JSON restore report, when the restore actor leaves one
-_LEVELS = {"INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR, "CRITICAL": logging.CRITICAL}
-
-
-class FaultLogActorConfig(ActorConfig, frozen=True):
-    pass
-
-
-class FaultLogActor(Actor):
-    def __init__(self, config: FaultLogActorConfig | None = None) -> None:
-        super().__init__(config or FaultLogActorConfig(component_id="FaultLog"))
-        self._jlog = node_logger("strategy")
-        self.faults_logged = 0
-
-    def on_start(self) -> None:
-        self.msgbus.subscribe(FACTS_TOPIC, self._on_fact)
-
-    def on_stop(self) -> None:
-        self.msgbus.unsubscribe(FACTS_TOPIC, self._on_fact)
-
-    def _on_fact(self, fact: object) -> None:
-        if not isinstance(fact, Anomaly):
-            return
-        self.faults_logged += 1
-        log_event(self._jlog, _LEVELS.get(fact.severity, logging.WARNING), "fault", fact.message, code=fact.code,
-                  origin=fact.origin, trade_id=fact.trade_id, instrument_id=fact.instrument_id, details=fact.details)
+from dolphin_nautilus.contracts.restore import RESTORE_HANDOVER_CACHE_KEY, RESTORE_REPORT_TEXT_CACHE_KEY, decode_handover
+from dolphin_nautilus.logs import log_event, node_logger
+from dolphin_nautilus.resources import resources_for
+from dolphin_nautilus.state import HEARTBEAT_KEY
+from dolphin_nautilus.state.node_files import RESULT_FILE, STATUS_FILE, take_reconcile_request, write_json
 
 
 class NodeControlActorConfig(ActorConfig, frozen=True):
+    namespace: str  # whose registered stores take the heartbeat (dolphin_nautilus.resources)
+    state_dir: str  # status/ and control/ files shared with dolphin-ctl
+    identity: dict[str, str]  # node id, namespace, environment, trader id, log file, config: for status
     interval_s: float = 1.0
     heartbeat_every_s: float = 5.0
     reconcile_timeout_s: float = 30.0
 
 
 class NodeControlActor(Actor):
-    def __init__(
-        self,
-        config: NodeControlActorConfig,
-        *,
-        state_dir: Path,
-        identity: dict,
-        heartbeat: Callable[[], None] | None,
-        reconcile: Callable[[float], Awaitable[bool]] | None = None,
-        loop: asyncio.AbstractEventLoop | None = None,
-    ) -> None:
+    def __init__(self, config: NodeControlActorConfig) -> None:
         super().__init__(config)
-        self._state_dir = state_dir
-        self._identity = identity  # node id, pid, namespace, environment, log file
-        self._heartbeat = heartbeat
-        self._reconcile = reconcile  # bound after the node is built (the exec engine exists then)
-        self._loop = loop
+        self._state_dir = Path(config.state_dir)
+        self._identity = dict(config.identity)
+        self._live_state = None  # the namespace's live-state store, from the registered resources
+        self._reconcile: Callable[[float], Awaitable[bool]] | None = None  # bound after the node is built
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._started_ns = time.time_ns()
         self._last_heartbeat = 0.0
         self._reconciling = False
@@ -88,6 +52,7 @@ class NodeControlActor(Actor):
         self._reconcile, self._loop = reconcile, loop
 
     def on_start(self) -> None:
+        self._live_state = resources_for(self.config.namespace).stores.live_state
         self.clock.set_timer("dolphin-control", timedelta(seconds=self.config.interval_s),
                              callback=lambda _event: self.tick())
         self.tick()
@@ -106,9 +71,9 @@ class NodeControlActor(Actor):
 
     def _heartbeat_if_due(self) -> None:
         now = time.monotonic()
-        if self._heartbeat is not None and now - self._last_heartbeat >= self.config.heartbeat_every_s:
+        if self._live_state is not None and now - self._last_heartbeat >= self.config.heartbeat_every_s:
             self._last_heartbeat = now
-            self._heartbeat()
+            self._live_state.put(HEARTBEAT_KEY, {"node_id": self._identity.get("node_id", ""), "ts": time.time_ns()})
 
     def _take_request(self) -> None:
         if self._reconciling or self._reconcile is None or self._loop is None:
@@ -139,15 +104,15 @@ class NodeControlActor(Actor):
         self._reconciling = False
 
     def write_status(self, *, trader_running: bool) -> None:
-        safe_mode = self.cache.get(SAFE_MODE_CACHE_KEY)
-        report = self.cache.get(RESTORE_REPORT_CACHE_KEY)
+        handover = self.cache.get(RESTORE_HANDOVER_CACHE_KEY)
+        report = self.cache.get(RESTORE_REPORT_TEXT_CACHE_KEY)
         write_json(self._state_dir / STATUS_FILE, {
             **self._identity,
             "pid": os.getpid(),
             "started_ns": self._started_ns,
             "updated_ns": time.time_ns(),
             "trader_running": trader_running,
-            "safe_mode": safe_mode.decode() if safe_mode else "",
+            "safe_mode": decode_handover(bytes(handover)).safe_mode if handover else "",
             "restore_report": report.decode() if report else "",
             "last_reconcile": self._last_reconcile,
         })

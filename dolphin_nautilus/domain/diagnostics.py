@@ -58,6 +58,11 @@ class Code(StrEnum):
     OVERFILL_DETECTED = "OVERFILL_DETECTED"
     FILL_AFTER_CLOSE = "FILL_AFTER_CLOSE"
     INVALID_RESTORE = "INVALID_RESTORE"
+    # Signal source (docs/signals.md).
+    SIGNAL_ENTRY_INVALID = "SIGNAL_ENTRY_INVALID"
+    SIGNAL_UNKNOWN_INSTRUMENT = "SIGNAL_UNKNOWN_INSTRUMENT"
+    SIGNAL_SOURCE_INVALID = "SIGNAL_SOURCE_INVALID"
+    SIGNAL_SOURCE_TOO_LARGE = "SIGNAL_SOURCE_TOO_LARGE"
 
 
 class Guidance(msgspec.Struct, frozen=True, kw_only=True):
@@ -285,6 +290,38 @@ GUIDANCE: dict[Code, Guidance] = {
         "sources.",
         operator="Read the restore report; clean the bad history with `dolphin-ctl tombstone --dry-run` "
         "first, then for real.",
+    ),
+    Code.SIGNAL_ENTRY_INVALID: _G(
+        severity=Severity.WARNING,
+        meaning="A signal entry is not an object, or its target is not a number in [-1, 1], its strength not a "
+        "number in [0, 1], or its ts not an integer number of ns in [0, 2**63).",
+        automatic="That entry is ignored (the instrument keeps its last valid target); every other entry is "
+        "applied. Logged once per change of the bad entry.",
+        operator="Fix the writer of the signal source (see docs/signals.md for the format). Until then the "
+        "instrument keeps acting on its last valid target.",
+    ),
+    Code.SIGNAL_UNKNOWN_INSTRUMENT: _G(
+        severity=Severity.WARNING,
+        meaning="A signal entry's key is not one of the node's configured instrument ids (e.g. 'BTCUSDT' "
+        "instead of 'BTC-USDT-PERP.BINGX', or an instrument not in strategy.instruments).",
+        automatic="That entry is ignored; every other entry is applied.",
+        operator="Write the entry under the full instrument id, or add the instrument to strategy.instruments "
+        "and restart.",
+    ),
+    Code.SIGNAL_SOURCE_INVALID: _G(
+        severity=Severity.ERROR,
+        meaning="The signal source as a whole is unusable: the file is not JSON, or its top level is not an "
+        "object keyed by instrument id (e.g. a list).",
+        automatic="No entry is read from it this poll; every instrument keeps its last valid target. Polled "
+        "again next interval.",
+        operator="Rewrite the file as one JSON object (docs/signals.md); write it to a temporary file and "
+        "rename it into place so the node never reads half a file.",
+    ),
+    Code.SIGNAL_SOURCE_TOO_LARGE: _G(
+        severity=Severity.ERROR,
+        meaning="The signal file is over the size limit (1 MB): it is not read at all.",
+        automatic="No entry is read from it until it shrinks; every instrument keeps its last valid target.",
+        operator="Keep one entry per instrument (the latest target only, no history) in the signal source.",
     ),
 }
 

@@ -22,14 +22,11 @@ import msgspec
 
 from dolphin_nautilus.domain.facts import Anomaly, PositionState, canonical_json
 from dolphin_nautilus.domain.instruments import InstrumentSpec
-from dolphin_nautilus.domain.policy import is_effectively_zero
 from dolphin_nautilus.contracts.restore import RestoredSlot as BookSlot
 from dolphin_nautilus.restore.candidates import (
     OPEN,
     Candidate,
-    Rejection,
     SourceBatch,
-    excerpt,
     parse_capital_ledger,
     parse_live_entries,
     parse_position_state_rows,
@@ -38,7 +35,7 @@ from dolphin_nautilus.restore.decide import (
     RestoreDecision,
     RestoredSlot,
     RestoreStatus,
-    decide,
+    decide_with_dust,
     within_source_key,
 )
 from dolphin_nautilus.restore.breaker import BreakerVerdict, RestartBreaker
@@ -143,10 +140,11 @@ def _call(fn: Callable[[], Any]) -> tuple[Any, str | None]:
 
 
 def _read_live(stores: Any) -> SourceBatch:
-    entries, problem = _call(stores.live_state.entries)
+    read, problem = _call(stores.live_state.read_entries)  # decoded entry by entry: one bad value is one rejection
     if problem is not None:
         return SourceBatch(name=LIVE_SOURCE, unreachable=problem)
-    return parse_live_entries({k: v for k, v in entries.items() if k not in NON_SLOT_LIVE_KEYS}, LIVE_SOURCE)
+    return parse_live_entries({k: v for k, v in read.entries.items() if k not in NON_SLOT_LIVE_KEYS}, LIVE_SOURCE,
+                              malformed=[m for m in read.malformed if m.key not in NON_SLOT_LIVE_KEYS])
 
 
 def exact_ts(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -182,32 +180,6 @@ def store_legacy_reader(stores: Any, database: str, table: str) -> LegacyReader:
 
 
 # ---------------------------------------------------------------------------------------------- deciding
-
-
-def decide_with_dust(
-    batches: list[SourceBatch], specs: Mapping[str, InstrumentSpec], max_bars_held: int, now_ns: int
-) -> RestoreDecision:
-    """decide(), then reject slots whose size is dust at the venue's precision and minimums (§3.1)."""
-    decision = decide(batches, specs.keys(), max_bars_held, now_ns)
-    kept, dust = [], []
-    for slot in decision.slots:
-        if is_effectively_zero(specs[slot.instrument_id], slot.quantity, slot.entry_price):
-            spec = specs[slot.instrument_id]
-            dust.append(Rejection(
-                source=slot.source, trade_id=slot.trade_id, instrument_id=slot.instrument_id, kind="dust",
-                reason=(f"quantity {slot.quantity} at {slot.entry_price} is effectively zero (size step "
-                        f"{spec.size_increment}, min qty {spec.min_quantity}, min notional {spec.min_notional})"),
-                raw_excerpt=excerpt(msgspec.to_builtins(slot)),
-            ))
-        else:
-            kept.append(slot)
-    if not dust:
-        return decision
-    status = decision.status
-    if status is RestoreStatus.RESTORED and not kept:
-        status = RestoreStatus.FLAT
-    return msgspec.structs.replace(decision, slots=tuple(kept), rejections=(*decision.rejections, *dust),
-                                  status=status)
 
 
 def build_plan(

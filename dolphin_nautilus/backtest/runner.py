@@ -18,36 +18,16 @@ from nautilus_trader.config import LoggingConfig
 from nautilus_trader.model.identifiers import TraderId
 
 from dolphin_nautilus.adapters.bingx.parsing import spec_to_perpetual
-from dolphin_nautilus.backtest.catalogue import spec_for
-from dolphin_nautilus.backtest.data import build_bars, read_frame
+from dolphin_nautilus.backtest.facts_export import RunFacts
+from dolphin_nautilus.backtest.inputs import RunInputs, prepare_inputs
 from dolphin_nautilus.backtest.progress import ProgressActor, ProgressActorConfig
-from dolphin_nautilus.backtest.report import RunSummary, render, summarize, write_reports
+from dolphin_nautilus.backtest.report import RunSummary, collect_engine_outputs, render, summarize, write_reports
 from dolphin_nautilus.backtest.venue import BINGX_VENUE, add_bingx_venue
 from dolphin_nautilus.config import Config
-from dolphin_nautilus.domain.facts import CapitalUpdate, Fact, TradeClosed, TradeExitLeg
 from dolphin_nautilus.journal.actor import JournalActor, JournalActorConfig
 from dolphin_nautilus.node.stores import Stores
 from dolphin_nautilus.restore.actor import RestoreActor, RestoreActorConfig
 from dolphin_nautilus.strategy.strategy import DolphinStrategy, DolphinStrategyConfig
-
-
-class FactTally:
-    """Keeps the facts the run summary needs, as the journal sees them."""
-
-    def __init__(self) -> None:
-        self.trades: list[TradeClosed] = []
-        self.legs: list[TradeExitLeg] = []
-        self.equity: list[tuple[int, Decimal]] = []
-        self.by_table: dict[str, int] = {}
-
-    def __call__(self, fact: Fact) -> None:
-        self.by_table[fact.table] = self.by_table.get(fact.table, 0) + 1
-        if isinstance(fact, TradeClosed):
-            self.trades.append(fact)
-        elif isinstance(fact, TradeExitLeg):
-            self.legs.append(fact)
-        elif isinstance(fact, CapitalUpdate) and fact.currency == "USDT":
-            self.equity.append((fact.ts, fact.total))
 
 
 def new_run_dir(config: Config, label: str = "") -> Path:
@@ -111,21 +91,19 @@ def run_backtest(
     extra_actors: list | None = None,
     trade_from_ns: int = 0,
     venue_positions=None,
+    inputs: RunInputs | None = None,
+    html_report: bool = True,
 ) -> BacktestRun:
     """Run a backtest journaling into `stores`; `until_ns` stops the run early (a split run stops there
     and a second run restarts from the same stores). The RestoreActor restores from `stores` first.
     `trade_from_ns`: earlier bars only warm up the signal models (the second half of a split run).
     `venue_positions`: venue truth for restore (tests of the live rules); None seeds restored positions."""
+    # `inputs`: checked before the run folder and stores exist (the CLI does that); bars end at `until_ns`.
+    inputs = inputs or prepare_inputs(config, data=data, until_ns=until_ns)
     run_dir = run_dir or new_run_dir(config)
-    specs = {iid: spec_for(iid) for iid in config.strategy.instruments}
-    frame = read_frame(data or config.backtest.data,
-                       default_instrument=config.strategy.instruments[0] if len(specs) == 1 else None)
-    bars = build_bars(frame, specs, config.strategy.bar_minutes)
+    specs, bars = inputs.specs, inputs.loaded.bars
     all_bars = [bar for series in bars.values() for bar in series]
-    if until_ns is not None:
-        all_bars = [b for b in all_bars if b.ts_event <= until_ns]
-    start_ns = min(series[0].ts_event for series in bars.values())
-    end_ns = max(b.ts_event for b in all_bars)
+    start_ns, end_ns = inputs.loaded.first_close_ns, inputs.loaded.last_close_ns
 
     engine = BacktestEngine(BacktestEngineConfig(
         trader_id=TraderId(config.node.trader_id),
@@ -140,7 +118,7 @@ def run_backtest(
         engine.add_instrument(spec_to_perpetual(spec))
     engine.add_data(all_bars, validate=False, sort=True)
 
-    tally = FactTally()
+    tally = RunFacts()
     engine.add_actor(JournalActor(JournalActorConfig(component_id="JournalActor"), stores.journal,
                                   observers=(tally,)))
     restore_config = RestoreActorConfig.from_config(config, getattr(stores, "state_dir", run_dir))
@@ -160,17 +138,17 @@ def run_backtest(
     engine.run()
     wall = time.perf_counter() - started
     journal_stats = _journal_figures(stores)
-    summary = summarize(
-        trades=tally.trades, legs=tally.legs, equity=tally.equity, diagnostics=strategy.diagnostics,
-        journal=journal_stats, bars=len(all_bars),
-        instruments=sorted(specs), wall_seconds=wall, run_dir=run_dir,
+    outputs = collect_engine_outputs(engine, specs)
+    summary, equity = summarize(
+        facts=tally, outputs=outputs, diagnostics=strategy.diagnostics, journal=journal_stats, bars=len(all_bars),
+        instruments=sorted(specs), start_ns=start_ns, end_ns=end_ns,
+        starting_balance=config.backtest.starting_balance_usdt, leverage=config.backtest.leverage,
+        wall_seconds=wall, run_dir=run_dir, data=inputs.loaded.report,
+        contracts=f"{inputs.snapshot_path} (taken {inputs.snapshot_taken_at})",
+        simulated_exit_rejects=rejecter.rejected_exits if rejecter is not None else 0,
     )
-    if rejecter is not None:
-        summary.diagnostics["SIMULATED_EXIT_REJECTS"] = rejecter.rejected_exits
-    write_reports(run_dir, summary=summary, trades=tally.trades, legs=tally.legs,
-                  fills_df=engine.trader.generate_order_fills_report(),
-                  positions_df=engine.trader.generate_positions_report(),
-                  equity=tally.equity)
+    write_reports(run_dir, summary=summary, facts=tally, outputs=outputs, equity=equity, specs=specs,
+                  html=html_report)
     engine.dispose()
     log(render(summary))
     return BacktestRun(summary=summary, run_dir=run_dir, strategy=strategy, tally=tally)

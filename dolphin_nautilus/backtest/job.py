@@ -42,6 +42,7 @@ def run_job(config: Config, *, data: str | None = None, inputs: RunInputs | None
             log: Callable[[str], None] = print) -> JobResult:
     inputs = inputs or prepare_inputs(config, data=data, until_ns=until_ns)
     run_dir = run_dir or new_run_dir(config)
+    run_dir.mkdir(parents=True, exist_ok=True)
     own_stores = state_dir is None
     state_dir = state_dir or run_dir / "stores"
     try:

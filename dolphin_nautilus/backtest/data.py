@@ -115,7 +115,8 @@ def _validate(df: pd.DataFrame, path: Path, default_instrument: str | None) -> p
                            f"and optionally 'instrument_id'")
     if df.empty:
         raise BarDataError(f"{path}: no rows")
-    df = df.reset_index(drop=True).copy()
+    # A frame this module wrote back out (benchmarks do) carries our helper columns: they are derived again.
+    df = df.drop(columns=["file_row", "ts_open_ns"], errors="ignore").reset_index(drop=True).copy()
     if "instrument_id" not in df.columns:
         if default_instrument is None:
             raise BarDataError(f"{path}: no 'instrument_id' column, so the file is one instrument: name it with "
@@ -170,7 +171,7 @@ def _epoch(values: pd.Series, path: Path) -> tuple[pd.Series, str]:
             if (values % 1 != 0).any():  # fractional seconds/ms: through float, exact enough below ns
                 return (values.astype("float64") * scale).round().astype("int64"), label
             return values.astype("int64") * scale, label
-    raise BarDataError(f"{path}: 'timestamp' holds numbers ({values.iloc[0]!r} ...) that are not epoch seconds, "
+    raise BarDataError(f"{path}: 'timestamp' holds numbers ({values.iloc[0]} ...) that are not epoch seconds, "
                        "milliseconds, microseconds or nanoseconds of a date between 1990 and 2100")
 
 

@@ -122,7 +122,7 @@ def write_contracts_snapshot(contracts: list[BingXContract], path: str | Path, *
         },
         "code": 0,
         "msg": "",
-        "data": [msgspec.to_builtins(c) for c in contracts],
+        "data": [msgspec.to_builtins(c, enc_hook=str) for c in contracts],  # Num (a Decimal) as text
     }
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(document, indent=1, default=str))

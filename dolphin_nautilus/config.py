@@ -35,6 +35,14 @@ def _require(ok: bool, expected: str, key: str) -> None:
         raise ValueError(f"Expected {expected} - at `$.{key}`")
 
 
+MAX_MONEY = Decimal("1e12")  # far above any real account, far below what NautilusTrader's Money can hold
+
+
+def _require_money(value: Decimal, key: str) -> None:
+    # Decimal("NaN") > 0 raises InvalidOperation, so finiteness is checked first.
+    _require(value.is_finite() and 0 < value <= MAX_MONEY, f"a decimal > 0 (finite, at most {MAX_MONEY:,.0f})", key)
+
+
 class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass
 
@@ -81,7 +89,7 @@ class StrategySection(_Section):
     reference: ReferenceSignalSection = ReferenceSignalSection()
 
     def __post_init__(self) -> None:
-        _require(self.trade_notional_usdt > 0, "a decimal > 0", "trade_notional_usdt")
+        _require_money(self.trade_notional_usdt, "trade_notional_usdt")
         _require(len(self.instruments) > 0, "at least one instrument id", "instruments")
         for iid in self.instruments:
             _require(bool(INSTRUMENT_ID_RE.match(iid)), "ids like 'BTC-USDT-PERP.BINGX'", "instruments")
@@ -137,8 +145,8 @@ class BacktestSection(_Section):
     progress: bool = True
 
     def __post_init__(self) -> None:
-        _require(self.starting_balance_usdt > 0, "a decimal > 0", "starting_balance_usdt")
-        _require(1 <= self.leverage <= 125, "a decimal between 1 and 125", "leverage")
+        _require_money(self.starting_balance_usdt, "starting_balance_usdt")
+        _require(self.leverage.is_finite() and 1 <= self.leverage <= 125, "a decimal between 1 and 125", "leverage")
 
 
 class Config(_Section):

@@ -1,2 +1,2 @@
 """The backtest's simulated pieces: the BINGX venue, its contract catalogue, bar loading, reports, progress.
-The runner and `dolphin-backtest` are in `dolphin_nautilus.launch.backtest`."""
+The runner is `dolphin_nautilus.launch.backtest_run`; `dolphin-backtest` is `dolphin_nautilus.launch.backtest`."""

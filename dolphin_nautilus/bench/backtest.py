@@ -40,7 +40,7 @@ from dolphin_nautilus.backtest.data import build_bars, read_frame
 from dolphin_nautilus.backtest.venue import add_bingx_venue
 from dolphin_nautilus.config import load_config
 from dolphin_nautilus.contracts.topics import bar_type_name
-from dolphin_nautilus.launch.backtest import run_backtest
+from dolphin_nautilus.launch.backtest_run import run_backtest
 from dolphin_nautilus.node.stores import Stores
 
 INSTRUMENTS = list(SAMPLE_START)

@@ -43,7 +43,7 @@ from dolphin_nautilus.adapters.bingx.factories import BingXLiveDataClientFactory
 from dolphin_nautilus.adapters.bingx.http.client import BingXHttpClient
 from dolphin_nautilus.adapters.bingx.http.market import BingXMarketHttpAPI
 from dolphin_nautilus.adapters.bingx.parsing import contract_to_spec, spec_to_perpetual
-from dolphin_nautilus.backtest.catalogue import BINGX_SPECS
+from dolphin_nautilus.backtest.catalogue import spec_for
 from dolphin_nautilus.backtest.progress import ProgressActor, ProgressActorConfig
 from dolphin_nautilus.backtest.venue import ExitRejecter, add_bingx_venue
 from dolphin_nautilus.config import Config
@@ -156,11 +156,9 @@ def node_components(
 
 # ------------------------------------------------------------------------------------------- backtest
 def backtest_specs(config: Config) -> dict[str, InstrumentSpec]:
-    """The simulated venue's contracts for the configured instruments (KeyError names the known ones)."""
-    missing = [iid for iid in config.strategy.instruments if iid not in BINGX_SPECS]
-    if missing:
-        raise KeyError(f"no simulated contract for {missing}; known: {', '.join(sorted(BINGX_SPECS))}")
-    return {iid: BINGX_SPECS[iid] for iid in config.strategy.instruments}
+    """The simulated venue's contracts for the configured instruments, from the bundled BingX contract snapshot
+    (an unknown id raises `UnknownInstrument` naming the nearest listed ids)."""
+    return {iid: spec_for(iid) for iid in config.strategy.instruments}
 
 
 def build_backtest_engine(
@@ -169,6 +167,7 @@ def build_backtest_engine(
     run_dir: Path,
     *,
     bars: list,
+    specs: dict[str, InstrumentSpec] | None = None,
     trade_from_ns: int = 0,
     progress_window: tuple[int, int] | None = None,
 ) -> tuple[BacktestEngine, ExitRejecter | None]:
@@ -187,7 +186,7 @@ def build_backtest_engine(
     rejecter = add_bingx_venue(engine, starting_balance=config.backtest.starting_balance_usdt,
                                leverage=config.backtest.leverage,
                                reject_exit_every=config.backtest.reject_exit_every)
-    for spec in backtest_specs(config).values():
+    for spec in (specs or backtest_specs(config)).values():
         engine.add_instrument(spec_to_perpetual(spec))
     engine.add_data(bars, validate=False, sort=True)
     return engine, rejecter

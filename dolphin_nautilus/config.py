@@ -175,6 +175,15 @@ def resolve_path(config: "Config", path: str) -> Path:
 
 LIVE_AUTHORIZATION_PHRASE = "i-understand-this-trades-real-money"
 
+# State, logs, WAL, restore reports and chDB folders hold trade data: the processes that write them create
+# files owner-only. Child processes (the store service) inherit the mask.
+OWNER_ONLY_UMASK = 0o077
+
+
+def restrict_new_files() -> None:
+    """Called first thing by dolphin-node, dolphin-backtest and dolphin-ctl."""
+    os.umask(OWNER_ONLY_UMASK)
+
 # Environment variable -> (config key path, type). Operational knobs only; never secrets.
 ENV_OVERRIDES: dict[str, tuple[tuple[str, ...], type]] = {
     "DOLPHIN_POLL_INTERVAL_SEC": (("strategy", "poll_interval_s"), float),

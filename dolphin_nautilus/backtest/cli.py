@@ -10,11 +10,12 @@ import pandas as pd
 
 from dolphin_nautilus.backtest.data import BarDataError
 from dolphin_nautilus.backtest.runner import new_run_dir, run_backtest
-from dolphin_nautilus.config import ConfigError, load_config
+from dolphin_nautilus.config import ConfigError, load_config, restrict_new_files
 from dolphin_nautilus.node.stores import Stores
 
 
 def main(argv: list[str] | None = None) -> int:
+    restrict_new_files()
     parser = argparse.ArgumentParser(prog="dolphin-backtest", description=__doc__)
     parser.add_argument("--config", required=True, help="e.g. configs/backtest.toml")
     parser.add_argument("--data", help="CSV/Parquet bars (timestamp, open, high, low, close, volume"

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import msgspec
 
-from dolphin_nautilus.config import LIVE_AUTHORIZATION_PHRASE, Config, ConfigError, Secrets, load_config, resolve_path
+from dolphin_nautilus.config import (LIVE_AUTHORIZATION_PHRASE, Config, ConfigError, Secrets, load_config, resolve_path,
+                                     restrict_new_files)
 from dolphin_nautilus.node.logs import log_event, node_logger, setup_logging
 
 EXIT_OK = 0
@@ -343,6 +344,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    restrict_new_files()
     args = parse_args(argv)
     try:
         return launch(args.config, startup_timeout_s=args.startup_timeout, without_restore=args.without_restore)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -45,7 +46,8 @@ from dolphin_nautilus.restore.decide import (
     within_source_key,
 )
 from dolphin_nautilus.restore.breaker import BreakerVerdict, RestartBreaker
-from dolphin_nautilus.restore.report import ORIGIN, decision_to_json, render_report, to_anomalies
+from dolphin_nautilus.restore.report import (ORIGIN, UNCLAIMED_ADOPTED, UNCLAIMED_CODES, UNCLAIMED_REFUSED,
+                                             decision_to_json, render_report, to_anomalies)
 from dolphin_nautilus.restore.venue import (
     RESTORE_FLATTEN_CACHE_KEY,
     RESTORE_REPORT_CACHE_KEY,
@@ -69,6 +71,7 @@ REPORT_TEXT = "restore_report.txt"
 REPORT_JSON = "restore_report.json"
 LEGACY_LEDGER_FILE = "capital_update_ledger.json"
 
+_JSON_LOG = logging.getLogger("dolphin.restore")  # routed to dolphin-node.jsonl by the launcher's logging set-up
 VenueAnswer = Mapping[str, tuple[Decimal, Decimal]] | str | None  # positions | "why unavailable" | no venue
 
 
@@ -88,7 +91,8 @@ class RestorePlan(msgspec.Struct, kw_only=True):
         return [BookSlot(**s.slot_fields(), seq=s.seq or 0) for s in self.slots]
 
     def report_text(self) -> str:
-        lines = [render_report(self.decision), f"Venue: {self.venue}",
+        unclaimed = [a for a in self.anomalies if a.code in UNCLAIMED_CODES]
+        lines = [render_report(self.decision, unclaimed), f"Venue: {self.venue}",
                  f"Safe mode: {'; '.join(self.safe_mode) if self.safe_mode else 'off'}"]
         lines.append("Handed to the strategy:" if self.slots else "Handed to the strategy: nothing (flat)")
         lines += [f"  {s.trade_id} {s.instrument_id} {s.side} qty={s.quantity} from {s.source}"
@@ -273,14 +277,26 @@ def reconcile(
             plan.anomalies.append(_anomaly(now_ns, "RESTORE_VENUE_UNKNOWN_INSTRUMENT", "ERROR", namespace,
                                            f"venue holds {qty} {iid}, not a configured instrument", "", iid))
             continue
+        if unclaimed == "refuse":
+            plan.safe_mode.append(_refused(plan.anomalies, iid, qty, avg_px, namespace, now_ns))
+            continue
         kept.append(external_slot(iid, qty, avg_px, now_ns))
         if unclaimed == "flatten":
             plan.flatten.append(iid)
-        plan.anomalies.append(_anomaly(now_ns, "RESTORE_VENUE_UNCLAIMED", "WARNING", namespace,
+        plan.anomalies.append(_anomaly(now_ns, UNCLAIMED_ADOPTED, "WARNING", namespace,
                                        f"venue holds {qty} {iid} @ {avg_px} that no trade owns: "
                                        f"{'adopted as an external slot' if unclaimed == 'adopt' else 'flattening'}",
                                        kept[-1].trade_id, iid))
     plan.slots = kept
+
+
+def _refused(anomalies: list[Anomaly], iid: str, qty: Decimal, avg_px: Decimal, namespace: str, now_ns: int) -> str:
+    """restore.unclaimed_venue_position = "refuse": leave the position alone, say so, and return the safe-mode
+    reason (entries stay blocked until the operator flattens it or allows adoption)."""
+    reason = (f"venue holds {qty} {iid} @ {avg_px} that no trade owns; adoption refused by config "
+              f"(restore.unclaimed_venue_position = refuse): flatten it (dolphin-ctl flatten) or allow adopt")
+    anomalies.append(_anomaly(now_ns, UNCLAIMED_REFUSED, "ERROR", namespace, reason, "", iid))
+    return reason
 
 
 def external_slot(iid: str, signed_qty: Decimal, avg_px: Decimal, now_ns: int) -> RestoredSlot:
@@ -369,7 +385,7 @@ class RestoreActorConfig(ActorConfig, frozen=True):
     timeout_s: float = 10.0
     restart_window_s: float = 300.0
     restart_max: int = 3
-    unclaimed_venue_position: str = "adopt"  # adopt | flatten
+    unclaimed_venue_position: str = "adopt"  # adopt | flatten | refuse (safe mode, the operator decides)
     legacy_database: str = ""  # "" = no legacy table
     legacy_table: str = "position_state"
     capital_ledger_path: str = ""  # a legacy capital ledger file (dict or list of entries), optional
@@ -522,6 +538,12 @@ class RestoreActor(Actor):
         self.cache.add(SAFE_MODE_CACHE_KEY, "; ".join(plan.safe_mode).encode())
         self.cache.add(RESTORE_FLATTEN_CACHE_KEY, msgspec.json.encode(plan.flatten))
         self._publish_report(plan)
+        for fact in plan.anomalies:  # each with its code in the node's JSON log (the `dolphin` logger)
+            _JSON_LOG.log(logging.getLevelName(fact.severity), fact.message,
+                          extra={"event": "restore_fault", "code": fact.code, "instrument_id": fact.instrument_id,
+                                 "trade_id": fact.trade_id})
+            if fact.code in UNCLAIMED_CODES:
+                self.log.warning(f"[{fact.code}] {fact.message}")
         for rejection in plan.decision.rejections:
             self.log.warning(f"RESTORE rejected [{rejection.kind}] {rejection.source} "
                              f"trade={rejection.trade_id or '?'}: {rejection.reason}")
@@ -557,9 +579,18 @@ class RestoreActor(Actor):
         now = self.clock.timestamp_ns()
         plan = self.plan
         held = {s.instrument_id: s.trade_id for s in plan.slots}
-        adopt = [external_slot(iid, q, px, now) for iid, (q, px) in sorted(answer.items())
-                 if q != 0 and iid not in held and iid in self._specs]
+        unclaimed = {iid: (q, px) for iid, (q, px) in sorted(answer.items())
+                     if q != 0 and iid not in held and iid in self._specs}
+        refusing = self.config.unclaimed_venue_position == "refuse"
+        adopt = [] if refusing else [external_slot(iid, q, px, now) for iid, (q, px) in unclaimed.items()]
         plan.safe_mode = [r for r in plan.safe_mode if not r.startswith("venue positions unknown")]
+        unclaimed_facts: list[Anomaly] = []
+        if refusing:
+            plan.safe_mode += [_refused(unclaimed_facts, iid, q, px, self.config.namespace, now)
+                               for iid, (q, px) in unclaimed.items()]
+        unclaimed_facts += [_anomaly(now, UNCLAIMED_ADOPTED, "WARNING", self.config.namespace,
+                                     f"venue holds {s.quantity} {s.instrument_id} that no trade owns: adopted as "
+                                     f"external slot {s.trade_id}", s.trade_id, s.instrument_id) for s in adopt]
         message = VenueReconciled(
             positions={iid: (str(answer.get(iid, (ZERO, ZERO))[0]), str(answer.get(iid, (ZERO, ZERO))[1]))
                        for iid in self.config.instrument_ids},
@@ -573,7 +604,8 @@ class RestoreActor(Actor):
         plan.anomalies = [_anomaly(now, "RESTORE_VENUE_RECONCILED", "WARNING", self.config.namespace,
                                    f"venue answered after {self.venue_retries} retr"
                                    f"{'y' if self.venue_retries == 1 else 'ies'}; reconciled "
-                                   f"{len(held)} restored slot(s), {len(adopt)} unclaimed position(s)")]
+                                   f"{len(held)} restored slot(s), {len(unclaimed)} unclaimed position(s)"),
+                          *unclaimed_facts]
         plan.tombstones = []  # the book closes slots the venue shows flat (a CLOSED row, reason RECONCILE)
         self._apply(plan)
         self.msgbus.publish(VENUE_RECONCILED_TOPIC, message)

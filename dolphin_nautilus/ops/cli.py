@@ -385,7 +385,10 @@ def cmd_restart(args: argparse.Namespace, redactor: RedactingFilter) -> int:
         return EXIT_OK
     human = (f"RESTART FAILED: `{' '.join(command)}` exited {returncode}: {output or '(no output)'}; the node was "
              f"not restarted. Check the supervisor ({command[0]}) and the node's unit/program name.")
-    _emit(data, human, args.json, redactor) if args.json else print(redactor.redact(human), file=sys.stderr)
+    if args.json:
+        _emit(data, human, True, redactor)
+    else:
+        print(redactor.redact(human), file=sys.stderr)
     return EXIT_FAILED
 
 

@@ -9,6 +9,7 @@ The decisions are plain code in `dolphin_nautilus.restore.plan`; this module is 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -35,6 +36,7 @@ from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.resources import resources_for, spec_of_instrument
 from dolphin_nautilus.restore.breaker import BreakerVerdict, RestartBreaker
 from dolphin_nautilus.restore.candidates import SourceBatch
+from dolphin_nautilus.restore.report import UNCLAIMED_ADOPTED, UNCLAIMED_CODES
 from dolphin_nautilus.restore.plan import (
     REPORT_JSON,
     REPORT_TEXT,
@@ -50,12 +52,15 @@ from dolphin_nautilus.restore.plan import (
     build_plan,
     decide_with_dust,
     external_slot,
+    refuse_unclaimed,
     fallback_plan,
     read_sources,
     run_bounded,
     store_legacy_reader,
 )
 
+
+_JSON_LOG = logging.getLogger("dolphin.restore")  # routed to dolphin-node.jsonl by the launcher's logging set-up
 
 def cache_venue_positions(cache: Any, instrument_ids: list[str]) -> VenuePositions:
     """The live `VenuePositions`: the open positions in the Nautilus cache, vouched for by the exec client's
@@ -90,7 +95,7 @@ class RestoreActorConfig(ActorConfig, frozen=True):
     timeout_s: float = 10.0
     restart_window_s: float = 300.0
     restart_max: int = 3
-    unclaimed_venue_position: str = "adopt"  # adopt | flatten
+    unclaimed_venue_position: str = "adopt"  # adopt | flatten | refuse (safe mode, the operator decides)
     legacy_database: str = ""  # "" = no legacy table
     legacy_table: str = "position_state"
     capital_ledger_path: str = ""  # a legacy capital ledger file (dict or list of entries), optional
@@ -200,6 +205,12 @@ class RestoreActor(Actor):
         self.cache.add(RESTORE_HANDOVER_CACHE_KEY, encode_handover(RestoreHandover(
             slots=plan.book_slots(), safe_mode="; ".join(plan.safe_mode), flatten=list(plan.flatten))))
         self._publish_report(plan)
+        for fact in plan.anomalies:  # each with its code in the node's JSON log (the `dolphin` logger)
+            _JSON_LOG.log(logging.getLevelName(fact.severity), fact.message,
+                          extra={"event": "restore_fault", "code": fact.code, "instrument_id": fact.instrument_id,
+                                 "trade_id": fact.trade_id})
+            if fact.code in UNCLAIMED_CODES:
+                self.log.warning(f"[{fact.code}] {fact.message}")
         for rejection in plan.decision.rejections:
             self.log.warning(f"RESTORE rejected [{rejection.kind}] {rejection.source} "
                              f"trade={rejection.trade_id or '?'}: {rejection.reason}")
@@ -235,9 +246,18 @@ class RestoreActor(Actor):
         now = self.clock.timestamp_ns()
         plan = self.plan
         held = {s.instrument_id: s.trade_id for s in plan.slots}
-        adopt = [external_slot(iid, q, px, now) for iid, (q, px) in sorted(answer.items())
-                 if q != 0 and iid not in held and iid in self._specs]
+        unclaimed = {iid: (q, px) for iid, (q, px) in sorted(answer.items())
+                     if q != 0 and iid not in held and iid in self._specs}
+        refusing = self.config.unclaimed_venue_position == "refuse"
+        adopt = [] if refusing else [external_slot(iid, q, px, now) for iid, (q, px) in unclaimed.items()]
         plan.safe_mode = [r for r in plan.safe_mode if not r.startswith("venue positions unknown")]
+        unclaimed_facts: list = []
+        if refusing:
+            plan.safe_mode += [refuse_unclaimed(unclaimed_facts, iid, q, px, self.config.namespace, now)
+                               for iid, (q, px) in unclaimed.items()]
+        unclaimed_facts += [_anomaly(now, UNCLAIMED_ADOPTED, "WARNING", self.config.namespace,
+                                     f"venue holds {s.quantity} {s.instrument_id} that no trade owns: adopted as "
+                                     f"external slot {s.trade_id}", s.trade_id, s.instrument_id) for s in adopt]
         message = VenueReconciled(
             positions={iid: (str(answer.get(iid, (ZERO, ZERO))[0]), str(answer.get(iid, (ZERO, ZERO))[1]))
                        for iid in self.config.instrument_ids},
@@ -251,7 +271,8 @@ class RestoreActor(Actor):
         plan.anomalies = [_anomaly(now, "RESTORE_VENUE_RECONCILED", "WARNING", self.config.namespace,
                                    f"venue answered after {self.venue_retries} retr"
                                    f"{'y' if self.venue_retries == 1 else 'ies'}; reconciled "
-                                   f"{len(held)} restored slot(s), {len(adopt)} unclaimed position(s)")]
+                                   f"{len(held)} restored slot(s), {len(unclaimed)} unclaimed position(s)"),
+                          *unclaimed_facts]
         plan.tombstones = []  # the book closes slots the venue shows flat (a CLOSED row, reason RECONCILE)
         self._apply(plan)
         self.msgbus.publish(VENUE_RECONCILED_TOPIC, message)

@@ -27,7 +27,7 @@ from dolphin_nautilus.backtest.contracts_snapshot import (
     refresh_contracts_snapshot,
 )
 from dolphin_nautilus.backtest.data import BarDataError
-from dolphin_nautilus.config import Config, ConfigError, load_config
+from dolphin_nautilus.config import Config, ConfigError, load_config, restrict_new_files
 from dolphin_nautilus.launch.backtest_inputs import (
     BacktestInputError,
     normalize_instrument_id,
@@ -42,6 +42,7 @@ PROG = "dolphin-backtest"
 
 
 def main(argv: list[str] | None = None) -> int:
+    restrict_new_files()
     argv = list(sys.argv[1:] if argv is None else argv)
     for command, handler in (("sweep", _sweep_main), ("contracts", _contracts_main)):
         if command in argv:

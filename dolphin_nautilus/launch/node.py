@@ -23,7 +23,15 @@ import msgspec
 
 from dolphin_nautilus.actors.control import NodeControlActor
 from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials, MissingCredentialsError
-from dolphin_nautilus.config import LIVE_AUTHORIZATION_PHRASE, Config, ConfigError, Secrets, load_config, state_dir_for
+from dolphin_nautilus.config import (
+    LIVE_AUTHORIZATION_PHRASE,
+    Config,
+    ConfigError,
+    Secrets,
+    load_config,
+    restrict_new_files,
+    state_dir_for,
+)
 from dolphin_nautilus.journal.store import StoreError
 from dolphin_nautilus.logs import log_event, node_logger, setup_logging
 from dolphin_nautilus.node.assembly import (
@@ -231,6 +239,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    restrict_new_files()
     args = parse_args(argv)
     try:
         return launch(args.config, startup_timeout_s=args.startup_timeout, without_restore=args.without_restore)

@@ -39,7 +39,15 @@ from dolphin_nautilus.restore.decide import (
     within_source_key,
 )
 from dolphin_nautilus.restore.breaker import BreakerVerdict, RestartBreaker
-from dolphin_nautilus.restore.report import ORIGIN, decision_to_json, render_report, to_anomalies
+from dolphin_nautilus.restore.report import (
+    ORIGIN,
+    UNCLAIMED_ADOPTED,
+    UNCLAIMED_CODES,
+    UNCLAIMED_REFUSED,
+    decision_to_json,
+    render_report,
+    to_anomalies,
+)
 
 LIVE_SOURCE = "live_state"
 CLICKHOUSE_SOURCE = "clickhouse"
@@ -78,7 +86,8 @@ class RestorePlan(msgspec.Struct, kw_only=True):
         return [BookSlot(**s.slot_fields(), seq=s.seq or 0) for s in self.slots]
 
     def report_text(self) -> str:
-        lines = [render_report(self.decision), f"Venue: {self.venue}",
+        unclaimed = [a for a in self.anomalies if a.code in UNCLAIMED_CODES]
+        lines = [render_report(self.decision, unclaimed), f"Venue: {self.venue}",
                  f"Safe mode: {'; '.join(self.safe_mode) if self.safe_mode else 'off'}"]
         lines.append("Handed to the strategy:" if self.slots else "Handed to the strategy: nothing (flat)")
         lines += [f"  {s.trade_id} {s.instrument_id} {s.side} qty={s.quantity} from {s.source}"
@@ -238,14 +247,27 @@ def reconcile(
             plan.anomalies.append(_anomaly(now_ns, "RESTORE_VENUE_UNKNOWN_INSTRUMENT", "ERROR", namespace,
                                            f"venue holds {qty} {iid}, not a configured instrument", "", iid))
             continue
+        if unclaimed == "refuse":
+            plan.safe_mode.append(refuse_unclaimed(plan.anomalies, iid, qty, avg_px, namespace, now_ns))
+            continue
         kept.append(external_slot(iid, qty, avg_px, now_ns))
         if unclaimed == "flatten":
             plan.flatten.append(iid)
-        plan.anomalies.append(_anomaly(now_ns, "RESTORE_VENUE_UNCLAIMED", "WARNING", namespace,
+        plan.anomalies.append(_anomaly(now_ns, UNCLAIMED_ADOPTED, "WARNING", namespace,
                                        f"venue holds {qty} {iid} @ {avg_px} that no trade owns: "
                                        f"{'adopted as an external slot' if unclaimed == 'adopt' else 'flattening'}",
                                        kept[-1].trade_id, iid))
     plan.slots = kept
+
+
+def refuse_unclaimed(anomalies: list[Anomaly], iid: str, qty: Decimal, avg_px: Decimal, namespace: str,
+                     now_ns: int) -> str:
+    """restore.unclaimed_venue_position = "refuse": leave the position alone, say so, and return the safe-mode
+    reason (entries stay blocked until the operator flattens it or allows adoption)."""
+    reason = (f"venue holds {qty} {iid} @ {avg_px} that no trade owns; adoption refused by config "
+              f"(restore.unclaimed_venue_position = refuse): flatten it (dolphin-ctl flatten) or allow adopt")
+    anomalies.append(_anomaly(now_ns, UNCLAIMED_REFUSED, "ERROR", namespace, reason, "", iid))
+    return reason
 
 
 def external_slot(iid: str, signed_qty: Decimal, avg_px: Decimal, now_ns: int) -> RestoredSlot:

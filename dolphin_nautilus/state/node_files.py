@@ -4,6 +4,9 @@
   runs, safe mode and the last restore report. `dolphin-ctl status` reads it.
 - `control/reconcile.request`: written by `dolphin-ctl restart`; the node takes it (rename), runs a full
   venue reconcile and writes `control/reconcile.result`.
+- `control/flatten.request`: written by `dolphin-ctl flatten --apply` while a node runs: the instruments to
+  close with reduce-only market orders. A node that takes it lists "flatten" in `accepts` of its status
+  file and writes `control/flatten.result`.
 
 Files, not the live-state map: the map only takes writes from the namespace's lease holder (the node), and
 an operator command must never need the lease. Every write is temp file + rename, so a reader never sees a
@@ -23,6 +26,8 @@ STATUS_FILE = Path("status") / "node.json"
 REQUEST_FILE = Path("control") / "reconcile.request"
 TAKEN_FILE = Path("control") / "reconcile.taken"
 RESULT_FILE = Path("control") / "reconcile.result"
+FLATTEN_REQUEST_FILE = Path("control") / "flatten.request"
+FLATTEN_RESULT_FILE = Path("control") / "flatten.result"
 
 
 def write_json(path: Path, value: dict[str, Any]) -> None:

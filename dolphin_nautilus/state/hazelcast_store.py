@@ -211,26 +211,41 @@ class HazelcastStateStore:
             return self._token if self._holder is not None else None
 
     def acquire_lease(self, holder_id: str, ttl_s: float) -> bool:
+        """Take the namespace's lease under a new fencing token; or join this holder id's own live lease.
+
+        Joining (same holder id, lease not expired) keeps the lease's token: that is this node restarted after
+        a crash, or its store-service child writing under the parent's lease. Every other acquisition bumps
+        the token, which fences off any earlier holder still believing it holds the lease.
+        """
         started = time.monotonic()
         held = self._call(lambda: self._leases.get(LEASE_KEY), "lease read")
-        if held is not None and decode_value(held).get("holder") != holder_id:
-            return False  # held by another node: no token is spent on a hopeless try
+        if held is not None:
+            return self._join(holder_id, held, ttl_s, started)
         token = self._next_token()
         mine = _lease_value(holder_id, token)
         existing = self._call(lambda: self._leases.put_if_absent(LEASE_KEY, mine, ttl=_member_ttl(ttl_s)),
                               "lease acquire")
         if existing is not None:
-            if decode_value(existing).get("holder") != holder_id:
-                return False
-            # Our own holder id (this node restarted, or its store-service child): take it over under the new
-            # token, which fences every earlier incarnation. Remove-then-claim, never replace: a replaced
-            # entry loses its TTL on a real member, and a crash right then would leave a lease that never ends.
-            self._call(lambda: self._leases.remove_if_same(LEASE_KEY, existing), "lease takeover")
-            again = self._call(lambda: self._leases.put_if_absent(LEASE_KEY, mine, ttl=_member_ttl(ttl_s)),
-                               "lease acquire")
-            if again is not None:
-                return False
+            return self._join(holder_id, existing, ttl_s, started)
         self._hold(holder_id, token, ttl_s, started)
+        self._load_mirror()
+        return True
+
+    def _join(self, holder_id: str, held: str, ttl_s: float, started: float) -> bool:
+        record = decode_value(held)
+        if record.get("holder") != holder_id:
+            return False
+        if not isinstance(record.get("token"), int):
+            # A lease written before fencing tokens: release it and acquire afresh (once).
+            if self._call(lambda: self._leases.remove_if_same(LEASE_KEY, held), "lease upgrade"):
+                return self.acquire_lease(holder_id, ttl_s)
+            return False
+        # Extend, then check it is still that very record. Never replace: that drops the TTL on a real member.
+        if not self._call(lambda: self._leases.set_ttl(LEASE_KEY, _member_ttl(ttl_s)), "lease ttl"):
+            return False
+        if self._call(lambda: self._leases.get(LEASE_KEY), "lease join") != held:
+            return False
+        self._hold(holder_id, record["token"], ttl_s, started)
         self._load_mirror()
         return True
 
@@ -323,20 +338,43 @@ class HazelcastStateStore:
     def _fence_check(self) -> bool:
         """Does the member's lease record still carry our holder id and token? False fences this store off.
 
-        Raises StateUnavailable when the member cannot answer: then nothing is known and nothing is sent.
+        An absent record while our own deadline runs means the cluster lost its data (a restart): we put it
+        back under our token, unless another node was faster. Raises StateUnavailable when the member cannot
+        answer: then nothing is known and nothing is sent.
         """
         mine = _lease_value(self._holder, self._token)
         current = self._call(lambda: self._leases.get(LEASE_KEY), "fence check")
+        if current is None and time.monotonic() < self._lease_deadline:
+            current = self._retake(self._holder, self._token, self._lease_ttl_s)
         if current == mine:
             return True
-        lost, self._holder = self._holder, None
-        dropped, self._pending = self._pending, {}
-        # Writes of a fenced-off holder must never land later; the new holder owns the state now (the facts
-        # themselves are in the journal). Said loudly, with the keys.
+        self._fenced(current)
+        return False
+
+    def _retake(self, holder: str, token: int, ttl_s: float) -> str | None:
+        """Put our lease record back after the cluster lost it; returns the record now on the member."""
+        mine = _lease_value(holder, token)
+        started = time.monotonic()
+        existing = self._call(lambda: self._leases.put_if_absent(LEASE_KEY, mine, ttl=_member_ttl(ttl_s)),
+                              "lease retake")
+        if existing is not None:
+            return existing
+        self._restore_fence(token)
+        self._hold(holder, token, ttl_s, started)
+        return mine
+
+    def _fenced(self, current: str | None) -> None:
+        """Stop writing: the member's lease record is not ours (another holder, or none) any more.
+
+        Writes of a fenced-off holder must never land later, so the undelivered ones are dropped: the new
+        holder owns the state now, and the facts themselves are in the journal. Said loudly, with the keys.
+        """
+        with self._lock:
+            lost, self._holder = self._holder, None
+            dropped, self._pending = self._pending, {}
         log.error("namespace %s: lease of %r (token %s) is now %s; this store stops writing and drops %d "
                   "undelivered write(s): %s", self.namespace, lost, self._token, current, len(dropped),
                   sorted(dropped))
-        return False
 
     def _load_mirror(self) -> None:
         """A new holder adopts the member's current state as the state it will keep re-putting."""
@@ -419,19 +457,13 @@ class HazelcastStateStore:
         self._register_maps()
         if holder is None or time.monotonic() >= self._lease_deadline:
             return
-        mine = _lease_value(holder, token)
-        started = time.monotonic()
-        existing = self._call(lambda: self._leases.put_if_absent(LEASE_KEY, mine, ttl=_member_ttl(ttl)),
-                              "lease retake")
-        if existing not in (None, mine):
+        existing = self._retake(holder, token, ttl)
+        if existing != _lease_value(holder, token):
             with self._lock:
-                if self._token == token:
-                    self._holder = None
-            log.error("namespace %s: lease taken by %s while the member was away", self.namespace, existing)
+                if self._token != token:
+                    return  # re-acquired meanwhile under another token: not ours to judge
+            self._fenced(existing)
             return
-        if existing is None:  # the cluster lost its data: our lease and the fence counter with it
-            self._restore_fence(token)
-            self._hold(holder, token, ttl, started)
         with self._lock:
             for key, text in self._mirror.items():
                 self._pending.setdefault(key, text)

@@ -90,9 +90,12 @@ class LocalStateStore:
             lease = state["lease"]
             if lease and lease["holder"] != holder_id and lease["expires_at"] > time.time():
                 return False
-            # Every acquisition gets a new token, so an older incarnation of the same holder id is fenced off.
-            token = state.get("fence", 0) + 1
-            state["fence"] = token
+            if lease and lease["holder"] == holder_id and lease["expires_at"] > time.time() and "token" in lease:
+                token = lease["token"]  # joining our own live lease (a restart, or the store-service child)
+            else:
+                # A new acquisition gets a new token, so every earlier holder is fenced off.
+                token = state.get("fence", 0) + 1
+                state["fence"] = token
             state["lease"] = {"holder": holder_id, "expires_at": time.time() + ttl_s, "token": token}
             self._write(state)
         self._holder, self._token = holder_id, token

@@ -68,22 +68,29 @@ def test_second_store_of_the_namespace_cannot_write(store, hazelcast_member):
         second.close()
 
 
-def test_a_fenced_store_drops_its_undelivered_writes_instead_of_sending_them_late(hazelcast_member):
+def test_a_holder_whose_lease_record_vanished_is_fenced_and_drops_what_it_had_pending(hazelcast_member):
+    """The lease map lost its data (cluster data loss, or an operator clearing it) while node-a, paused but
+    well within its own deadline, still had a write to send; node-b takes the free lease. node-a must send
+    nothing: its token is not the lease's any more."""
     old = HazelcastStateStore(hazelcast_config(hazelcast_member), "blue")
     new = HazelcastStateStore(hazelcast_config(hazelcast_member), "blue")
     try:
         assert old.acquire_lease("node-a", ttl_s=30)
         old.put("k", {"v": 1})
-        # A write the old incarnation recorded but has not sent yet (as if its member connection had dropped).
-        with old._lock:
+        with old._lock:  # recorded but not yet sent, as if its connection had just dropped
             old._pending["late"] = '{"v":"late"}'
-        assert new.acquire_lease("node-a", ttl_s=30)
+        hazelcast_member.admin().get_map("DOLPHIN_LEASE_BLUE").blocking().clear()  # lease and fence counter
+        assert new.acquire_lease("node-b", ttl_s=30)
+        assert new.fencing_token > old.fencing_token  # the counter restarts above every earlier token
         assert old.flush(timeout_s=1)
         assert old.pending() == {}
         time.sleep(0.5)  # its background retry loop had time to send, had it not been fenced
         assert new.entries() == {"k": {"v": 1}}
         with pytest.raises(LeaseLost):
             old.put("k", {"v": 2})
+        assert not old.renew_lease("node-a", ttl_s=30)
+        new.put("k", {"v": 3})
+        assert new.entries() == {"k": {"v": 3}}
     finally:
         old.close()
         new.close()

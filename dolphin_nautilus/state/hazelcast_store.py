@@ -102,6 +102,10 @@ class HazelcastStateStore:
             retry_initial_backoff=config.retry_initial_backoff_s,
             retry_max_backoff=config.retry_max_backoff_s,
             smart_routing=config.smart_routing,
+            # The member waits for its sync backups before it answers, instead of sending backup acks to the
+            # client: after an async start or a reconnect the client's backup listener is not registered yet,
+            # and each write would then wait out operation_backup_timeout (5 s) for acks that never come.
+            backup_ack_to_client_enabled=False,
             lifecycle_listeners=[self._on_lifecycle],
         )
         if not self._connected.wait(config.connect_timeout_s):

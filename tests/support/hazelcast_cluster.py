@@ -199,14 +199,23 @@ class HazelcastCluster:
             for member in starting:
                 member.wait_started(timeout_s)
             self.wait_members(len(self.members), timeout_s)
+            self._assign_partitions()
         except BaseException:
             self.close()
             raise
         return self
 
+    def _assign_partitions(self) -> None:
+        """A fresh cluster assigns its partitions on the first data operation, which can take seconds on a
+        loaded machine: pay for it here, not inside the first test's operation timeout."""
+        warm_up = self.admin().get_map("dolphin-test-warm-up").blocking()
+        warm_up.put("k", "v")
+        warm_up.destroy()
+
     def start_member(self, index: int, timeout_s: float = 90.0) -> None:
         self.members[index].start().wait_started(timeout_s)
         self.wait_members(sum(m.running for m in self.members), timeout_s)
+        self._assign_partitions()
 
     def stop_member(self, index: int) -> None:
         self.members[index].stop()

@@ -137,6 +137,11 @@ class HazelcastStateStore:
         text = self._call(lambda: self._leases.get(LEASE_KEY), "lease get")
         return None if text is None else decode_value(text)["holder"]
 
+    def cluster_map_names(self) -> set[str]:
+        """Every map the cluster lists (all namespaces): what `dolphin-ctl mode-verify` shows."""
+        objects = self._call(lambda: self._client.get_distributed_objects(), "list distributed objects")
+        return {o.name for o in objects if o.service_name == MAP_SERVICE}
+
     def pending(self) -> dict[str, str | None]:
         """Writes not yet acknowledged by the member (key -> canonical JSON, None for a removal)."""
         with self._lock:

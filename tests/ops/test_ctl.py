@@ -225,11 +225,11 @@ def test_mode_verify_checks_each_namespace_on_the_live_cluster(tmp_path, hazelca
             store.close()
 
 
-def test_mode_verify_reports_an_unreachable_cluster_as_not_checked(tmp_path, hazelcast_member):
+def test_mode_verify_reports_an_unreachable_cluster_as_not_checked(tmp_path):
     from tests.support.hazelcast_cluster import free_ports
 
     class Gone:  # a cluster config pointing at a port no member listens on
-        cluster_name = hazelcast_member.cluster_name
+        cluster_name = "nobody-listens"
         addresses = [f"127.0.0.1:{free_ports(1)[0]}"]
 
     blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var", hazelcast=Gone)

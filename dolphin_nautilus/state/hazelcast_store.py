@@ -259,20 +259,22 @@ class HazelcastStateStore:
         return True
 
     def renew_lease(self, holder_id: str, ttl_s: float) -> bool:
-        """Extend the TTL while the lease is this holder id's (any incarnation: the token is checked on writes)."""
+        """Extend this store's lease; False (and no longer the holder) once it expired locally or was taken."""
         started = time.monotonic()
         with self._lock:
-            if self._holder == holder_id and started >= self._lease_deadline:
-                self._holder = None  # expired locally: the member may already have handed it on
+            if self._holder != holder_id or started >= self._lease_deadline:
+                if self._holder == holder_id:
+                    self._holder = None  # expired locally: the member may already have handed it on
+                return False
         # Check the owner, extend, check again. Never replace_if_same: a real member clears the TTL on replace.
-        # The first check keeps a store whose lease was taken from extending the new holder's lease forever.
-        if not self._lease_is_holders(holder_id):
-            current = None
-        elif not self._call(lambda: self._leases.set_ttl(LEASE_KEY, _member_ttl(ttl_s)), "lease ttl"):
-            current = None  # expired in between
-        else:
-            current = self._call(lambda: self._leases.get(LEASE_KEY), "lease renew")
-        still_mine = current is not None and decode_value(current).get("holder") == holder_id
+        # The first check keeps a store whose lease was taken from extending the new holder's lease.
+        mine = _lease_value(holder_id, self._token)
+        current = self._call(lambda: self._leases.get(LEASE_KEY), "lease read")
+        if current is None:  # the cluster lost its data (a restart) and the resync has not put it back yet
+            current = self._retake(holder_id, self._token, ttl_s)
+        still_mine = (current == mine
+                      and self._call(lambda: self._leases.set_ttl(LEASE_KEY, _member_ttl(ttl_s)), "lease ttl")
+                      and self._call(lambda: self._leases.get(LEASE_KEY), "lease renew") == mine)
         with self._lock:
             if not still_mine:
                 if self._holder == holder_id:
@@ -282,10 +284,6 @@ class HazelcastStateStore:
                 self._lease_deadline = started + ttl_s
                 self._lease_ttl_s = ttl_s
         return True
-
-    def _lease_is_holders(self, holder_id: str) -> bool:
-        current = self._call(lambda: self._leases.get(LEASE_KEY), "lease read")
-        return current is not None and decode_value(current).get("holder") == holder_id
 
     def release_lease(self, holder_id: str) -> None:
         with self._lock:

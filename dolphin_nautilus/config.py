@@ -35,6 +35,14 @@ def _require(ok: bool, expected: str, key: str) -> None:
         raise ValueError(f"Expected {expected} - at `$.{key}`")
 
 
+MAX_MONEY = Decimal("1e12")  # far above any real account, far below what NautilusTrader's Money can hold
+
+
+def _require_money(value: Decimal, key: str) -> None:
+    # Decimal("NaN") > 0 raises InvalidOperation, so finiteness is checked first.
+    _require(value.is_finite() and 0 < value <= MAX_MONEY, f"a decimal > 0 (finite, at most {MAX_MONEY:,.0f})", key)
+
+
 class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass
 
@@ -47,6 +55,9 @@ class NodeSection(_Section):
     output_dir: str = "runs"  # backtest run folders (relative paths: to the project folder)
     state_dir: str = "var"  # embedded stores of vst/live nodes: var/<namespace>/{clickhouse,live_state,spool}
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    # Store paths (clickhouse.path, hazelcast.path, journal.spool_dir) live inside the state/run folder. An
+    # absolute store path (e.g. a separate disk) is accepted only when the operator opts in here.
+    allow_absolute_store_paths: bool = False
 
     @property
     def trader_id(self) -> str:
@@ -81,7 +92,7 @@ class StrategySection(_Section):
     reference: ReferenceSignalSection = ReferenceSignalSection()
 
     def __post_init__(self) -> None:
-        _require(self.trade_notional_usdt > 0, "a decimal > 0", "trade_notional_usdt")
+        _require_money(self.trade_notional_usdt, "trade_notional_usdt")
         _require(len(self.instruments) > 0, "at least one instrument id", "instruments")
         for iid in self.instruments:
             _require(bool(INSTRUMENT_ID_RE.match(iid)), "ids like 'BTC-USDT-PERP.BINGX'", "instruments")
@@ -114,7 +125,9 @@ class RestoreSection(_Section):
     timeout_s: PositiveFloat = 10.0
     restart_window_s: PositiveFloat = 300.0
     restart_max: PositiveInt = 3
-    unclaimed_venue_position: Literal["adopt", "flatten"] = "adopt"
+    # A venue position no restored trade claims: adopt it as an external slot, flatten it at once, or refuse
+    # (leave it alone, start in safe mode and ask the operator). Unset: "refuse" for live, "adopt" elsewhere.
+    unclaimed_venue_position: Literal["adopt", "flatten", "refuse"] = "adopt"
     legacy_database: str = ""
     legacy_table: str = "position_state"
 
@@ -137,8 +150,8 @@ class BacktestSection(_Section):
     progress: bool = True
 
     def __post_init__(self) -> None:
-        _require(self.starting_balance_usdt > 0, "a decimal > 0", "starting_balance_usdt")
-        _require(1 <= self.leverage <= 125, "a decimal between 1 and 125", "leverage")
+        _require_money(self.starting_balance_usdt, "starting_balance_usdt")
+        _require(self.leverage.is_finite() and 1 <= self.leverage <= 125, "a decimal between 1 and 125", "leverage")
 
 
 class Config(_Section):
@@ -153,6 +166,13 @@ class Config(_Section):
     source: str = ""  # the file this was loaded from (set by the loader)
 
 
+# Paths a node writes under its own state folder (or a backtest's run folder), and the folders themselves.
+STORE_PATH_KEYS: tuple[tuple[str, str], ...] = (("clickhouse", "path"), ("hazelcast", "path"),
+                                                 ("journal", "spool_dir"))
+HOME_PATH_KEYS: tuple[tuple[str, str], ...] = (("node", "state_dir"), ("node", "output_dir"))
+UNCLAIMED_DEFAULT_BY_ENVIRONMENT = {"live": "refuse"}
+
+
 def resolve_path(config: "Config", path: str) -> Path:
     """Relative paths in a config are relative to the project folder (the parent of configs/)."""
     candidate = Path(path)
@@ -161,7 +181,21 @@ def resolve_path(config: "Config", path: str) -> Path:
     return (Path(config.source).resolve().parent.parent / candidate).resolve()
 
 
+def state_dir_for(config: "Config") -> Path:
+    """The namespace's own folder under node.state_dir: stores, logs, status and control files."""
+    return resolve_path(config, config.node.state_dir) / config.node.namespace
+
+
 LIVE_AUTHORIZATION_PHRASE = "i-understand-this-trades-real-money"
+
+# State, logs, WAL, restore reports and chDB folders hold trade data: the processes that write them create
+# files owner-only. Child processes (the store service) inherit the mask.
+OWNER_ONLY_UMASK = 0o077
+
+
+def restrict_new_files() -> None:
+    """Called first thing by dolphin-node, dolphin-backtest and dolphin-ctl."""
+    os.umask(OWNER_ONLY_UMASK)
 
 # Environment variable -> (config key path, type). Operational knobs only; never secrets.
 ENV_OVERRIDES: dict[str, tuple[tuple[str, ...], type]] = {
@@ -209,17 +243,52 @@ class Secrets(msgspec.Struct, frozen=True):
 
 def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Config:
     path = Path(path)
-    raw = _read_with_bases(path, seen=())
+    origins: dict[tuple[str, ...], str] = {}
+    raw = _read_with_bases(path, seen=(), origins=origins)
     _reject_secrets(raw, str(path), ())
     _apply_env_overrides(raw, os.environ if environ is None else environ)
+    _default_unclaimed_policy(raw)
     raw["source"] = str(path)
     try:
-        return msgspec.convert(raw, Config, strict=True)
+        config = msgspec.convert(raw, Config, strict=True)
     except msgspec.ValidationError as exc:
         raise _explain(exc, raw, str(path)) from None
+    _check_paths(config, origins, str(path))
+    return config
 
 
-def _read_with_bases(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+def _default_unclaimed_policy(raw: dict[str, Any]) -> None:
+    """Live refuses to adopt a venue position nobody claims unless a config says otherwise."""
+    environment = (raw.get("node") or {}).get("environment")
+    restore = raw.setdefault("restore", {})
+    if isinstance(restore, dict) and "unclaimed_venue_position" not in restore \
+            and environment in UNCLAIMED_DEFAULT_BY_ENVIRONMENT:
+        restore["unclaimed_venue_position"] = UNCLAIMED_DEFAULT_BY_ENVIRONMENT[environment]
+
+
+def _check_paths(config: Config, origins: dict[tuple[str, ...], str], source: str) -> None:
+    """Files stay home: no `..` anywhere in a path key; store paths relative to the state/run folder unless the
+    operator set `node.allow_absolute_store_paths`. The error names the file that set the key."""
+    for keys in HOME_PATH_KEYS + STORE_PATH_KEYS:
+        value = getattr(getattr(config, keys[0]), keys[1])
+        where = origins.get(keys, source)
+        if ".." in Path(value).parts:
+            raise ConfigError(where, ".".join(keys), value,
+                              "a path without '..' (it must not escape its folder; write an absolute path "
+                              "instead if the folder really lives elsewhere)")
+        if not value.strip():
+            raise ConfigError(where, ".".join(keys), value, "a non-empty path")
+    if config.node.allow_absolute_store_paths:
+        return
+    for keys in STORE_PATH_KEYS:
+        value = getattr(getattr(config, keys[0]), keys[1])
+        if Path(value).is_absolute():
+            raise ConfigError(origins.get(keys, source), ".".join(keys), value,
+                              "a path relative to the node's state folder (or the backtest run folder); an "
+                              "absolute store path needs `allow_absolute_store_paths = true` in [node]")
+
+
+def _read_with_bases(path: Path, seen: tuple[Path, ...], origins: dict[tuple[str, ...], str]) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(str(path), "(file)", str(path), "an existing TOML file")
     if path.resolve() in seen:
@@ -229,12 +298,22 @@ def _read_with_bases(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "(syntax)", str(exc), "valid TOML") from None
     base_name = data.pop("extends", None)
-    if base_name is None:
-        return data
-    if not isinstance(base_name, str):
-        raise ConfigError(str(path), "extends", base_name, "a file name string")
-    base = _read_with_bases(path.parent / base_name, seen + (path.resolve(),))
-    return _merge(base, data)
+    if base_name is not None:
+        if not isinstance(base_name, str):
+            raise ConfigError(str(path), "extends", base_name, "a file name string")
+        base = _read_with_bases(path.parent / base_name, seen + (path.resolve(),), origins)
+    # After the base: the child's keys overwrite the base's origins, as its values do.
+    _record_origins(data, str(path), (), origins)
+    return data if base_name is None else _merge(base, data)
+
+
+def _record_origins(data: dict[str, Any], source: str, prefix: tuple[str, ...],
+                    origins: dict[tuple[str, ...], str]) -> None:
+    for key, value in data.items():
+        if isinstance(value, dict):
+            _record_origins(value, source, prefix + (key,), origins)
+        else:
+            origins[prefix + (key,)] = source
 
 
 def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:

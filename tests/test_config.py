@@ -123,3 +123,46 @@ def test_decimal_settings_are_exact(tmp_path: Path) -> None:
 
 def test_live_authorization_phrase_is_documented_in_live_config() -> None:
     assert LIVE_AUTHORIZATION_PHRASE in (CONFIGS / "live.toml").read_text()
+
+
+# ------------------------------------------------------------------------------------------ files stay home
+@pytest.mark.parametrize(("section", "key"), [("clickhouse", "path"), ("hazelcast", "path"), ("journal", "spool_dir"),
+                                              ("node", "state_dir"), ("node", "output_dir")])
+def test_a_dotdot_path_is_refused_naming_the_file_and_the_key(tmp_path: Path, section: str, key: str) -> None:
+    base = write(tmp_path, f'[{section}]\n{key} = "data/../../elsewhere"\n', "base.toml")
+    text = MINIMAL.replace("[node]\n", "extends = \"base.toml\"\n[node]\n")
+    child = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_config(child, environ={})
+    # The file that wrote the bad value is named, not only the one that was loaded.
+    assert err.value.source == str(base) and err.value.key == f"{section}.{key}"
+    assert "without '..'" in str(err.value)
+
+
+@pytest.mark.parametrize(("section", "key"), [("clickhouse", "path"), ("hazelcast", "path"), ("journal", "spool_dir")])
+def test_an_absolute_store_path_needs_the_explicit_opt_in(tmp_path: Path, section: str, key: str) -> None:
+    text = MINIMAL + f'[{section}]\n{key} = "{tmp_path / "disk2"}"\n'
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text), environ={})
+    assert err.value.key == f"{section}.{key}" and "allow_absolute_store_paths = true" in str(err.value)
+    opted = text.replace("[node]\n", "[node]\nallow_absolute_store_paths = true\n")
+    cfg = load_config(write(tmp_path, opted), environ={})
+    assert getattr(getattr(cfg, section), key) == str(tmp_path / "disk2")
+
+
+def test_relative_store_paths_resolve_inside_the_namespace_state_folder(tmp_path: Path) -> None:
+    from dolphin_nautilus.node.stores import clickhouse_config
+
+    text = MINIMAL.replace('"backtest"', '"vst"').replace("[node]\n", f'[node]\nstate_dir = "{tmp_path / "var"}"\n')
+    cfg = load_config(write(tmp_path, text + '[clickhouse]\npath = "db/ch"\n'), environ={})
+    home = tmp_path / "var" / "blue"
+    assert Path(clickhouse_config(cfg, home).chdb_path).resolve().is_relative_to(home)
+
+
+def test_live_refuses_unclaimed_venue_positions_unless_a_config_says_otherwise(tmp_path: Path) -> None:
+    assert load_config(CONFIGS / "live.toml", environ={}).restore.unclaimed_venue_position == "refuse"
+    assert load_config(CONFIGS / "vst.toml", environ={}).restore.unclaimed_venue_position == "adopt"
+    live = MINIMAL.replace('"backtest"', '"live"')
+    assert load_config(write(tmp_path, live), environ={}).restore.unclaimed_venue_position == "refuse"
+    adopting = load_config(write(tmp_path, live + '[restore]\nunclaimed_venue_position = "adopt"\n'), environ={})
+    assert adopting.restore.unclaimed_venue_position == "adopt"

@@ -1,1 +1,2 @@
-"""Backtest launcher: a Nautilus BacktestEngine with a simulated BINGX venue and the full dolphin stack."""
+"""The backtest's simulated pieces: the BINGX venue, its contract catalogue, bar loading, reports, progress.
+The runner is `dolphin_nautilus.launch.backtest_run`; `dolphin-backtest` is `dolphin_nautilus.launch.backtest`."""

@@ -1,39 +1,13 @@
-"""BingX-like perpetual contracts for the simulated venue: precisions, minimums and fees as BingX lists them
-(swap v2 contracts: quantityPrecision, pricePrecision, tradeMinQuantity, tradeMinUSDT; VIP0 fees 0.02% maker,
-0.05% taker). The start prices seed the sample data generator only."""
+"""Contract specs for backtests, from the bundled snapshot of BingX's contract list (`contracts_snapshot`).
+
+`spec_for` serves any USDT-M perpetual the snapshot lists; an unknown id is an `UnknownInstrument` naming the
+nearest listed ids. `SAMPLE_START` seeds the sample data generator only.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
+from dolphin_nautilus.backtest.contracts_snapshot import UnknownInstrument, load_contracts_snapshot
 from dolphin_nautilus.domain.instruments import InstrumentSpec
-
-
-def _spec(symbol: str, price_precision: int, size_precision: int, min_qty: str, min_notional: str) -> InstrumentSpec:
-    return InstrumentSpec(
-        instrument_id=f"{symbol}-PERP.BINGX",
-        price_precision=price_precision,
-        size_precision=size_precision,
-        price_increment=Decimal(1).scaleb(-price_precision),
-        size_increment=Decimal(1).scaleb(-size_precision),
-        min_quantity=Decimal(min_qty),
-        min_notional=Decimal(min_notional),
-        maker_fee=Decimal("0.0002"),
-        taker_fee=Decimal("0.0005"),
-    )
-
-
-BINGX_SPECS: dict[str, InstrumentSpec] = {
-    s.instrument_id: s
-    for s in (
-        _spec("BTC-USDT", 1, 4, "0.0001", "5"),
-        _spec("ETH-USDT", 2, 2, "0.01", "5"),
-        _spec("SOL-USDT", 3, 1, "0.1", "5"),
-        _spec("DOGE-USDT", 5, 0, "1", "5"),
-        _spec("XRP-USDT", 4, 0, "1", "5"),
-        _spec("ATOM-USDT", 3, 2, "0.01", "5"),
-    )
-}
 
 # (start price, annualised volatility) for the sample generator.
 SAMPLE_START: dict[str, tuple[float, float]] = {
@@ -43,10 +17,14 @@ SAMPLE_START: dict[str, tuple[float, float]] = {
     "DOGE-USDT-PERP.BINGX": (0.125, 1.10),
 }
 
+# The ids the sample, the benches and the tests use; their specs come from the snapshot like any other.
+WELL_KNOWN_IDS = (*SAMPLE_START, "XRP-USDT-PERP.BINGX", "ATOM-USDT-PERP.BINGX")
+
 
 def spec_for(instrument_id: str) -> InstrumentSpec:
-    try:
-        return BINGX_SPECS[instrument_id]
-    except KeyError:
-        known = ", ".join(sorted(BINGX_SPECS))
-        raise KeyError(f"no contract spec for {instrument_id!r}; known: {known}") from None
+    return load_contracts_snapshot().spec(instrument_id)
+
+
+BINGX_SPECS: dict[str, InstrumentSpec] = {iid: spec_for(iid) for iid in WELL_KNOWN_IDS}
+
+__all__ = ["SAMPLE_START", "BINGX_SPECS", "WELL_KNOWN_IDS", "spec_for", "UnknownInstrument"]

@@ -17,9 +17,8 @@ class ProgressActorConfig(ActorConfig, frozen=True):
 
 
 class ProgressActor(Actor):
-    def __init__(self, config: ProgressActorConfig, stats=None) -> None:
+    def __init__(self, config: ProgressActorConfig) -> None:
         super().__init__(config)
-        self._stats = stats  # optional callable -> str, appended to each line
         self._wall_start = 0.0
 
     def on_start(self) -> None:
@@ -29,11 +28,15 @@ class ProgressActor(Actor):
 
     def on_stop(self) -> None:
         self.clock.cancel_timers()
+        # The daily timer fires before the last bar; the closing line reports where the run really ended.
+        self._report(self.clock.timestamp_ns())
 
     def _report(self, now_ns: int) -> None:
         span = max(1, self.config.end_ns - self.config.start_ns)
         done = min(1.0, max(0.0, (now_ns - self.config.start_ns) / span))
+        if self.config.end_ns - now_ns < 60_000_000_000:  # within the last bar: done (rounding, not a stop)
+            done = 1.0
         stamp = self.clock.utc_now().strftime("%Y-%m-%d")
-        extra = f"  {self._stats()}" if self._stats else ""
+        extra = f"  trades {len(self.cache.positions_closed())}  open {len(self.cache.positions_open())}"
         sys.stderr.write(f"  [{done:6.1%}] simulated {stamp}  wall {time.perf_counter() - self._wall_start:6.1f}s{extra}\n")
         sys.stderr.flush()

@@ -19,7 +19,9 @@ from nautilus_trader.model.identifiers import ClientId, Venue
 from nautilus_trader.model.objects import Money
 
 BINGX_VENUE = Venue("BINGX")
-SIMULATED_REJECT_REASON = "simulated venue reject: 101209 the maximum position value for this leverage is exceeded"
+# Says what it is: a reject the backtest injects on purpose (backtest.reject_exit_every), not a venue answer.
+SIMULATED_REJECT_REASON = ("SIMULATED exit reject injected by the backtest (backtest.reject_exit_every) to exercise "
+                           "the strategy's reject handling; not a venue response")
 
 
 class ExitRejecter:

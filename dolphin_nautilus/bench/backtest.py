@@ -16,40 +16,39 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
-from dolphin_nautilus.backtest.catalogue import SAMPLE_START
+import msgspec
+import pandas as pd
+from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
+from nautilus_trader.config import LoggingConfig, StrategyConfig
+from nautilus_trader.model.data import BarType
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.identifiers import InstrumentId, TraderId
+from nautilus_trader.trading.strategy import Strategy
+
+from dolphin_nautilus.adapters.bingx.parsing import spec_to_perpetual
+from dolphin_nautilus.backtest.catalogue import SAMPLE_START, spec_for
+from dolphin_nautilus.backtest.data import build_bars, read_frame
+from dolphin_nautilus.backtest.venue import add_bingx_venue
+from dolphin_nautilus.config import load_config
+from dolphin_nautilus.contracts.topics import bar_type_name
+from dolphin_nautilus.launch.backtest_run import run_backtest
+from dolphin_nautilus.node.stores import Stores
 
 INSTRUMENTS = list(SAMPLE_START)
 
 
 def _child(mode: str, days: int, workdir: str) -> dict:
-    import resource
-    from decimal import Decimal
-
-    import msgspec
-    from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
-    from nautilus_trader.config import LoggingConfig, StrategyConfig
-    from nautilus_trader.model.data import BarType
-    from nautilus_trader.model.identifiers import TraderId
-    from nautilus_trader.trading.strategy import Strategy
-
-    from dolphin_nautilus.adapters.bingx.parsing import spec_to_perpetual
-    from dolphin_nautilus.backtest.catalogue import spec_for
-    from dolphin_nautilus.backtest.data import build_bars, read_frame
-    from dolphin_nautilus.strategy.strategy import bar_type_for
-    from dolphin_nautilus.backtest.runner import run_backtest
-    from dolphin_nautilus.backtest.venue import add_bingx_venue
-    from dolphin_nautilus.config import load_config
-    from dolphin_nautilus.node.stores import Stores
-
     frame = read_frame("sample")
-    frame = frame[frame["timestamp"] < frame["timestamp"].min() + __import__("pandas").Timedelta(days=days)]
+    frame = frame[frame["timestamp"] < frame["timestamp"].min() + pd.Timedelta(days=days)]
     data_path = Path(workdir) / "bars.parquet"
     frame.to_parquet(data_path)
     if mode == "full":
@@ -64,7 +63,7 @@ def _child(mode: str, days: int, workdir: str) -> dict:
             stores.close()
         bars, wall = result.summary.bars, result.summary.wall_seconds
         trades = result.summary.trades
-        orders = __import__("pandas").read_csv(run_dir / "fills.csv")
+        orders = pd.read_csv(run_dir / "fills.csv")
         orders[["ts_init", "instrument_id", "side", "quantity", "is_reduce_only"]].to_csv(
             Path(workdir).parent / "orders.csv", index=False)
     else:
@@ -85,10 +84,6 @@ def _child(mode: str, days: int, workdir: str) -> dict:
 
             def on_start(self) -> None:
                 super().on_start()
-                import pandas as pd
-                from nautilus_trader.model.enums import OrderSide
-                from nautilus_trader.model.identifiers import InstrumentId
-
                 self._due: dict = {}
                 frame = pd.read_csv(Path(workdir).parent / "orders.csv")
                 for row in frame.itertuples():
@@ -114,7 +109,7 @@ def _child(mode: str, days: int, workdir: str) -> dict:
         engine.add_data(all_bars, validate=False, sort=True)
         strategy_cls = ReplayOrders if mode == "orders" else SubscribeOnly
         engine.add_strategy(strategy_cls(SubscribeOnlyConfig(
-            bar_types=[str(bar_type_for(i, 1)) for i in INSTRUMENTS], log_events=False, log_commands=False)))
+            bar_types=[bar_type_name(i, 1) for i in INSTRUMENTS], log_events=False, log_commands=False)))
         started = time.perf_counter()
         engine.run()
         wall = time.perf_counter() - started

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
+import os
 import statistics
 import time
 from decimal import Decimal
@@ -25,7 +26,6 @@ from nautilus_trader.config import (
     StrategyConfig,
     TradingNodeConfig,
 )
-from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId
 from nautilus_trader.trading.strategy import Strategy
@@ -33,21 +33,17 @@ from nautilus_trader.trading.strategy import Strategy
 from dolphin_nautilus.adapters.bingx.common.credentials import API_KEY_ENV, API_SECRET_ENV, BingXCredentials
 from dolphin_nautilus.adapters.bingx.common.enums import BingXOrderSide, BingXOrderType
 from dolphin_nautilus.adapters.bingx.config import BingXDataClientConfig, BingXExecClientConfig
-from dolphin_nautilus.adapters.bingx.factories import (
-    BingXLiveDataClientFactory,
-    BingXLiveExecClientFactory,
-    UnthrottledRateLimiter,
-)
+from dolphin_nautilus.adapters.bingx.factories import UnthrottledRateLimiter
 from dolphin_nautilus.adapters.bingx.http.client import BingXHttpClient
 from dolphin_nautilus.adapters.bingx.http.trade import BingXTradeHttpAPI
+from dolphin_nautilus.bingx_emulator import EmulatorConfig, EmulatorHandle, RateLimitConfig
+from dolphin_nautilus.node.assembly import build_trading_node
 
 BTC = InstrumentId.from_str("BTC-USDT-PERP.BINGX")
 QTY = Decimal("0.001")
 
 
 def _serve(queue: mp.Queue, stop: mp.Event) -> None:
-    from dolphin_nautilus.bingx_emulator import EmulatorConfig, EmulatorHandle, RateLimitConfig
-
     config = EmulatorConfig(symbols=["BTC-USDT"], rate_limits=RateLimitConfig(enabled=False),
                             initial_balance="100000000")
     with EmulatorHandle(config) as venue:
@@ -113,12 +109,8 @@ def _run_node(rest: str, ws: str, count: int) -> LatencyStrategy:
     )
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    node = TradingNode(config=config, loop=loop)
     strategy = LatencyStrategy()
-    node.trader.add_strategy(strategy)
-    node.add_data_client_factory("BINGX", BingXLiveDataClientFactory)
-    node.add_exec_client_factory("BINGX", BingXLiveExecClientFactory)
-    node.build()
+    node = build_trading_node(config, loop=loop, strategies=[strategy])
 
     async def main() -> None:
         runner = asyncio.ensure_future(node.run_async())
@@ -160,8 +152,6 @@ def main(argv: list[str] | None = None) -> None:
     server.start()
     try:
         rest, ws, key, secret = queue.get(timeout=30)
-        import os
-
         os.environ.setdefault(API_KEY_ENV, key)
         os.environ.setdefault(API_SECRET_ENV, secret)
         baseline = asyncio.run(_baseline(rest, BingXCredentials(key, secret), args.orders))

@@ -18,13 +18,23 @@ Implemented (emulator checklist):
   documented positionSide/reduceOnly rejects (80001/109400); reduceOnly increase/flip -> 101290;
   insufficient margin -> 101204; hedge close without position -> 101205; cancel twice within 1 s -> 109201;
   cancel filled -> 80018/109422; REST statuses PENDING/CANCELLED, WS NEW/CANCELED.
-- Fills: MARKET at the current feed price (taker fee), aggressive LIMIT takes at the feed price,
-  resting LIMIT fills at its price when the feed crosses (maker fee); partial fills via FillModel.
+- Fills: takers (MARKET, marketable LIMIT incl. IOC/FOK) walk a synthetic depth book built from each
+  contract's configured liquidity (book_levels/book_level_ticks/book_level_qty): one fill per level (or
+  one VWAP fill), slippage on size, the last price moves to the deepest level touched; an exhausted
+  book expires the rest. Resting LIMIT orders fill at their price when the feed crosses (maker fee) in
+  price-time priority (optionally capped by the printed quantity); partial fills via FillModel.
+- Time from an injectable clock (clock.WallClock / ManualClock; EmulatorHandle(clock=...),
+  handle.advance_clock). Funding every funding_interval_h (00/08/16 UTC): value x rate on each
+  position, income FUNDING_FEE, ACCOUNT_UPDATE m=FUNDING_FEE (cross: B only; isolated: B + that P),
+  fundingRate history. Liquidation at risk rate (maintenance margin / margin balance) >= 100% using the
+  tier-1 maint_margin_ratio: ORDER_TRADE_UPDATE o=LIQUIDATION x=CALCULATED X=FILLED, ACCOUNT_UPDATE,
+  GET trade/forceOrders, liquidatedPrice/liquidatedMarginRatio in allFillOrders, riskRate and
+  liquidationPrice in positions; a negative wallet is cleared (INSURANCE_CLEAR income).
 - Positions with average entry, realized PnL, fees; balance/equity/available/used/frozen margin.
 - REST: server/time, contracts, tradingRules, depth (asks high->low, allowed limits), trades,
   v3+v2 klines, ticker, bookTicker, price, premiumIndex, fundingRate, openInterest, trade/order
   POST/GET/DELETE, order/test, batchOrders POST/DELETE, allOpenOrders, openOrders, openOrder,
-  allOrders, fullOrder, allFillOrders (filledTm UTC+8 pitfall reproduced, symbol ignored),
+  allOrders, fullOrder, forceOrders, allFillOrders (filledTm UTC+8 pitfall reproduced, symbol ignored),
   fillHistory (v1+v2), amend, cancelReplace, closeAllPositions, closePosition, cancelAllAfter,
   positions, balance v3+v2, commissionRate, income, leverage GET/POST, marginType GET/POST,
   positionSide/dual GET/POST, userDataStream POST/PUT/DELETE (not enveloped, 404 on unknown key).
@@ -42,8 +52,11 @@ Implemented (emulator checklist):
   or not, delayed answers, delayed acks, abrupt WS drops, duplicated and reordered user events.
 
 Not implemented: STOP/TAKE_PROFIT/TRIGGER_*/TRAILING_* order types (rejected 109400 as unsupported),
-attached stopLoss/takeProfit, liquidation/ADL, funding payments, isolated-margin accounting (the mode
-is stored and reported only), positionMargin, incrDepth, `all@` topics, SNAPSHOT noise, USDC margin.
+attached stopLoss/takeProfit, ADL, tiered maintenance margin (tier 1 only) and the liquidation fee /
+bankruptcy-price close (liquidations close at the mark), a mark price distinct from the last price,
+funding rates that move, isolated-margin wallet accounting (margin is checked per position but still
+drawn from one wallet), positionMargin, incrDepth, `all@` topics, SNAPSHOT noise, USDC margin, a
+depth book that other participants change (it is regenerated around the last price).
 """
 
 from .config import ContractSpec, EmulatorConfig, FillModel, RateLimitConfig

@@ -20,11 +20,20 @@ class ContractSpec(msgspec.Struct, frozen=True):
     max_leverage: int = 125
     maker_fee: str = "0.0002"
     taker_fee: str = "0.0005"
+    # Tier-1 maintenance margin ratio (GET /openApi/swap/v1/maintMarginRatio; BTC 0.0038 per the
+    # reference §6.8, ETH 0.0033 per CCXT's recorded response). Liquidation when maintenance margin
+    # reaches the margin balance (risk rate 100%).
+    maint_margin_ratio: str = "0.004"
+    # Synthetic depth: `book_levels` levels a side, `book_level_ticks` ticks apart, level i (1-based)
+    # holding i * book_level_qty (default 1000 * min_qty). Takers walk it; a big order moves the price.
+    book_levels: int = 1000
+    book_level_ticks: int = 1
+    book_level_qty: str = ""
 
 
 DEFAULT_CONTRACTS: dict[str, ContractSpec] = {
-    "BTC-USDT": ContractSpec("BTC-USDT", "60000.0", 1, 4, "0.0001"),
-    "ETH-USDT": ContractSpec("ETH-USDT", "3000.00", 2, 2, "0.01", max_leverage=100),
+    "BTC-USDT": ContractSpec("BTC-USDT", "60000.0", 1, 4, "0.0001", maint_margin_ratio="0.0038"),
+    "ETH-USDT": ContractSpec("ETH-USDT", "3000.00", 2, 2, "0.01", max_leverage=100, maint_margin_ratio="0.0033"),
     "SOL-USDT": ContractSpec("SOL-USDT", "150.000", 3, 1, "0.1", max_leverage=75),
     "XRP-USDT": ContractSpec("XRP-USDT", "0.6000", 4, 0, "1", max_leverage=75),
 }
@@ -61,12 +70,16 @@ class RateLimitConfig(msgspec.Struct):
 
 
 class FillModel(msgspec.Struct):
-    """How orders fill. market_slices > 1 splits a MARKET order into that many fills;
-    limit_fill_fraction < 1 fills a crossed resting LIMIT order by that fraction of its
-    original quantity per price update (partial fills)."""
+    """How orders fill. Takers (MARKET, marketable LIMIT) walk the synthetic depth book: one fill per
+    price level touched (`fill_per_level`), or one fill at the VWAP. market_slices > 1 splits a MARKET
+    order into that many sweeps; limit_fill_fraction < 1 fills a crossed resting LIMIT order by that
+    fraction of its original quantity per price update (partial fills). `feed_qty_caps_resting`: a
+    feed print fills resting orders (in price-time priority) only up to the printed quantity."""
 
     market_slices: int = 1
     limit_fill_fraction: float = 1.0
+    fill_per_level: bool = True
+    feed_qty_caps_resting: bool = False
 
 
 class EmulatorConfig(msgspec.Struct):
@@ -79,6 +92,9 @@ class EmulatorConfig(msgspec.Struct):
     default_leverage: int = 5
     error_generation: Generation = "new"
     clock_offset_ms: int = 0  # server clock = wall clock + offset
+    funding_rate: str = "0.0001"  # settled on every position at each funding time
+    funding_interval_h: int = 8  # documented: 00:00, 08:00, 16:00 UTC
+    liquidation: bool = True  # liquidate at risk rate >= 100% (maintenance margin >= margin balance)
     max_recv_window_ms: int = 60000
     listen_key_ttl_s: float = 3600.0
     ping_interval_s: float = 5.0

@@ -1,210 +1,53 @@
-"""Matching, accounts and positions of the emulated venue. Single-threaded: runs on the server loop.
+"""Matching, accounts, positions, funding and liquidation of the emulated venue. Single-threaded: it
+runs on the server loop. Time comes from the injected clock; events go to `event_sinks` as typed
+objects (model.VenueEvent) that the stream hub turns into the venue's wire format.
 
-All prices and quantities are Decimal; the server formats them as the venue does (strings mostly).
+All prices and quantities are Decimal; the wire module formats them as the venue does.
 """
 
 from __future__ import annotations
 
 import itertools
 import random
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
+from . import book
 from . import errors as E
-from .config import ContractSpec, EmulatorConfig
+from .clock import Clock, WallClock
+from .config import EmulatorConfig
 from .errors import VenueReject
-
-TWITTER_EPOCH_MS = 1288834974657
-ZERO = Decimal(0)
-OPEN_STATUSES = ("NEW", "PARTIALLY_FILLED")
-ORDER_TYPES = ("LIMIT", "MARKET", "STOP_MARKET", "TAKE_PROFIT_MARKET")
-DOCUMENTED_UNSUPPORTED_TYPES = (
-    "STOP", "TAKE_PROFIT", "TRIGGER_LIMIT", "TRIGGER_MARKET", "TRAILING_STOP_MARKET", "TRAILING_TP_SL",
+from .model import (
+    DOCUMENTED_UNSUPPORTED_TYPES,
+    ORDER_TYPES,
+    TIME_IN_FORCES,
+    ZERO,
+    Account,
+    AccountEvent,
+    ConfigEvent,
+    Contract,
+    Fill,
+    Income,
+    Order,
+    OrderEvent,
+    OrderRequest,
+    Position,
+    PublicTrade,
+    SnowflakeIds,
+    VenueEvent,
 )
-TIME_IN_FORCES = ("GTC", "IOC", "FOK", "PostOnly")
 
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-class SnowflakeIds:
-    """Order ids like the venue's: (ms - Twitter epoch) << 22 | sequence, always > 2**53."""
-
-    def __init__(self) -> None:
-        self._seq = itertools.count(random.randrange(1 << 20))
-
-    def next(self, ms: int) -> int:
-        return ((ms - TWITTER_EPOCH_MS) << 22) | (next(self._seq) & ((1 << 22) - 1))
-
-
-@dataclass
-class Contract:
-    spec: ContractSpec
-    contract_id: int
-    price: Decimal
-
-    @property
-    def symbol(self) -> str:
-        return self.spec.symbol
-
-    @property
-    def tick(self) -> Decimal:
-        return Decimal(1).scaleb(-self.spec.price_precision)
-
-    @property
-    def step(self) -> Decimal:
-        return Decimal(1).scaleb(-self.spec.quantity_precision)
-
-    def trunc_price(self, value: Decimal) -> Decimal:
-        return value.quantize(self.tick, rounding=ROUND_DOWN)
-
-    def trunc_qty(self, value: Decimal) -> Decimal:
-        return value.quantize(self.step, rounding=ROUND_DOWN)
-
-
-@dataclass
-class Order:
-    order_id: int
-    client_order_id: str
-    symbol: str
-    side: str  # BUY / SELL
-    position_side: str  # BOTH / LONG / SHORT
-    type: str
-    orig_qty: Decimal
-    price: Decimal  # 0 for MARKET
-    stop_price: Decimal
-    time_in_force: str
-    reduce_only: bool
-    leverage: int
-    time: int
-    working_type: str = "MARK_PRICE"
-    status: str = "NEW"  # WS vocabulary; REST maps NEW->PENDING, CANCELED->CANCELLED
-    executed_qty: Decimal = ZERO
-    cum_quote: Decimal = ZERO
-    commission: Decimal = ZERO  # negative when paid
-    profit: Decimal = ZERO
-    update_time: int = 0
-    triggered: bool = False
-    last_cancel_ms: int = 0
-    price_places: int = 8  # the contract's precisions, for the wire format
-    qty_places: int = 8
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.orig_qty - self.executed_qty
-
-    @property
-    def avg_price(self) -> Decimal:
-        return self.cum_quote / self.executed_qty if self.executed_qty else ZERO
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
-
-@dataclass
-class Fill:
-    trade_id: int
-    order_id: int
-    client_order_id: str
-    symbol: str
-    side: str
-    position_side: str
-    price: Decimal
-    qty: Decimal
-    commission: Decimal
-    realized_pnl: Decimal
-    role: str  # maker / taker
-    time: int
-    price_places: int = 8
-    qty_places: int = 8
-
-
-@dataclass
-class Position:
-    symbol: str
-    side: str  # BOTH (signed qty) / LONG / SHORT (positive qty)
-    position_id: int
-    qty: Decimal = ZERO
-    entry_price: Decimal = ZERO
-    realized_pnl: Decimal = ZERO
-    update_time: int = 0
-
-    @property
-    def direction(self) -> int:
-        if self.side == "LONG":
-            return 1
-        if self.side == "SHORT":
-            return -1
-        return 1 if self.qty > 0 else -1
-
-    def unrealized(self, mark: Decimal) -> Decimal:
-        return (mark - self.entry_price) * self.qty if self.side != "SHORT" else (self.entry_price - mark) * self.qty
-
-
-@dataclass
-class PublicTrade:
-    price: Decimal
-    qty: Decimal
-    time: int
-    buyer_maker: bool
-
-
-@dataclass
-class Income:
-    symbol: str
-    income_type: str
-    income: Decimal
-    time: int
-    tran_id: int
-    trade_id: str = ""
-
-
-@dataclass
-class Account:
-    balance: Decimal
-    dual_side: bool
-    orders: dict[int, Order] = field(default_factory=dict)
-    open_orders: dict[int, Order] = field(default_factory=dict)  # index of the open subset
-    client_ids: dict[str, int] = field(default_factory=dict)
-    positions: dict[tuple[str, str], Position] = field(default_factory=dict)
-    fills: list[Fill] = field(default_factory=list)
-    income: list[Income] = field(default_factory=list)
-    leverage: dict[tuple[str, str], int] = field(default_factory=dict)
-    margin_type: dict[str, str] = field(default_factory=dict)
-    realised_total: Decimal = ZERO
-
-
-@dataclass
-class OrderRequest:
-    """A validated place-order request (values already parsed from the wire)."""
-
-    symbol: str
-    side: str
-    position_side: str
-    type: str
-    quantity: Decimal | None
-    price: Decimal | None
-    stop_price: Decimal | None
-    time_in_force: str
-    reduce_only: bool | None
-    client_order_id: str
-    working_type: str = "MARK_PRICE"
-    quote_order_qty: Decimal | None = None
-
-
-EventSink = Callable[[dict], None]
+HOUR_MS = 3_600_000
+EventSink = Callable[[VenueEvent], None]
 TradeSink = Callable[[str, PublicTrade], None]
 
 
 class Engine:
     """The venue's state and matching. Emits user-stream events through `event_sinks`."""
 
-    def __init__(self, config: EmulatorConfig) -> None:
+    def __init__(self, config: EmulatorConfig, clock: Clock | None = None) -> None:
         self.config = config
+        self.clock = clock or WallClock(config.clock_offset_ms)
         self.ids = SnowflakeIds()
         self.contracts: dict[str, Contract] = {}
         for i, symbol in enumerate(config.symbols):
@@ -214,15 +57,28 @@ class Engine:
         self.public_trades: dict[str, list[PublicTrade]] = {s: [] for s in self.contracts}
         self.event_sinks: list[EventSink] = []
         self.trade_sinks: list[TradeSink] = []
-        self.funding_rate = Decimal("0.0001")
+        self.funding_rate = Decimal(config.funding_rate)
+        self.funding_history: dict[str, list[tuple[int, Decimal]]] = {s: [] for s in self.contracts}
+        self.force_orders: list[Order] = []  # liquidations (GET trade/forceOrders)
+        self._funding_interval_ms = config.funding_interval_h * HOUR_MS
+        self.next_funding_ms = self._funding_after(self.now_ms())
         self._trade_ids = itertools.count(500_000_000)
+        self._matching = False
+        self._rematch = False
         self._seed_history()
+
+    def now_ms(self) -> int:
+        return self.clock.now_ms()
+
+    def _funding_after(self, ms: int) -> int:
+        """The next funding time: multiples of the interval since the epoch (00/08/16 UTC for 8 h)."""
+        return (ms // self._funding_interval_ms + 1) * self._funding_interval_ms
 
     # ---------------------------------------------------------------- market feed
     def _seed_history(self) -> None:
         """Deterministic synthetic 1m history ending at the initial price, so klines have bars."""
         minutes = self.config.seed_history_minutes
-        start = now_ms() - minutes * 60_000
+        start = self.now_ms() - minutes * 60_000
         for symbol, contract in self.contracts.items():
             rng = random.Random(symbol)
             price = contract.price
@@ -241,31 +97,68 @@ class Engine:
             raise VenueReject(E.SYMBOL_NOT_EXIST, f"symbol {symbol!r} not exist")
         return contract
 
-    def set_price(self, symbol: str, price: Decimal, qty: Decimal | None = None) -> None:
-        """A new last/mark price: prints a public trade, then triggers and fills resting orders."""
+    def set_price(self, symbol: str, price: Decimal, qty: Decimal | None = None, at_ms: int | None = None) -> None:
+        """A new last/mark price from the feed: prints a public trade (stamped `at_ms`, default now),
+        then triggers and fills resting orders, settles funding that fell due and liquidates what the
+        new price puts under water."""
         contract = self.contract(symbol)
-        previous = contract.price
-        contract.price = contract.trunc_price(price)
-        trade = PublicTrade(
-            contract.price, qty or Decimal(self.config.public_trade_qty), now_ms(), contract.price < previous
-        )
-        self.public_trades[symbol].append(trade)
-        del self.public_trades[symbol][:-20_000]
-        for sink in self.trade_sinks:
-            sink(symbol, trade)
-        self._match_resting(contract)
+        new_price = contract.trunc_price(price)
+        self._print(contract, new_price, qty or Decimal(self.config.public_trade_qty), new_price < contract.price, at_ms)
 
-    def _match_resting(self, contract: Contract) -> None:
+    def on_time(self) -> None:
+        """Called by the server's timer (and after a manual clock moves): settle funding that fell due."""
+        now = self.now_ms()
+        while now >= self.next_funding_ms:
+            self._settle_funding(self.next_funding_ms)
+            self.next_funding_ms += self._funding_interval_ms
+        self._check_liquidation()
+
+    def _print(self, contract: Contract, price: Decimal, qty: Decimal, buyer_maker: bool,
+               at_ms: int | None = None) -> None:
+        """A public trade at `price`: the new last/mark price. Re-entrant calls (a triggered stop that
+        sweeps the book) only ask the outer call to match again."""
+        contract.price = price
+        trade = PublicTrade(price, qty, self.now_ms() if at_ms is None else at_ms, buyer_maker)
+        trades = self.public_trades[contract.symbol]
+        trades.append(trade)
+        if len(trades) > 25_000:
+            del trades[:-20_000]
+        for sink in self.trade_sinks:
+            sink(contract.symbol, trade)
+        if self._matching:
+            self._rematch = True
+            return
+        self._matching = True
+        try:
+            self._rematch = True
+            while self._rematch:
+                self._rematch = False
+                self._match_resting(contract, trade)
+        finally:
+            self._matching = False
+        self.on_time()
+
+    def _match_resting(self, contract: Contract, trade: PublicTrade) -> None:
+        """Resting orders against a feed print: stops trigger, crossed limits fill at their own price in
+        price-time priority (best price first, then oldest)."""
         resting = [o for o in self.account.open_orders.values() if o.symbol == contract.symbol]
         for order in sorted(resting, key=lambda o: o.time):
-            if order.type in ("STOP_MARKET", "TAKE_PROFIT_MARKET"):
+            if order.type in ("STOP_MARKET", "TAKE_PROFIT_MARKET") and order.is_open:
                 if self._stop_triggered(order, contract.price):
                     order.triggered = True
                     self._fill_market(order, contract)
-            elif order.type == "LIMIT" and self._crosses(order, contract.price):
-                fraction = Decimal(str(self.config.fill_model.limit_fill_fraction))
-                chunk = max(contract.trunc_qty(order.orig_qty * fraction), contract.step)
-                self._execute(order, contract, order.price, min(chunk, order.remaining), "maker")
+        crossed = [o for o in resting if o.type == "LIMIT" and o.is_open and self._crosses(o, contract.price)]
+        crossed.sort(key=lambda o: (-o.price if o.side == "BUY" else o.price, o.time, o.order_id))
+        budget = trade.qty if self.config.fill_model.feed_qty_caps_resting else None
+        fraction = Decimal(str(self.config.fill_model.limit_fill_fraction))
+        for order in crossed:
+            chunk = min(max(contract.trunc_qty(order.orig_qty * fraction), contract.step), order.remaining)
+            if budget is not None:
+                chunk = min(chunk, budget)
+                if chunk <= 0:
+                    break
+                budget -= chunk
+            self._execute(order, contract, order.price, chunk, "maker")
 
     @staticmethod
     def _crosses(order: Order, price: Decimal) -> bool:
@@ -329,7 +222,7 @@ class Engine:
                 cid = ""  # documented: only honoured on LIMIT/MARKET
             elif cid in account.client_ids:
                 raise VenueReject(E.DUPLICATE_CLIENT_ORDER_ID)
-        ms = now_ms()
+        ms = self.now_ms()
         order = Order(
             order_id=self.ids.next(ms), client_order_id=cid, symbol=req.symbol, side=req.side,
             position_side=position_side, type=req.type, orig_qty=quantity, price=price, stop_price=stop_price,
@@ -378,39 +271,88 @@ class Engine:
 
     def place(self, req: OrderRequest) -> Order:
         contract, order = self.validate(req)
-        marketable = order.type == "MARKET" or (order.type == "LIMIT" and self._crosses(order, contract.price))
+        (bid, _), (ask, _) = book.best_bid_ask(contract)
+        marketable = order.type == "MARKET" or (
+            order.type == "LIMIT" and (order.price >= ask if order.side == "BUY" else order.price <= bid)
+        )
         if order.time_in_force == "PostOnly" and marketable and order.type == "LIMIT":
             raise VenueReject(E.POST_ONLY_WOULD_TAKE)
         self.account.orders[order.order_id] = order
         self.account.open_orders[order.order_id] = order
         if order.client_order_id:
             self.account.client_ids[order.client_order_id] = order.order_id
-        self._emit_order(order, "NEW")
+        self._emit(OrderEvent(order, "NEW"))
         if order.type == "MARKET":
             self._fill_market(order, contract)
         elif marketable:
-            # an aggressive LIMIT takes at the current price (price improvement), as a taker
-            self._execute(order, contract, contract.price, order.remaining, "taker")
+            if order.time_in_force == "FOK" and self._book_qty(contract, order) < order.remaining:
+                self._finish(order, "EXPIRED")  # fill-or-kill: not enough within the limit
+                return order
+            self._sweep(order, contract, order.remaining, order.price)
         if order.is_open and order.type == "LIMIT" and order.time_in_force in ("IOC", "FOK"):
             self._finish(order, "EXPIRED")
         return order
+
+    def _book_qty(self, contract: Contract, order: Order) -> Decimal:
+        """Book quantity a LIMIT taker could take within its limit price."""
+        buy = order.side == "BUY"
+        total = ZERO
+        for price, size in book.opposite(contract, order.side):
+            if (price > order.price) if buy else (price < order.price):
+                break
+            total += size
+            if total >= order.remaining:
+                break
+        return total
 
     def _fill_market(self, order: Order, contract: Contract) -> None:
         slices = max(1, self.config.fill_model.market_slices)
         chunk = max(contract.trunc_qty(order.orig_qty / slices), contract.step)
         while order.is_open:
-            self._execute(order, contract, contract.price, min(chunk, order.remaining), "taker")
+            if self._sweep(order, contract, min(chunk, order.remaining), None) <= 0:
+                if order.is_open:  # the configured book is exhausted: the rest expires
+                    self._finish(order, "EXPIRED")
+                return
 
-    def _execute(self, order: Order, contract: Contract, price: Decimal, qty: Decimal, role: str) -> None:
+    def _sweep(self, order: Order, contract: Contract, qty: Decimal, limit: Decimal | None) -> Decimal:
+        """Take `qty` from the book level by level (up to `limit`); the last price moves to the deepest
+        level touched. Returns the quantity filled."""
+        buy = order.side == "BUY"
+        takes: list[tuple[Decimal, Decimal]] = []
+        left = qty
+        for price, size in book.opposite(contract, order.side):
+            if left <= 0 or (limit is not None and ((price > limit) if buy else (price < limit))):
+                break
+            take = min(size, left)
+            takes.append((price, take))
+            left -= take
+        if not takes:
+            return ZERO
+        before = order.executed_qty
+        if self.config.fill_model.fill_per_level:
+            for price, take in takes:
+                if order.is_open:
+                    self._execute(order, contract, price, take, "taker")
+        else:
+            total = sum((t for _, t in takes), ZERO)
+            vwap = sum((p * t for p, t in takes), ZERO) / total
+            self._execute(order, contract, vwap, total, "taker")
+        filled = order.executed_qty - before
+        if filled > 0:
+            self._print(contract, takes[-1][0], filled, buyer_maker=not buy)
+        return filled
+
+    def _execute(self, order: Order, contract: Contract, price: Decimal, qty: Decimal, role: str,
+                 execution: str = "TRADE") -> Fill | None:
         if order.reduce_only:
             qty = min(qty, self._closing_qty(order))
             if qty <= 0:
                 self._finish(order, "EXPIRED")
-                return
+                return None
         fee_rate = Decimal(contract.spec.maker_fee if role == "maker" else contract.spec.taker_fee)
         fee = -(qty * price * fee_rate)
         realized = self._apply_to_position(order, price, qty)
-        ms = now_ms()
+        ms = self.now_ms()
         order.executed_qty += qty
         order.cum_quote += qty * price
         order.commission += fee
@@ -429,17 +371,19 @@ class Engine:
         account.income.append(Income(order.symbol, "TRADING_FEE", fee, ms, self.ids.next(ms), str(trade_id)))
         if realized:
             account.income.append(Income(order.symbol, "REALIZED_PNL", realized, ms, self.ids.next(ms), str(trade_id)))
-        self._emit_order(order, "TRADE", fill)
-        self._emit_account(order)
+        self._emit(OrderEvent(order, execution, fill))
+        pos = account.positions.get((order.symbol, order.position_side))
+        self._emit(AccountEvent("ORDER", (pos,) if pos else (), realized + fee))
+        return fill
 
     def _apply_to_position(self, order: Order, price: Decimal, qty: Decimal) -> Decimal:
         """Update the position with one fill; returns the realized PnL of the reducing part."""
         key = (order.symbol, order.position_side)
         pos = self.account.positions.get(key)
         if pos is None:
-            pos = Position(order.symbol, order.position_side, self.ids.next(now_ms()))
+            pos = Position(order.symbol, order.position_side, self.ids.next(self.now_ms()))
             self.account.positions[key] = pos
-        pos.update_time = now_ms()
+        pos.update_time = self.now_ms()
         if order.position_side == "BOTH":
             signed = qty if order.side == "BUY" else -qty
             if pos.qty == 0 or (pos.qty > 0) == (signed > 0):
@@ -470,8 +414,8 @@ class Engine:
     def _finish(self, order: Order, status: str) -> None:
         order.status = status
         self.account.open_orders.pop(order.order_id, None)
-        order.update_time = now_ms()
-        self._emit_order(order, status)
+        order.update_time = self.now_ms()
+        self._emit(OrderEvent(order, status))
 
     def find(self, symbol: str | None, order_id: int | None, client_order_id: str | None) -> Order:
         account = self.account
@@ -484,7 +428,7 @@ class Engine:
 
     def cancel(self, symbol: str, order_id: int | None, client_order_id: str | None) -> Order:
         order = self.find(symbol, order_id, client_order_id)
-        ms = now_ms()
+        ms = self.now_ms()
         if ms - order.last_cancel_ms < 1000:
             raise VenueReject(E.REPEATED_WITHIN_1S)
         order.last_cancel_ms = ms
@@ -512,8 +456,8 @@ class Engine:
         if quantity <= order.executed_qty or quantity < Decimal(contract.spec.min_qty):
             raise VenueReject(E.INVALID_PARAM, "Invalid parameters, err:quantity")
         order.orig_qty = quantity
-        order.update_time = now_ms()
-        self._emit_order(order, "NEW")  # amend has no documented execution type
+        order.update_time = self.now_ms()
+        self._emit(OrderEvent(order, "NEW"))  # amend has no documented execution type
         return order
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
@@ -578,23 +522,108 @@ class Engine:
     def available_margin(self) -> Decimal:
         return self.equity() - self.used_margin() - self.frozen_margin()
 
+    # ---------------------------------------------------------------- funding and liquidation
+    def _settle_funding(self, funding_ms: int) -> None:
+        """Each open position pays (or receives) value x rate at the funding time; longs pay a positive
+        rate. Reported as the venue does: income FUNDING_FEE, and ACCOUNT_UPDATE m=FUNDING_FEE with
+        only the balance for cross positions, balance plus that position for isolated ones."""
+        rate = self.funding_rate
+        for symbol in self.contracts:
+            self.funding_history[symbol].append((funding_ms, rate))
+        now = self.now_ms()
+        for pos in self.positions():
+            mark = self.contracts[pos.symbol].price
+            signed_qty = pos.qty if pos.side == "BOTH" else pos.qty * pos.direction
+            payment = -(signed_qty * mark * rate)
+            self.account.balance += payment
+            self.account.income.append(Income(pos.symbol, "FUNDING_FEE", payment, now, self.ids.next(now)))
+            isolated = self.margin_type(pos.symbol) != "CROSSED"
+            self._emit(AccountEvent("FUNDING_FEE", (pos,) if isolated else (), payment))
+
+    def maintenance_margin(self, pos: Position) -> Decimal:
+        mark = self.contracts[pos.symbol].price
+        return abs(pos.qty) * mark * Decimal(self.contracts[pos.symbol].spec.maint_margin_ratio)
+
+    def _isolated_margin(self, pos: Position) -> Decimal:
+        return self.position_margin(pos) + pos.unrealized(self.contracts[pos.symbol].price)
+
+    def _cross_balance(self) -> Decimal:
+        """Margin balance backing cross positions: wallet minus isolated margins plus cross unrealized PnL."""
+        total = self.account.balance
+        for p in self.positions():
+            if self.margin_type(p.symbol) == "CROSSED":
+                total += p.unrealized(self.contracts[p.symbol].price)
+            else:
+                total -= self.position_margin(p)
+        return total
+
+    def risk_rate(self, pos: Position) -> Decimal:
+        """Maintenance margin / margin balance (the positions' `riskRate`); liquidation at >= 1."""
+        if self.margin_type(pos.symbol) != "CROSSED":
+            mm, balance = self.maintenance_margin(pos), self._isolated_margin(pos)
+        else:
+            cross = [p for p in self.positions() if self.margin_type(p.symbol) == "CROSSED"]
+            mm, balance = sum((self.maintenance_margin(p) for p in cross), ZERO), self._cross_balance()
+        return mm / balance if balance > 0 else Decimal(1) if mm > 0 else ZERO
+
+    def liquidation_price(self, pos: Position) -> Decimal:
+        """Mark price at which this position alone reaches risk rate 100% (others at their marks)."""
+        entry, qty = pos.entry_price, abs(pos.qty)
+        mmr = Decimal(self.contracts[pos.symbol].spec.maint_margin_ratio)
+        if self.margin_type(pos.symbol) != "CROSSED":
+            other = self.position_margin(pos)
+        else:
+            other = self._cross_balance() - pos.unrealized(self.contracts[pos.symbol].price)
+            other -= sum((self.maintenance_margin(p) for p in self.positions()
+                          if p is not pos and self.margin_type(p.symbol) == "CROSSED"), ZERO)
+        if pos.direction > 0:
+            price = (entry * qty - other) / (qty * (1 - mmr))
+        else:
+            price = (other + entry * qty) / (qty * (1 + mmr))
+        return max(price, ZERO)
+
+    def _check_liquidation(self) -> None:
+        if not self.config.liquidation or self._matching:
+            return
+        positions = self.positions()
+        cross = [p for p in positions if self.margin_type(p.symbol) == "CROSSED"]
+        if cross and self.risk_rate(cross[0]) >= 1:
+            ratio = self.risk_rate(cross[0])
+            for pos in cross:
+                self._liquidate(pos, ratio)
+        for pos in positions:
+            if self.margin_type(pos.symbol) != "CROSSED" and pos.qty and self.risk_rate(pos) >= 1:
+                self._liquidate(pos, self.risk_rate(pos))
+
+    def _liquidate(self, pos: Position, ratio: Decimal) -> None:
+        """Close the position at the mark with a LIQUIDATION order: ORDER_TRADE_UPDATE o=LIQUIDATION
+        x=CALCULATED X=FILLED, then ACCOUNT_UPDATE; listed by forceOrders. A negative wallet after the
+        close is cleared to zero (INSURANCE_CLEAR income)."""
+        contract = self.contracts[pos.symbol]
+        ms = self.now_ms()
+        side = "SELL" if pos.direction > 0 else "BUY"
+        order = Order(
+            order_id=self.ids.next(ms), client_order_id="", symbol=pos.symbol, side=side,
+            position_side=pos.side, type="LIQUIDATION", orig_qty=abs(pos.qty), price=contract.price,
+            stop_price=ZERO, time_in_force="IOC", reduce_only=pos.side == "BOTH", time=ms, update_time=ms,
+            leverage=self.leverage(pos.symbol, pos.side), price_places=contract.spec.price_precision,
+            qty_places=contract.spec.quantity_precision,
+        )
+        self.account.orders[order.order_id] = order
+        self.account.open_orders[order.order_id] = order
+        self.force_orders.append(order)
+        fill = self._execute(order, contract, contract.price, order.orig_qty, "taker", execution="CALCULATED")
+        if fill is not None:
+            fill.liquidation_margin_ratio = ratio
+        if self.account.balance < 0:
+            cleared = -self.account.balance
+            self.account.balance = ZERO
+            self.account.income.append(Income(pos.symbol, "INSURANCE_CLEAR", cleared, ms, self.ids.next(ms)))
+
     # ---------------------------------------------------------------- events
-    def _emit(self, event: dict) -> None:
+    def _emit(self, event: VenueEvent) -> None:
         for sink in self.event_sinks:
             sink(event)
 
-    def _emit_order(self, order: Order, execution: str, fill: Fill | None = None) -> None:
-        from .wire import order_trade_update
-
-        self._emit(order_trade_update(order, execution, fill))
-
-    def _emit_account(self, order: Order) -> None:
-        from .wire import account_update
-
-        pos = self.account.positions.get((order.symbol, order.position_side))
-        self._emit(account_update(self, [pos] if pos else []))
-
     def _emit_config(self, symbol: str) -> None:
-        from .wire import account_config_update
-
-        self._emit(account_config_update(self, symbol))
+        self._emit(ConfigEvent(symbol))

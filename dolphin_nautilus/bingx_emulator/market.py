@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from . import book
 from . import errors as E
-from .engine import Contract, Engine, PublicTrade, now_ms
+from .engine import Engine
 from .errors import VenueReject
+from .model import Contract, PublicTrade
 from .wire import dec
 
 DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
@@ -21,17 +23,11 @@ _MONDAY_OFFSET = 4 * 1440 * _MINUTE  # the epoch was a Thursday
 
 
 def depth_levels(contract: Contract, limit: int) -> tuple[list[list[str]], list[list[str]]]:
-    """(bids best-first, asks high->low i.e. best LAST, as the venue sends them) around the last price."""
-    price, tick = contract.price, contract.tick
-    base = Decimal(contract.spec.min_qty) * 10
-    bids = [[dec(price - tick * i), dec(base * i)] for i in range(1, limit + 1)]
-    asks = [[dec(price + tick * i), dec(base * i)] for i in range(limit, 0, -1)]
-    return bids, asks
-
-
-def best_bid_ask(contract: Contract) -> tuple[Decimal, Decimal, Decimal]:
-    qty = Decimal(contract.spec.min_qty) * 10
-    return contract.price - contract.tick, contract.price + contract.tick, qty
+    """(bids best-first, asks high->low i.e. best LAST, as the venue sends them): the book takers walk."""
+    places = contract.spec.price_precision
+    bids = [[dec(p, places), dec(q)] for p, q in book.bids(contract, limit)]
+    asks = [[dec(p, places), dec(q)] for p, q in book.asks(contract, limit)]
+    return bids, asks[::-1]
 
 
 def check_depth_limit(raw: str | None) -> int:
@@ -78,12 +74,12 @@ def ws_kline(bar: dict) -> dict:
 
 
 def ticker(engine: Engine, contract: Contract) -> dict:
-    ms = now_ms()
+    ms = engine.now_ms()
     day = [t for t in engine.public_trades[contract.symbol] if t.time >= ms - 86_400_000]
     last = contract.price
     open_ = day[0].price if day else last
     change = last - open_
-    bid, ask, qty = best_bid_ask(contract)
+    (bid, bid_qty), (ask, ask_qty) = book.best_bid_ask(contract)
     return {
         "symbol": contract.symbol,
         "priceChange": dec(change),
@@ -98,9 +94,9 @@ def ticker(engine: Engine, contract: Contract) -> dict:
         "openTime": day[0].time if day else ms,
         "closeTime": ms,
         "askPrice": dec(ask),
-        "askQty": dec(qty),
+        "askQty": dec(ask_qty),
         "bidPrice": dec(bid),
-        "bidQty": dec(qty),
+        "bidQty": dec(bid_qty),
     }
 
 

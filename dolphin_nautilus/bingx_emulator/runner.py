@@ -11,23 +11,27 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from .clock import Clock, ManualClock
 from .config import EmulatorConfig
-from .engine import Account, Engine
+from .engine import Engine
 from .faults import FaultInjector
+from .model import Account
 from .server import WS_PATH, EmulatorServer
 
 T = TypeVar("T")
 
 
 class EmulatorHandle:
-    """A running emulator on 127.0.0.1. State (orders, positions, balance) survives stop()/restart()."""
+    """A running emulator on 127.0.0.1. State (orders, positions, balance) survives stop()/restart().
+    Pass a `ManualClock` to drive venue time (funding, liquidation checks) from a test."""
 
-    def __init__(self, config: EmulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, config: EmulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0,
+                 clock: Clock | None = None) -> None:
         self.config = config or EmulatorConfig()
         self.host = host
         self.port = port
         self.faults = FaultInjector()
-        self.server = EmulatorServer(self.config, self.faults)
+        self.server = EmulatorServer(self.config, self.faults, clock)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="bingx-emulator", daemon=True)
         self._runner: web.AppRunner | None = None
@@ -101,10 +105,12 @@ class EmulatorHandle:
 
         return self._submit(run())
 
-    def set_price(self, symbol: str, price: float | str | Decimal, qty: float | str | None = None) -> None:
-        """Feed a new last/mark price: prints a public trade and fills/triggers crossed orders."""
+    def set_price(self, symbol: str, price: float | str | Decimal, qty: float | str | None = None,
+                  at_ms: int | None = None) -> None:
+        """Feed a new last/mark price: prints a public trade (stamped `at_ms`, default the venue's now)
+        and fills/triggers crossed orders."""
         quantity = Decimal(str(qty)) if qty is not None else None
-        self.call(lambda engine: engine.set_price(symbol, Decimal(str(price)), quantity))
+        self.call(lambda engine: engine.set_price(symbol, Decimal(str(price)), quantity, at_ms))
 
     @property
     def state(self) -> Account:
@@ -114,12 +120,25 @@ class EmulatorHandle:
     def price(self, symbol: str) -> Decimal:
         return self.call(lambda engine: engine.contract(symbol).price)
 
+    @property
+    def clock(self) -> Clock:
+        return self.server.engine.clock
+
     def set_clock_offset_ms(self, offset_ms: int) -> None:
         self.config.clock_offset_ms = offset_ms
+        self.server.engine.clock.offset_ms = offset_ms
+
+    def advance_clock(self, ms: int) -> None:
+        """Move a ManualClock forward and let the venue act on it (funding, liquidation) at once."""
+        clock = self.clock
+        if not isinstance(clock, ManualClock):
+            raise TypeError("advance_clock needs EmulatorHandle(clock=ManualClock(...))")
+        clock.advance(ms)
+        self.call(lambda engine: engine.on_time())
 
     def expire_listen_keys(self) -> None:
         """Make every listenKey expire now (the stream then pushes listenKeyExpired)."""
-        self.call(lambda engine: self.server.listen_keys.update({k: 0.0 for k in self.server.listen_keys}))
+        self.call(lambda engine: self.server.listen_keys.expire_all())
 
     @property
     def rate_limiter(self) -> Any:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -12,14 +12,18 @@ from decimal import Decimal, InvalidOperation
 
 from aiohttp import web
 
+from . import book
 from . import errors as E
 from . import market as M
 from . import wire as W
 from .auth import collect_params, error_body, verify
+from .clock import Clock
 from .config import EmulatorConfig
-from .engine import Engine, Order, OrderRequest, now_ms
+from .engine import Engine
 from .errors import VenueReject
 from .faults import BusinessReject, DelayedAck, FaultInjector, HttpError, RateLimited
+from .listen_keys import ListenKeys
+from .model import Order, OrderRequest
 from .ratelimit import RateLimiter
 from .streams import StreamHub
 
@@ -27,6 +31,7 @@ Handler = Callable[[dict[str, str]], Awaitable[object]]
 SWAP = "/openApi/swap"
 USER_DATA_STREAM = "/openApi/user/auth/userDataStream"
 WS_PATH = "/swap-market"
+TIMER_S = 0.1  # how often funding times are checked against the clock
 
 
 @dataclass(frozen=True)
@@ -104,13 +109,14 @@ def order_request(params: dict[str, str]) -> OrderRequest:
 class EmulatorServer:
     """Owns the engine, the hub of WebSocket connections and the REST routes."""
 
-    def __init__(self, config: EmulatorConfig, faults: FaultInjector | None = None) -> None:
+    def __init__(self, config: EmulatorConfig, faults: FaultInjector | None = None, clock: Clock | None = None) -> None:
         self.config = config
-        self.engine = Engine(config)
+        self.engine = Engine(config, clock)
         self.faults = faults or FaultInjector()
         self.rate_limiter = RateLimiter(config.rate_limits)
-        self.hub = StreamHub(self)
-        self.listen_keys: dict[str, float] = {}  # key -> expiry (monotonic)
+        self.listen_keys = ListenKeys(config.listen_key_ttl_s)
+        self.hub = StreamHub(config, self.engine, self.faults, self.listen_keys)
+        self._timer: asyncio.Task | None = None
         self.routes: dict[tuple[str, str], Route] = {}
         self.requests_served = 0
         self._cancel_all_after: asyncio.TimerHandle | None = None
@@ -118,15 +124,32 @@ class EmulatorServer:
 
     # ------------------------------------------------------------------ app
     def server_ms(self) -> int:
-        return now_ms() + self.config.clock_offset_ms
+        return self.engine.now_ms()
 
     def make_app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/openApi/{tail:.*}", self.dispatch)
         app.router.add_get(WS_PATH, self.hub.websocket)
         app.on_startup.append(self.hub.start)
+        app.on_startup.append(self._start_timer)
         app.on_shutdown.append(self.hub.shutdown)
+        app.on_shutdown.append(self._stop_timer)
         return app
+
+    async def _start_timer(self, app: web.Application) -> None:
+        self._timer = asyncio.create_task(self._run_timer())
+
+    async def _stop_timer(self, app: web.Application) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+            self._timer = None
+
+    async def _run_timer(self) -> None:
+        while True:
+            await asyncio.sleep(TIMER_S)
+            self.engine.on_time()
 
     def _add(self, method: str, path: str, handler: Handler, signed: bool = True, ip_group: int = 2) -> None:
         self.routes[(method, path)] = Route(handler, signed, ip_group)
@@ -249,6 +272,7 @@ class EmulatorServer:
         add("POST", f"{SWAP}/v2/trade/closeAllPositions", self.close_all_positions)
         add("POST", f"{SWAP}/v1/trade/closePosition", self.close_position)
         add("POST", f"{SWAP}/v2/trade/cancelAllAfter", self.cancel_all_after)
+        add("GET", f"{SWAP}/v2/trade/forceOrders", self.force_orders)
         # account
         add("GET", f"{SWAP}/v2/user/positions", self.positions, ip_group=3)
         add("GET", f"{SWAP}/v3/user/balance", self.balance_v3, ip_group=3)
@@ -306,30 +330,30 @@ class EmulatorServer:
 
     async def book_ticker(self, params: dict[str, str]) -> object:
         contract = self.engine.contract(_required(params, "symbol"))
-        bid, ask, qty = M.best_bid_ask(contract)
-        return {"book_ticker": {"symbol": contract.symbol, "bid_price": float(bid), "bid_qty": float(qty),
-                                "ask_price": float(ask), "ask_qty": float(qty), "time": self.server_ms()}}
+        (bid, bid_qty), (ask, ask_qty) = book.best_bid_ask(contract)
+        return {"book_ticker": {"symbol": contract.symbol, "bid_price": float(bid), "bid_qty": float(bid_qty),
+                                "ask_price": float(ask), "ask_qty": float(ask_qty), "time": self.server_ms()}}
 
     async def price(self, params: dict[str, str]) -> object:
         rows = [{"symbol": c.symbol, "price": W.dec(c.price), "time": self.server_ms()} for c in self._symbols(params)]
         return rows[0] if params.get("symbol") else rows
 
-    def _next_funding_ms(self) -> int:
-        period = 8 * 3_600_000
-        return (self.server_ms() // period + 1) * period
-
     async def premium_index(self, params: dict[str, str]) -> object:
         rows = [{"symbol": c.symbol, "markPrice": W.dec(c.price), "indexPrice": W.dec(c.price),
-                 "lastFundingRate": W.dec(self.engine.funding_rate, 8), "nextFundingTime": self._next_funding_ms(),
-                 "fundingIntervalHours": 8, "updateTime": self.server_ms()} for c in self._symbols(params)]
+                 "lastFundingRate": W.dec(self.engine.funding_rate, 8), "nextFundingTime": self.engine.next_funding_ms,
+                 "fundingIntervalHours": self.config.funding_interval_h, "updateTime": self.server_ms()} for c in self._symbols(params)]
         return rows[0] if params.get("symbol") else rows
 
     async def funding_rate(self, params: dict[str, str]) -> object:
+        """Settled funding rates, newest first: the emulator's own settlements, then the configured rate
+        at the earlier funding times (the venue has history from before this process started)."""
         symbol = self.engine.contract(_required(params, "symbol")).symbol
-        last = self._next_funding_ms() - 8 * 3_600_000
         limit = min(_int(params, "limit", 100) or 100, 1000)
-        return [{"symbol": symbol, "fundingRate": W.dec(self.engine.funding_rate, 8),
-                 "fundingTime": last - i * 8 * 3_600_000} for i in range(min(limit, 3))]
+        interval = self.config.funding_interval_h * 3_600_000
+        settled = list(reversed(self.engine.funding_history[symbol]))
+        oldest = settled[-1][0] if settled else self.engine.next_funding_ms
+        settled += [(oldest - i * interval, self.engine.funding_rate) for i in range(1, 4)]
+        return [{"symbol": symbol, "fundingRate": W.dec(rate, 8), "fundingTime": ms} for ms, rate in settled[:limit]]
 
     async def open_interest(self, params: dict[str, str]) -> object:
         contract = self.engine.contract(_required(params, "symbol"))
@@ -424,6 +448,14 @@ class EmulatorServer:
             and (not finished_only or not o.is_open) and (after is None or o.order_id >= after)
         ]
         return sorted(rows, key=lambda o: o.order_id)[:limit]
+
+    async def force_orders(self, params: dict[str, str]) -> object:
+        """Liquidation orders (autoCloseType LIQUIDATION; ADL is not emulated)."""
+        symbol, kind = params.get("symbol"), params.get("autoCloseType")
+        limit = min(_int(params, "limit", 50) or 50, 100)
+        rows = [o for o in self.engine.force_orders
+                if (not symbol or o.symbol == symbol) and kind in (None, "", "LIQUIDATION")]
+        return {"orders": [W.order_object(o) for o in rows[-limit:]]}
 
     async def all_orders(self, params: dict[str, str]) -> object:
         return {"orders": [W.order_object(o) for o in self._history(params, finished_only=True)]}
@@ -543,11 +575,13 @@ class EmulatorServer:
         start = _int(params, "startTime", end - 7 * 86_400_000)
         symbol, kind = params.get("symbol"), params.get("incomeType")
         limit = min(_int(params, "limit", 100) or 100, 1000)
-        rows = [i for i in self.engine.account.income
-                if start <= i.time <= end and (not symbol or i.symbol == symbol) and (not kind or i.income_type == kind)]
-        return [{"symbol": i.symbol, "incomeType": i.income_type, "income": W.dec(i.income, 8), "asset": "USDT",
-                 "info": i.income_type.replace("_", " ").title(), "time": i.time, "tranId": str(i.tran_id),
-                 "tradeId": i.trade_id} for i in rows[:limit]]
+        found = [i for i in self.engine.account.income
+                 if start <= i.time <= end and (not symbol or i.symbol == symbol) and (not kind or i.income_type == kind)]
+        rows = [{"symbol": i.symbol, "incomeType": i.income_type, "income": W.dec(i.income, 8), "asset": "USDT",
+                 "info": i.income_type.replace("_", " ").title(), "time": str(i.time), "tranId": str(i.tran_id),
+                 "tradeId": i.trade_id} for i in found[:limit]]
+        # the recorded venue answer carries `code` as the string "0" here (CCXT's fetchFundingHistory data)
+        return Raw({"code": "0", "msg": "", "data": rows})
 
     async def get_leverage(self, params: dict[str, str]) -> object:
         contract = self.engine.contract(_required(params, "symbol"))
@@ -585,26 +619,18 @@ class EmulatorServer:
         return {"dualSidePosition": "true" if dual else "false"}
 
     # ------------------------------------------------------------------ listen keys
-    def listen_key_valid(self, key: str) -> bool:
-        return self.listen_keys.get(key, 0.0) > time.monotonic()
-
     async def create_listen_key(self, params: dict[str, str]) -> object:
-        key = secrets.token_hex(32)
-        self.listen_keys[key] = time.monotonic() + self.config.listen_key_ttl_s
-        return Raw({"listenKey": key})
+        return Raw({"listenKey": self.listen_keys.create()})
 
     async def extend_listen_key(self, params: dict[str, str]) -> object:
-        key = params.get("listenKey", "")
-        if not self.listen_key_valid(key):
+        if not self.listen_keys.extend(params.get("listenKey", "")):
             return Raw({"code": 100400, "msg": "listenKey not exist or expired"}, status=404)
-        self.listen_keys[key] = time.monotonic() + self.config.listen_key_ttl_s
         return Raw({})
 
     async def delete_listen_key(self, params: dict[str, str]) -> object:
         key = params.get("listenKey", "")
-        if key not in self.listen_keys:
+        if not self.listen_keys.delete(key):
             return Raw({"code": 100400, "msg": "listenKey not exist"}, status=404)
-        del self.listen_keys[key]
         self.hub.close_user_streams(key)
         return Raw({})
 

@@ -8,17 +8,18 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from aiohttp import WSMsgType, web
 
+from . import book
 from . import errors as E
 from . import market as M
-from .engine import PublicTrade, now_ms
-from .wire import account_config_update, dec
-
-if TYPE_CHECKING:
-    from .server import EmulatorServer
+from .config import EmulatorConfig
+from .engine import Engine
+from .faults import FaultInjector
+from .listen_keys import ListenKeys
+from .model import Contract, PublicTrade, VenueEvent
+from .wire import account_config_update, dec, user_event
 
 TOPIC = re.compile(
     r"^(?P<symbol>[A-Z0-9]+-[A-Z0-9]+)@(?P<kind>trade|bookTicker|lastPrice|markPrice|ticker"
@@ -49,10 +50,11 @@ def encode(payload: dict | str) -> bytes:
 
 
 class StreamHub:
-    def __init__(self, server: EmulatorServer) -> None:
-        self.server = server
-        self.config = server.config
-        self.engine = server.engine
+    def __init__(self, config: EmulatorConfig, engine: Engine, faults: FaultInjector, listen_keys: ListenKeys) -> None:
+        self.config = config
+        self.engine = engine
+        self.faults = faults
+        self.listen_keys = listen_keys
         self.connections: set[Connection] = set()
         self.frames_sent = 0
         self._ticker: asyncio.Task | None = None
@@ -62,8 +64,8 @@ class StreamHub:
     # ------------------------------------------------------------------ lifecycle
     async def start(self, app: web.Application) -> None:
         loop = asyncio.get_running_loop()
-        self.server.faults._set_drop_hook("market", lambda: loop.call_soon_threadsafe(self._drop, False))
-        self.server.faults._set_drop_hook("user", lambda: loop.call_soon_threadsafe(self._drop, True))
+        self.faults._set_drop_hook("market", lambda: loop.call_soon_threadsafe(self._drop, False))
+        self.faults._set_drop_hook("user", lambda: loop.call_soon_threadsafe(self._drop, True))
         self._ticker = asyncio.create_task(self._tick_loop())
 
     async def shutdown(self, app: web.Application) -> None:
@@ -175,7 +177,7 @@ class StreamHub:
 
     def _realtime_payload(self, symbol: str, topic: str, trade: PublicTrade) -> dict | None:
         kind = topic.split("@", 1)[1]
-        ms = now_ms()
+        ms = self.engine.now_ms()
         contract = self.engine.contracts[symbol]
         if kind == "trade":
             data = [{"q": dec(trade.qty), "p": dec(trade.price), "T": trade.time, "m": trade.buyer_maker, "s": symbol}]
@@ -193,10 +195,10 @@ class StreamHub:
             return {"code": 0, "dataType": topic, "data": {"e": "markPriceUpdate", "E": ms, "s": symbol, "p": dec(trade.price)}}
         return None  # depth and ticker are periodic
 
-    def _book_ticker(self, contract, ms: int) -> dict:
-        bid, ask, qty = M.best_bid_ask(contract)
+    def _book_ticker(self, contract: Contract, ms: int) -> dict:
+        (bid, bid_qty), (ask, ask_qty) = book.best_bid_ask(contract)
         return {"e": "bookTicker", "u": ms, "E": ms, "T": ms, "s": contract.symbol,
-                "b": dec(bid), "B": dec(qty), "a": dec(ask), "A": dec(qty)}
+                "b": dec(bid), "B": dec(bid_qty), "a": dec(ask), "A": dec(ask_qty)}
 
     def _periodic_payload(self, topic: str) -> tuple[dict, float] | None:
         match = TOPIC.match(topic)
@@ -206,20 +208,20 @@ class StreamHub:
         if match["levels"]:
             bids, asks = M.depth_levels(contract, int(match["levels"]))
             period = int(match["ms"] or self.config.depth_default_interval_ms) / 1000
-            return {"code": 0, "dataType": topic, "ts": now_ms(), "data": {"bids": bids, "asks": asks}}, period
+            return {"code": 0, "dataType": topic, "ts": self.engine.now_ms(), "data": {"bids": bids, "asks": asks}}, period
         if match["kind"] == "ticker":
             t = M.ticker(self.engine, contract)
-            data = {"e": "24hTicker", "E": now_ms(), "s": t["symbol"], "p": t["priceChange"],
+            data = {"e": "24hTicker", "E": self.engine.now_ms(), "s": t["symbol"], "p": t["priceChange"],
                     "P": t["priceChangePercent"], "c": t["lastPrice"], "L": t["lastQty"], "h": t["highPrice"],
                     "l": t["lowPrice"], "v": t["volume"], "q": t["quoteVolume"], "o": t["openPrice"],
-                    "O": t["openTime"], "C": t["closeTime"], "A": t["askQty"], "a": t["askPrice"],
-                    "B": t["bidQty"], "b": t["bidPrice"]}
+                    "O": t["openTime"], "C": t["closeTime"], "A": t["askPrice"], "a": t["askQty"],
+                    "B": t["bidPrice"], "b": t["bidQty"]}
             return {"code": 0, "dataType": topic, "data": data}, 1.0
         return None
 
     # ------------------------------------------------------------------ user stream
     def _greet_user(self, conn: Connection) -> None:
-        if not self.server.listen_key_valid(conn.listen_key or ""):
+        if not self.listen_keys.valid(conn.listen_key or ""):
             conn.send(self._expired_event(conn))
             conn.expired_sent = True
             asyncio.get_running_loop().call_later(0.2, lambda: asyncio.ensure_future(conn.ws.close()))
@@ -233,14 +235,14 @@ class StreamHub:
         conn.next_config_push = time.monotonic() + interval if interval else float("inf")
 
     def _expired_event(self, conn: Connection) -> dict:
-        return {"e": "listenKeyExpired", "E": now_ms(), "listenKey": conn.listen_key}
+        return {"e": "listenKeyExpired", "E": self.engine.now_ms(), "listenKey": conn.listen_key}
 
-    def _on_user_event(self, event: dict) -> None:
+    def _on_user_event(self, event: VenueEvent) -> None:
         users = [c for c in self.connections if c.listen_key is not None
-                 and self.server.listen_key_valid(c.listen_key)]
+                 and self.listen_keys.valid(c.listen_key)]
         if not users:
             return
-        for item in self.server.faults.user_events(event):
+        for item in self.faults.user_events(user_event(self.engine, event)):
             for conn in users:
                 conn.send(item)
 
@@ -269,7 +271,7 @@ class StreamHub:
     def _tick_user(self, conn: Connection, now: float) -> None:
         if conn.expired_sent:
             return
-        if not self.server.listen_key_valid(conn.listen_key or ""):
+        if not self.listen_keys.valid(conn.listen_key or ""):
             conn.expired_sent = True
             conn.send(self._expired_event(conn))
         elif now >= conn.next_config_push:

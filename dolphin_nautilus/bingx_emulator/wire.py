@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .engine import Engine, Fill, Order, Position
+from .engine import Engine
+from .model import AccountEvent, ConfigEvent, Fill, Order, OrderEvent, Position, VenueEvent
 
 REST_STATUS = {"NEW": "PENDING", "CANCELED": "CANCELLED"}  # WS says NEW / CANCELED
 UTC8 = timezone(timedelta(hours=8))
-EMPTY_TPSL = {"type": "", "quantity": 0, "stopPrice": 0, "price": 0, "workingType": ""}
+EMPTY_TPSL = {"type": "", "quantity": 0, "stopPrice": 0, "price": 0, "workingType": "", "StopGuaranteed": ""}
 
 
 def dec(value: Decimal, places: int | None = None) -> str:
@@ -59,8 +58,9 @@ def order_object(order: Order) -> dict:
         "onlyOnePosition": order.position_side == "BOTH",
         "reduceOnly": order.reduce_only,
         "postOnly": order.time_in_force == "PostOnly",
+        "trailingStopRate": 0,
+        "trailingStopDistance": 0,
         "stopGuaranteed": False,
-        "timeInForce": order.time_in_force,
         "triggerOrderId": 0,
     }
 
@@ -107,8 +107,8 @@ def fill_order_row(fill: Fill) -> dict:
         "commission": dec(fill.commission, 6),
         "currency": "USDT",
         "orderId": str(fill.order_id),
-        "liquidatedPrice": "",
-        "liquidatedMarginRatio": "",
+        "liquidatedPrice": dec(fill.price, fill.price_places) if fill.liquidation_margin_ratio is not None else "",
+        "liquidatedMarginRatio": dec(fill.liquidation_margin_ratio, 4) if fill.liquidation_margin_ratio is not None else "",
         "filledTime": filled_time,
         "clientOrderID": fill.client_order_id,
         "symbol": fill.symbol,
@@ -136,7 +136,6 @@ def fill_history_row(fill: Fill) -> dict:
         "role": fill.role,
         "side": fill.side.lower(),
         "positionSide": fill.position_side.lower(),
-        "realizedPnl": dec(fill.realized_pnl, 8),
     }
 
 
@@ -161,10 +160,10 @@ def position_object(engine: Engine, pos: Position) -> dict:
         "leverage": engine.leverage(pos.symbol, pos.side),
         "unrealizedProfit": dec(upnl, 4),
         "realisedProfit": dec(pos.realized_pnl, 4),
-        "liquidationPrice": 0,
+        "liquidationPrice": float(round(engine.liquidation_price(pos), contract.spec.price_precision)),
         "pnlRatio": dec(upnl / margin if margin else Decimal(0), 4),
         "maxMarginReduction": "0.0000",
-        "riskRate": "0.0000",
+        "riskRate": dec(engine.risk_rate(pos), 4),
         "markPrice": dec(mark, contract.spec.price_precision),
         "positionValue": dec(abs(pos.qty) * mark, 4),
         "onlyOnePosition": pos.side == "BOTH",
@@ -202,7 +201,7 @@ def order_trade_update(order: Order, execution: str, fill: Fill | None) -> dict:
             "S": order.side,
             "o": order.type,
             "q": dec(order.orig_qty, 8),
-            "p": dec(order.price if order.type == "LIMIT" else (fill.price if fill else order.price), 8),
+            "p": dec(order.price if order.type in ("LIMIT", "LIQUIDATION") else (fill.price if fill else order.price), 8),
             "sp": dec(order.stop_price, 8),
             "ap": dec(order.avg_price, 8),
             "x": execution,
@@ -225,9 +224,12 @@ def order_trade_update(order: Order, execution: str, fill: Fill | None) -> dict:
     }
 
 
-def account_update(engine: Engine, positions: list[Position], reason: str = "ORDER") -> dict:
+def account_update(engine: Engine, positions: tuple[Position, ...] | list[Position], reason: str = "ORDER",
+                   balance_change: Decimal = Decimal(0)) -> dict:
     account = engine.account
     isolated = Decimal(0)
+    isolated_total = sum((engine.position_margin(p) for p in engine.positions()
+                          if engine.margin_type(p.symbol) != "CROSSED"), Decimal(0))
     rows = []
     for pos in positions:
         mark = engine.contracts[pos.symbol].price
@@ -237,16 +239,17 @@ def account_update(engine: Engine, positions: list[Position], reason: str = "ORD
             "ep": dec(pos.entry_price, 8),
             "up": dec(pos.unrealized(mark), 8),
             "mt": "cross" if engine.margin_type(pos.symbol) == "CROSSED" else "isolated",
-            "iw": dec(isolated, 8),
+            "iw": dec(engine.position_margin(pos) if engine.margin_type(pos.symbol) != "CROSSED" else isolated, 8),
             "ps": pos.side,
             "cr": dec(pos.realized_pnl, 8),
         })
     return {
         "e": "ACCOUNT_UPDATE",
-        "E": _now_ms(),
+        "E": engine.now_ms(),
         "a": {
             "m": reason,
-            "B": [{"a": "USDT", "wb": dec(account.balance, 8), "cw": dec(account.balance, 8), "bc": "0"}],
+            "B": [{"a": "USDT", "wb": dec(account.balance, 8), "cw": dec(account.balance - isolated_total, 8),
+                   "bc": dec(balance_change, 8)}],
             "P": rows,
         },
     }
@@ -256,7 +259,7 @@ def account_config_update(engine: Engine, symbol: str) -> dict:
     long_side, short_side = ("LONG", "SHORT") if engine.account.dual_side else ("BOTH", "BOTH")
     return {
         "e": "ACCOUNT_CONFIG_UPDATE",
-        "E": _now_ms(),
+        "E": engine.now_ms(),
         "ac": {
             "s": symbol,
             "l": engine.leverage(symbol, long_side),
@@ -266,5 +269,12 @@ def account_config_update(engine: Engine, symbol: str) -> dict:
     }
 
 
-def _now_ms() -> int:
-    return int(datetime.now(UTC).timestamp() * 1000)
+def user_event(engine: Engine, event: VenueEvent) -> dict:
+    """An engine event as the user stream frame the venue pushes."""
+    if isinstance(event, OrderEvent):
+        return order_trade_update(order=event.order, execution=event.execution, fill=event.fill)
+    if isinstance(event, AccountEvent):
+        return account_update(engine, event.positions, event.reason, event.balance_change)
+    if isinstance(event, ConfigEvent):
+        return account_config_update(engine, event.symbol)
+    raise TypeError(f"not a venue event: {event!r}")

@@ -58,6 +58,34 @@ class Code(StrEnum):
     OVERFILL_DETECTED = "OVERFILL_DETECTED"
     FILL_AFTER_CLOSE = "FILL_AFTER_CLOSE"
     INVALID_RESTORE = "INVALID_RESTORE"
+    # Signal source (docs/signals.md).
+    SIGNAL_ENTRY_INVALID = "SIGNAL_ENTRY_INVALID"
+    SIGNAL_UNKNOWN_INSTRUMENT = "SIGNAL_UNKNOWN_INSTRUMENT"
+    SIGNAL_SOURCE_INVALID = "SIGNAL_SOURCE_INVALID"
+    SIGNAL_SOURCE_TOO_LARGE = "SIGNAL_SOURCE_TOO_LARGE"
+    # Restore on start (restore decision and the venue rules; rows in the anomalies table, lines in the report).
+    RESTORE_REJECTED = "RESTORE_REJECTED"
+    RESTORE_DISAGREEMENT = "RESTORE_DISAGREEMENT"
+    RESTORE_WARNING = "RESTORE_WARNING"
+    RESTORE_SOURCE_UNREACHABLE = "RESTORE_SOURCE_UNREACHABLE"
+    RESTORE_INTERNAL_ERROR = "RESTORE_INTERNAL_ERROR"
+    RESTORE_TIMEOUT = "RESTORE_TIMEOUT"
+    RESTORE_TOMBSTONED = "RESTORE_TOMBSTONED"
+    RESTORE_VENUE_QUANTITY = "RESTORE_VENUE_QUANTITY"
+    RESTORE_VENUE_UNCLAIMED = "RESTORE_VENUE_UNCLAIMED"
+    RESTORE_VENUE_UNCLAIMED_REFUSED = "RESTORE_VENUE_UNCLAIMED_REFUSED"
+    RESTORE_VENUE_UNKNOWN_INSTRUMENT = "RESTORE_VENUE_UNKNOWN_INSTRUMENT"
+    RESTORE_VENUE_RECONCILED = "RESTORE_VENUE_RECONCILED"
+    VENUE_UNAVAILABLE = "VENUE_UNAVAILABLE"
+    RESTART_LOOP = "RESTART_LOOP"
+    # Node and journal.
+    NOT_TRADING = "NOT_TRADING"
+    NODE_FAILED = "NODE_FAILED"
+    JOURNAL_QUARANTINE = "JOURNAL_QUARANTINE"
+    # Counters in the strategy's diagnostics and the backtest summary (no anomaly row).
+    SIGNAL_BEFORE_FIRST_BAR = "SIGNAL_BEFORE_FIRST_BAR"
+    RETRACT_DUST_FULL_CLOSE = "RETRACT_DUST_FULL_CLOSE"
+    SIMULATED_EXIT_REJECTS = "SIMULATED_EXIT_REJECTS"
 
 
 class Guidance(msgspec.Struct, frozen=True, kw_only=True):
@@ -110,7 +138,7 @@ GUIDANCE: dict[Code, Guidance] = {
         severity=Severity.INFO,
         meaning="An exit or retract was asked on an instrument with no trade in this book.",
         automatic="Nothing sent.",
-        operator="None, unless the venue shows a position there: then run `dolphin-ctl positions` and "
+        operator="None, unless the venue shows a position there: then run `dolphin-ctl positions --config F` and "
         "reconcile (the position is not owned by this node).",
     ),
     Code.SLOT_BUSY: _G(
@@ -157,7 +185,7 @@ GUIDANCE: dict[Code, Guidance] = {
         "is in safe mode (entries blocked after a failed or partial restore).",
         automatic="Nothing sent until the reconcile resolves / safe mode is lifted.",
         operator="See STALE_STATE_RECONCILING; for safe mode, read the restore report "
-        "(`dolphin-ctl restore-report`) and restart once the cause is fixed.",
+        "(`dolphin-ctl restore-report --config F`) and restart once the cause is fixed.",
     ),
     Code.INVALID_INPUT: _G(
         severity=Severity.ERROR,
@@ -197,7 +225,7 @@ GUIDANCE: dict[Code, Guidance] = {
         automatic="The order is NOT resent. The strategy queries the venue by client order id and the book "
         "applies the answer (found: it is live; not found: it never existed and may be sent again).",
         operator="None unless it stays unresolved for minutes: then look the client order id up in the "
-        "BingX UI / `dolphin-ctl orders` and reconcile.",
+        "BingX UI / `dolphin-ctl orders --config F` and reconcile.",
     ),
     Code.ORDER_REJECTED: _G(
         severity=Severity.WARNING,
@@ -213,8 +241,8 @@ GUIDANCE: dict[Code, Guidance] = {
         automatic="The slot stays EXIT_WORKING; the next exit decision sends a new exit; max-hold still "
         "applies and retries every bar once reached.",
         operator="Read details.reason. If the position is still open past max_hold_bars, flatten it "
-        "manually (`dolphin-ctl flatten <instrument>` or the BingX UI); the book converges on the next "
-        "reconcile.",
+        "manually (`dolphin-ctl flatten --config F --instrument <id>` or the BingX UI); the book converges "
+        "on the next reconcile.",
     ),
     Code.CANCEL_REJECTED: _G(
         severity=Severity.WARNING,
@@ -256,7 +284,7 @@ GUIDANCE: dict[Code, Guidance] = {
         "trade at all). Real money is exposed outside the strategy's control.",
         automatic="Our trade (if any) is closed in the book; the instrument stays blocked for new entries "
         "until a reconcile sees it flat or a restore adopts the position.",
-        operator="Decide now: flatten it (`dolphin-ctl flatten <instrument>` / BingX UI) or adopt it "
+        operator="Decide now: flatten it (`dolphin-ctl flatten --config F --instrument <id>` / BingX UI) or adopt it "
         "(restart; restore adopts external positions by config). Then find out who opened it.",
     ),
     Code.OVERFILL_DETECTED: _G(
@@ -283,8 +311,183 @@ GUIDANCE: dict[Code, Guidance] = {
         "instrument, bad counters).",
         automatic="Not restored; the instrument stays flat in the book. Restore carries on with other "
         "sources.",
-        operator="Read the restore report; clean the bad history with `dolphin-ctl tombstone --dry-run` "
-        "first, then for real.",
+        operator="Read the restore report; list the bad history with `dolphin-ctl history-clean --config F` "
+        "(dry run), then tombstone it with `--apply` (nothing is deleted).",
+    ),
+    Code.RESTORE_REJECTED: _G(
+        severity=Severity.WARNING,
+        meaning="Restore refused one source's record of an open trade (bad values, unknown instrument, a "
+        "legacy row it cannot read). details.kind and the report say why; raw holds an excerpt.",
+        automatic="That record is not restored; restore carries on with the other sources and never halts.",
+        operator="Read the restore report (`dolphin-ctl restore-report --config F`). If the rejected record "
+        "keeps coming back, list it with `dolphin-ctl history-clean --config F` and tombstone it with `--apply`.",
+    ),
+    Code.RESTORE_DISAGREEMENT: _G(
+        severity=Severity.WARNING,
+        meaning="Two restore sources (live state, ClickHouse, legacy) hold different records of the same "
+        "trade.",
+        automatic="The newest valid record wins (details.chosen_source); the other is ignored.",
+        operator="None if the chosen source is the newer one. Repeated disagreements mean a store lags: check "
+        "the journal spool and the store service.",
+    ),
+    Code.RESTORE_WARNING: _G(
+        severity=Severity.WARNING,
+        meaning="Restore noticed something worth a look that changes nothing (e.g. a dust slot, a ledger "
+        "in an older shape).",
+        automatic="Restore goes on as reported.",
+        operator="Read the warning in the restore report.",
+    ),
+    Code.RESTORE_SOURCE_UNREACHABLE: _G(
+        severity=Severity.ERROR,
+        meaning="A restore source (live state, ClickHouse, legacy table, capital ledger) could not be read.",
+        automatic="Restore decides from the sources it could read and says which were missing.",
+        operator="Check that store (`dolphin-ctl status`), then restart once it is reachable "
+        "(`dolphin-ctl restart --config F --hard`) so restore sees every source.",
+    ),
+    Code.RESTORE_INTERNAL_ERROR: _G(
+        severity=Severity.CRITICAL,
+        meaning="The restore decision failed with an unexpected error.",
+        automatic="The node starts flat in safe mode (exits only); nothing is tombstoned.",
+        operator="File the error from the restore report and the node log. Check the venue positions "
+        "(`dolphin-ctl positions --config F`) and flatten what the node does not manage.",
+    ),
+    Code.RESTORE_TIMEOUT: _G(
+        severity=Severity.CRITICAL,
+        meaning="Reading the restore sources took longer than restore.timeout_s.",
+        automatic="The node starts flat in safe mode (exits only) instead of hanging.",
+        operator="Find the slow store (`dolphin-ctl status`), fix it, restart. Meanwhile check the venue "
+        "positions (`dolphin-ctl positions --config F`).",
+    ),
+    Code.RESTORE_TOMBSTONED: _G(
+        severity=Severity.WARNING,
+        meaning="A trade a store still showed OPEN was not restored (the venue is flat there, or it was "
+        "rejected); restore wrote a TOMBSTONED row so it is not seen again.",
+        automatic="The trade is closed in the stores; nothing is deleted.",
+        operator="None; the report says why for each trade.",
+    ),
+    Code.RESTORE_VENUE_QUANTITY: _G(
+        severity=Severity.WARNING,
+        meaning="A restored trade's quantity differs from the venue position's.",
+        automatic="The venue's quantity wins; the slot is restored with it.",
+        operator="Look for a fill the journal missed (fills table, venue trade history).",
+    ),
+    Code.RESTORE_VENUE_UNCLAIMED: _G(
+        severity=Severity.WARNING,
+        meaning="The venue holds a position on a configured instrument that no restored trade owns (another "
+        "node on the same account, manual trading, or history lost). restore.unclaimed_venue_position is "
+        "'adopt' or 'flatten'.",
+        automatic="'adopt': it becomes an external slot (trade id x...) that the strategy manages and exits. "
+        "'flatten': it is adopted and closed at once with a reduce-only order. The report header says so.",
+        operator="Find out who opened it. If another deployment trades the same account, stop one of them "
+        "(`dolphin-ctl mode-verify`); set `unclaimed_venue_position = \"refuse\"` where adoption is wrong.",
+    ),
+    Code.RESTORE_VENUE_UNCLAIMED_REFUSED: _G(
+        severity=Severity.ERROR,
+        meaning="The venue holds a position no restored trade owns and the config forbids adopting it "
+        "(restore.unclaimed_venue_position = 'refuse', the live default).",
+        automatic="The position is left alone at the venue and the node runs in safe mode (exits only) "
+        "until the operator decides.",
+        operator="Decide: close it with `dolphin-ctl flatten --config F` (dry run, then `--apply`), or "
+        "set `unclaimed_venue_position = \"adopt\"` and restart. Then find out who opened it.",
+    ),
+    Code.RESTORE_VENUE_UNKNOWN_INSTRUMENT: _G(
+        severity=Severity.ERROR,
+        meaning="The venue holds a position on an instrument this node is not configured for.",
+        automatic="Left alone: the node never trades an instrument outside its config.",
+        operator="Close it at the venue (BingX UI, or a config that lists it and `dolphin-ctl flatten`), or "
+        "add the instrument to strategy.instruments if it is ours.",
+    ),
+    Code.RESTORE_VENUE_RECONCILED: _G(
+        severity=Severity.WARNING,
+        meaning="The venue answered only after restore had started without it (see VENUE_UNAVAILABLE).",
+        automatic="The running strategy is reconciled with the venue positions and safe mode is lifted.",
+        operator="None.",
+    ),
+    Code.VENUE_UNAVAILABLE: _G(
+        severity=Severity.ERROR,
+        meaning="Restore could not read the venue positions on start.",
+        automatic="Restored slots are kept (not treated as flat); safe mode (exits only) until the venue "
+        "answers; restore retries every few seconds.",
+        operator="Check connectivity and credentials to BingX; the node clears it by itself once the venue "
+        "answers (RESTORE_VENUE_RECONCILED).",
+    ),
+    Code.RESTART_LOOP: _G(
+        severity=Severity.CRITICAL,
+        meaning="The node started more than restore.restart_max times within restore.restart_window_s.",
+        automatic="This start runs in safe mode (exits only) so a crashing node stops looping.",
+        operator="Follow the 'Restart loop' runbook in docs/operator.md.",
+    ),
+    Code.NOT_TRADING: _G(
+        severity=Severity.CRITICAL,
+        meaning="The trader was not RUNNING within --startup-timeout (a client did not connect, or "
+        "reconciliation failed); the message names the client.",
+        automatic="dolphin-node exits 5; the supervisor restarts it with backoff.",
+        operator="Check venue connectivity and credentials; read the node log lines before it.",
+    ),
+    Code.NODE_FAILED: _G(
+        severity=Severity.CRITICAL,
+        meaning="dolphin-node stopped on an unexpected error (the log line carries the traceback).",
+        automatic="Exit 1; the supervisor restarts it; the restore actor rebuilds the open trades.",
+        operator="File the traceback. If it repeats, see the 'Restart loop' runbook.",
+    ),
+    Code.JOURNAL_QUARANTINE: _G(
+        severity=Severity.ERROR,
+        meaning="ClickHouse refused a journal row; it was written to the spool's quarantine file instead.",
+        automatic="Nothing is lost: the row is in quarantine.jsonl; the journal carries on with the rest.",
+        operator="Read the quarantine file named in details.file and file the error; the rows can be "
+        "re-inserted by hand once fixed.",
+    ),
+    Code.SIGNAL_BEFORE_FIRST_BAR: _G(
+        severity=Severity.INFO,
+        meaning="A signal arrived before the first bar of its instrument (a counter).",
+        automatic="The signal is dropped; the next one after a bar is acted on.",
+        operator="None, unless it keeps counting: then market data is not arriving (check the WS feed).",
+    ),
+    Code.RETRACT_DUST_FULL_CLOSE: _G(
+        severity=Severity.INFO,
+        meaning="A retract would have left less than the venue minimum, so it became a full close (a "
+        "counter).",
+        automatic="The whole position was exited instead of leaving dust.",
+        operator="None.",
+    ),
+    Code.SIMULATED_EXIT_REJECTS: _G(
+        severity=Severity.INFO,
+        meaning="Backtest only: exit orders the simulated venue rejected on purpose "
+        "(backtest.reject_exit_every), to exercise the reject path (a counter in the summary).",
+        automatic="Each is handled as EXIT_ORDER_REJECTED.",
+        operator="None.",
+    ),
+    Code.SIGNAL_ENTRY_INVALID: _G(
+        severity=Severity.WARNING,
+        meaning="A signal entry is not an object, or its target is not a number in [-1, 1], its strength not a "
+        "number in [0, 1], or its ts not an integer number of ns in [0, 2**63).",
+        automatic="That entry is ignored (the instrument keeps its last valid target); every other entry is "
+        "applied. Logged once per change of the bad entry.",
+        operator="Fix the writer of the signal source (see docs/signals.md for the format). Until then the "
+        "instrument keeps acting on its last valid target.",
+    ),
+    Code.SIGNAL_UNKNOWN_INSTRUMENT: _G(
+        severity=Severity.WARNING,
+        meaning="A signal entry's key is not one of the node's configured instrument ids (e.g. 'BTCUSDT' "
+        "instead of 'BTC-USDT-PERP.BINGX', or an instrument not in strategy.instruments).",
+        automatic="That entry is ignored; every other entry is applied.",
+        operator="Write the entry under the full instrument id, or add the instrument to strategy.instruments "
+        "and restart.",
+    ),
+    Code.SIGNAL_SOURCE_INVALID: _G(
+        severity=Severity.ERROR,
+        meaning="The signal source as a whole is unusable: the file is not JSON, or its top level is not an "
+        "object keyed by instrument id (e.g. a list).",
+        automatic="No entry is read from it this poll; every instrument keeps its last valid target. Polled "
+        "again next interval.",
+        operator="Rewrite the file as one JSON object (docs/signals.md); write it to a temporary file and "
+        "rename it into place so the node never reads half a file.",
+    ),
+    Code.SIGNAL_SOURCE_TOO_LARGE: _G(
+        severity=Severity.ERROR,
+        meaning="The signal file is over the size limit (1 MB): it is not read at all.",
+        automatic="No entry is read from it until it shrinks; every instrument keeps its last valid target.",
+        operator="Keep one entry per instrument (the latest target only, no history) in the signal source.",
     ),
 }
 

@@ -160,10 +160,6 @@ FACT_TYPES: tuple[type[Fact], ...] = (
 FACT_TYPE_BY_TABLE: dict[str, type[Fact]] = {t.table: t for t in FACT_TYPES}
 
 
-# The message-bus topic facts travel on, from the strategy (and restore) to the journal actor.
-FACTS_TOPIC = "dolphin.facts"
-
-
 def canonical_json(obj: object) -> str:
     """Sorted-key JSON: equal values give equal bytes (compare-and-set, row ids, anomaly details)."""
     return msgspec.json.encode(obj, order="sorted").decode()

@@ -89,3 +89,66 @@ class ReferenceSignalModel:
             self.last = target
             return target
         return None
+
+
+class TargetBoard:
+    """Targets are state, not events (DESIGN.md §5): the latest target per instrument is kept and acted on
+    whenever it becomes actionable (first bar, end of min-hold, end of a cooldown, after a reject), whatever
+    its ts. A target stays *pending* until the intent it asks for is accepted, or until it asks for nothing;
+    so an exit target (0) sent during min-hold is never dropped: it exits when min-hold ends.
+
+    The strategy calls `update` for each signal, `next_intent` on every bar (and whenever a block lifts),
+    `accepted` once the book accepted the intent, and `reopen` after the venue rejected it.
+    """
+
+    __slots__ = ("policy", "_latest", "_pending")
+
+    def __init__(self, policy: TargetPolicy) -> None:
+        self.policy = policy
+        self._latest: dict[str, tuple[float, float, int]] = {}  # instrument -> (target, strength, ts)
+        self._pending: set[str] = set()
+
+    def update(self, instrument_id: str, target: float, strength: float = 1.0, ts: int = 0) -> bool:
+        """Record the source's latest target. True (and pending) when it differs from the last one recorded;
+        the same entry polled again changes nothing. A non-finite target is refused (False)."""
+        if not math.isfinite(target) or not -1.0 <= target <= 1.0:
+            return False
+        entry = (target, strength, ts)
+        if self._latest.get(instrument_id) == entry:
+            return False
+        self._latest[instrument_id] = entry
+        self._pending.add(instrument_id)
+        return True
+
+    def latest(self, instrument_id: str) -> float | None:
+        entry = self._latest.get(instrument_id)
+        return None if entry is None else entry[0]
+
+    def is_pending(self, instrument_id: str) -> bool:
+        return instrument_id in self._pending
+
+    def next_intent(self, instrument_id: str, price: Decimal | None, held_side: str | None, held_qty: Decimal,
+                    bars_held: int, *, blocked: bool = False) -> Intent | None:
+        """The intent the pending target asks for now, or None.
+
+        Kept pending (asked again next time): no price yet (before the first bar), `blocked` (cooldown,
+        an order in flight, reconcile, safe mode), or a held slot still inside min-hold. Settled: a target
+        that asks for nothing in the current state (e.g. below enter_above while flat).
+        """
+        if instrument_id not in self._pending or blocked or price is None or not price.is_finite() or price <= 0:
+            return None
+        if held_side is not None and bars_held < self.policy.min_hold_bars:
+            return None
+        intent = self.policy.intent_for(self._latest[instrument_id][0], price, held_side, held_qty, bars_held)
+        if intent is None:
+            self._pending.discard(instrument_id)
+        return intent
+
+    def accepted(self, instrument_id: str) -> None:
+        """The book accepted the intent: the target is acted on (a later different target is pending again)."""
+        self._pending.discard(instrument_id)
+
+    def reopen(self, instrument_id: str) -> None:
+        """The venue rejected the intent: the latest target is pending again."""
+        if instrument_id in self._latest:
+            self._pending.add(instrument_id)

@@ -13,6 +13,8 @@ from enum import StrEnum
 
 import msgspec
 
+from dolphin_nautilus.contracts.restore import RestoredSlot  # the hand-over message: restore -> book
+
 from .instruments import InstrumentSpec
 
 ZERO = Decimal(0)
@@ -331,27 +333,3 @@ class TradeSlot:
             f"TradeSlot({self.trade_id} {self.instrument_id} {self.side} {self.state} "
             f"qty={self.quantity} legs={self.leg_count} bars={self.bars_held})"
         )
-
-
-class RestoredSlot(msgspec.Struct, frozen=True, kw_only=True):
-    """A validated open trade handed to `TradeBook.restore_slot` by the restore actor.
-
-    `quantity` is the remaining size; `entry_quantity` the trade's original size (defaults to `quantity`
-    when unknown, e.g. no legs yet); `legs` the number of legs already filled; `order_seq` the last client
-    order sequence used (pass the max over position_state and the orders table); `seq` the last
-    PositionState seq written for the trade.
-    """
-
-    trade_id: str
-    instrument_id: str
-    side: Side
-    quantity: Decimal
-    entry_price: Decimal
-    bars_held: int
-    realized_pnl: Decimal
-    fees: Decimal
-    legs: int
-    opened_ts: int
-    order_seq: int
-    seq: int = 0
-    entry_quantity: Decimal | None = None

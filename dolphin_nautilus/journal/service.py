@@ -212,6 +212,8 @@ class StoreService:
 
 
 def main(argv: list[str]) -> int:
+    # Owner-only files (chDB, WAL, live state) even when started outside dolphin-node, which sets the same mask.
+    os.umask(0o077)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s store-service %(levelname)s %(name)s: %(message)s")
     conn = Connection(int(argv[0]))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import hazelcast
+
 from dolphin_nautilus.config import Config
 
 
@@ -34,8 +36,6 @@ class FileSignalMap:
 
 class HazelcastSignalMap:
     def __init__(self, members: list[str], cluster_name: str, namespace: str, *, timeout_s: float = 5.0) -> None:
-        import hazelcast
-
         self._client = hazelcast.HazelcastClient(cluster_members=list(members), cluster_name=cluster_name,
                                                  cluster_connect_timeout=timeout_s, invocation_timeout=timeout_s)
         self._map = self._client.get_map(signals_map_name(namespace)).blocking()

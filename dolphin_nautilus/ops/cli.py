@@ -1,4 +1,5 @@
-"""`dolphin-ctl`: the operator's command line (status, faults, mode-verify, restart, history-clean).
+"""`dolphin-ctl`: the operator's command line (status, faults, mode-verify, restart, history-clean,
+restore-report, positions, orders, flatten).
 
 Human tables by default, `--json` for scripts. Secrets are never printed: values come from the stores and
 the node's status file, and every line is passed through the same redaction as the node logs.
@@ -7,8 +8,10 @@ the node's status file, and every line is passed through the same redaction as t
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
+import socket
 import shutil
 import subprocess
 import sys
@@ -18,16 +21,37 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from dolphin_nautilus.config import Config, ConfigError, Secrets, load_config
+import msgspec
+
+from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials, MissingCredentialsError
+from dolphin_nautilus.backtest.catalogue import BINGX_SPECS
+from dolphin_nautilus.config import Config, ConfigError, Secrets, load_config, restrict_new_files, state_dir_for
 from dolphin_nautilus.domain.diagnostics import guidance_table
-from dolphin_nautilus.node.control import RESULT_FILE, STATUS_FILE, pid_alive, read_json, request_reconcile
-from dolphin_nautilus.node.logs import RedactingFilter, secret_values
+from dolphin_nautilus.journal.schema import database_name
+from dolphin_nautilus.journal.store import ClickHouseStore, StoreBusy, StoreError, _chdb_lock_holder
+from dolphin_nautilus.logs import RedactingFilter, secret_values
+from dolphin_nautilus.node.signal_map import signals_map_name
+from dolphin_nautilus.node.stores import LeaseHeld, Stores, clickhouse_config, open_live_state
+from dolphin_nautilus.ops.venue import compare_orders, compare_positions, flatten_plan, read_venue, run, send_flatten
+from dolphin_nautilus.restore.cleanup import find_rejected_history, write_tombstones
+from dolphin_nautilus.restore.plan import REPORT_JSON, REPORT_TEXT
+from dolphin_nautilus.state import lease_map_name, state_map_name
+from dolphin_nautilus.state.node_files import (
+    FLATTEN_REQUEST_FILE,
+    RESULT_FILE,
+    STATUS_FILE,
+    pid_alive,
+    read_json,
+    request_reconcile,
+    write_json,
+)
 
 EXIT_OK = 0
 EXIT_ATTENTION = 1  # status: safe mode, no/stale heartbeat, stuck reconcile; mode-verify: a violation
 EXIT_USAGE = 2  # bad arguments or a bad config
 EXIT_STORE = 3  # a store could not be read (held by a running node, or unreachable)
 EXIT_NO_NODE = 4  # restart: no running node to ask, and no supervisor to restart it
+EXIT_FAILED = 5  # what was asked failed: the supervisor's restart, reading the venue, or a flatten order
 
 EXIT_HELP = f"""exit codes:
   {EXIT_OK}  ok
@@ -36,6 +60,8 @@ EXIT_HELP = f"""exit codes:
   {EXIT_USAGE}  bad arguments or config
   {EXIT_STORE}  a store could not be read (embedded chDB held by a running node, or unreachable)
   {EXIT_NO_NODE}  restart: no running node answered and no supervisor is available
+  {EXIT_FAILED}  failed: supervisorctl/systemctl could not restart the node, the venue could not be read,
+     or a flatten order was refused
 """
 
 STALE_HEARTBEAT_S = 30.0
@@ -58,8 +84,6 @@ def _load(path: str) -> Config:
 
 
 def _state_dir(config: Config) -> Path:
-    from dolphin_nautilus.node.launcher import state_dir_for
-
     return state_dir_for(config)
 
 
@@ -75,11 +99,6 @@ def busy_message(config: Config, state_dir: Path, holder: str | None) -> str:
 
 def open_clickhouse(config: Config, state_dir: Path, holder: str | None = None):
     """A reader on the namespace's ClickHouse; StoreBusy becomes a plain CtlError naming the holder."""
-    from dolphin_nautilus.journal.store import ClickHouseStore, StoreBusy, StoreError
-    from dolphin_nautilus.node.stores import clickhouse_config
-
-    from dolphin_nautilus.journal.store import _chdb_lock_holder
-
     chdb_path = state_dir / config.clickhouse.path
     if config.clickhouse.backend == "chdb":
         if not chdb_path.exists():
@@ -105,6 +124,15 @@ def _age_s(ts_ns: int | None) -> float | None:
     return None if not ts_ns else max(0.0, (time.time_ns() - int(ts_ns)) / 1e9)
 
 
+def requested_by() -> str:
+    """Who asked: the operator's user, host and process (not the node that will act on it)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no USER in a bare container
+        user = f"uid{os.getuid()}"
+    return f"{user}@{socket.gethostname()} pid {os.getpid()} (dolphin-ctl)"
+
+
 def _emit(data: Any, human: str, as_json: bool, redactor: RedactingFilter) -> None:
     text = json.dumps(data, indent=2, sort_keys=True, default=str) if as_json else human
     print(redactor.redact(text))
@@ -118,8 +146,6 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 # ------------------------------------------------------------------------------------------ status
 def collect_status(config: Config) -> tuple[dict[str, Any], int]:
-    from dolphin_nautilus.node.stores import open_live_state
-
     state_dir = _state_dir(config)
     out: dict[str, Any] = {"namespace": config.node.namespace, "environment": config.node.environment,
                            "state_dir": str(state_dir), "problems": []}
@@ -232,8 +258,17 @@ def cmd_status(args: argparse.Namespace, redactor: RedactingFilter) -> int:
 
 
 # ------------------------------------------------------------------------------------------ faults
+def faults_markdown(rows: list[dict[str, str]]) -> str:
+    """The operator guide's taxonomy section, exactly (a test keeps docs/operator.md in step)."""
+    return "\n\n".join(f"### `{r['code']}` ({r['severity']})\n\n- **Means:** {r['meaning']}\n"
+                       f"- **The system:** {r['automatic']}\n- **You:** {r['operator']}" for r in rows)
+
+
 def cmd_faults(args: argparse.Namespace, redactor: RedactingFilter) -> int:
     rows = guidance_table()
+    if args.markdown:
+        print(faults_markdown(rows))
+        return EXIT_OK
     human = "\n\n".join(
         f"{r['code']} [{r['severity']}]\n" + "\n".join(
             textwrap.fill(f"{label}: {r[key]}", 100, initial_indent="  ", subsequent_indent="    ")
@@ -246,10 +281,6 @@ def cmd_faults(args: argparse.Namespace, redactor: RedactingFilter) -> int:
 # ------------------------------------------------------------------------------------------ mode-verify
 def identities(config: Config, state_dir: Path) -> dict[str, str]:
     """Everything a namespace owns that another deployment must not share."""
-    from dolphin_nautilus.journal.schema import database_name
-    from dolphin_nautilus.node.signal_map import signals_map_name
-    from dolphin_nautilus.state import lease_map_name, state_map_name
-
     ch, hz = config.clickhouse, config.hazelcast
     where_ch = str(state_dir / ch.path) if ch.backend == "chdb" else f"{ch.host}:{ch.port}"
     where_hz = str(state_dir / hz.path) if hz.backend == "local" else f"{hz.cluster_name}@{','.join(hz.members)}"
@@ -370,7 +401,7 @@ def cmd_restart(args: argparse.Namespace, redactor: RedactingFilter) -> int:
     running = bool(node.get("pid")) and pid_alive(int(node["pid"])) and node.get("trader_running", False)
     if running and not args.hard:
         before = read_json(state_dir / RESULT_FILE)
-        request = request_reconcile(state_dir, requested_by=f"dolphin-ctl@{node.get('node_id', '?')}")
+        request = request_reconcile(state_dir, requested_by=requested_by())
         result = _wait_result(state_dir, before, args.wait) if args.wait > 0 else None
         data = {"action": "reconcile-request", "node_id": node.get("node_id"), "request": request, "result": result}
         if result is None:
@@ -386,12 +417,24 @@ def cmd_restart(args: argparse.Namespace, redactor: RedactingFilter) -> int:
         raise CtlError(EXIT_NO_NODE, "no running node answered for this namespace, and neither supervisorctl nor "
                                      "systemctl is available: start it with `dolphin-node --config "
                                      f"{config.source}`")
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    data = {"action": "supervisor-restart", "command": command, "returncode": done.returncode,
-            "output": (done.stdout + done.stderr).strip()}
-    _emit(data, f"restarted through {command[0]}: {' '.join(command)} -> rc={done.returncode} "
-                f"{data['output']}".strip(), args.json, redactor)
-    return EXIT_OK if done.returncode == 0 else EXIT_NO_NODE
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        returncode, output = done.returncode, (done.stdout + done.stderr).strip()
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        returncode, output = None, f"{type(exc).__name__}: {exc}"
+    ok = returncode == 0
+    data = {"action": "supervisor-restart", "ok": ok, "command": command, "returncode": returncode,
+            "output": output, "requested_by": requested_by()}
+    if ok:
+        _emit(data, f"restarted through {command[0]}: {' '.join(command)} {output}".strip(), args.json, redactor)
+        return EXIT_OK
+    human = (f"RESTART FAILED: `{' '.join(command)}` exited {returncode}: {output or '(no output)'}; the node was "
+             f"not restarted. Check the supervisor ({command[0]}) and the node's unit/program name.")
+    if args.json:
+        _emit(data, human, True, redactor)
+    else:
+        print(redactor.redact(human), file=sys.stderr)
+    return EXIT_FAILED
 
 
 def _wait_result(state_dir: Path, before: dict | None, wait_s: float) -> dict | None:
@@ -408,9 +451,6 @@ def _wait_result(state_dir: Path, before: dict | None, wait_s: float) -> dict | 
 def open_stores_for_cleanup(config: Config, state_dir: Path):
     """Full stores (inline): tombstones are namespace writes, so this takes the namespace lease and refuses
     plainly while a node holds it or holds the embedded store."""
-    from dolphin_nautilus.journal.store import StoreBusy, StoreError
-    from dolphin_nautilus.node.stores import LeaseHeld, Stores
-
     open_clickhouse(config, state_dir).close()  # the plain "held by running node" check first
     try:
         return Stores(config, state_dir, mode="inline", node_id=f"dolphin-ctl@{os.getpid()}")
@@ -422,13 +462,29 @@ def open_stores_for_cleanup(config: Config, state_dir: Path):
         raise CtlError(EXIT_STORE, f"stores unavailable: {exc}") from None
 
 
+def _cleanup_specs(config: Config) -> dict:
+    """The venue's specs of the configured instruments, judged as restore judges them: the simulated venue's
+    contracts for a backtest namespace, the venue's public contract list for vst/live. An instrument the venue
+    does not list is left out (restore rejects its history as an unknown instrument), never a KeyError."""
+    if config.node.environment == "backtest":
+        listed = BINGX_SPECS
+    else:
+        # Imported here because it is heavy (it loads Nautilus), and only history-clean needs the venue.
+        from dolphin_nautilus.node.assembly import venue_specs
+
+        try:
+            listed = venue_specs(config)
+        except Exception as exc:  # noqa: BLE001 - without the venue's specs the dust rule cannot be judged
+            raise CtlError(EXIT_FAILED, f"cannot read the venue's contract list: {type(exc).__name__}: {exc}") \
+                from None
+    return {iid: listed[iid] for iid in config.strategy.instruments if iid in listed}
+
+
 def cmd_history_clean(args: argparse.Namespace, redactor: RedactingFilter) -> int:
     config = _load(args.config)
-    from dolphin_nautilus.restore.cleanup import find_rejected_history, write_tombstones
-
     stores = open_stores_for_cleanup(config, _state_dir(config))
     try:
-        rejected = find_rejected_history(stores)
+        rejected = find_rejected_history(stores, specs=_cleanup_specs(config))
         result = write_tombstones(stores, [t.trade_id for t in rejected], dry_run=not args.apply)
     finally:
         stores.close()
@@ -444,12 +500,151 @@ def cmd_history_clean(args: argparse.Namespace, redactor: RedactingFilter) -> in
 
 
 def _plain(value: Any) -> Any:
-    import msgspec
-
     try:
         return msgspec.to_builtins(value)
     except TypeError:
         return str(value)
+
+
+# ------------------------------------------------------------------------------------------ restore-report
+def cmd_restore_report(args: argparse.Namespace, redactor: RedactingFilter) -> int:
+    """The last restore report the node wrote into its state dir (text as written, or its JSON)."""
+
+    state_dir = _state_dir(_load(args.config))
+    text_path, json_path = state_dir / REPORT_TEXT, state_dir / REPORT_JSON
+    if not text_path.exists() and not json_path.exists():
+        raise CtlError(EXIT_ATTENTION, f"no restore report in {state_dir} (the node never started here)")
+    text = text_path.read_text().rstrip() if text_path.exists() else "(no text report)"
+    data: dict[str, Any] = {"state_dir": str(state_dir), "text_file": str(text_path), "text": text}
+    if json_path.exists():
+        data["json_file"] = str(json_path)
+        data["report"] = read_json(json_path)
+    modified = max(p.stat().st_mtime for p in (text_path, json_path) if p.exists())
+    data["written_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(modified))
+    _emit(data, f"restore report of {state_dir} (written {data['written_at']}):\n{text}", args.json, redactor)
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------ venue
+def _venue_access(config: Config) -> tuple[str, Any, int]:
+    """REST URL and credentials of the config's venue (secrets from the environment only)."""
+    from dolphin_nautilus.node.assembly import bingx_urls  # heavy (loads Nautilus): only the venue commands need it
+
+    if config.node.environment == "backtest":
+        raise CtlError(EXIT_USAGE, "a backtest has no venue: use a vst or live config")
+    try:
+        credentials = BingXCredentials.from_env()
+    except MissingCredentialsError as exc:
+        raise CtlError(EXIT_USAGE, str(exc)) from None
+    return bingx_urls(config).rest, credentials, config.bingx.recv_window_ms
+
+
+def _read_venue(config: Config):
+
+    rest, credentials, recv_window = _venue_access(config)
+    try:
+        return run(read_venue(rest, credentials, recv_window))
+    except Exception as exc:  # noqa: BLE001 - any venue failure: say which and stop
+        raise CtlError(EXIT_FAILED, f"cannot read the venue at {rest}: {type(exc).__name__}: {exc}") from None
+
+
+def _book_slots(config: Config, state_dir: Path) -> tuple[list[dict[str, Any]], str]:
+    """The node's open slots from the live-state store, and a note when it cannot be read."""
+
+    try:
+        live = open_live_state(config, state_dir)
+    except Exception as exc:  # noqa: BLE001 - the venue side still prints
+        return [], f"live state unavailable: {type(exc).__name__}: {exc}"
+    try:
+        entries = live.entries()
+    finally:
+        live.close()
+    return [_slot_row(k, v) for k, v in sorted(entries.items()) if k not in RESERVED_LIVE_KEYS], ""
+
+
+def cmd_positions(args: argparse.Namespace, redactor: RedactingFilter) -> int:
+
+    config = _load(args.config)
+    venue = _read_venue(config)
+    slots, note = _book_slots(config, _state_dir(config))
+    rows = compare_positions(venue, slots, config.strategy.instruments)
+    differ = [r for r in rows if r["diff"]]
+    data = {"namespace": config.node.namespace, "positions": rows, "differences": len(differ), "book_note": note}
+    human = "\n".join([f"positions of {config.node.namespace}: venue (signed qty) vs book (open slots)",
+                       _table([[r["instrument_id"], r["venue"], r["avg_price"] if r["venue"] != "0" else "",
+                                r["book"], ",".join(r["trade_ids"]), r["diff"] or "same"] for r in rows],
+                              ["instrument", "venue", "avg price", "book", "trades", "difference"]),
+                       *([f"NOTE: {note}"] if note else []),
+                       f"{len(differ)} difference(s)" if differ else "venue and book agree"])
+    _emit(data, human, args.json, redactor)
+    return EXIT_ATTENTION if differ or note else EXIT_OK
+
+
+def cmd_orders(args: argparse.Namespace, redactor: RedactingFilter) -> int:
+
+    config = _load(args.config)
+    venue = _read_venue(config)
+    slots, note = _book_slots(config, _state_dir(config))
+    rows = compare_orders(venue, slots, config.node.client_order_prefix)
+    differ = [r for r in rows if r["diff"]]
+    data = {"namespace": config.node.namespace, "orders": rows, "differences": len(differ), "book_note": note}
+    human = "\n".join([f"open orders at the venue for {config.node.namespace} "
+                       f"(ours: client order id '{config.node.client_order_prefix}-...')",
+                       _table([[r["instrument_id"], r["client_order_id"] or "-", r["order_id"], r["side"], r["type"],
+                                r["quantity"], r["price"], r["filled"], "yes" if r["reduce_only"] else "",
+                                r["diff"] or "ok"] for r in rows],
+                              ["instrument", "client id", "order id", "side", "type", "qty", "price", "filled",
+                               "reduce", "difference"]) if rows else "  (none)",
+                       *([f"NOTE: {note}"] if note else []),
+                       f"{len(differ)} difference(s)" if differ else "no differences"])
+    _emit(data, human, args.json, redactor)
+    return EXIT_ATTENTION if differ or note else EXIT_OK
+
+
+def cmd_flatten(args: argparse.Namespace, redactor: RedactingFilter) -> int:
+    """Dry run by default; --apply closes through the running node (request file) or, with none running,
+    directly through the adapter's HTTP client with reduce-only market orders."""
+
+    config = _load(args.config)
+    state_dir = _state_dir(config)
+    wanted = args.instrument or list(config.strategy.instruments)
+    venue = _read_venue(config)
+    plan = flatten_plan(venue, wanted, config.node.client_order_prefix)
+    node = read_json(state_dir / STATUS_FILE) or {}
+    running = bool(node.get("pid")) and pid_alive(int(node["pid"])) and node.get("trader_running", False)
+    data: dict[str, Any] = {"namespace": config.node.namespace, "applied": args.apply, "node_running": running,
+                            "instruments": wanted, "closes": [], "via": "dry run"}
+    lines = [f"flatten {config.node.namespace}: {len(plan)} position(s) to close among {', '.join(wanted)}"]
+    code = EXIT_OK
+    if not args.apply:
+        data["closes"] = [_plain(p) for p in plan]
+        lines += [f"  would send {p.side} {p.quantity} {p.instrument_id} MARKET reduce-only (venue holds "
+                  f"{p.position})" for p in plan]
+        lines.append("dry run: nothing sent; add --apply to send")
+    elif not plan:
+        lines.append("nothing to close: the venue is flat on these instruments")
+    elif running:
+        request = {"requested_at_ns": time.time_ns(), "requested_by": requested_by(), "instruments": wanted,
+                   "closes": [_plain(p) for p in plan]}
+        write_json(state_dir / FLATTEN_REQUEST_FILE, request)
+        data.update(via="node request file", request_file=str(state_dir / FLATTEN_REQUEST_FILE), request=request,
+                    closes=request["closes"])
+        lines.append(f"node {node.get('node_id')} runs: wrote {state_dir / FLATTEN_REQUEST_FILE} for it to close "
+                     "through its own execution client (so its book sees the exits)")
+        if "flatten" not in (node.get("accepts") or []):
+            code = EXIT_ATTENTION
+            lines.append("ATTENTION: this node does not say it takes flatten requests (no 'flatten' in its "
+                         "status 'accepts'); stop it and run this again to close directly, or use the BingX UI")
+    else:
+        rest, credentials, recv_window = _venue_access(config)
+        done = run(send_flatten(rest, credentials, recv_window, plan))
+        data.update(via="adapter http client", closes=[_plain(p) for p in done])
+        lines += [f"  {p.side} {p.quantity} {p.instrument_id} reduce-only {p.client_order_id}: {p.outcome}"
+                  for p in done]
+        if any(p.outcome.startswith("FAILED") for p in done):
+            code = EXIT_FAILED
+    _emit(data, "\n".join(lines), args.json, redactor)
+    return code
 
 
 # ------------------------------------------------------------------------------------------ main
@@ -468,7 +663,9 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     add("status", "per namespace: node, lease, heartbeat, open slots, safe mode, anomalies by code, restore report")
-    add("faults", "the fault taxonomy: what each code means, what the system does, what you do", config=False)
+    p = add("faults", "the fault taxonomy: what each code means, what the system does, what you do",
+            config=False)
+    p.add_argument("--markdown", action="store_true", help="the taxonomy as docs/operator.md carries it")
     p = add("mode-verify", "namespace isolation: no shared database/maps/prefix/trader id, no foreign rows",
             many=True)
     p.add_argument("--skip-stores", action="store_true", help="only compare the configs")
@@ -477,21 +674,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for the node's reconcile result")
     p = add("history-clean", "list trades whose history restore rejects; --apply writes tombstones (never deletes)")
     p.add_argument("--apply", action="store_true", help="write the tombstone rows (default: dry run)")
+    add("restore-report", "the last restore report of the namespace (from its state dir)")
+    add("positions", "venue positions (BingX REST) beside the book's open slots, differences marked")
+    add("orders", "the venue's open orders, each marked ours / no slot / foreign")
+    p = add("flatten", "close positions with reduce-only market orders: dry run unless --apply; through the "
+                       "running node when one runs, directly through the adapter when none does")
+    p.add_argument("--instrument", action="append", help="an instrument id to close (repeat; default: every "
+                                                          "configured instrument)")
+    p.add_argument("--apply", action="store_true", help="send the closes (default: only show them)")
     return parser
 
 
 COMMANDS = {"status": cmd_status, "faults": cmd_faults, "mode-verify": cmd_mode_verify, "restart": cmd_restart,
-            "history-clean": cmd_history_clean}
+            "history-clean": cmd_history_clean, "restore-report": cmd_restore_report, "positions": cmd_positions,
+            "orders": cmd_orders, "flatten": cmd_flatten}
 
 
 def main(argv: list[str] | None = None) -> int:
+    restrict_new_files()
     args = build_parser().parse_args(argv)
     redactor = RedactingFilter(secret_values(Secrets.from_env()))
     try:
-        return COMMANDS[args.command](args, redactor)
-    except CtlError as exc:
-        print(f"dolphin-ctl {args.command}: {redactor.redact(str(exc))}", file=sys.stderr)
-        return exc.exit_code
+        try:
+            return COMMANDS[args.command](args, redactor)
+        except CtlError as exc:
+            message = redactor.redact(str(exc))
+            if getattr(args, "json", False):  # --json always gives JSON, failures included
+                print(json.dumps({"command": args.command, "ok": False, "exit_code": exc.exit_code,
+                                  "error": message}, indent=2, sort_keys=True))
+            print(f"dolphin-ctl {args.command}: {message}", file=sys.stderr)
+            return exc.exit_code
+        finally:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`dolphin-ctl faults | head`): nothing more to say, and no traceback. Point
+        # stdout at devnull so the interpreter's own flush at exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 For `dolphin-ctl`:
 
-    found = find_rejected_history(stores)                  # what restore would reject, with reasons
+    found = find_rejected_history(stores, specs=specs)     # what restore would reject, with reasons
     result = write_tombstones(stores, [t.trade_id for t in found])             # dry run: the plan only
     result = write_tombstones(stores, [t.trade_id for t in found], dry_run=False)  # journal TOMBSTONED rows
 
@@ -20,13 +20,15 @@ import msgspec
 
 from dolphin_nautilus.domain.facts import PositionState
 from dolphin_nautilus.domain.instruments import InstrumentSpec
-from dolphin_nautilus.restore.actor import (
+from dolphin_nautilus.restore.candidates import Candidate, parse_position_state_rows
+from dolphin_nautilus.restore.plan import (
+    exact_ts,
+    latest_open_somewhere,
     decide_with_dust,
     read_sources,
     store_legacy_reader,
     tombstone_for,
 )
-from dolphin_nautilus.restore.candidates import Candidate
 
 OPS_ORIGIN = "ops"
 
@@ -46,14 +48,6 @@ class TombstoneResult(msgspec.Struct, frozen=True, kw_only=True):
     written: int  # facts handed to the journal (0 in a dry run)
 
 
-def _specs_of(stores: Any, specs: Mapping[str, InstrumentSpec] | None) -> Mapping[str, InstrumentSpec]:
-    if specs is not None:
-        return specs
-    from dolphin_nautilus.backtest.catalogue import spec_for
-
-    return {iid: spec_for(iid) for iid in stores.config.strategy.instruments}
-
-
 def _sources(stores: Any, legacy_database: str | None, legacy_table: str | None):
     restore = getattr(getattr(stores, "config", None), "restore", None)
     database = legacy_database if legacy_database is not None else getattr(restore, "legacy_database", "")
@@ -65,13 +59,13 @@ def _sources(stores: Any, legacy_database: str | None, legacy_table: str | None)
 def find_rejected_history(
     stores: Any,
     *,
-    specs: Mapping[str, InstrumentSpec] | None = None,
+    specs: Mapping[str, InstrumentSpec],
     max_bars_held: int | None = None,
     legacy_database: str | None = None,
     legacy_table: str | None = None,
 ) -> list[RejectedTrade]:
-    """The trades restore rejects today, with every reason, read exactly as the RestoreActor reads them."""
-    specs = _specs_of(stores, specs)
+    """The trades restore rejects today, with every reason, read exactly as the RestoreActor reads them.
+    `specs`: the venue's specs of the instruments (an instrument without one is rejected as unknown)."""
     max_bars = max_bars_held if max_bars_held is not None else stores.config.strategy.max_hold_bars
     batches = _sources(stores, legacy_database, legacy_table)
     decision = decide_with_dust(batches, specs, max_bars, time.time_ns())
@@ -88,7 +82,7 @@ def find_rejected_history(
             or next((c.instrument_id for c in records.get(trade_id, ())), ""),
             kinds=tuple(dict.fromkeys(r.kind for r in rejections)),
             reasons=tuple(f"{r.source}: {r.reason}" for r in rejections),
-            still_open_somewhere=_latest_is_open(records.get(trade_id, [])),
+            still_open_somewhere=latest_open_somewhere(records.get(trade_id, [])),
         )
         for trade_id, rejections in sorted(by_trade.items())
     ]
@@ -110,9 +104,7 @@ def write_tombstones(
     extra = [t for t in wanted if t not in records]
     if extra:  # trades only our history knows (already closed, or never in live state)
         for row in stores.clickhouse.latest_position_states(trade_ids=extra):
-            from dolphin_nautilus.restore.candidates import parse_position_state_rows
-
-            for c in parse_position_state_rows([_exact(row)]).candidates:
+            for c in parse_position_state_rows([exact_ts(row)]).candidates:
                 records.setdefault(c.trade_id, []).append(c)
     now = now_ns if now_ns is not None else time.time_ns()
     planned = tuple(tombstone_for(records[t], now, origin=OPS_ORIGIN) for t in wanted if t in records)
@@ -131,15 +123,3 @@ def _records_by_trade(batches) -> dict[str, list[Candidate]]:
         for c in batch.candidates:
             out.setdefault(c.trade_id, []).append(c)
     return out
-
-
-def _latest_is_open(records: list[Candidate]) -> bool:
-    from dolphin_nautilus.restore.actor import _latest_open_somewhere
-
-    return _latest_open_somewhere(records)
-
-
-def _exact(row: Mapping[str, Any]) -> dict[str, Any]:
-    from dolphin_nautilus.restore.actor import _exact_ts
-
-    return _exact_ts(row)

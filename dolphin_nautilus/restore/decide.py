@@ -1,27 +1,31 @@
 """The restore decision (DESIGN.md §5): which trade slots come back on start, from which source, and why not.
 
-Pure: takes parsed `SourceBatch`es (see candidates.py), returns a `RestoreDecision`. Never raises and never
-"fails" on bad data: invalid records are rejected and recorded, and restore continues from the next sane
-source, or flat.
+Pure: takes parsed `SourceBatch`es (see candidates.py), returns a `RestoreDecision`. Total: no value in any
+candidate can make it raise, and a candidate or trade that cannot be decided is rejected on its own
+without touching the others (docs/restore.md). Invalid records are rejected and recorded, and restore
+continues from the next sane source, or flat.
+
+The ordering rule, one for every comparison, within a source and across sources (`is_newer`): a record is
+newer than another by `seq` when both have one (then `ts` breaks a seq tie), otherwise by `ts`. A record
+with neither is rejected (`unordered`) and takes no part. Two records neither of which is newer (equal
+keys, or one with only a seq against one with only a ts) are tied.
 
 Rules, in order, for each trade id:
 
-1. Per source, the LATEST record decides: highest `seq`, then `ts` (a record with a seq outranks one
-   without; a record with no seq and no ts ranks oldest). Equal keys with different content are a tie,
-   resolved conservatively (CLOSED/TOMBSTONED, then a retraction, then any other invalid record, then a
-   valid OPEN; then by content text) and recorded as a disagreement.
+1. Per source, the LATEST records decide: those no other record of the source is newer than. When several
+   are latest (a tie) and differ, the most conservative is kept (CLOSED/TOMBSTONED, then a retraction, then
+   any other invalid record, then a valid OPEN; then by content text) and the tie is recorded.
 2. Filter AFTER choosing: the source's latest record is its claim. A latest OPEN with zero (or negative)
    quantity or notional is a *retraction*: the trade was fully retracted, so that source's older non-zero
    OPEN rows never come back.
-3. Across sources, the newest VALID claim wins (see `is_newer` for how records of different sources
-   compare). It is still rejected as superseded when ANY record of ANY source for the trade that ends it
-   (CLOSED, TOMBSTONED, or a retraction) is newer than it; then the next valid claim is tried. So a newer
-   corrupt claim (NaN, unknown instrument, insane bars_held) in one source falls back to another source's
-   valid claim, but nothing older than a close or a retraction comes back.
+3. Across sources, the newest VALID claim wins. It is still rejected as superseded when ANY ordered record
+   of ANY source for the trade that ends it (CLOSED, TOMBSTONED, or a retraction) is newer than it; then
+   the next valid claim is tried. So an end record newer than an OPEN always wins; a newer corrupt claim
+   (NaN, unknown instrument, insane bars_held) in one source falls back to another source's valid claim,
+   but nothing older than a close or a retraction comes back.
 4. A CLOSED/TOMBSTONED (or retraction) record OLDER than a valid OPEN in another source does not stop that
-   OPEN: the newest record decides, as within a source. The conflict is recorded as a disagreement
-   (`closed_older_than_open`), and live reconciliation against the venue (§5.5) tombstones the slot if the
-   venue is flat.
+   OPEN: the newest record decides. The conflict is recorded as a disagreement (`closed_older_than_open`),
+   and live reconciliation against the venue (§5.5) tombstones the slot if the venue is flat.
 5. One-way account: at most one slot per instrument. If two trades survive for one instrument, the newest
    (latest opened_ts, then record ts, then trade id; seq is per trade so it cannot compare trades) is kept
    and the other rejected (`instrument_conflict`).
@@ -35,20 +39,26 @@ from __future__ import annotations
 import enum
 import traceback
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 
 from dolphin_nautilus.domain.facts import canonical_json
+from dolphin_nautilus.domain.instruments import InstrumentSpec
+from dolphin_nautilus.domain.policy import is_effectively_zero
 from dolphin_nautilus.restore.candidates import (
+    MAX_INT,
+    MAX_MAGNITUDE,
     OPEN,
+    SIDE_MISSING,
     TERMINAL_STATUSES,
     CapitalSnapshot,
     Candidate,
     Rejection,
     SourceBatch,
+    bounded,
     excerpt,
 )
 
@@ -120,27 +130,48 @@ SourceInput = SourceBatch | tuple[str, Iterable[Candidate] | None]
 
 
 def within_source_key(c: Candidate) -> tuple[int, int, int, int]:
-    """Highest seq, then ts; a record with a seq outranks one without; no seq and no ts ranks oldest."""
+    """A sort key for reports and tombstones only (highest seq, then ts); decide() orders with `is_newer`."""
     return (c.seq is not None, c.seq if c.seq is not None else 0, c.ts is not None, c.ts if c.ts is not None else 0)
 
 
 def is_newer(a: Candidate, b: Candidate) -> bool:
-    """Whether `a` is strictly newer than `b`, across sources.
+    """Whether `a` is strictly newer than `b`: the one ordering rule, within and across sources.
 
     Both have a seq: (seq, ts) decides (seq is per trade and strictly increasing, ts only breaks a tie).
-    Otherwise both have a ts: ts decides (legacy rows have no seq). A record with no order key at all is
-    older than any record that has one. Not a total order when seq and ts disagree across sources; the
-    rules above only ever use it pairwise.
+    Otherwise both have a ts: ts decides. Otherwise (a record with only a seq against one with only a
+    ts, or a record with neither) neither is newer. Not a total order when seq and ts disagree between
+    records; `latest_records` says what is latest then.
     """
     if a.seq is not None and b.seq is not None:
         return (a.seq, a.ts if a.ts is not None else -1) > (b.seq, b.ts if b.ts is not None else -1)
     if a.ts is not None and b.ts is not None:
         return a.ts > b.ts
-    return _has_order(a) and not _has_order(b)
+    return False
 
 
-def _has_order(c: Candidate) -> bool:
+def is_ordered(c: Candidate) -> bool:
+    """A record with neither a seq nor a ts cannot be ordered against anything: it is rejected."""
     return c.seq is not None or c.ts is not None
+
+
+def latest_records(records: Sequence[Candidate]) -> list[Candidate]:
+    """The records no other record is newer than (more than one: a tie). Linear in `records`.
+
+    Only a record at the top by (seq, ts) among those with a seq, or at the top by ts among those with a
+    ts, can be latest (any other is beaten by that top), so those few are checked against all. When seq and ts disagree in a cycle (a > b > c > a) no record is
+    unbeaten; then the tops by each key are the tie, and the conservative choice settles it.
+    """
+    with_seq = [c for c in records if c.seq is not None]
+    with_ts = [c for c in records if c.ts is not None]
+    pool: list[Candidate] = []
+    if with_seq:
+        top = max((c.seq, c.ts if c.ts is not None else -1) for c in with_seq)
+        pool += [c for c in with_seq if (c.seq, c.ts if c.ts is not None else -1) == top]
+    if with_ts:
+        top_ts = max(c.ts for c in with_ts)
+        pool += [c for c in with_ts if c.ts == top_ts and all(c is not p for p in pool)]
+    unbeaten = [c for c in pool if not any(is_newer(o, c) for o in records)]
+    return unbeaten or pool
 
 
 # ---------------------------------------------------------------------------------------------- validity
@@ -155,6 +186,53 @@ def is_retraction(c: Candidate) -> bool:
     if c.status != OPEN:
         return False
     return any(v.is_finite() and v <= 0 for v in (c.quantity, c.notional))
+
+
+DECIMAL_FIELDS = ("quantity", "notional", "entry_price", "realized_pnl", "fees")
+INT_FIELDS = ("bars_held", "legs", "seq", "ts", "opened_ts", "order_seq")
+TEXT_FIELDS = ("source", "trade_id", "instrument_id", "side", "status", "raw")
+
+
+def sanitized(c: Any) -> Candidate | str:
+    """`c` safe for every later step, or why it cannot be used at all (a wrong type, e.g. a hand-built or
+    remotely converted candidate). Decimals are range-checked as the parsers do: a signalling NaN becomes
+    NaN, a magnitude above MAX_MAGNITUDE becomes NaN with a defect, a tiny magnitude 0 (candidates.bounded)."""
+    if not isinstance(c, Candidate):
+        return f"not a Candidate: {type(c).__name__}"
+    for name in TEXT_FIELDS:
+        if not isinstance(getattr(c, name), str):
+            return f"{name} is a {type(getattr(c, name)).__name__}, not text"
+    for name in INT_FIELDS:
+        value = getattr(c, name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            return f"{name} is a {type(value).__name__}, not an integer"
+    if not isinstance(c.defects, tuple) or not all(isinstance(d, str) for d in c.defects):
+        return "defects is not a tuple of text"
+    changes: dict[str, Any] = {}
+    defects: list[str] = []
+    for name in DECIMAL_FIELDS:
+        value = getattr(c, name)
+        if not isinstance(value, Decimal):
+            return f"{name} is a {type(value).__name__}, not a Decimal"
+        safe = bounded(Decimal("NaN") if value.is_snan() else value)
+        if safe is None:
+            defects.append(f"{name} {_short_number(value)} beyond the sane bound of {MAX_MAGNITUDE:E} in magnitude")
+            safe = Decimal("NaN")
+        if safe is not value:
+            changes[name] = safe
+    for name in INT_FIELDS:
+        value = getattr(c, name)
+        if value is not None and not -MAX_INT - 1 <= value <= MAX_INT:
+            defects.append(f"{name} beyond int64 ({value.bit_length()} bits)")
+            changes[name] = None if name in ("seq", "ts", "opened_ts") else -1
+    if not changes:
+        return c
+    return msgspec.structs.replace(c, defects=(*c.defects, *defects), **changes)
+
+
+def _short_number(value: Decimal) -> str:
+    text = str(value)  # str() of a Decimal needs no context: it cannot overflow
+    return text if len(text) <= 40 else text[:40] + "..."
 
 
 def problems(c: Candidate, known_instruments: frozenset[str] | set[str], max_bars_held: int) -> list[str]:
@@ -240,7 +318,7 @@ class _Decider:
 
     def run(self) -> RestoreDecision:
         records = self._records_by_trade()
-        winners = [w for trade_id in sorted(records) if (w := self._decide_trade(trade_id, records[trade_id]))]
+        winners = [w for trade_id in sorted(records) if (w := self._decide_isolated(trade_id, records[trade_id]))]
         slots = self._one_per_instrument(winners, records)
         status = RestoreStatus.RESTORED if slots else RestoreStatus.FLAT
         unreachable = tuple((b.name, b.unreachable) for b in self.batches if b.unreachable is not None)
@@ -263,16 +341,42 @@ class _Decider:
 
     def _records_by_trade(self) -> dict[str, dict[int, list[Candidate]]]:
         records: dict[str, dict[int, list[Candidate]]] = defaultdict(lambda: defaultdict(list))
+        unused: list[Rejection] = []
         for index, batch in enumerate(self.batches):
-            for c in batch.candidates:
-                if isinstance(c, Candidate):
-                    records[c.trade_id][index].append(c)
+            for item in batch.candidates:
+                c = sanitized(item)
+                if isinstance(c, str):
+                    trade_id = getattr(item, "trade_id", "")
+                    unused.append(Rejection(
+                        source=batch.name, trade_id=trade_id if isinstance(trade_id, str) else "",
+                        raw_excerpt=excerpt(item), reason=f"unusable candidate: {c}"))
+                elif not is_ordered(c):
+                    unused.append(Rejection(
+                        source=c.source, trade_id=c.trade_id, instrument_id=c.instrument_id, kind="unordered",
+                        raw_excerpt=excerpt(c.raw), reason="record has neither seq nor ts: it cannot be "
+                        "ordered against the trade's other records"))
                 else:
-                    self.rejections.append(Rejection(source=batch.name, trade_id="", raw_excerpt=excerpt(c),
-                                                     reason=f"not a Candidate: {type(c).__name__}"))
+                    records[c.trade_id][index].append(c)
+        # Sorted, so the decision does not depend on the order of records within a source.
+        self.rejections += sorted(unused, key=lambda r: msgspec.json.encode(r, enc_hook=str, order="sorted"))
         return records
 
     # -- one trade
+
+    def _decide_isolated(self, trade_id: str, by_source: dict[int, list[Candidate]]) -> _Claim | None:
+        """One trade's decision; should it fail, only that trade is rejected (restore is total, §5.3)."""
+        rejections, disagreements, closed = len(self.rejections), len(self.disagreements), self.closed_trades
+        try:
+            return self._decide_trade(trade_id, by_source)
+        except Exception as exc:  # noqa: BLE001 - a defect here must not take the other trades down
+            del self.rejections[rejections:], self.disagreements[disagreements:]
+            self.closed_trades = closed
+            for records in by_source.values():
+                for c in records:
+                    self.rejections.append(Rejection(
+                        source=c.source, trade_id=c.trade_id, instrument_id=c.instrument_id, kind="internal",
+                        raw_excerpt=excerpt(c.raw), reason=f"trade could not be decided: {exc!r}"))
+            return None
 
     def _decide_trade(self, trade_id: str, by_source: dict[int, list[Candidate]]) -> _Claim | None:
         claims = [self._claim(trade_id, index, by_source[index]) for index in sorted(by_source)]
@@ -284,7 +388,7 @@ class _Decider:
             superseding = [r for r in everything if is_end(r) and is_newer(r, claim.candidate)]
             if superseding:
                 superseded.append(claim)
-                newest = max(superseding, key=lambda r: (within_source_key(r), r.source, _content(r)))
+                newest = min(latest_records(superseding), key=lambda r: (r.source, _content(r)))
                 self._reject(claim, "superseded", f"superseded by newer {_describe(newest)}")
             elif winner is None:
                 winner = claim
@@ -295,13 +399,13 @@ class _Decider:
         return winner
 
     def _claim(self, trade_id: str, index: int, records: list[Candidate]) -> _Claim:
-        top_key = max(within_source_key(c) for c in records)
-        tied = [c for c in records if within_source_key(c) == top_key]
+        tied = latest_records(records)
         chosen = tied[0] if len(tied) == 1 else min(tied, key=self._conservative_order)
         if len(tied) > 1 and len({_content(c) for c in tied}) > 1:
             self.disagreements.append(Disagreement(
                 trade_id=trade_id, kind="tie_in_source", chosen_source=self.batches[index].name,
-                detail=f"{len(tied)} latest records share seq/ts; kept the most conservative: {_describe(chosen)}",
+                detail=f"{len(tied)} latest records, none newer than the others; kept the most conservative: "
+                f"{_describe(chosen)}",
                 sources=(self.batches[index].name,),
             ))
         return _Claim(candidate=chosen, source_index=index, problems=problems(chosen, self.known, self.max_bars))
@@ -377,7 +481,10 @@ class _Decider:
                              f"{instrument_id} already restored for newer trade {keep.candidate.trade_id} "
                              "(one-way account: one slot per instrument)")
             all_records = [c for per_source in records[keep.candidate.trade_id].values() for c in per_source]
-            slots.append(self._slot(keep, all_records))
+            try:
+                slots.append(self._slot(keep, all_records))
+            except Exception as exc:  # noqa: BLE001 - one slot that cannot be built never drops the others
+                self._reject(keep, "internal", f"slot could not be built: {exc!r}")
         return slots
 
     def _slot(self, claim: _Claim, all_records: list[Candidate]) -> RestoredSlot:
@@ -405,7 +512,16 @@ def _content(c: Candidate) -> str:
 
 
 def _value_text(value: Any) -> str:
-    return str(value.normalize()) if isinstance(value, Decimal) and value.is_finite() else str(value)
+    """Text that is equal exactly when two values are: Decimals by value (0.0100 is 0.01), with no decimal
+    context involved (Decimal.normalize rounds to the context precision and can overflow)."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        return str(value)
+    if not value:
+        return "0"
+    sign, digits, exponent = value.as_tuple()
+    text = "".join(map(str, digits)).rstrip("0")
+    exponent += len(digits) - len(text)
+    return f"{'-' if sign else ''}{text}E{exponent}"
 
 
 def _describe(c: Candidate) -> str:
@@ -414,4 +530,102 @@ def _describe(c: Candidate) -> str:
 
 def _diff(a: Candidate, b: Candidate) -> str:
     return ", ".join(f"{n} {getattr(a, n)} vs {getattr(b, n)}" for n in MATERIAL_FIELDS
-                     if getattr(a, n) != getattr(b, n)) or "same fields, different seq/ts"
+                     if _value_text(getattr(a, n)) != _value_text(getattr(b, n))) or "same fields, different seq/ts"
+
+
+# ---------------------------------------------------------------------------------------------- venue rules
+
+
+def decide_with_dust(
+    batches: Sequence[SourceInput], specs: Mapping[str, InstrumentSpec], max_bars_held: int, now_ns: int
+) -> RestoreDecision:
+    """decide(), then reject slots whose size is dust at the venue's precision and minimums (§3.1).
+
+    Total like decide(): a slot whose dust check cannot run is rejected on its own (kind `internal`).
+    """
+    decision = decide(batches, specs.keys(), max_bars_held, now_ns)
+    kept: list[RestoredSlot] = []
+    dropped: list[Rejection] = []
+    for slot in decision.slots:
+        spec = specs[slot.instrument_id]
+        try:
+            dust = is_effectively_zero(spec, slot.quantity, slot.entry_price)
+        except Exception as exc:  # noqa: BLE001 - one slot never takes the others down
+            dropped.append(_slot_rejection(slot, "internal", f"dust check failed: {exc!r}"))
+            continue
+        if dust:
+            dropped.append(_slot_rejection(slot, "dust", (
+                f"quantity {slot.quantity} at {slot.entry_price} is effectively zero (size step "
+                f"{spec.size_increment}, min qty {spec.min_quantity}, min notional {spec.min_notional})")))
+        else:
+            kept.append(slot)
+    if not dropped:
+        return decision
+    status = decision.status
+    if status is RestoreStatus.RESTORED and not kept:
+        status = RestoreStatus.FLAT
+    return msgspec.structs.replace(decision, slots=tuple(kept), rejections=(*decision.rejections, *dropped),
+                                   status=status)
+
+
+def _slot_rejection(slot: RestoredSlot, kind: str, reason: str) -> Rejection:
+    return Rejection(source=slot.source, trade_id=slot.trade_id, instrument_id=slot.instrument_id, kind=kind,
+                     reason=reason, raw_excerpt=excerpt(msgspec.to_builtins(slot)))
+
+
+def complete_sides_from_venue(
+    batches: Sequence[SourceBatch],
+    venue_positions: Mapping[str, tuple[Decimal, Decimal]],
+    specs: Mapping[str, InstrumentSpec],
+) -> list[SourceBatch]:
+    """Give a side to every candidate that has none, from the venue's position on the same instrument.
+
+    `venue_positions`: instrument id -> (signed quantity, average price), as the restore actor's venue
+    answer. A side-less candidate takes LONG (venue quantity > 0) or SHORT (< 0) when its quantity equals
+    the venue's absolute quantity within half a size step of the instrument; otherwise it keeps no side
+    and gains a defect saying why, so decide() rejects it with that reason. Call it on the batches before
+    `decide_with_dust` when the venue answered (live); never with an unavailable venue. Never raises.
+    """
+    out = []
+    for batch in batches:
+        if not any(SIDE_MISSING in c.defects for c in batch.candidates if isinstance(c, Candidate)):
+            out.append(batch)
+            continue
+        completed = tuple(_with_venue_side(c, venue_positions, specs) if isinstance(c, Candidate)
+                          and SIDE_MISSING in c.defects else c for c in batch.candidates)
+        out.append(msgspec.structs.replace(batch, candidates=completed))
+    return out
+
+
+def _with_venue_side(
+    c: Candidate, venue_positions: Mapping[str, tuple[Decimal, Decimal]], specs: Mapping[str, InstrumentSpec]
+) -> Candidate:
+    try:
+        side, why = _venue_side(c, venue_positions, specs)
+    except Exception as exc:  # noqa: BLE001 - e.g. a malformed venue answer: the candidate stays side-less
+        side, why = "", f"venue position unusable: {exc!r}"
+    others = tuple(d for d in c.defects if d != SIDE_MISSING)
+    if side:
+        return msgspec.structs.replace(c, side=side, defects=others)
+    return msgspec.structs.replace(c, defects=(*others, f"{SIDE_MISSING} and not completed from the venue: {why}"))
+
+
+def _venue_side(
+    c: Candidate, venue_positions: Mapping[str, tuple[Decimal, Decimal]], specs: Mapping[str, InstrumentSpec]
+) -> tuple[str, str]:
+    spec = specs.get(c.instrument_id)
+    if spec is None:
+        return "", f"instrument {c.instrument_id!r} is not a known instrument"
+    if not c.quantity.is_finite() or c.quantity <= 0:
+        return "", f"quantity {c.quantity} is not a finite positive number"
+    signed, _ = venue_positions.get(c.instrument_id, (Decimal(0), Decimal(0)))
+    signed = bounded(signed) if isinstance(signed, Decimal) else None
+    if signed is None or not signed.is_finite():
+        return "", f"venue quantity {venue_positions.get(c.instrument_id)} is not a sane number"
+    if signed == 0:
+        return "", f"venue is flat on {c.instrument_id}"
+    tolerance = spec.size_increment / 2
+    if (signed.copy_abs() - c.quantity).copy_abs() > tolerance:
+        return "", (f"venue holds {signed.copy_abs()} {c.instrument_id}, not {c.quantity} within half a size "
+                    f"step ({tolerance})")
+    return ("LONG" if signed > 0 else "SHORT"), ""

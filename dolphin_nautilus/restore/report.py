@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import msgspec
 
 from dolphin_nautilus.domain.facts import Anomaly, canonical_json
 from dolphin_nautilus.restore.decide import RestoreDecision
 
 ORIGIN = "restore"
+# A venue position no restored trade claims: adopted/flattened (WARNING), or left alone because the config
+# refuses adoption (ERROR, safe mode). Either one changes what the node holds, so it leads the report header.
+UNCLAIMED_ADOPTED = "RESTORE_VENUE_UNCLAIMED"
+UNCLAIMED_REFUSED = "RESTORE_VENUE_UNCLAIMED_REFUSED"
+UNCLAIMED_CODES = frozenset({UNCLAIMED_ADOPTED, UNCLAIMED_REFUSED})
 
 
 def to_anomalies(decision: RestoreDecision, namespace: str, ts: int) -> list[Anomaly]:
@@ -44,14 +51,36 @@ def decision_to_json(decision: RestoreDecision) -> str:
     return msgspec.json.encode(decision, order="sorted").decode()
 
 
-def render_report(decision: RestoreDecision) -> str:
-    """What was restored from where, each rejection with its reason, the disagreements, capital, warnings."""
+def report_header(decision: RestoreDecision, unclaimed: Sequence[Anomaly] = ()) -> str:
+    """The first line. With an unclaimed venue position it leads with that and its code: a node that
+    restored nothing from history but took over a venue position is not "flat"."""
+    counts = (f"{len(decision.slots)} slot(s) restored from history, {len(decision.rejections)} rejection(s), "
+              f"{len(decision.disagreements)} disagreement(s), {decision.closed_trades} closed trade(s)")
+    adopted = [a for a in unclaimed if a.code == UNCLAIMED_ADOPTED]
+    refused = [a for a in unclaimed if a.code == UNCLAIMED_REFUSED]
+    if not adopted and not refused:
+        return f"RESTORE {decision.status}: {counts}"
+    flags = []
+    if adopted:
+        flags.append(f"WARNING {UNCLAIMED_ADOPTED}: {len(adopted)} unclaimed venue position(s) taken over "
+                     f"({', '.join(a.instrument_id for a in adopted)})")
+    if refused:
+        flags.append(f"ERROR {UNCLAIMED_REFUSED}: {len(refused)} unclaimed venue position(s) left alone, safe "
+                     f"mode ({', '.join(a.instrument_id for a in refused)})")
+    return f"RESTORE {decision.status} + VENUE POSITIONS NOBODY CLAIMED: {'; '.join(flags)}; {counts}"
+
+
+def render_report(decision: RestoreDecision, unclaimed: Sequence[Anomaly] = ()) -> str:
+    """What was restored from where, each rejection with its reason, the disagreements, capital, warnings.
+    `unclaimed`: the plan's RESTORE_VENUE_UNCLAIMED[_REFUSED] anomalies (venue rules run after the decision)."""
     lines = [
-        f"RESTORE {decision.status}: {len(decision.slots)} slot(s) restored, {len(decision.rejections)} "
-        f"rejection(s), {len(decision.disagreements)} disagreement(s), {decision.closed_trades} closed trade(s)",
+        report_header(decision, unclaimed),
         f"sources read: {', '.join(decision.sources_read) or 'none'}; "
         f"used: {', '.join(decision.sources_used) or 'none'}",
     ]
+    if unclaimed:
+        lines.append("Unclaimed venue positions:")
+        lines += [f"  [{a.severity} {a.code}] {a.instrument_id}: {a.message}" for a in unclaimed]
     if decision.internal_error:
         lines.append(f"INTERNAL ERROR (started flat): {decision.internal_error}")
     lines += [f"UNREACHABLE {source}: {reason}" for source, reason in decision.unreachable]

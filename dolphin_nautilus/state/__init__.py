@@ -4,7 +4,9 @@ from dolphin_nautilus.state.hazelcast_store import HazelcastStateStore, Hazelcas
 from dolphin_nautilus.state.local import LocalStateStore
 from dolphin_nautilus.state.store import (
     LeaseLost,
+    LiveEntries,
     LiveStateStore,
+    MalformedEntry,
     NotLeaseHolder,
     StateStoreError,
     StateUnavailable,
@@ -19,7 +21,9 @@ __all__ = [
     "HazelcastStateStore",
     "HazelcastStoreConfig",
     "LeaseLost",
+    "LiveEntries",
     "LiveStateStore",
+    "MalformedEntry",
     "LocalStateStore",
     "NotLeaseHolder",
     "SlotStateWriter",

@@ -38,7 +38,9 @@ from hazelcast.protocol.codec import client_create_proxy_codec
 from dolphin_nautilus.state.store import (
     LeaseLost,
     NotLeaseHolder,
+    LiveEntries,
     StateUnavailable,
+    decode_entries,
     decode_value,
     encode_value,
     lease_map_name,
@@ -130,8 +132,11 @@ class HazelcastStateStore:
         return None if text is None else decode_value(text)
 
     def entries(self) -> dict[str, dict]:
+        return self.read_entries().entries
+
+    def read_entries(self) -> LiveEntries:
         pairs = self._call(lambda: self._state.entry_set(), "entry_set")
-        return {k: decode_value(v) for k, v in pairs}
+        return decode_entries(pairs)
 
     def lease_holder(self) -> str | None:
         text = self._call(lambda: self._leases.get(LEASE_KEY), "lease get")

@@ -22,7 +22,10 @@ from dolphin_nautilus.state.store import (
     LeaseLost,
     NotLeaseHolder,
     StateStoreError,
+    LiveEntries,
     _checked_namespace,
+    decode_entries,
+    decode_value,
     encode_value,
 )
 
@@ -40,11 +43,14 @@ class LocalStateStore:
     # ------------------------------------------------------------ reads
 
     def get(self, key: str) -> dict | None:
-        value = self._read()["entries"].get(key)
-        return None if value is None else json.loads(value)
+        value = self._entries_of(self._read()).get(key)
+        return None if value is None else decode_value(value)
 
     def entries(self) -> dict[str, dict]:
-        return {k: json.loads(v) for k, v in self._read()["entries"].items()}
+        return self.read_entries().entries
+
+    def read_entries(self) -> LiveEntries:
+        return decode_entries(self._entries_of(self._read()).items())
 
     def lease_holder(self) -> str | None:
         lease = self._read()["lease"]
@@ -157,6 +163,12 @@ class LocalStateStore:
         for stale in self.directory.glob(f"{self.file.name}*.tmp"):
             stale.unlink(missing_ok=True)
 
+    def _entries_of(self, state: dict) -> dict:
+        entries = state.get("entries") if isinstance(state, dict) else None
+        if not isinstance(entries, dict):
+            raise StateStoreError(f"state file {self.file} has no 'entries' object")
+        return entries
+
     def _read(self) -> dict:
         try:
             raw = self.file.read_bytes()
@@ -164,7 +176,7 @@ class LocalStateStore:
             return {"entries": {}, "lease": None}
         try:
             state = json.loads(raw)
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
             raise StateStoreError(f"state file {self.file} is not valid JSON: {exc}") from exc
         return state
 

@@ -4,8 +4,11 @@ It turns Nautilus events into calls on the pure `TradeBook`, turns the book's de
 and publishes the book's facts on the message bus (`FACTS_TOPIC`) for the journal actor. The same class runs
 in a `BacktestEngine` and in a live `TradingNode`.
 
-Order-reject reasons from our venue clients start with a taxonomy code (`RATE_LIMITED: ...`,
-`UNKNOWN_ORDER_OUTCOME: ...`); anything else is a definitive venue reject.
+What an order event cannot say (rate limited: nothing placed; unknown: being resolved; resolved; a definitive
+reject with the venue's code) arrives typed on `PLACEMENT_OUTCOME_TOPIC` from the execution client, before the
+Nautilus event it explains; `hand_to_book` is the one place it meets the book. An OrderRejected with no
+published outcome (the backtest's simulated venue, the risk engine) is a definitive reject. No reject reason is
+parsed.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
-import msgspec
 from nautilus_trader.config import StrategyConfig
+from nautilus_trader.core.data import Data
 from nautilus_trader.model.data import Bar, BarType
 from nautilus_trader.model.enums import OrderSide as NtOrderSide
 from nautilus_trader.model.events import (
@@ -28,22 +31,57 @@ from nautilus_trader.model.events import (
 from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId
 from nautilus_trader.trading.strategy import Strategy
 
+from dolphin_nautilus.contracts.placement import (
+    PLACEMENT_OUTCOME_TOPIC,
+    PlacementOutcome,
+    PlacementRateLimited,
+    PlacementRejected,
+    PlacementResolved,
+    PlacementUnknown,
+)
+from dolphin_nautilus.contracts.restore import (
+    RESTORE_HANDOVER_CACHE_KEY,
+    VENUE_RECONCILED_TOPIC,
+    RestoredSlot,
+    VenueReconciled,
+    decode_handover,
+)
+from dolphin_nautilus.contracts.topics import FACTS_TOPIC, SIGNAL_TOPIC, bar_type_name
 from dolphin_nautilus.domain.book import _OK_DECISION as _OK
 from dolphin_nautilus.domain.book import Decision, TradeBook
-from dolphin_nautilus.domain.facts import FACTS_TOPIC, Fact
+from dolphin_nautilus.domain.facts import Fact
 from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.domain.signal_policy import IntentKind, ReferenceSignalModel, TargetPolicy
-from dolphin_nautilus.domain.slots import RestoredSlot
-from dolphin_nautilus.restore.venue import RESTORE_FLATTEN_CACHE_KEY, VENUE_RECONCILED_TOPIC, VenueReconciled
-from dolphin_nautilus.strategy.signals import SIGNAL_TOPIC, DolphinSignal
+from dolphin_nautilus.resources import spec_of_instrument
 
-RESTORE_CACHE_KEY = "dolphin.restore.slots"  # JSON list of RestoredSlot written by the restore actor
-SAFE_MODE_CACHE_KEY = "dolphin.restore.safe_mode"  # non-empty reason: start with entries blocked
+
+def hand_to_book(book: TradeBook, outcome: PlacementOutcome) -> Decision | None:
+    """The one place a placement outcome meets the book (to become `book.on_placement_outcome(outcome)`).
+
+    None for the kinds a Nautilus event carries anyway: an accepted order, and an unknown resolved as placed
+    (the exec client's OrderAccepted follows and moves the order on)."""
+    coid = outcome.client_order_id
+    if isinstance(outcome, PlacementRejected):
+        return book.on_order_rejected(coid, outcome.message, outcome.ts)
+    if isinstance(outcome, PlacementRateLimited):
+        return book.on_order_rate_limited(coid, outcome.retry_after_ms or None, outcome.ts)
+    if isinstance(outcome, PlacementUnknown):
+        return book.on_order_unknown(coid, outcome.message, outcome.ts)
+    if isinstance(outcome, PlacementResolved) and not outcome.placed:
+        return book.on_order_unknown_resolved(coid, found=False, ts=outcome.ts)
+    return None
+
+
+def _ends_with_reject(outcome: PlacementOutcome) -> bool:
+    """The execution client follows these with an OrderRejected, which the outcome has already explained."""
+    if isinstance(outcome, PlacementResolved):
+        return not outcome.placed
+    return isinstance(outcome, (PlacementRejected, PlacementRateLimited))
 
 
 def bar_type_for(instrument_id: str, minutes: int) -> BarType:
-    """The venue's closed 1..n-minute bars the strategy trades on (built by the venue, hence EXTERNAL)."""
-    return BarType.from_str(f"{instrument_id}-{minutes}-MINUTE-LAST-EXTERNAL")
+    """The venue's closed 1..n-minute bars the strategy trades on (named in contracts.topics)."""
+    return BarType.from_str(bar_type_name(instrument_id, minutes))
 
 
 class DolphinStrategyConfig(StrategyConfig, frozen=True):
@@ -69,18 +107,13 @@ class DolphinStrategyConfig(StrategyConfig, frozen=True):
 
 
 class DolphinStrategy(Strategy):
-    def __init__(self, config: DolphinStrategyConfig, specs: dict[str, InstrumentSpec]) -> None:
+    """Takes only its config (importable). The book is built on start from the instruments in the Nautilus
+    cache (the venue's own precisions and minimums), which the data side loaded before strategies start."""
+
+    def __init__(self, config: DolphinStrategyConfig) -> None:
         super().__init__(config)
-        self._specs = {iid: specs[iid] for iid in config.instrument_ids}
-        self.book = TradeBook(
-            self._specs,
-            namespace=config.namespace,
-            client_order_prefix=config.client_order_prefix,
-            max_hold_bars=config.max_hold_bars,
-            rate_limit_alert_after=config.persistent_rate_limit_count,
-            rate_limit_cooldown_ms=int(config.rate_limit_cooldown_s * 1000),
-            snapshot_every_bars=config.snapshot_every_bars,
-        )
+        self._specs: dict[str, InstrumentSpec] = {}
+        self.book: TradeBook | None = None
         self._policy = TargetPolicy(
             trade_notional=Decimal(config.trade_notional_usdt),
             enter_above=config.enter_above,
@@ -95,17 +128,38 @@ class DolphinStrategy(Strategy):
         self._instrument_ids = {iid: InstrumentId.from_str(iid) for iid in config.instrument_ids}
         self._pending_seeds: dict[str, RestoredSlot] = {}
         self._seed_orders: set[str] = set()
+        self._outcome_handed: set[str] = set()  # client order ids whose OrderRejected the outcome explained
         self.diagnostics: Counter[str] = Counter()
         self.bars_seen = 0
 
     # ----------------------------------------------------------------------------------------- lifecycle
     def on_start(self) -> None:
+        self.book = self._new_book()
         self._apply_restore()
         self.msgbus.subscribe(VENUE_RECONCILED_TOPIC, self._on_venue_reconciled)
+        self.msgbus.subscribe(PLACEMENT_OUTCOME_TOPIC, self._on_placement_outcome)
         for bar_type in self._bar_types:
             self.subscribe_bars(bar_type)
         if self.config.signal_source != "reference":
             self.msgbus.subscribe(SIGNAL_TOPIC, self._on_signal_message)
+
+    def _new_book(self) -> TradeBook:
+        config = self.config
+        missing = [iid for iid, instrument_id in self._instrument_ids.items()
+                   if self.cache.instrument(instrument_id) is None]
+        if missing:
+            raise RuntimeError(f"instruments {missing} are not in the cache: the venue did not load them")
+        self._specs = {iid: spec_of_instrument(self.cache.instrument(instrument_id))
+                       for iid, instrument_id in self._instrument_ids.items()}
+        return TradeBook(
+            self._specs,
+            namespace=config.namespace,
+            client_order_prefix=config.client_order_prefix,
+            max_hold_bars=config.max_hold_bars,
+            rate_limit_alert_after=config.persistent_rate_limit_count,
+            rate_limit_cooldown_ms=int(config.rate_limit_cooldown_s * 1000),
+            snapshot_every_bars=config.snapshot_every_bars,
+        )
 
     def on_stop(self) -> None:
         # A final snapshot of every live slot, so a restart restores exact bars_held and legs.
@@ -113,17 +167,18 @@ class DolphinStrategy(Strategy):
         self._publish_facts()
 
     def _apply_restore(self) -> None:
-        raw = self.cache.get(RESTORE_CACHE_KEY)
-        safe_mode = self.cache.get(SAFE_MODE_CACHE_KEY)
-        if safe_mode:
-            self.book.block_entries(safe_mode.decode())
-            self.log.warning(f"SAFE MODE (exits only): {safe_mode.decode()}")
-        if raw:
-            for snapshot in msgspec.json.decode(raw, type=list[RestoredSlot]):
-                self._act(self.book.restore_slot(snapshot, ts=self.clock.timestamp_ns()))
-                if self.config.seed_restored_positions:
-                    self._pending_seeds[snapshot.instrument_id] = snapshot
-        self._flatten(msgspec.json.decode(self.cache.get(RESTORE_FLATTEN_CACHE_KEY) or b"[]", type=list[str]))
+        raw = self.cache.get(RESTORE_HANDOVER_CACHE_KEY)
+        if raw is None:
+            return  # no restore actor ran (tests of the bare strategy): nothing to restore
+        handover = decode_handover(bytes(raw))
+        if handover.safe_mode:
+            self.book.block_entries(handover.safe_mode)
+            self.log.warning(f"SAFE MODE (exits only): {handover.safe_mode}")
+        for snapshot in handover.slots:
+            self._act(self.book.restore_slot(snapshot, ts=self.clock.timestamp_ns()))
+            if self.config.seed_restored_positions:
+                self._pending_seeds[snapshot.instrument_id] = snapshot
+        self._flatten(handover.flatten)
         self._publish_facts()
 
     def _flatten(self, instrument_ids: list[str]) -> None:
@@ -175,7 +230,9 @@ class DolphinStrategy(Strategy):
             if target is not None:
                 self._on_target(iid, target, bar.close.as_decimal(), bar.ts_event)
 
-    def _on_signal_message(self, signal: DolphinSignal) -> None:
+    def _on_signal_message(self, signal: Data) -> None:
+        """A `DolphinSignal` (actors.signals) on SIGNAL_TOPIC: read by its fields, so the strategy does not
+        import the actors that publish it."""
         iid = signal.instrument_id.value
         if iid not in self._specs:
             self.diagnostics["SIGNAL_UNKNOWN_INSTRUMENT"] += 1
@@ -244,24 +301,33 @@ class DolphinStrategy(Strategy):
         self._act(self.book.on_order_accepted(event.client_order_id.value, event.venue_order_id.value,
                                               event.ts_event))
 
+    def _on_placement_outcome(self, outcome: PlacementOutcome) -> None:
+        coid = outcome.client_order_id
+        if coid in self._seed_orders:
+            self.log.error(f"seed order {coid}: {outcome}")
+            return
+        if _ends_with_reject(outcome):
+            self._outcome_handed.add(coid)
+        decision = hand_to_book(self.book, outcome)
+        if decision is not None:
+            self._act(decision)
+
     def on_order_rejected(self, event: OrderRejected) -> None:
-        self._on_refused(event.client_order_id.value, event.reason, event.ts_event)
+        coid = event.client_order_id.value
+        if coid in self._outcome_handed:
+            self._outcome_handed.discard(coid)  # the typed outcome before it told the book everything
+            return
+        self._on_refused(coid, event.reason, event.ts_event)
 
     def on_order_denied(self, event: OrderDenied) -> None:
         self._on_refused(event.client_order_id.value, f"denied by risk engine: {event.reason}", event.ts_event)
 
     def _on_refused(self, coid: str, reason: str, ts: int) -> None:
+        """A refusal no placement outcome explained (simulated venue, risk engine): a definitive reject."""
         if coid in self._seed_orders:
             self.log.error(f"seed order {coid} refused: {reason}")
             return
-        code, _, detail = reason.partition(":")
-        if code == "RATE_LIMITED":
-            retry_after = _retry_after_ms(detail)
-            self._act(self.book.on_order_rate_limited(coid, retry_after, ts))
-        elif code == "UNKNOWN_ORDER_OUTCOME":
-            self._act(self.book.on_order_unknown(coid, detail.strip(), ts))
-        else:
-            self._act(self.book.on_order_rejected(coid, reason, ts))
+        self._act(self.book.on_order_rejected(coid, reason, ts))
 
     def on_order_canceled(self, event: OrderCanceled) -> None:
         self._act(self.book.on_order_canceled(event.client_order_id.value, event.ts_event))
@@ -296,12 +362,3 @@ class DolphinStrategy(Strategy):
             client_order_id=ClientOrderId(coid),
         ))
 
-
-def _retry_after_ms(detail: str) -> int | None:
-    for token in detail.replace(",", " ").split():
-        if token.startswith("retry_after_ms="):
-            try:
-                return int(token.split("=", 1)[1])
-            except ValueError:
-                return None
-    return None

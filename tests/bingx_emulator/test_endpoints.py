@@ -85,7 +85,8 @@ def test_stop_market_needs_a_position_and_triggers_on_the_feed(bingx_emulator):
     naked, before, after = run(bingx_emulator, scenario)
     assert naked.code == 101205
     assert before.data["order"]["status"] == "PENDING"
-    assert after.data["order"]["status"] == "FILLED" and after.data["order"]["avgPrice"] == "48900.0"
+    # triggered, then sold into the best bid of the book (one tick under the trigger print)
+    assert after.data["order"]["status"] == "FILLED" and after.data["order"]["avgPrice"] == "48899.9"
     assert bingx_emulator.state.positions[("BTC-USDT", "BOTH")].qty == 0
 
 

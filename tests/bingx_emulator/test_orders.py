@@ -42,9 +42,10 @@ def test_market_order_fills_at_feed_price_and_opens_position(bingx_emulator):
     assert order["orderId"] > 2**53 and order["clientOrderID"] == "entry-abc"
     assert order["quantity"] == 0.01 and order["status"] == "FILLED"
     (pos,) = positions.data
-    assert pos["positionAmt"] == "0.0100" and Decimal(pos["avgPrice"]) == Decimal("50000")
-    fee = Decimal("0.01") * 50000 * Decimal("0.0005")
-    assert Decimal(balance.data[0]["balance"]) == Decimal("10000") - fee
+    # a market buy takes the best ask of the book, one tick above the last price
+    assert pos["positionAmt"] == "0.0100" and Decimal(pos["avgPrice"]) == Decimal("50000.1")
+    fee = Decimal("0.01") * Decimal("50000.1") * Decimal("0.0005")
+    assert Decimal(balance.data[0]["balance"]) == (Decimal("10000") - fee).quantize(Decimal("0.0001"))
     state = bingx_emulator.state
     assert state.fills[0].role == "taker" and state.fills[0].commission == -fee
 
@@ -123,10 +124,11 @@ def test_round_trip_realizes_pnl_and_flat_position_disappears(bingx_emulator):
 
     positions, query = run(bingx_emulator, scenario)
     assert positions.data == []
-    assert Decimal(query.data["order"]["profit"]) == Decimal("20")  # (50000 - 49000) * 0.02
+    # sold at the best bid 49999.9, bought back at the best ask 49000.1: (49999.9 - 49000.1) * 0.02
+    assert Decimal(query.data["order"]["profit"]) == Decimal("19.9960")
     state = bingx_emulator.state
     fees = sum(-f.commission for f in state.fills)
-    assert state.balance == Decimal("10000") + 20 - fees
+    assert state.balance == Decimal("10000") + Decimal("19.996") - fees
 
 
 def test_market_order_in_slices_reports_partial_fills(bingx_emulator_factory):

@@ -84,7 +84,7 @@ def test_one_way_short_reports_signed_position_amount(bingx_emulator):
 
     new, trade, account = run(bingx_emulator, scenario)
     assert (new["o"]["X"], trade["o"]["X"], trade["o"]["o"]) == ("NEW", "FILLED", "MARKET")
-    assert trade["o"]["p"] == trade["o"]["ap"] == "60000.00000000"
+    assert trade["o"]["p"] == trade["o"]["ap"] == "59999.90000000"  # sold into the best bid
     assert account["a"]["P"][0]["pa"] == "-0.00200000"
 
 

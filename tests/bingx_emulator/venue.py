@@ -68,8 +68,8 @@ class Venue:
         async with self.session.request(method, url, headers=headers, data=data, timeout=client_timeout) as resp:
             return Reply(resp.status, resp.headers, await resp.text())
 
-    async def order(self, **params: Any) -> Reply:
-        return await self.signed("POST", "/openApi/swap/v2/trade/order", params)
+    async def order(self, *, timestamp: int | None = None, **params: Any) -> Reply:
+        return await self.signed("POST", "/openApi/swap/v2/trade/order", params, timestamp=timestamp)
 
 
 def _text(value: Any) -> str:

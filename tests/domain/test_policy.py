@@ -53,3 +53,18 @@ def test_remainder_that_would_be_dust_widens_to_full_close():
 def test_partial_below_minimum_with_real_remainder_is_refused():
     plan = plan_exit(atom, D("5.0"), D("0.1"), D("10"))  # 0.1 @ 10 = 1 < min notional
     assert (plan.quantity, plan.refused) == (D("0"), "BELOW_VENUE_MINIMUM")
+
+
+@pytest.mark.parametrize(("qty", "rounded"), [
+    ("1e24", "1000000000000000000000000.0000"), ("123456789012345678901234567890.123456",
+                                                 "123456789012345678901234567890.1234"),
+    ("0.00015", "0.0001"), ("-0.00015", "-0.0001"), ("1E-999999999", "0.0000"),
+])
+def test_round_qty_down_is_exact_for_any_size_and_never_overflows_the_context(qty, rounded):
+    assert SPECS[BTC].round_qty_down(D(qty)) == D(rounded)
+
+
+@pytest.mark.parametrize("qty", ["NaN", "Infinity", "1e301"])
+def test_round_qty_down_refuses_what_is_not_a_size(qty):
+    with pytest.raises(ValueError, match="not a finite size"):
+        SPECS[BTC].round_qty_down(D(qty))

@@ -66,7 +66,7 @@ def ctl(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> s
 
 
 def node(*args: str, env: dict[str, str] | None = None, stdout=None, stderr=None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "dolphin_nautilus.node.launcher", *args], env=env or node_env(),
+    return subprocess.Popen([sys.executable, "-m", "dolphin_nautilus.launch.node", *args], env=env or node_env(),
                             stdout=stdout, stderr=stderr)
 
 

@@ -144,12 +144,14 @@ def test_operator_doc_carries_the_guidance_of_every_code():
         assert f"- **You:** {row['operator']}" in doc and f"- **The system:** {row['automatic']}" in doc
 
 
-def test_history_clean_lists_rejected_history_dry_run_first_then_tombstones_without_deleting(tmp_path):
+def test_history_clean_lists_rejected_history_dry_run_first_then_tombstones_without_deleting(tmp_path, bingx_emulator):
     from decimal import Decimal
 
     from dolphin_nautilus.domain.facts import PositionState
 
-    blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var")
+    # The dust rule is judged with the venue's own contract specs, as restore judges it.
+    blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var",
+                        rest_url=bingx_emulator.rest_url)
     now = time.time_ns()
     bad = PositionState(ts=now, origin="test", trade_id="t-bad", instrument_id="BTC-USDT-PERP.BINGX", side="LONG",
                         status="OPEN", quantity=Decimal("0.01"), notional=Decimal("-5"), entry_price=Decimal("60000"),
@@ -236,3 +238,108 @@ def test_mode_verify_reports_an_unreachable_cluster_as_not_checked(tmp_path):
     result = ctl("mode-verify", "--config", str(blue), timeout=90)
     assert result.returncode == EXIT_STORE, result.stdout + result.stderr
     assert "NOT CHECKED" in result.stdout and "unreadable: StateUnavailable" in result.stdout
+
+
+def test_history_clean_takes_specs_from_the_venue_and_skips_an_instrument_it_does_not_list(tmp_path, bingx_emulator):
+    import msgspec
+
+    from dolphin_nautilus.config import load_config
+    from dolphin_nautilus.ops.cli import _cleanup_specs
+
+    path = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var",
+                        rest_url=bingx_emulator.rest_url)
+    config = load_config(path)
+    config = msgspec.structs.replace(config, strategy=msgspec.structs.replace(
+        config.strategy, instruments=["BTC-USDT-PERP.BINGX", "NOPE-USDT-PERP.BINGX"]))
+    specs = _cleanup_specs(config)
+    assert list(specs) == ["BTC-USDT-PERP.BINGX"] and specs["BTC-USDT-PERP.BINGX"].min_quantity > 0
+
+
+def test_output_piped_into_a_reader_that_goes_away_ends_quietly():
+    # The reader closes before dolphin-ctl writes (as `| head` does once it has its lines): no traceback.
+    proc = subprocess.Popen([sys.executable, "-m", "dolphin_nautilus.ops.cli", "faults"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode()
+    assert proc.returncode == EXIT_OK
+
+
+def test_json_failures_are_json_too_history_clean_on_a_held_store(tmp_path):
+    blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var")
+    path = tmp_path / "var" / "blue" / "clickhouse"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        history = ctl("history-clean", "--config", str(blue), "--json")
+    finally:
+        holder.kill()
+        holder.wait()
+    answer = json.loads(history.stdout)
+    assert history.returncode == EXIT_STORE and answer["ok"] is False and answer["exit_code"] == EXIT_STORE
+    assert f"the store at {path} is held by running node" in answer["error"]
+
+
+def fake_supervisor(tmp_path, name: str, script: str) -> dict[str, str]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    tool = bin_dir / name
+    tool.write_text(f"#!/bin/sh\n{script}\n")
+    tool.chmod(0o755)
+    return {"PATH": str(bin_dir), "HOME": str(tmp_path)}
+
+
+def test_restart_hard_reports_a_failed_supervisor_as_a_failure(tmp_path):
+    from dolphin_nautilus.ops.cli import EXIT_FAILED
+
+    blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var")
+    env = fake_supervisor(tmp_path, "systemctl", 'echo "Unit dolphin-node@vst.service not found." >&2; exit 5')
+    cmd = [sys.executable, "-m", "dolphin_nautilus.ops.cli", "restart", "--config", str(blue), "--hard"]
+    human = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    assert human.returncode == EXIT_FAILED
+    assert "RESTART FAILED" in human.stderr and "exited 5" in human.stderr and "not found" in human.stderr
+    assert "restarted through" not in human.stdout + human.stderr
+    as_json = subprocess.run([*cmd, "--json"], capture_output=True, text=True, env=env, timeout=60)
+    answer = json.loads(as_json.stdout)
+    assert as_json.returncode == EXIT_FAILED and answer["ok"] is False and answer["returncode"] == 5
+    assert answer["command"] == ["systemctl", "restart", "dolphin-node@vst.service"]
+
+    ok_env = fake_supervisor(tmp_path / "ok", "supervisorctl", 'echo "dolphin-vst: started"')
+    ok = subprocess.run(cmd, capture_output=True, text=True, env=ok_env, timeout=60)
+    assert ok.returncode == EXIT_OK and "restarted through supervisorctl" in ok.stdout
+
+
+def test_restart_asks_a_running_node_in_the_callers_name(tmp_path):
+    import getpass
+    import os
+    import socket
+
+    from dolphin_nautilus.state.node_files import REQUEST_FILE, STATUS_FILE, write_json
+
+    blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var")
+    state_dir = tmp_path / "var" / "blue"
+    # A live process stands in for the node's pid; the node id is what the old code wrongly signed with.
+    write_json(state_dir / STATUS_FILE, {"node_id": "DOLPHINBLUE-001@nodehost-1", "pid": os.getpid(),
+                                         "trader_running": True})
+    done = ctl("restart", "--config", str(blue), "--json")
+    assert done.returncode == EXIT_OK, done.stderr
+    request = json.loads((state_dir / REQUEST_FILE).read_text())
+    assert request["requested_by"].startswith(f"{getpass.getuser()}@{socket.gethostname()} pid ")
+    assert "DOLPHINBLUE" not in request["requested_by"]
+    assert json.loads(done.stdout)["request"] == request
+
+
+def test_restore_report_prints_the_last_report_as_text_and_json(tmp_path):
+    from dolphin_nautilus.restore.plan import REPORT_JSON, REPORT_TEXT
+
+    blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var")
+    missing = ctl("restore-report", "--config", str(blue), "--json")
+    assert missing.returncode == EXIT_ATTENTION and "no restore report" in json.loads(missing.stdout)["error"]
+    state_dir = tmp_path / "var" / "blue"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / REPORT_TEXT).write_text("RESTORE OK: 1 slot(s) restored\nRestored:\n  t1 BTC-USDT-PERP.BINGX\n")
+    (state_dir / REPORT_JSON).write_text(json.dumps({"safe_mode": [], "slots": [{"trade_id": "t1"}]}))
+    human = ctl("restore-report", "--config", str(blue))
+    assert human.returncode == EXIT_OK and "RESTORE OK: 1 slot(s) restored" in human.stdout
+    data = json.loads(ctl("restore-report", "--config", str(blue), "--json").stdout)
+    assert data["report"]["slots"] == [{"trade_id": "t1"}] and data["text"].startswith("RESTORE OK")

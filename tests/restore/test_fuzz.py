@@ -25,15 +25,19 @@ from dolphin_nautilus.restore import (
 from .conftest import ATOM, BTC, KNOWN, MAX_BARS, cand
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-NUMBERS = st.sampled_from([Decimal(x) for x in ("0", "-1", "1", "2.5", "NaN", "Infinity", "-Infinity", "1E-9")])
+NUMBERS = st.sampled_from([Decimal(x) for x in (
+    "0", "-0", "-1", "1", "2.5", "NaN", "sNaN", "Infinity", "-Infinity", "1E-9", "1E+24", "-1E+24",
+    "1E+999999999", "1E-999999999", "5E-324", "1000000000000000", "1000000000000000.1")])
 STATUSES = st.sampled_from(["OPEN", "OPEN", "OPEN", "CLOSED", "TOMBSTONED", "WEIRD", ""])
 SMALL = st.one_of(st.none(), st.integers(0, 4))  # few values: duplicated seq/ts and ties are common
+HUGE_INTS = st.sampled_from([None, -1, MAX_BARS + 1, 2**63, -(2**70), 10**5000])
 
 CORRUPTIONS = st.fixed_dictionaries({}, optional={
     "instrument_id": st.sampled_from(["DOGE-USDT-PERP.BINGX", ""]),
     "side": st.sampled_from(["??", ""]),
-    "quantity": NUMBERS, "notional": NUMBERS, "entry_price": NUMBERS, "realized_pnl": NUMBERS,
-    "bars_held": st.sampled_from([None, -1, MAX_BARS + 1]),
+    "quantity": NUMBERS, "notional": NUMBERS, "entry_price": NUMBERS, "realized_pnl": NUMBERS, "fees": NUMBERS,
+    "bars_held": HUGE_INTS, "legs": HUGE_INTS, "order_seq": HUGE_INTS,
+    "seq": st.sampled_from([2**63, 10**5000]), "ts": st.sampled_from([2**64]),
     "defects": st.just(("x missing",)),
 })
 
@@ -64,42 +68,80 @@ sources = st.lists(
 
 # ------------------------------------------------------------------------------------- the oracle
 
+INT64 = 2**63 - 1
+
+
+def read_number(x: Decimal) -> Decimal:
+    """docs/restore.md: NaN for a signalling NaN or a magnitude above 1e15; 0 below 1e-18."""
+    if x.is_snan():
+        return Decimal("NaN")
+    if not x.is_finite():
+        return x
+    if abs(x.as_tuple().exponent + len(x.as_tuple().digits)) > 40:  # far outside either bound
+        return Decimal("NaN") if x.adjusted() > 0 else Decimal(0)
+    if abs(x) > Decimal(10) ** 15:
+        return Decimal("NaN")
+    return Decimal(0) if 0 < abs(x) < Decimal(10) ** -18 else x
+
+
+def in_int64(v) -> bool:
+    return v is None or -INT64 - 1 <= v <= INT64
+
+
+def ordered(c) -> bool:
+    return order_of(c) != (None, None)
+
+
+def order_of(c):
+    """(seq, ts) as decide reads them: an int outside int64 is dropped (and makes the record invalid)."""
+    return (c.seq if in_int64(c.seq) else None, c.ts if in_int64(c.ts) else None)
+
 
 def finite_positive(x: Decimal) -> bool:
+    x = read_number(x)
     return x.is_finite() and x > 0
 
 
 def sane_alone(c) -> bool:
     return (c.status == "OPEN" and finite_positive(c.quantity) and finite_positive(c.notional)
-            and finite_positive(c.entry_price) and c.realized_pnl.is_finite() and c.fees.is_finite()
-            and c.side in ("LONG", "SHORT") and c.instrument_id in KNOWN and c.bars_held is not None
-            and 0 <= c.bars_held <= MAX_BARS and not c.defects)
+            and finite_positive(c.entry_price) and read_number(c.realized_pnl).is_finite()
+            and read_number(c.fees).is_finite() and c.side in ("LONG", "SHORT") and c.instrument_id in KNOWN
+            and c.bars_held is not None and 0 <= c.bars_held <= MAX_BARS and all(v is None or 0 <= v <= INT64 for v in (c.legs, c.order_seq)) and in_int64(c.seq) and in_int64(c.ts) and not c.defects)
 
 
 def ends_position(c) -> bool:
     if c.status in ("CLOSED", "TOMBSTONED"):
         return True
-    nothing_left = [x for x in (c.quantity, c.notional) if x.is_finite() and x <= 0]
+    nothing_left = [x for x in map(read_number, (c.quantity, c.notional)) if x.is_finite() and x <= 0]
     return c.status == "OPEN" and bool(nothing_left)
 
 
 def strictly_newer(a, b) -> bool:
-    """§5.1 across sources: seq when both have one (ts breaks a tie), else ts, else having any order key."""
-    if None not in (a.seq, b.seq):
-        if a.seq != b.seq:
-            return a.seq > b.seq
-        return (-1 if a.ts is None else a.ts) > (-1 if b.ts is None else b.ts)
-    if None not in (a.ts, b.ts):
-        return a.ts > b.ts
-    return (a.seq, a.ts) != (None, None) and (b.seq, b.ts) == (None, None)
+    """§5.1, one rule everywhere: seq when both have one (ts breaks a seq tie), else ts, else neither."""
+    (a_seq, a_ts), (b_seq, b_ts) = order_of(a), order_of(b)
+    if None not in (a_seq, b_seq):
+        return (a_seq, -1 if a_ts is None else a_ts) > (b_seq, -1 if b_ts is None else b_ts)
+    if None not in (a_ts, b_ts):
+        return a_ts > b_ts
+    return False
 
 
 def latest_in_source(records):
-    """Highest seq, then ts (a seq beats no seq); the set of records tied for latest."""
-    def key(c):
-        return (0 if c.seq is None else 1, c.seq or 0, 0 if c.ts is None else 1, c.ts or 0)
-    top = max(map(key, records))
-    return [c for c in records if key(c) == top]
+    """The records nothing in the source is newer than; in a seq-vs-ts cycle, the tops by each key."""
+    records = [c for c in records if ordered(c)]
+    unbeaten = [c for c in records if not any(strictly_newer(o, c) for o in records)]
+    if unbeaten or not records:
+        return unbeaten
+    with_seq = [c for c in records if order_of(c)[0] is not None]
+    with_ts = [c for c in records if order_of(c)[1] is not None]
+    tops = []
+    if with_seq:
+        best = max((order_of(c)[0], order_of(c)[1] if order_of(c)[1] is not None else -1) for c in with_seq)
+        tops += [c for c in with_seq if (order_of(c)[0], order_of(c)[1] if order_of(c)[1] is not None else -1)
+                 == best]
+    if with_ts:
+        tops += [c for c in with_ts if order_of(c)[1] == max(order_of(o)[1] for o in with_ts) and c not in tops]
+    return tops
 
 
 def same_record(slot, c) -> bool:
@@ -107,10 +149,12 @@ def same_record(slot, c) -> bool:
         c.trade_id, c.instrument_id, c.side, c.quantity, c.notional, c.seq, c.ts)
 
 
-def check_decision(srcs, decision):
+def check_decision(srcs, decision, allowed_drops=("instrument_conflict", "superseded")):
     assert decision.internal_error is None
     assert decision.status in ("RESTORED", "FLAT", "DEGRADED")
-    by_source = {name: list(cs or []) for name, cs in srcs}
+    by_source = {name: [c for c in cs or [] if ordered(c)] for name, cs in srcs}
+    unordered = {(c.source, c.trade_id) for _, cs in srcs for c in cs or [] if not ordered(c)}
+    assert unordered <= {(r.source, r.trade_id) for r in decision.rejections if r.kind == "unordered"}
     assert len({s.trade_id for s in decision.slots}) == len(decision.slots)
     assert len({s.instrument_id for s in decision.slots}) == len(decision.slots)
     everything = [c for cs in by_source.values() for c in cs]
@@ -136,7 +180,7 @@ def check_decision(srcs, decision):
             clean = len(group) == 1 and sane_alone(group[0]) and not any(
                 ends_position(c) and strictly_newer(c, group[0]) for c in everything if c.trade_id == trade_id)
             if clean:
-                assert any(r.trade_id == trade_id and r.kind in ("instrument_conflict", "superseded")
+                assert any(r.trade_id == trade_id and r.kind in allowed_drops
                            for r in decision.rejections), f"{trade_id} had a clean claim and was not restored"
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import msgspec
 
-from dolphin_nautilus.backtest.runner import run_backtest
+from dolphin_nautilus.launch.backtest_run import run_backtest
 from dolphin_nautilus.config import load_config
 from dolphin_nautilus.node.stores import Stores
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from dolphin_nautilus.backtest.catalogue import BINGX_SPECS
-from dolphin_nautilus.restore.actor import build_plan, decide_with_dust, fallback_plan
+from dolphin_nautilus.restore.plan import build_plan, decide_with_dust, fallback_plan
 from dolphin_nautilus.restore.candidates import parse_live_entries, parse_position_state_rows
 
 BTC, ETH = "BTC-USDT-PERP.BINGX", "ETH-USDT-PERP.BINGX"

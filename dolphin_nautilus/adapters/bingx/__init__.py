@@ -8,7 +8,7 @@ ratelimit.py, symbols.py, constants.py.
 from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials
 from dolphin_nautilus.adapters.bingx.common.urls import BingXUrls, urls_for
 from dolphin_nautilus.adapters.bingx.constants import BINGX
-from dolphin_nautilus.adapters.bingx.errors import BingXError, Fault, Operation, Outcome
+from dolphin_nautilus.adapters.bingx.errors import BingXError, Operation, VenueOutcome
 from dolphin_nautilus.adapters.bingx.ratelimit import BingXRateLimiter
 from dolphin_nautilus.adapters.bingx.symbols import to_instrument_id, to_venue_symbol
 
@@ -18,9 +18,8 @@ __all__ = [
     "BingXError",
     "BingXRateLimiter",
     "BingXUrls",
-    "Fault",
     "Operation",
-    "Outcome",
+    "VenueOutcome",
     "to_instrument_id",
     "to_venue_symbol",
     "urls_for",

@@ -1,4 +1,4 @@
-"""Venue error codes -> (fault taxonomy code, outcome class), and the typed exceptions the client raises.
+"""Venue error codes -> (outcome class, domain fault code), and the typed exceptions the client raises.
 
 Both code generations are mapped: BingX renumbered swap codes on 2025-10-16 (docs §7.2, e.g.
 80016 -> 109421, 100410 -> 109429) and either may arrive.
@@ -9,18 +9,21 @@ Outcome classes say what the caller may assume about the request's effect:
   timeout, "being processed", duplicate id). Query by client order id before doing anything else.
 - RETRYABLE: nothing happened and the same request may be sent again (after `retry_after_ms` if set).
 
-Fault codes are DESIGN.md §3's taxonomy. This layer cannot know a slot's state, so it reports the
-command-level code: ORDER_REJECTED / EXIT_ORDER_REJECTED (reduce-only placement) / CANCEL_REJECTED /
-RATE_LIMITED / STALE_STATE_RECONCILING (outcome unknown: reconcile). Errors of non-order calls
-(balance, positions, listenKey...) carry VENUE_ERROR, which is not a slot fault.
+Fault codes are the domain's `Code` (DESIGN.md §3's taxonomy), mapped in ONE table, `FAULT_CODES`. This layer
+cannot know a slot's state, so it reports the command-level code: ORDER_REJECTED / EXIT_ORDER_REJECTED
+(reduce-only placement) / CANCEL_REJECTED / RATE_LIMITED / STALE_STATE_RECONCILING (outcome unknown:
+reconcile). Errors of non-order calls (balance, positions, listenKey...) carry no fault code (None): they are
+not slot faults.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
+from dolphin_nautilus.domain.diagnostics import Code
 
-class Outcome(StrEnum):
+
+class VenueOutcome(StrEnum):
     DEFINITIVE_REJECT = "DEFINITIVE_REJECT"
     UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"
     RETRYABLE = "RETRYABLE"
@@ -38,15 +41,6 @@ class Operation(StrEnum):
     @property
     def mutates(self) -> bool:
         return self is not Operation.READ
-
-
-class Fault(StrEnum):
-    RATE_LIMITED = "RATE_LIMITED"
-    ORDER_REJECTED = "ORDER_REJECTED"
-    EXIT_ORDER_REJECTED = "EXIT_ORDER_REJECTED"
-    CANCEL_REJECTED = "CANCEL_REJECTED"
-    STALE_STATE_RECONCILING = "STALE_STATE_RECONCILING"
-    VENUE_ERROR = "VENUE_ERROR"
 
 
 class ErrorKind(StrEnum):
@@ -160,26 +154,34 @@ def kind_of_http_status(status: int) -> ErrorKind | None:
     return None
 
 
-def outcome_of(kind: ErrorKind, operation: Operation) -> Outcome:
+def outcome_of(kind: ErrorKind, operation: Operation) -> VenueOutcome:
     if kind is ErrorKind.RATE_LIMIT:
-        return Outcome.RETRYABLE
+        return VenueOutcome.RETRYABLE
     if kind in (ErrorKind.BUSY, ErrorKind.IN_FLIGHT):
-        return Outcome.UNKNOWN_OUTCOME if operation.mutates else Outcome.RETRYABLE
-    return Outcome.DEFINITIVE_REJECT
+        return VenueOutcome.UNKNOWN_OUTCOME if operation.mutates else VenueOutcome.RETRYABLE
+    return VenueOutcome.DEFINITIVE_REJECT
 
 
-def fault_of(outcome: Outcome, kind: ErrorKind, operation: Operation) -> Fault:
-    if kind is ErrorKind.RATE_LIMIT:
-        return Fault.RATE_LIMITED
-    if operation is Operation.CANCEL:
-        return Fault.CANCEL_REJECTED  # a fill in between converges on reconcile (DESIGN §3)
-    if outcome is Outcome.UNKNOWN_OUTCOME and operation in (Operation.PLACE, Operation.PLACE_EXIT):
-        return Fault.STALE_STATE_RECONCILING
-    if operation is Operation.PLACE:
-        return Fault.ORDER_REJECTED
-    if operation is Operation.PLACE_EXIT:
-        return Fault.EXIT_ORDER_REJECTED
-    return Fault.VENUE_ERROR
+# THE table from the adapter's view of a failed request (what the venue said, what the request tried to do)
+# to the domain's fault vocabulary. A rate limit (any operation) is RATE_LIMITED; a cancel that failed in any
+# way is CANCEL_REJECTED (a fill in between converges on reconcile, DESIGN §3); a placement whose outcome is
+# unknown must be reconciled. A pair not listed (reads, other writes) is no slot fault.
+_RATE_LIMITED = "rate limited"
+FAULT_CODES: dict[tuple[VenueOutcome | str, Operation], Code] = {
+    **{(_RATE_LIMITED, operation): Code.RATE_LIMITED for operation in Operation},
+    **{(outcome, Operation.CANCEL): Code.CANCEL_REJECTED for outcome in VenueOutcome},
+    (VenueOutcome.DEFINITIVE_REJECT, Operation.PLACE): Code.ORDER_REJECTED,
+    (VenueOutcome.RETRYABLE, Operation.PLACE): Code.ORDER_REJECTED,
+    (VenueOutcome.UNKNOWN_OUTCOME, Operation.PLACE): Code.STALE_STATE_RECONCILING,
+    (VenueOutcome.DEFINITIVE_REJECT, Operation.PLACE_EXIT): Code.EXIT_ORDER_REJECTED,
+    (VenueOutcome.RETRYABLE, Operation.PLACE_EXIT): Code.EXIT_ORDER_REJECTED,
+    (VenueOutcome.UNKNOWN_OUTCOME, Operation.PLACE_EXIT): Code.STALE_STATE_RECONCILING,
+}
+
+
+def fault_of(outcome: VenueOutcome, kind: ErrorKind, operation: Operation) -> Code | None:
+    """The domain fault code of a failed request (FAULT_CODES), None when it is no slot fault."""
+    return FAULT_CODES.get((_RATE_LIMITED if kind is ErrorKind.RATE_LIMIT else outcome, operation))
 
 
 class BingXError(Exception):
@@ -190,8 +192,8 @@ class BingXError(Exception):
         *,
         code: int | None,
         msg: str,
-        outcome: Outcome,
-        fault: Fault,
+        outcome: VenueOutcome,
+        fault: Code | None,
         kind: ErrorKind,
         endpoint: str = "",
         http_status: int | None = None,
@@ -215,7 +217,7 @@ class BingXError(Exception):
             parts.append(f"code={self.code}")
         if self.http_status is not None:
             parts.append(f"http={self.http_status}")
-        parts.append(f"outcome={self.outcome.value} fault={self.fault.value}")
+        parts.append(f"outcome={self.outcome.value} fault={self.fault.value if self.fault else 'none'}")
         if self.retry_after_ms is not None:
             parts.append(f"retry_after_ms={self.retry_after_ms}")
         return " ".join(parts)
@@ -272,12 +274,12 @@ class BingXDecodeError(BingXError):
     """The venue answered something we cannot parse (HTTP 200 with a bad body)."""
 
 
-def _exception_class(kind: ErrorKind, outcome: Outcome, code: int | None) -> type[BingXError]:
+def _exception_class(kind: ErrorKind, outcome: VenueOutcome, code: int | None) -> type[BingXError]:
     if kind is ErrorKind.RATE_LIMIT:
         return BingXRateLimitError
-    if outcome is Outcome.UNKNOWN_OUTCOME:
+    if outcome is VenueOutcome.UNKNOWN_OUTCOME:
         return BingXUnknownOutcomeError
-    if outcome is Outcome.RETRYABLE:
+    if outcome is VenueOutcome.RETRYABLE:
         return BingXRetryableError
     if code in ORDER_NOT_FOUND_CODES:
         return BingXOrderNotFoundError
@@ -298,8 +300,8 @@ def make_error(
     sent: bool = True,
 ) -> BingXError:
     outcome = outcome_of(kind, operation)
-    if not sent and outcome is Outcome.UNKNOWN_OUTCOME:
-        outcome = Outcome.RETRYABLE  # a request that never left cannot have executed
+    if not sent and outcome is VenueOutcome.UNKNOWN_OUTCOME:
+        outcome = VenueOutcome.RETRYABLE  # a request that never left cannot have executed
     fault = fault_of(outcome, kind, operation)
     cls = _exception_class(kind, outcome, code)
     return cls(

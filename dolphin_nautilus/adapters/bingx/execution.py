@@ -4,11 +4,11 @@ Orders go over signed REST (`BingXTradeHttpAPI`); acceptance comes from the REST
 whichever is first; fills come only from the user stream's ORDER_TRADE_UPDATE (deduped by venue trade id)
 or from REST fill history when the stream may have missed them (reconnect, query after an unknown outcome).
 
-Reject reasons follow the convention `DolphinStrategy._on_refused` parses:
-- definitive venue reject: `<venue code> <msg>`
-- rate limited after the configured attempts: `RATE_LIMITED: <code> <msg> retry_after_ms=<n>`
-- unknown outcome never found at the venue: `ORDER_REJECTED: not found at venue after unknown outcome`
-The placement state machine itself is plain code in `order_flow.py`.
+Whatever an order event cannot say is published as a typed `contracts.placement` outcome on
+`PLACEMENT_OUTCOME_TOPIC`, before the Nautilus event it explains: a definitive reject (with the venue code),
+rate limited on every attempt (nothing placed; retry after), unknown (maybe placed; being resolved by client
+order id) and its resolution (placed, or not). The OrderRejected reason stays human-readable text that nobody
+parses. The placement state machine itself is plain code in `order_flow.py`.
 """
 
 from __future__ import annotations
@@ -50,16 +50,17 @@ from dolphin_nautilus.adapters.bingx.common.enums import (
 )
 from dolphin_nautilus.adapters.bingx.config import BingXExecClientConfig
 from dolphin_nautilus.adapters.bingx.constants import BINGX
-from dolphin_nautilus.adapters.bingx.errors import BingXError, BingXOrderNotFoundError, Operation, Outcome
+from dolphin_nautilus.adapters.bingx.errors import BingXError, BingXOrderNotFoundError, Operation, VenueOutcome
 from dolphin_nautilus.adapters.bingx.http.account import BingXAccountHttpAPI
 from dolphin_nautilus.adapters.bingx.http.client import BingXHttpClient
 from dolphin_nautilus.adapters.bingx.http.trade import BingXTradeHttpAPI
 from dolphin_nautilus.adapters.bingx.http.user_stream import BingXUserStreamHttpAPI
 from dolphin_nautilus.adapters.bingx.order_flow import (
-    Accepted,
+    NotPlaced,
+    NotPlacedKind,
+    PlacedAtVenue,
     FillDeduper,
     RecoveryPolicy,
-    Rejected,
     place_with_recovery,
     venue_reason,
 )
@@ -79,7 +80,19 @@ from dolphin_nautilus.adapters.bingx.schemas.ws import (
 )
 from dolphin_nautilus.adapters.bingx.symbols import to_instrument_id, to_venue_symbol
 from dolphin_nautilus.adapters.bingx.websocket.user import BingXUserStreamClient
-from dolphin_nautilus.restore.venue import report_position_query
+from dolphin_nautilus.contracts.placement import (
+    PLACEMENT_OUTCOME_TOPIC,
+    PlacementOutcome,
+    PlacementRateLimited,
+    PlacementRejected,
+    PlacementResolved,
+    PlacementUnknown,
+)
+from dolphin_nautilus.contracts.venue import (
+    VENUE_POSITIONS_VERDICT_CACHE_KEY,
+    VenuePositionsVerdict,
+    encode_venue_verdict,
+)
 
 _NS_PER_MS = 1_000_000
 _DUAL_PATH = "/openApi/swap/v1/positionSide/dual"
@@ -192,19 +205,33 @@ class BingXExecutionClient(LiveExecutionClient):
         try:
             params = self._order_params(order)
         except ValueError as exc:
-            self._reject(order, f"ORDER_REJECTED: {exc}")
+            self._not_placed(order, NotPlaced(kind=NotPlacedKind.REJECTED, reason=f"ORDER_REJECTED: {exc}"))
             return
         self._coids[params["client_order_id"]] = coid
         result = await place_with_recovery(
             lambda: self._place(params), lambda: self._query_by_client_id(order.instrument_id, coid), self._policy,
+            on_unknown=lambda err: self._publish_outcome(PlacementUnknown(
+                client_order_id=coid.value, message=str(err), ts=self._clock.timestamp_ns())),
         )
-        if isinstance(result, Rejected):
+        if isinstance(result, NotPlaced):
             if coid in self._accepted:  # the user stream saw it at the venue: it exists, whatever REST said
                 self._log.error(f"{coid} reported rejected ({result.reason}) but the venue streamed it; kept")
                 return
-            self._reject(order, result.reason)
+            self._not_placed(order, result)
             return
+        if result.after_unknown:
+            self._publish_outcome(PlacementResolved(client_order_id=coid.value, placed=True,
+                                                    ts=self._clock.timestamp_ns(),
+                                                    venue_order_id=str(result.venue_order_id)))
         self._on_accepted(order, result)
+
+    def _not_placed(self, order: Order, result: NotPlaced) -> None:
+        """Publish why nothing is at the venue (typed), then the Nautilus OrderRejected it explains."""
+        self._publish_outcome(placement_outcome(order.client_order_id.value, result, self._clock.timestamp_ns()))
+        self._reject(order, result.reason)
+
+    def _publish_outcome(self, outcome: PlacementOutcome) -> None:
+        self._msgbus.publish(PLACEMENT_OUTCOME_TOPIC, outcome)
 
     async def _place(self, params: dict) -> object:
         self.placements += 1
@@ -235,7 +262,7 @@ class BingXExecutionClient(LiveExecutionClient):
         except BingXOrderNotFoundError:
             return None
 
-    def _on_accepted(self, order: Order, result: Accepted) -> None:
+    def _on_accepted(self, order: Order, result: PlacedAtVenue) -> None:
         self._accept(order, result.venue_order_id, self._clock.timestamp_ns())
         if result.order is not None:  # found by a query: the stream may have missed its fills or cancel
             self.create_task(self._sync_order(order, result.order), log_msg=f"bingx_sync_{order.client_order_id}")
@@ -254,7 +281,7 @@ class BingXExecutionClient(LiveExecutionClient):
         try:
             venue = await self._trade.cancel_order(symbol, client_order_id=order.client_order_id.value)
         except BingXError as exc:
-            if exc.outcome is Outcome.UNKNOWN_OUTCOME:  # e.g. 109201 cancel twice: look, do not resend
+            if exc.outcome is VenueOutcome.UNKNOWN_OUTCOME:  # e.g. 109201 cancel twice: look, do not resend
                 self.create_task(self._resync(order), log_msg=f"bingx_cancel_sync_{order.client_order_id}")
                 return
             self.generate_order_cancel_rejected(order.strategy_id, order.instrument_id, order.client_order_id,
@@ -497,10 +524,10 @@ class BingXExecutionClient(LiveExecutionClient):
             positions = await self._account_api.positions(single)
         except Exception as exc:
             # Restore must never read a failed query as "flat": it stays in safe mode until this says ok.
-            report_position_query(self._cache, False, f"{type(exc).__name__}: {exc}")
+            self._record_venue_verdict(ok=False, reason=f"{type(exc).__name__}: {exc}")
             raise
         if command.instrument_id is None:
-            report_position_query(self._cache, True)
+            self._record_venue_verdict(ok=True)
         ts = self._clock.timestamp_ns()
         by_id = {i.id.value: i for i in instruments}
         reports = []
@@ -522,3 +549,19 @@ class BingXExecutionClient(LiveExecutionClient):
             return None
         floor = self._clock.timestamp_ns() // _NS_PER_MS - 7 * 86_400_000 + 60_000
         return max(int(start.timestamp() * 1000), floor)
+
+    def _record_venue_verdict(self, *, ok: bool, reason: str = "") -> None:
+        """Vouch (or not) for the cache's positions as the venue's truth (contracts.venue)."""
+        verdict = VenuePositionsVerdict(ok=ok, reason=reason, ts=self._clock.timestamp_ns())
+        self._cache.add(VENUE_POSITIONS_VERDICT_CACHE_KEY, encode_venue_verdict(verdict))
+
+
+def placement_outcome(client_order_id: str, result: NotPlaced, ts: int) -> PlacementOutcome:
+    """The typed outcome of a placement that left nothing at the venue."""
+    if result.kind is NotPlacedKind.RATE_LIMITED:
+        return PlacementRateLimited(client_order_id=client_order_id, retry_after_ms=result.retry_after_ms,
+                                    message=result.reason, ts=ts, venue_code=result.venue_code)
+    if result.kind is NotPlacedKind.NOT_FOUND_AFTER_UNKNOWN:
+        return PlacementResolved(client_order_id=client_order_id, placed=False, ts=ts)
+    return PlacementRejected(client_order_id=client_order_id, message=result.reason, ts=ts,
+                             venue_code=result.venue_code)

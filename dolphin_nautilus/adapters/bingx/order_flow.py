@@ -4,13 +4,16 @@
 client order id: BingX refuses a duplicate clientOrderId (101481), and every ambiguous answer is resolved by
 querying that id before anything else is sent.
 
-- definitive reject -> Rejected("<code> <msg>")
-- rate limited (nothing happened) -> wait the cooldown, query the id; found -> Accepted, else resend the SAME
-  id; after `rate_limit_attempts` placements -> Rejected("RATE_LIMITED: <code> <msg> retry_after_ms=<n>")
-- unknown outcome (5xx, timeout, reset after send, "being processed", duplicate id) -> never resend; query with
-  backoff until found (Accepted) or until `unknown_outcome_timeout_s` passed while the venue answers "not
-  found" (Rejected("ORDER_REJECTED: not found at venue after unknown outcome")). While the venue cannot be
-  asked at all the order stays in flight (the loop keeps asking).
+- definitive reject -> NotPlaced(REJECTED, "<code> <msg>", venue_code)
+- rate limited (nothing happened) -> wait the cooldown, query the id; found -> PlacedAtVenue, else resend the
+  SAME id; after `rate_limit_attempts` placements -> NotPlaced(RATE_LIMITED, ..., retry_after_ms)
+- unknown outcome (5xx, timeout, reset after send, "being processed", duplicate id) -> `on_unknown(err)`, then
+  never resend; query with backoff until found (PlacedAtVenue(after_unknown=True)) or until
+  `unknown_outcome_timeout_s` passed while the venue answers "not found" (NotPlaced(NOT_FOUND_AFTER_UNKNOWN)).
+  While the venue cannot be asked at all the order stays in flight (the loop keeps asking).
+
+The kinds, not the `reason` texts, are what the execution client turns into the typed placement outcomes of
+`contracts.placement`; the texts only become the human-readable reason of a Nautilus OrderRejected.
 
 `FillDeduper` turns a user stream that may repeat or reorder executions into exactly-once fills.
 """
@@ -23,9 +26,11 @@ import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
+from enum import StrEnum
+
 import msgspec
 
-from dolphin_nautilus.adapters.bingx.errors import BingXError, ErrorKind, Outcome
+from dolphin_nautilus.adapters.bingx.errors import BingXError, ErrorKind, VenueOutcome
 from dolphin_nautilus.adapters.bingx.schemas.trade import BingXOrder, BingXOrderAck
 
 log = logging.getLogger(__name__)
@@ -41,27 +46,39 @@ class RecoveryPolicy(msgspec.Struct, frozen=True, kw_only=True):
     query_backoff_max_s: float = 2.0
 
 
-class Accepted(msgspec.Struct, frozen=True):
+class PlacedAtVenue(msgspec.Struct, frozen=True):
     venue_order_id: int
     order: BingXOrder | None = None  # set when acceptance came from a query (status and fills known)
     ack: BingXOrderAck | None = None
     attempts: int = 1
+    after_unknown: bool = False  # found by querying after an unknown outcome
 
 
-class Rejected(msgspec.Struct, frozen=True):
-    reason: str
+class NotPlacedKind(StrEnum):
+    REJECTED = "REJECTED"  # definitively refused (by the venue, or client-side before sending)
+    RATE_LIMITED = "RATE_LIMITED"  # rate limited on every attempt; the venue holds nothing under the id
+    NOT_FOUND_AFTER_UNKNOWN = "NOT_FOUND_AFTER_UNKNOWN"  # an unknown outcome resolved: never reached the venue
+
+
+class NotPlaced(msgspec.Struct, frozen=True, kw_only=True):
+    kind: NotPlacedKind
+    reason: str  # human-readable, for the Nautilus OrderRejected event
     attempts: int = 1
+    venue_code: int | None = None
+    retry_after_ms: int = 0
 
 
-PlaceResult = Accepted | Rejected
+PlaceResult = PlacedAtVenue | NotPlaced
 Place = Callable[[], Awaitable[BingXOrderAck]]
 Query = Callable[[], Awaitable[BingXOrder | None]]  # None: the venue says "no such order"
 Sleep = Callable[[float], Awaitable[None]]
+OnUnknown = Callable[[BingXError], None]
 
 
 def venue_reason(err: BingXError) -> str:
     """`<venue code> <msg>`; the taxonomy code (e.g. `ORDER_REJECTED`) when the venue gave no code."""
-    code = err.code if err.code is not None else (f"HTTP{err.http_status}" if err.http_status else err.fault.value)
+    code = err.code if err.code is not None else (
+        f"HTTP{err.http_status}" if err.http_status else (err.fault or err.kind).value)
     return f"{code} {err.msg}".strip()
 
 
@@ -76,29 +93,35 @@ async def place_with_recovery(
     *,
     sleep: Sleep = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
+    on_unknown: OnUnknown | None = None,
 ) -> PlaceResult:
     attempts = 0
     while True:
         attempts += 1
         try:
             ack = await place()
-            return Accepted(ack.order_id, ack=ack, attempts=attempts)
+            return PlacedAtVenue(ack.order_id, ack=ack, attempts=attempts)
         except BingXError as err:
-            if err.outcome is Outcome.UNKNOWN_OUTCOME:
+            if err.outcome is VenueOutcome.UNKNOWN_OUTCOME:
                 log.warning("placement outcome unknown (%s); querying by client order id", err)
+                if on_unknown is not None:
+                    on_unknown(err)
                 return await resolve_unknown(query, policy, sleep=sleep, clock=clock, attempts=attempts)
-            if err.outcome is Outcome.DEFINITIVE_REJECT:
-                return Rejected(venue_reason(err), attempts)
+            if err.outcome is VenueOutcome.DEFINITIVE_REJECT:
+                return NotPlaced(kind=NotPlacedKind.REJECTED, reason=venue_reason(err), attempts=attempts,
+                                 venue_code=err.code)
             # RETRYABLE: rate limited, or never sent. Nothing happened at the venue.
             wait_s = (err.retry_after_ms or 0) / 1000
             if attempts >= policy.rate_limit_attempts or wait_s > policy.max_cooldown_wait_s:
                 if err.kind is ErrorKind.RATE_LIMIT:
-                    return Rejected(rate_limited_reason(err), attempts)
-                return Rejected(f"ORDER_REJECTED: {venue_reason(err)}", attempts)
+                    return NotPlaced(kind=NotPlacedKind.RATE_LIMITED, reason=rate_limited_reason(err),
+                                     attempts=attempts, venue_code=err.code, retry_after_ms=err.retry_after_ms or 0)
+                return NotPlaced(kind=NotPlacedKind.REJECTED, reason=f"ORDER_REJECTED: {venue_reason(err)}",
+                                 attempts=attempts, venue_code=err.code)
             await sleep(wait_s)
             found = await _query_quietly(query)
             if found is not None:
-                return Accepted(found.order_id, order=found, attempts=attempts)
+                return PlacedAtVenue(found.order_id, order=found, attempts=attempts)
             log.info("order not at venue after %s; resending with the same client order id", err.kind.value)
 
 
@@ -130,9 +153,10 @@ async def resolve_unknown(
         else:
             answered = True
         if order is not None:
-            return Accepted(order.order_id, order=order, attempts=attempts)
+            return PlacedAtVenue(order.order_id, order=order, attempts=attempts, after_unknown=True)
         if answered and clock() >= deadline:
-            return Rejected(NOT_FOUND_AFTER_UNKNOWN, attempts)
+            return NotPlaced(kind=NotPlacedKind.NOT_FOUND_AFTER_UNKNOWN, reason=NOT_FOUND_AFTER_UNKNOWN,
+                             attempts=attempts)
         await sleep(delay)
         delay = min(delay * 2, policy.query_backoff_max_s)
 

@@ -68,20 +68,6 @@ def spec_to_perpetual(spec: InstrumentSpec, ts: int = 0) -> CryptoPerpetual:
     )
 
 
-def perpetual_to_spec(instrument: CryptoPerpetual) -> InstrumentSpec:
-    return InstrumentSpec(
-        instrument_id=str(instrument.id),
-        price_precision=instrument.price_precision,
-        size_precision=instrument.size_precision,
-        price_increment=instrument.price_increment.as_decimal(),
-        size_increment=instrument.size_increment.as_decimal(),
-        min_quantity=instrument.min_quantity.as_decimal() if instrument.min_quantity else instrument.size_increment.as_decimal(),
-        min_notional=instrument.min_notional.as_decimal() if instrument.min_notional else Decimal(0),
-        maker_fee=instrument.maker_fee,
-        taker_fee=instrument.taker_fee,
-    )
-
-
 # ---- venue structs -> Nautilus objects (used by the provider, data and execution clients) -----------------
 
 DEFAULT_MAKER_FEE = Decimal("0.0002")

@@ -9,13 +9,13 @@ from dolphin_nautilus.adapters.bingx.errors import (
     BingXRetryableError,
     BingXUnknownOutcomeError,
     ErrorKind,
-    Fault,
     Operation,
-    Outcome,
+    VenueOutcome,
     error_from_code,
     kind_of_http_status,
     make_error,
 )
+from dolphin_nautilus.domain.diagnostics import Code
 
 # Old (pre 2025-10-16) and new code for the same meaning must classify the same (docs §7.2).
 RENUMBERED = [(80016, 109421), (80014, 109400), (80001, 109400), (80018, 109422), (80019, 109423),
@@ -32,22 +32,22 @@ def test_both_generations_classify_alike(old, new, op):
 
 # (code, operation) -> (outcome, fault, exception class)
 TABLE = [
-    (109429, Operation.PLACE, Outcome.RETRYABLE, Fault.RATE_LIMITED, BingXRateLimitError),
-    (100410, Operation.READ, Outcome.RETRYABLE, Fault.RATE_LIMITED, BingXRateLimitError),
-    (101204, Operation.PLACE, Outcome.DEFINITIVE_REJECT, Fault.ORDER_REJECTED, BingXRejectError),
-    (101290, Operation.PLACE_EXIT, Outcome.DEFINITIVE_REJECT, Fault.EXIT_ORDER_REJECTED, BingXRejectError),
-    (110425, Operation.PLACE, Outcome.DEFINITIVE_REJECT, Fault.ORDER_REJECTED, BingXRejectError),
-    (109421, Operation.CANCEL, Outcome.DEFINITIVE_REJECT, Fault.CANCEL_REJECTED, BingXOrderNotFoundError),
-    (80016, Operation.READ, Outcome.DEFINITIVE_REJECT, Fault.VENUE_ERROR, BingXOrderNotFoundError),
-    (109201, Operation.CANCEL, Outcome.UNKNOWN_OUTCOME, Fault.CANCEL_REJECTED, BingXUnknownOutcomeError),
-    (101481, Operation.PLACE, Outcome.UNKNOWN_OUTCOME, Fault.STALE_STATE_RECONCILING, BingXUnknownOutcomeError),
-    (101500, Operation.PLACE, Outcome.UNKNOWN_OUTCOME, Fault.STALE_STATE_RECONCILING, BingXUnknownOutcomeError),
-    (101500, Operation.READ, Outcome.RETRYABLE, Fault.VENUE_ERROR, BingXRetryableError),
-    (109500, Operation.PLACE_EXIT, Outcome.UNKNOWN_OUTCOME, Fault.STALE_STATE_RECONCILING, BingXUnknownOutcomeError),
-    (109500, Operation.READ, Outcome.RETRYABLE, Fault.VENUE_ERROR, BingXRetryableError),
-    (100001, Operation.PLACE, Outcome.DEFINITIVE_REJECT, Fault.ORDER_REJECTED, BingXAuthError),
-    (100421, Operation.READ, Outcome.DEFINITIVE_REJECT, Fault.VENUE_ERROR, BingXAuthError),
-    (999999, Operation.PLACE, Outcome.DEFINITIVE_REJECT, Fault.ORDER_REJECTED, BingXRejectError),  # unknown code
+    (109429, Operation.PLACE, VenueOutcome.RETRYABLE, Code.RATE_LIMITED, BingXRateLimitError),
+    (100410, Operation.READ, VenueOutcome.RETRYABLE, Code.RATE_LIMITED, BingXRateLimitError),
+    (101204, Operation.PLACE, VenueOutcome.DEFINITIVE_REJECT, Code.ORDER_REJECTED, BingXRejectError),
+    (101290, Operation.PLACE_EXIT, VenueOutcome.DEFINITIVE_REJECT, Code.EXIT_ORDER_REJECTED, BingXRejectError),
+    (110425, Operation.PLACE, VenueOutcome.DEFINITIVE_REJECT, Code.ORDER_REJECTED, BingXRejectError),
+    (109421, Operation.CANCEL, VenueOutcome.DEFINITIVE_REJECT, Code.CANCEL_REJECTED, BingXOrderNotFoundError),
+    (80016, Operation.READ, VenueOutcome.DEFINITIVE_REJECT, None, BingXOrderNotFoundError),
+    (109201, Operation.CANCEL, VenueOutcome.UNKNOWN_OUTCOME, Code.CANCEL_REJECTED, BingXUnknownOutcomeError),
+    (101481, Operation.PLACE, VenueOutcome.UNKNOWN_OUTCOME, Code.STALE_STATE_RECONCILING, BingXUnknownOutcomeError),
+    (101500, Operation.PLACE, VenueOutcome.UNKNOWN_OUTCOME, Code.STALE_STATE_RECONCILING, BingXUnknownOutcomeError),
+    (101500, Operation.READ, VenueOutcome.RETRYABLE, None, BingXRetryableError),
+    (109500, Operation.PLACE_EXIT, VenueOutcome.UNKNOWN_OUTCOME, Code.STALE_STATE_RECONCILING, BingXUnknownOutcomeError),
+    (109500, Operation.READ, VenueOutcome.RETRYABLE, None, BingXRetryableError),
+    (100001, Operation.PLACE, VenueOutcome.DEFINITIVE_REJECT, Code.ORDER_REJECTED, BingXAuthError),
+    (100421, Operation.READ, VenueOutcome.DEFINITIVE_REJECT, None, BingXAuthError),
+    (999999, Operation.PLACE, VenueOutcome.DEFINITIVE_REJECT, Code.ORDER_REJECTED, BingXRejectError),  # unknown code
 ]
 
 
@@ -60,8 +60,8 @@ def test_error_table(code, op, outcome, fault, cls):
 
 
 def test_message_disambiguates_shared_codes():
-    assert error_from_code(80012, "margin is not enough", Operation.PLACE).outcome is Outcome.DEFINITIVE_REJECT
-    assert error_from_code(80012, "The system is busy", Operation.PLACE).outcome is Outcome.UNKNOWN_OUTCOME
+    assert error_from_code(80012, "margin is not enough", Operation.PLACE).outcome is VenueOutcome.DEFINITIVE_REJECT
+    assert error_from_code(80012, "The system is busy", Operation.PLACE).outcome is VenueOutcome.UNKNOWN_OUTCOME
     err = error_from_code(100421, "This pair is currently restricted from API trading", Operation.PLACE)
     assert err.kind is ErrorKind.REJECT and not isinstance(err, BingXAuthError)
 
@@ -76,9 +76,9 @@ def test_http_status_kinds(status, kind):
 
 def test_504_on_placement_is_unknown_outcome_but_never_sent_is_retryable():
     sent = make_error(kind=ErrorKind.BUSY, operation=Operation.PLACE, code=None, msg="HTTP 504", http_status=504)
-    assert isinstance(sent, BingXUnknownOutcomeError) and sent.fault is Fault.STALE_STATE_RECONCILING
+    assert isinstance(sent, BingXUnknownOutcomeError) and sent.fault is Code.STALE_STATE_RECONCILING
     unsent = make_error(kind=ErrorKind.BUSY, operation=Operation.PLACE, code=None, msg="connect refused", sent=False)
-    assert isinstance(unsent, BingXRetryableError) and unsent.outcome is Outcome.RETRYABLE
+    assert isinstance(unsent, BingXRetryableError) and unsent.outcome is VenueOutcome.RETRYABLE
 
 
 def test_rate_limit_error_carries_cooldown_in_details():

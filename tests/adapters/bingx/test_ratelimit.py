@@ -4,7 +4,8 @@ import asyncio
 
 import pytest
 
-from dolphin_nautilus.adapters.bingx.errors import BingXRateLimitError, Fault, Outcome
+from dolphin_nautilus.adapters.bingx.errors import BingXRateLimitError, VenueOutcome
+from dolphin_nautilus.domain.diagnostics import Code
 from dolphin_nautilus.adapters.bingx.ratelimit import BingXRateLimiter
 
 PLACE = ("POST", "/openApi/swap/v2/trade/order")
@@ -48,7 +49,7 @@ def test_sixth_order_in_a_second_is_refused_until_the_window_frees():
         with pytest.raises(BingXRateLimitError) as exc:
             await lim.acquire(*PLACE, signed=True)
         err = exc.value
-        assert not err.sent and err.fault is Fault.RATE_LIMITED and err.outcome is Outcome.RETRYABLE
+        assert not err.sent and err.fault is Code.RATE_LIMITED and err.outcome is VenueOutcome.RETRYABLE
         assert err.retry_after_ms == 1000
         await lim.acquire(*DUAL, signed=True)  # other endpoints have their own UID bucket
         t.now += 1.0

@@ -19,9 +19,9 @@ from dolphin_nautilus.adapters.bingx.errors import (
     BingXRejectError,
     BingXRetryableError,
     BingXUnknownOutcomeError,
-    Fault,
-    Outcome,
+    VenueOutcome,
 )
+from dolphin_nautilus.domain.diagnostics import Code
 from dolphin_nautilus.adapters.bingx.http import BingXHttpClient, BingXTradeHttpAPI
 from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials
 from dolphin_nautilus.bingx_emulator.faults import DelayedAck
@@ -105,7 +105,7 @@ def test_place_query_by_client_id_and_cancel(bingx_emulator, venue_apis):
             assert await apis.trade.open_orders(BTC) == []
             with pytest.raises(BingXOrderNotFoundError) as exc:
                 await apis.trade.query_order(BTC, client_order_id="never-sent")
-            assert exc.value.outcome is Outcome.DEFINITIVE_REJECT
+            assert exc.value.outcome is VenueOutcome.DEFINITIVE_REJECT
 
     run(body())
 
@@ -160,7 +160,7 @@ def test_exit_rejection_maps_to_exit_fault(bingx_emulator, venue_apis):
                     symbol=BTC, side=BingXOrderSide.SELL, order_type=BingXOrderType.MARKET,
                     quantity=Decimal("0.001"), reduce_only=True,
                 )
-            assert exc.value.fault is Fault.EXIT_ORDER_REJECTED and exc.value.code is not None
+            assert exc.value.fault is Code.EXIT_ORDER_REJECTED and exc.value.code is not None
 
     run(body())
 
@@ -196,8 +196,8 @@ def test_504_after_execution_is_unknown_outcome_and_the_order_is_found_by_client
                     quantity=Decimal("0.001"), price=Decimal("45000"), client_order_id="maybe-1",
                 )
             err = exc.value
-            assert err.http_status == 504 and err.outcome is Outcome.UNKNOWN_OUTCOME
-            assert err.fault is Fault.STALE_STATE_RECONCILING
+            assert err.http_status == 504 and err.outcome is VenueOutcome.UNKNOWN_OUTCOME
+            assert err.fault is Code.STALE_STATE_RECONCILING
             found = await apis.trade.query_order(BTC, client_order_id="maybe-1")  # it does exist
             assert found.order_status is BingXOrderStatus.NEW
 
@@ -244,7 +244,7 @@ def test_venue_rate_limit_sets_cooldown_and_next_call_is_held_locally(bingx_emul
                       quantity=Decimal("0.001"), price=Decimal("45000"))
             with pytest.raises(BingXRateLimitError) as first:
                 await apis.trade.place_order(client_order_id="rl-1", **kw)
-            assert first.value.sent and first.value.fault is Fault.RATE_LIMITED
+            assert first.value.sent and first.value.fault is Code.RATE_LIMITED
             assert first.value.retry_after_ms == 300_000  # from X-RateLimit-Requests-Expire
             served = bingx_emulator.server.requests_served
             with pytest.raises(BingXRateLimitError) as second:

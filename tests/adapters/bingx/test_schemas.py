@@ -53,7 +53,7 @@ def test_positions_signed_amount_and_mode_string_bool():
         b'{"positionId":"1792480725958881280","symbol":"LTC-USDT","positionAmt":"0.1","positionSide":"SHORT",'
         b'"leverage":6,"liquidationPrice":0,"avgPrice":"83.53"}'
     )
-    assert pos.position_id == 1792480725958881280 and pos.signed_amount == Decimal("-0.1")
+    assert pos.position_id == "1792480725958881280" and pos.signed_amount == Decimal("-0.1")
     assert decoder(BingXPositionModeData).decode(b'{"dualSidePosition":"true"}').dual_side_position is True
 
 

@@ -19,7 +19,7 @@ from nautilus_trader.trading.strategy import Strategy
 
 from dolphin_nautilus.adapters.bingx.common.credentials import API_KEY_ENV, API_SECRET_ENV
 from dolphin_nautilus.adapters.bingx.config import BingXDataClientConfig, BingXExecClientConfig
-from dolphin_nautilus.adapters.bingx.factories import BingXLiveDataClientFactory, BingXLiveExecClientFactory
+from dolphin_nautilus.node.assembly import build_trading_node
 
 BTC = InstrumentId.from_str("BTC-USDT-PERP.BINGX")
 ETH = InstrumentId.from_str("ETH-USDT-PERP.BINGX")
@@ -71,14 +71,7 @@ def run_node(config: TradingNodeConfig, *, strategies: list[Strategy] = (), acto
     """Build and start a node, run `scenario(node)` on its loop once the trader runs, then stop it."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    node = TradingNode(config=config, loop=loop)
-    for actor in actors:
-        node.trader.add_actor(actor)
-    for strategy in strategies:
-        node.trader.add_strategy(strategy)
-    node.add_data_client_factory("BINGX", BingXLiveDataClientFactory)
-    node.add_exec_client_factory("BINGX", BingXLiveExecClientFactory)
-    node.build()
+    node = build_trading_node(config, loop=loop, strategies=strategies, actors=actors)
 
     async def main() -> object:
         runner = asyncio.ensure_future(node.run_async())

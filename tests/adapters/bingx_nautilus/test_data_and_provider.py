@@ -75,7 +75,7 @@ def test_data_client_bars_close_quotes_trades_history_and_bad_payloads(bingx_env
         await asyncio.sleep(0.3)  # the venue acks the kline topic
         for k, price in enumerate(["60000.0", "60100.0", "60050.0", "60200.0"]):
             clock.step(emulator, k, price)
-            emulator.set_price("BTC-USDT", Decimal(price) + 10)  # a second print in the same minute
+            clock.step(emulator, k, str(Decimal(price) + 10), later_ms=100)  # a second print in the same minute
             await asyncio.sleep(0.1)
         await wait_for(lambda: len(strategy.bars) >= 3 and strategy.quotes and strategy.trades, what="market data")
         strategy.request_bars(BAR_TYPE, start=pd.Timestamp.now(tz="UTC") - timedelta(hours=1))

@@ -2,7 +2,7 @@
 exec clients against the emulator. Node 1 enters and partially retracts, then stops. Node 2 starts against the
 same venue state, reconciles from the venue's reports (the claimed position comes back owned by the
 strategy), restores the book's slot from node 1's journal facts (a tiny stand-in for the RestoreActor that
-writes RESTORE_CACHE_KEY), and exits the position.
+writes the restore hand-over), and exits the position.
 
 Bars close only when the next minute's kline arrives. To get minutes of bars in seconds, the emulator's
 engine clock (trade, order and fill times) is shifted forward a minute per step; the venue's auth clock and
@@ -19,12 +19,17 @@ import pytest
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 
-from dolphin_nautilus.bingx_emulator import engine as emulator_engine
+from dolphin_nautilus.actors.journal import JournalActor, JournalActorConfig
+from dolphin_nautilus.actors.signals import SignalFileActor, SignalFileActorConfig
+from dolphin_nautilus.contracts.restore import (
+    RESTORE_HANDOVER_CACHE_KEY,
+    RestoredSlot,
+    RestoreHandover,
+    encode_handover,
+)
 from dolphin_nautilus.domain.facts import PositionState, TradeClosed, TradeEntry, TradeExitLeg
-from dolphin_nautilus.domain.slots import RestoredSlot
-from dolphin_nautilus.journal.actor import JournalActor, JournalActorConfig
-from dolphin_nautilus.strategy.signals import SignalFileActor, SignalFileActorConfig
-from dolphin_nautilus.strategy.strategy import RESTORE_CACHE_KEY, DolphinStrategy, DolphinStrategyConfig
+from dolphin_nautilus.resources import NodeResources, register_resources, unregister_resources
+from dolphin_nautilus.strategy.strategy import DolphinStrategy, DolphinStrategyConfig
 
 from .conftest import BTC, node_config, run_node, wait_for
 
@@ -51,27 +56,26 @@ class RestoreFromFactsConfig(ActorConfig, frozen=True):
 
 
 class RestoreFromFacts(Actor):
-    """Writes the restore cache key before the strategy starts (actors start first)."""
+    """Writes the restore hand-over before the strategy starts (actors start first)."""
 
     def on_start(self) -> None:
-        self.cache.add(RESTORE_CACHE_KEY, self.config.slots_json.encode())
+        slots = msgspec.json.decode(self.config.slots_json, type=list[RestoredSlot])
+        self.cache.add(RESTORE_HANDOVER_CACHE_KEY, encode_handover(RestoreHandover(slots=slots, safe_mode="",
+                                                                                    flatten=[])))
 
 
 class SimClock:
-    """Shifts the emulator engine's clock so that step k prints its trade in minute M0 + k."""
+    """Stamps the emulator feed's prints so that step k prints its trade in minute M0 + k."""
 
     def __init__(self, monkeypatch) -> None:
-        self.offset_ms = 0
         self.m0 = (int(time.time() * 1000) // MINUTE_MS + 2) * MINUTE_MS
-        monkeypatch.setattr(emulator_engine, "now_ms", lambda: int(time.time() * 1000) + self.offset_ms)
 
     def bar_close(self, k: int) -> int:
         """ts_event (ns) of the bar opened at step k."""
         return (self.m0 + (k + 1) * MINUTE_MS) * 1_000_000
 
-    def step(self, emulator, k: int, price: str) -> None:
-        self.offset_ms = self.m0 + k * MINUTE_MS + 500 - int(time.time() * 1000)
-        emulator.set_price("BTC-USDT", price)
+    def step(self, emulator, k: int, price: str, later_ms: int = 0) -> None:
+        emulator.set_price("BTC-USDT", price, at_ms=self.m0 + k * MINUTE_MS + 500 + later_ms)
 
 
 def write_signals(path, rows: list[tuple[int, float]]) -> str:
@@ -88,12 +92,19 @@ def strategy_config() -> DolphinStrategyConfig:
     )
 
 
-def make_node_parts(signal_file: str, restore_json: str | None):
-    from dolphin_nautilus.backtest.catalogue import spec_for
+@pytest.fixture(autouse=True)
+def node_resources():
+    """The journal actor finds its fact sink in the process registry by namespace, as in a real node."""
+    yield
+    unregister_resources("e2e")
 
+
+def make_node_parts(signal_file: str, restore_json: str | None):
     sink = ListSink()
-    strategy = DolphinStrategy(strategy_config(), {BTC.value: spec_for(BTC.value)})
-    actors = [JournalActor(JournalActorConfig(component_id="JournalActor"), sink),
+    unregister_resources("e2e")  # the previous node of this test is stopped: its sink goes
+    register_resources("e2e", NodeResources(fact_sink=sink))
+    strategy = DolphinStrategy(strategy_config())
+    actors = [JournalActor(JournalActorConfig(component_id="JournalActor", namespace="e2e")),
               SignalFileActor(SignalFileActorConfig(component_id="Signals", path=signal_file, bar_types=[BAR_TYPE]))]
     if restore_json is not None:
         actors.insert(0, RestoreFromFacts(RestoreFromFactsConfig(component_id="Restore", slots_json=restore_json)))

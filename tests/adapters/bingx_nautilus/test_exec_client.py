@@ -11,19 +11,33 @@ from nautilus_trader.model.identifiers import ClientOrderId
 from nautilus_trader.trading.strategy import Strategy
 
 from dolphin_nautilus.bingx_emulator import RateLimitConfig
+from dolphin_nautilus.contracts.placement import (
+    PLACEMENT_OUTCOME_TOPIC,
+    PlacementRateLimited,
+    PlacementRejected,
+    PlacementResolved,
+    PlacementUnknown,
+)
 
 from .conftest import BTC, node_config, run_node, wait_for
 
 
 class Recorder(Strategy):
-    """Submits what the test asks and records every order event in order."""
+    """Submits what the test asks and records every order event and placement outcome in order."""
 
     def __init__(self) -> None:
         super().__init__(StrategyConfig(strategy_id="Recorder-001", external_order_claims=[BTC.value]))
         self.events: list = []
+        self.outcomes: list = []
+
+    def on_start(self) -> None:
+        self.msgbus.subscribe(PLACEMENT_OUTCOME_TOPIC, self.outcomes.append)
 
     def on_order_event(self, event) -> None:
         self.events.append(event)
+
+    def outcomes_of(self, coid: str) -> list:
+        return [o for o in self.outcomes if o.client_order_id == coid]
 
     def market(self, coid: str, side: OrderSide, qty: str, reduce_only: bool = False):
         order = self.order_factory.market(BTC, side, self.cache.instrument(BTC).make_qty(Decimal(qty)),
@@ -58,7 +72,8 @@ def test_submit_accept_fill_then_reduce_only_exit(bingx_env):
              and not type(e).__name__ == "OrderInitialized"]
     assert kinds[:3] == ["OrderSubmitted", "OrderAccepted", "OrderFilled"]
     fill = strategy.of("t-entry-1", OrderFilled)[0]
-    assert fill.last_px.as_decimal() == emulator.price("BTC-USDT")
+    venue_buy = next(f for f in emulator.state.fills if f.side == "BUY")  # at the venue's best ask
+    assert fill.last_px.as_decimal() == venue_buy.price
     assert fill.commission.as_decimal() > 0
     assert sum(f.last_qty.as_decimal() for f in strategy.of("t-exit-1", OrderFilled)) == Decimal("0.010")
     assert all(p.qty == 0 for p in emulator.state.positions.values() if p.symbol == "BTC-USDT")
@@ -90,6 +105,8 @@ def test_limit_order_cancel_and_definitive_reject(bingx_env):
     assert not emulator.state.open_orders
     assert len([e for e in strategy.events if type(e).__name__ == "OrderCanceled"]) == 1
     assert strategy.of("t-reject-1", OrderRejected)[0].reason == "101204 Insufficient margin"
+    [outcome] = strategy.outcomes_of("t-reject-1")
+    assert isinstance(outcome, PlacementRejected) and outcome.venue_code == 101204
     assert venue_orders(emulator, "t-reject-1") == []
 
 
@@ -113,6 +130,9 @@ def test_rate_limit_storm_resolves_without_a_second_order(bingx_env):
     reason = strategy.of("t-storm-2", OrderRejected)[0].reason
     assert reason.startswith("RATE_LIMITED: ") and "retry_after_ms=" in reason, reason
     assert venue_orders(emulator, "t-storm-2") == []
+    assert strategy.outcomes_of("t-storm-1") == []  # placed after the storm: OrderAccepted says it all
+    [outcome] = strategy.outcomes_of("t-storm-2")
+    assert isinstance(outcome, PlacementRateLimited) and outcome.venue_code is not None
 
 
 def test_gateway_timeout_with_order_placed_is_resolved_by_query(bingx_env):
@@ -135,6 +155,10 @@ def test_gateway_timeout_with_order_placed_is_resolved_by_query(bingx_env):
     assert strategy.of("t-504-lost", OrderRejected)[0].reason == (
         "ORDER_REJECTED: not found at venue after unknown outcome")
     assert venue_orders(emulator, "t-504-lost") == []
+    placed, lost = strategy.outcomes_of("t-504-placed"), strategy.outcomes_of("t-504-lost")
+    assert [type(o) for o in placed] == [PlacementUnknown, PlacementResolved] and placed[1].placed
+    assert placed[1].venue_order_id == strategy.of("t-504-placed", OrderAccepted)[0].venue_order_id.value
+    assert [type(o) for o in lost] == [PlacementUnknown, PlacementResolved] and not lost[1].placed
 
 
 def test_duplicated_and_reordered_executions_fill_once(bingx_env):

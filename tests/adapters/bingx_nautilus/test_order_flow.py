@@ -8,11 +8,12 @@ from decimal import Decimal
 from dolphin_nautilus.adapters.bingx.errors import ErrorKind, Operation, error_from_code, make_error
 from dolphin_nautilus.adapters.bingx.order_flow import (
     NOT_FOUND_AFTER_UNKNOWN,
-    Accepted,
     FillDeduper,
     KlineCloser,
+    NotPlaced,
+    NotPlacedKind,
+    PlacedAtVenue,
     RecoveryPolicy,
-    Rejected,
     place_with_recovery,
 )
 from dolphin_nautilus.adapters.bingx.schemas.trade import BingXOrder, BingXOrderAck
@@ -39,7 +40,8 @@ def rate_limited(retry_ms: int = 200):
                       retry_after_ms=retry_ms)
 
 
-def run(place_answers: list, query_answers: list, policy=RecoveryPolicy()) -> tuple[object, list, list, FakeClock]:
+def run(place_answers: list, query_answers: list, policy=RecoveryPolicy(),
+        unknowns: list | None = None) -> tuple[object, list, list, FakeClock]:
     placed, queried, clock = [], [], FakeClock()
 
     async def place():
@@ -56,36 +58,41 @@ def run(place_answers: list, query_answers: list, policy=RecoveryPolicy()) -> tu
             raise answer
         return answer
 
-    result = asyncio.run(place_with_recovery(place, query, policy, sleep=clock.sleep, clock=clock))
+    result = asyncio.run(place_with_recovery(place, query, policy, sleep=clock.sleep, clock=clock,
+                                             on_unknown=None if unknowns is None else unknowns.append))
     return result, placed, queried, clock
 
 
 def test_definitive_reject_carries_venue_code_and_message():
     result, placed, queried, _ = run([error_from_code(101204, "Insufficient margin", Operation.PLACE)], [])
-    assert result == Rejected("101204 Insufficient margin", 1) and len(placed) == 1 and not queried
+    assert result == NotPlaced(kind=NotPlacedKind.REJECTED, reason="101204 Insufficient margin", venue_code=101204)
+    assert len(placed) == 1 and not queried
 
 
 def test_rate_limit_waits_queries_then_resends_same_request():
     result, placed, queried, clock = run([rate_limited(), ACK], [None])
-    assert isinstance(result, Accepted) and result.venue_order_id == 7
+    assert isinstance(result, PlacedAtVenue) and result.venue_order_id == 7
     assert len(placed) == 2 and len(queried) == 1 and clock.sleeps == [0.2]
 
 
 def test_rate_limit_query_finds_order_so_no_resend():
     result, placed, _, _ = run([rate_limited()], [ORDER])
-    assert isinstance(result, Accepted) and result.order == ORDER and len(placed) == 1
+    assert isinstance(result, PlacedAtVenue) and result.order == ORDER and len(placed) == 1
 
 
-def test_rate_limit_gives_up_after_attempts_with_parseable_reason():
+def test_rate_limit_gives_up_after_attempts_as_not_placed_with_retry_after():
     result, placed, _, _ = run([rate_limited(300)] * 3, [None, None], RecoveryPolicy(rate_limit_attempts=3))
-    assert isinstance(result, Rejected) and len(placed) == 3
+    assert isinstance(result, NotPlaced) and len(placed) == 3
+    assert (result.kind, result.venue_code, result.retry_after_ms) == (NotPlacedKind.RATE_LIMITED, 109429, 300)
     assert result.reason == "RATE_LIMITED: 109429 rate limited retry_after_ms=300"
 
 
 def test_unknown_outcome_never_resends_and_rejects_only_after_timeout_of_not_found():
     gateway = make_error(kind=ErrorKind.BUSY, operation=Operation.PLACE, code=None, msg="HTTP 504", http_status=504)
-    result, placed, queried, clock = run([gateway], [], RecoveryPolicy(unknown_outcome_timeout_s=5.0))
-    assert result == Rejected(NOT_FOUND_AFTER_UNKNOWN, 1) and len(placed) == 1
+    unknowns: list = []
+    result, placed, queried, clock = run([gateway], [], RecoveryPolicy(unknown_outcome_timeout_s=5.0), unknowns)
+    assert result == NotPlaced(kind=NotPlacedKind.NOT_FOUND_AFTER_UNKNOWN, reason=NOT_FOUND_AFTER_UNKNOWN)
+    assert len(placed) == 1 and unknowns == [gateway]
     assert clock.now >= 5.0 and len(queried) >= 3
 
 
@@ -93,7 +100,8 @@ def test_unknown_outcome_keeps_asking_while_the_venue_cannot_answer():
     gateway = make_error(kind=ErrorKind.BUSY, operation=Operation.PLACE, code=None, msg="HTTP 504", http_status=504)
     down = make_error(kind=ErrorKind.BUSY, operation=Operation.READ, code=None, msg="HTTP 503", http_status=503)
     result, placed, queried, clock = run([gateway], [down] * 40 + [ORDER], RecoveryPolicy(unknown_outcome_timeout_s=1.0))
-    assert isinstance(result, Accepted) and len(placed) == 1 and len(queried) == 41 and clock.now > 1.0
+    assert isinstance(result, PlacedAtVenue) and len(placed) == 1 and len(queried) == 41 and clock.now > 1.0
+    assert result.after_unknown
 
 
 def test_fill_dedupe_repeated_and_reordered():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dolphin_nautilus.adapters.bingx.common.enums import BingXPositionMode
-from dolphin_nautilus.adapters.bingx.errors import BingXHedgeModeError, ErrorKind, Fault, Outcome
+from dolphin_nautilus.adapters.bingx.errors import BingXHedgeModeError, ErrorKind, VenueOutcome
 from dolphin_nautilus.adapters.bingx.http.client import BingXHttpClient
 from dolphin_nautilus.adapters.bingx.schemas.account import (
     BingXBalance,
@@ -43,8 +43,8 @@ class BingXAccountHttpAPI:
                     "Switch it with POST /openApi/swap/v1/positionSide/dual dualSidePosition=false "
                     "(needs no open positions or orders)."
                 ),
-                outcome=Outcome.DEFINITIVE_REJECT,
-                fault=Fault.VENUE_ERROR,
+                outcome=VenueOutcome.DEFINITIVE_REJECT,
+                fault=None,  # a position-mode problem is no slot fault
                 kind=ErrorKind.REJECT,
                 endpoint=f"GET {_DUAL}",
             )

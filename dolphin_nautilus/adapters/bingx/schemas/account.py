@@ -30,7 +30,7 @@ class BingXPosition(msgspec.Struct, rename="camel"):
     symbol: str
     position_side: str
     position_amt: Num
-    position_id: int = 0
+    position_id: str = ""  # a string on the wire; the docs' own sample masks it ("1735*****52")
     currency: str = "USDT"
     available_amt: Num = Num(0)
     isolated: bool = False

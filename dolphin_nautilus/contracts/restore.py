@@ -1,0 +1,72 @@
+"""What the restore actor hands the strategy: restored slots, safe mode, instruments to flatten, reports.
+
+- On start the restore actor writes one `RestoreHandover` under `RESTORE_HANDOVER_CACHE_KEY` (actors start
+  before strategies, so the strategy reads it in its own on_start); it re-writes it whenever safe mode changes,
+  so status readers (the node-control actor) always see the current one.
+- When the venue answers after a failed start-up query, the restore actor publishes `VenueReconciled` on
+  `VENUE_RECONCILED_TOPIC` for the running strategy.
+- The human-readable and JSON restore reports go under the two report keys (for the node's status file).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+import msgspec
+
+RESTORE_HANDOVER_CACHE_KEY = "dolphin.restore.handover"
+RESTORE_REPORT_TEXT_CACHE_KEY = "dolphin.restore.report"
+RESTORE_REPORT_JSON_CACHE_KEY = "dolphin.restore.report_json"
+VENUE_RECONCILED_TOPIC = "dolphin.restore.venue_reconciled"
+
+
+class RestoredSlot(msgspec.Struct, frozen=True, kw_only=True):
+    """A validated open trade handed to `TradeBook.restore_slot` by the restore actor.
+
+    `quantity` is the remaining size; `entry_quantity` the trade's original size (defaults to `quantity`
+    when unknown, e.g. no legs yet); `legs` the number of legs already filled; `order_seq` the last client
+    order sequence used (pass the max over position_state and the orders table); `seq` the last
+    PositionState seq written for the trade.
+    """
+
+    trade_id: str
+    instrument_id: str
+    side: Literal["LONG", "SHORT"]
+    quantity: Decimal
+    entry_price: Decimal
+    bars_held: int
+    realized_pnl: Decimal
+    fees: Decimal
+    legs: int
+    opened_ts: int
+    order_seq: int
+    seq: int = 0
+    entry_quantity: Decimal | None = None
+
+
+class RestoreHandover(msgspec.Struct, frozen=True, kw_only=True):
+    slots: list[RestoredSlot]
+    safe_mode: str  # non-empty: the reason entries are blocked (exits only)
+    flatten: list[str]  # instrument ids whose (adopted) slot the strategy exits at once
+
+
+class VenueReconciled(msgspec.Struct, frozen=True, kw_only=True):
+    """Published on VENUE_RECONCILED_TOPIC when the venue answers after a failed start-up query."""
+
+    positions: dict[str, tuple[str, str]]  # every configured instrument: (signed qty, avg px) as text
+    adopt: list[RestoredSlot]  # slots for venue positions no trade owns
+    flatten: list[str]  # instrument ids to exit at once
+    safe_mode: str  # remaining safe-mode reason; "" = entries allowed again
+
+
+_encoder = msgspec.json.Encoder()
+_handover_decoder = msgspec.json.Decoder(RestoreHandover)
+
+
+def encode_handover(handover: RestoreHandover) -> bytes:
+    return _encoder.encode(handover)
+
+
+def decode_handover(data: bytes) -> RestoreHandover:
+    return _handover_decoder.decode(data)

@@ -1,0 +1,1 @@
+"""Launchers: `dolphin-node` (live TradingNode, `launch.node`) and `dolphin-backtest` (`launch.backtest`)."""

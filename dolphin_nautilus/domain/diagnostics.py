@@ -525,5 +525,6 @@ def guidance_table() -> list[dict[str, str]]:
             "automatic": g.automatic,
             "operator": g.operator,
         }
-        for code, g in GUIDANCE.items()
+        for code in Code
+        for g in (GUIDANCE[code],)
     ]

@@ -1,6 +1,6 @@
 """Diagnostics: the fault taxonomy (DESIGN.md §3), outcomes, and the operator guidance table.
 
-Every intent and venue event handled by the trade book returns an `Outcome`: a `Code`, a `Severity`, a
+Every intent and venue event handled by the trade book returns a `BookOutcome`: a `Code`, a `Severity`, a
 structured `details` dict and a human message. Outcomes at WARNING or above also become `Anomaly` facts.
 `GUIDANCE` says, for every code, what it means, what the system does by itself and what the operator
 should do; `dolphin-ctl faults` and the docs render it verbatim (see `guidance_table()`).
@@ -291,7 +291,7 @@ GUIDANCE: dict[Code, Guidance] = {
 assert set(GUIDANCE) == set(Code), "every code needs operator guidance"
 
 
-class Outcome(msgspec.Struct, frozen=True, kw_only=True):
+class BookOutcome(msgspec.Struct, frozen=True, kw_only=True):
     code: Code
     severity: Severity
     message: str = ""
@@ -302,9 +302,9 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
         return self.code is Code.OK or self.code is Code.MAX_HOLD_EXIT
 
 
-def outcome(code: Code, message: str = "", severity: Severity | None = None, **details: Any) -> Outcome:
+def book_outcome(code: Code, message: str = "", severity: Severity | None = None, **details: Any) -> BookOutcome:
     """An outcome at the code's default severity (from `GUIDANCE`) unless one is given."""
-    return Outcome(
+    return BookOutcome(
         code=code,
         severity=GUIDANCE[code].severity if severity is None else severity,
         message=message,

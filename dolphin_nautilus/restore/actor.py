@@ -26,7 +26,6 @@ from nautilus_trader.common.config import ActorConfig
 from dolphin_nautilus.domain.facts import Anomaly, PositionState, canonical_json
 from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.domain.policy import is_effectively_zero
-from dolphin_nautilus.domain.slots import RestoredSlot as BookSlot
 from dolphin_nautilus.restore.candidates import (
     OPEN,
     Candidate,
@@ -84,8 +83,8 @@ class RestorePlan(msgspec.Struct, kw_only=True):
     venue: str  # "none (backtest: seeds)", "reconciled", or "unavailable: ..."
     notes: list[str]
 
-    def book_slots(self) -> list[BookSlot]:
-        return [BookSlot(**s.slot_fields(), seq=s.seq or 0) for s in self.slots]
+    def book_slots(self) -> list[RestoredSlot]:
+        return list(self.slots)
 
     def report_text(self) -> str:
         lines = [render_report(self.decision), f"Venue: {self.venue}",
@@ -563,7 +562,7 @@ class RestoreActor(Actor):
         message = VenueReconciled(
             positions={iid: (str(answer.get(iid, (ZERO, ZERO))[0]), str(answer.get(iid, (ZERO, ZERO))[1]))
                        for iid in self.config.instrument_ids},
-            adopt=[BookSlot(**s.slot_fields(), seq=0) for s in adopt],
+            adopt=adopt,
             flatten=[s.instrument_id for s in adopt] if self.config.unclaimed_venue_position == "flatten" else [],
             safe_mode="; ".join(plan.safe_mode),
         )

@@ -24,7 +24,7 @@ from typing import Any
 
 import msgspec
 
-from dolphin_nautilus.domain.slots import RestoredSlot as BookSlot
+from dolphin_nautilus.domain.restored import RestoredSlot
 
 VENUE_POSITIONS_OK_KEY = "dolphin.venue.positions_ok"
 RESTORE_FLATTEN_CACHE_KEY = "dolphin.restore.flatten"  # JSON list of instrument ids to exit at once
@@ -75,6 +75,6 @@ class VenueReconciled(msgspec.Struct, frozen=True, kw_only=True):
     """Published on VENUE_RECONCILED_TOPIC when the venue answers after a failed start-up query."""
 
     positions: dict[str, tuple[str, str]]  # every configured instrument: (signed qty, avg px) as text
-    adopt: list[BookSlot]  # slots for venue positions no trade owns
+    adopt: list[RestoredSlot]  # slots for venue positions no trade owns
     flatten: list[str]  # instrument ids to exit at once
     safe_mode: str  # remaining safe-mode reason; "" = entries allowed again

@@ -28,12 +28,13 @@ from nautilus_trader.model.events import (
 from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId
 from nautilus_trader.trading.strategy import Strategy
 
-from dolphin_nautilus.domain.book import _OK_DECISION as _OK
-from dolphin_nautilus.domain.book import Decision, TradeBook
+from dolphin_nautilus.domain.book import TradeBook
+from dolphin_nautilus.domain.decisions import OK_DECISION as _OK
+from dolphin_nautilus.domain.decisions import Decision
 from dolphin_nautilus.domain.facts import FACTS_TOPIC, Fact
 from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.domain.signal_policy import IntentKind, ReferenceSignalModel, TargetPolicy
-from dolphin_nautilus.domain.slots import RestoredSlot
+from dolphin_nautilus.domain.restored import RestoredSlot
 from dolphin_nautilus.restore.venue import RESTORE_FLATTEN_CACHE_KEY, VENUE_RECONCILED_TOPIC, VenueReconciled
 from dolphin_nautilus.strategy.signals import SIGNAL_TOPIC, DolphinSignal
 
@@ -77,8 +78,6 @@ class DolphinStrategy(Strategy):
             namespace=config.namespace,
             client_order_prefix=config.client_order_prefix,
             max_hold_bars=config.max_hold_bars,
-            rate_limit_alert_after=config.persistent_rate_limit_count,
-            rate_limit_cooldown_ms=int(config.rate_limit_cooldown_s * 1000),
             snapshot_every_bars=config.snapshot_every_bars,
         )
         self._policy = TargetPolicy(

@@ -21,7 +21,7 @@ from nautilus_trader.common.config import ActorConfig
 
 from dolphin_nautilus.bingx_emulator import engine as emulator_engine
 from dolphin_nautilus.domain.facts import PositionState, TradeClosed, TradeEntry, TradeExitLeg
-from dolphin_nautilus.domain.slots import RestoredSlot
+from dolphin_nautilus.domain.restored import RestoredSlot
 from dolphin_nautilus.journal.actor import JournalActor, JournalActorConfig
 from dolphin_nautilus.strategy.signals import SignalFileActor, SignalFileActorConfig
 from dolphin_nautilus.strategy.strategy import RESTORE_CACHE_KEY, DolphinStrategy, DolphinStrategyConfig

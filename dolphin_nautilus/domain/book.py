@@ -22,7 +22,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from dolphin_nautilus.contracts.placement import PlacementRateLimited, PlacementOutcome
+from dolphin_nautilus.contracts.placement import PlacementOutcome, PlacementRateLimited
 
 from . import book_facts as facts
 from . import fill_application, intents, order_transitions, reconcile

@@ -175,27 +175,31 @@ GUIDANCE: dict[Code, Guidance] = {
     ),
     Code.RATE_LIMITED: _G(
         severity=Severity.WARNING,
-        meaning="The venue answered a command with a rate limit (BingX 100410/429). The command's outcome is "
-        "UNKNOWN: it may or may not have reached the book.",
-        automatic="No second order is sent for that command until the strategy has queried it by client "
-        "order id; new orders wait for the cooldown (retry_after_ms in details).",
+        meaning="The venue answered an order with a rate limit (BingX 100410/429) and the execution client "
+        "checked by client order id that nothing was placed. Also returned, at INFO, for an intent asked "
+        "before the wait the venue gave is over.",
+        automatic="The slot returns to where it was before the intent (an entry: no trade; an exit: OPEN). "
+        "The instrument sends nothing before retry_at (retry_after_ms in details); the next decision after it "
+        "(a target, or max hold on the next bar) sends again under a new client order id.",
         operator="None unless it persists (see RATE_LIMIT_PERSISTENT).",
     ),
     Code.RATE_LIMIT_PERSISTENT: _G(
         severity=Severity.ERROR,
-        meaning="Several consecutive commands were rate limited with no successful venue interaction in "
-        "between.",
-        automatic="Each command still waits for its cooldown; nothing is resent blind.",
+        meaning="The execution client gave up on an order after several consecutive rate limits with no "
+        "successful venue interaction in between (raised by the execution side, which owns the cooldown).",
+        automatic="Each order still waits for its cooldown; nothing is resent blind.",
         operator="Check BingX API status and our request rate (other processes on the same API key?). "
         "Raise the cooldown in the node config if the venue's window is known. If a position must be "
         "flattened now, use the BingX web UI.",
     ),
     Code.UNKNOWN_ORDER_OUTCOME: _G(
         severity=Severity.WARNING,
-        meaning="A command's outcome is unknown (timeout, connection drop, rate limit): the order may be "
-        "live at the venue. Also returned when an exit is asked while such an order is unresolved.",
-        automatic="The order is NOT resent. The strategy queries the venue by client order id and the book "
-        "applies the answer (found: it is live; not found: it never existed and may be sent again).",
+        meaning="An order's outcome is unknown (timeout, connection drop): it may be live at the venue. Also "
+        "returned when an exit is asked while such an order is unresolved.",
+        automatic="The order is NOT resent. The execution client queries the venue by client order id and "
+        "the book applies the answer (placed: it is live; not placed: the slot returns to where it was). If "
+        "no answer comes within the configured time, the slot goes to STALE_STATE_RECONCILING and the venue "
+        "position decides; max hold then applies again.",
         operator="None unless it stays unresolved for minutes: then look the client order id up in the "
         "BingX UI / `dolphin-ctl orders` and reconcile.",
     ),
@@ -210,16 +214,16 @@ GUIDANCE: dict[Code, Guidance] = {
     Code.EXIT_ORDER_REJECTED: _G(
         severity=Severity.ERROR,
         meaning="The venue rejected an EXIT order: the position is still open and still at risk.",
-        automatic="The slot stays EXIT_WORKING; the next exit decision sends a new exit; max-hold still "
-        "applies and retries every bar once reached.",
+        automatic="The slot keeps its position (EXIT_WORKING with no working exit); the next exit decision "
+        "sends a new exit; max-hold still applies and retries every bar once reached.",
         operator="Read details.reason. If the position is still open past max_hold_bars, flatten it "
         "manually (`dolphin-ctl flatten <instrument>` or the BingX UI); the book converges on the next "
         "reconcile.",
     ),
     Code.CANCEL_REJECTED: _G(
         severity=Severity.WARNING,
-        meaning="The venue refused a cancel, usually because the order already filled or was already "
-        "canceled.",
+        meaning="The venue refused a cancel (WARNING) or a modify (INFO), usually because the order already "
+        "filled or was already canceled.",
         automatic="Slot unchanged; the cancel can be asked again; a fill in between converges the slot.",
         operator="Check open orders on BingX if it repeats for the same order.",
     ),

@@ -14,6 +14,7 @@ from .coercion import InvalidBookInput, to_decimal
 from .decisions import OK_DECISION, Decision
 from .diagnostics import Code
 from .order_records import UNCONFIRMED_END_STATUSES, OrderRecord, OrderStatus, Purpose
+from .order_transitions import settle_unknown
 from .slots import LedgerEntry, LedgerKind, SlotState, TradeSlot
 
 ZERO = Decimal(0)
@@ -41,9 +42,12 @@ def on_fill(
     facts.fill_fact(book, record, client_order_id, venue_trade_id, qty, px, fee_d, ts, liquidity, instrument_id)
     filled = record.filled_quantity + qty
     was_active = record.is_active
+    was_unknown = record.status is OrderStatus.UNKNOWN
     if was_active or record.status in UNCONFIRMED_END_STATUSES:
         record.status = OrderStatus.FILLED if filled >= record.quantity else OrderStatus.PARTIALLY_FILLED
     facts.order_event(book, record, "FILLED" if filled >= record.quantity else "PARTIALLY_FILLED", ts)
+    if was_unknown:
+        settle_unknown(book, record)  # a fill proves the order was placed
     if not slot.is_live:
         return _fill_after_end(book, slot, record, venue_trade_id, qty, px, fee_d, ts)
     order_overfill = filled - record.quantity

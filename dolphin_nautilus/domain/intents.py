@@ -44,7 +44,8 @@ def enter(book: BookState, instrument_id: str, side: Any, quantity: Any, price: 
         return _reconciling(book, instrument_id, ts)
     live = book.live.get(instrument_id)
     if live is not None:
-        return facts.refuse(book, Code.SLOT_BUSY, ts, f"trade {live.trade_id} is {live.state}", instrument_id, slot=live)
+        busy = f"trade {live.trade_id} is {live.state}"
+        return facts.refuse(book, Code.SLOT_BUSY, ts, busy, instrument_id, slot=live)
     waiting = _retry_wait(book, instrument_id, ts)
     if waiting is not None:
         return waiting
@@ -77,7 +78,8 @@ def exit_intent(
     except InvalidBookInput as exc:
         return facts.refuse(book, Code.INVALID_INPUT, ts, str(exc), instrument_id)
     if frac is not None and frac > 1:
-        return facts.refuse(book, Code.INVALID_INPUT, ts, f"fraction must be in (0, 1], got {fraction!r}", instrument_id)
+        bad = f"fraction must be in (0, 1], got {fraction!r}"
+        return facts.refuse(book, Code.INVALID_INPUT, ts, bad, instrument_id)
     slot = book.live.get(instrument_id)
     if slot is None:
         return _nothing_to_exit(book, instrument_id, ts, reason)

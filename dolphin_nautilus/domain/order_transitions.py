@@ -15,6 +15,8 @@ Placement outcomes (dolphin_nautilus.contracts.placement) say what the Nautilus 
 
 from __future__ import annotations
 
+from typing import Any
+
 from dolphin_nautilus.contracts.placement import (
     PlacementAccepted,
     PlacementOutcome,
@@ -61,7 +63,7 @@ def on_accepted(book: BookState, client_order_id: str, venue_order_id: str, ts: 
     facts.order_event(book, record, "ACCEPTED", ts)
     if status is OrderStatus.SUBMITTED or status is OrderStatus.UNKNOWN:
         record.status = OrderStatus.ACCEPTED
-        _unknown_settled(book, record)
+        settle_unknown(book, record)
         return OK_DECISION
     if status is OrderStatus.PARTIALLY_FILLED or status is OrderStatus.FILLED:
         return OK_DECISION  # the fill overtook the acknowledgement
@@ -83,9 +85,9 @@ def on_rejected(
     if not record.is_active:
         return facts.refuse(book, Code.LATE_EVENT, ts, f"{event.lower()} after {record.status}", record.instrument_id)
     record.status = status
-    _unknown_settled(book, record)
+    settle_unknown(book, record)
     slot = record.slot
-    details = {"client_order_id": client_order_id, "reason": reason, "venue_code": venue_code}
+    details: dict[str, Any] = {"client_order_id": client_order_id, "reason": reason, "venue_code": venue_code}
     if record.purpose is Purpose.ENTRY:
         if slot.entry_order is record:
             slots.entry_finished(book, slot, ts)
@@ -106,7 +108,7 @@ def on_ended(book: BookState, client_order_id: str, ts: int, status: OrderStatus
     if not record.is_active:
         return facts.refuse(book, Code.LATE_EVENT, ts, f"{event.lower()} after {record.status}", record.instrument_id)
     record.status = status
-    _unknown_settled(book, record)
+    settle_unknown(book, record)
     slots.order_gone(book, record, ts)
     return OK_DECISION
 
@@ -170,7 +172,7 @@ def on_resolved(book: BookState, outcome: PlacementResolved) -> Decision:
         if outcome.venue_order_id:
             record.venue_order_id = outcome.venue_order_id
         facts.order_event(book, record, "ACCEPTED", ts, "resolved: found at the venue")
-        _unknown_settled(book, record)
+        settle_unknown(book, record)
         return OK_DECISION
     facts.order_event(book, record, "NOT_PLACED", ts, "resolved: never reached the venue")
     _not_placed(book, record, ts)
@@ -201,8 +203,9 @@ def _unknown_reason(record: OrderRecord) -> str:
     return f"outcome of {record.client_order_id} unresolved"
 
 
-def _unknown_settled(book: BookState, record: OrderRecord) -> None:
-    """The venue answered for an order whose unresolved outcome put its slot into reconcile: lift that."""
+def settle_unknown(book: BookState, record: OrderRecord) -> None:
+    """The venue answered for an order (an event, a resolution, a fill) whose unresolved outcome put its
+    slot into reconcile: lift that reconcile."""
     inst = record.instrument_id
     if book.reconciling.get(inst) != _unknown_reason(record):
         return
@@ -215,7 +218,7 @@ def _unknown_settled(book: BookState, record: OrderRecord) -> None:
 def _not_placed(book: BookState, record: OrderRecord, ts: int) -> None:
     """Nothing reached the venue: the slot returns to where it was before the intent."""
     record.status = OrderStatus.NOT_PLACED
-    _unknown_settled(book, record)
+    settle_unknown(book, record)
     slot = record.slot
     if record.purpose is Purpose.ENTRY and slot.entry_order is record and slot.ledger.entry_quantity == 0:
         if slot.state is SlotState.ENTRY_WORKING:

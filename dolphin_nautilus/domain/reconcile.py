@@ -94,7 +94,9 @@ def _adjust_to(book: BookState, slot: TradeSlot, target: Decimal, venue_px: Deci
     key = f"reconcile:{ts}:{slot.seq}:{len(slot.ledger.entries)}"
     if diff > ZERO:
         fill_px = venue_px if venue_px > ZERO else (slot.entry_price or slot.last_price)
-        slot.ledger.append(LedgerEntry(key=key, kind=LedgerKind.ADJUST_IN, quantity=diff, price=fill_px, fee=ZERO, ts=ts))
+        slot.ledger.append(
+            LedgerEntry(key=key, kind=LedgerKind.ADJUST_IN, quantity=diff, price=fill_px, fee=ZERO, ts=ts)
+        )
     elif diff < ZERO:
         slots.append_leg(book, slot, LedgerKind.ADJUST_OUT, key, -diff, slot.entry_price, ZERO, ts, "RECONCILE", "")
     if target == ZERO:

@@ -56,13 +56,16 @@ RESTORED_TRADE_FIELDS = ("trade_id", "instrument_id", "side", "quantity", "entry
 class RestorableRecord(Protocol):
     """What the validator reads: a `RestoredSlot`, or a restore candidate record before it becomes one."""
 
-    trade_id: str
-    instrument_id: str
-    side: str
-    quantity: Decimal
-    entry_price: Decimal
-    realized_pnl: Decimal
-    fees: Decimal
+    @property
+    def trade_id(self) -> str: ...
+    @property
+    def instrument_id(self) -> str: ...
+    @property
+    def side(self) -> str: ...
+    @property
+    def quantity(self) -> Decimal: ...
+    @property
+    def entry_price(self) -> Decimal: ...
 
 
 def restored_slot_problems(
@@ -72,9 +75,11 @@ def restored_slot_problems(
     found: list[str] = []
     if not record.trade_id:
         found.append("empty trade_id")
-    notional = getattr(record, "notional", None)
+    notional = getattr(record, "notional", None)  # a RestoredSlot may not know it
     for name, value in (("quantity", record.quantity), ("notional", notional), ("entry_price", record.entry_price)):
-        if (value is not None or name != "notional") and not (_finite(value) and value > ZERO):
+        if name == "notional" and value is None:
+            continue
+        if not (isinstance(value, Decimal) and value.is_finite() and value > ZERO):
             found.append(f"{name} {value} is not a finite positive number")
     for name in ("realized_pnl", "fees"):
         if not _finite(getattr(record, name)):
@@ -86,7 +91,7 @@ def restored_slot_problems(
     found += _counter_problems(record, max_bars_held)
     entry_quantity = getattr(record, "entry_quantity", None)
     if entry_quantity is not None and _finite(record.quantity) and not (
-        _finite(entry_quantity) and entry_quantity >= record.quantity
+        isinstance(entry_quantity, Decimal) and entry_quantity.is_finite() and entry_quantity >= record.quantity
     ):
         found.append(f"entry_quantity {entry_quantity} is below the remaining {record.quantity}")
     return found

@@ -12,9 +12,9 @@ trade; no zero-size OPEN row; seq strictly increasing; ledger totals equal their
 the venue holds whenever the instrument is not reconciling; every intent is acted on or answered with a
 diagnostic code.
 
-Liveness, at the end of every run (of random length, so at any point): from then on, with only bars and the venue executing what it holds (unknown
-outcomes never resolved), every slot holding a position is closed by max hold within a bounded number of
-bars. So no state, whatever led to it, freezes a position.
+Liveness, at the end of every run (of random length, so at any point): from then on, with only bars and
+the venue executing what it holds (unknown outcomes never resolved), every slot holding a position is
+closed by max hold within a bounded number of bars. So no state, whatever led to it, freezes a position.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ class BookLiveness(RuleBasedStateMachine):
         self.position[inst] = pos + sign * qty
         fill = (coid, f"f{len(self.delivered)}", qty, self.price(inst, frac), qty * D("0.001"))
         self.delivered.append(fill)
-        self.act(self.book.on_fill(*fill, self.tick()), inst)
+        self.act(self.book.on_fill(*fill, self.tick(), instrument_id=inst), inst)
 
     # ---------------------------------------------------------------------------------------- intents
     @rule(inst=INSTRUMENTS, long=st.booleans(), steps=st.integers(1, 60), p=st.floats(0, 1))
@@ -266,7 +266,8 @@ class BookLiveness(RuleBasedStateMachine):
     @rule(data=st.data())
     def duplicate_fill(self, data):
         fill = data.draw(st.sampled_from(self.delivered))
-        self.book.on_fill(*fill, self.tick())
+        inst = self.orders[fill[0]].request.instrument_id
+        self.act(self.book.on_fill(*fill, self.tick(), instrument_id=inst), inst)
 
     @precondition(lambda self: self.working())
     @rule(data=st.data(), expire=st.booleans())

@@ -16,7 +16,6 @@ from dolphin_nautilus.domain.facts import (
     Anomaly,
     FillFact,
     OrderEvent,
-    PositionState,
     TradeClosed,
     TradeEntry,
     TradeExitLeg,

@@ -17,12 +17,13 @@ from .book_state import BookState
 from .coercion import InvalidBookInput, to_decimal
 from .decisions import OK_DECISION, CancelToSend, Decision
 from .diagnostics import Code, Severity, book_outcome
-from .order_records import OrderStatus, Purpose, entry_order_side, exit_order_side
+from .order_records import OrderRecord, OrderStatus, Purpose, entry_order_side, exit_order_side
 from .order_transitions import NS_PER_MS, check_unknown_overdue
 from .policy import is_effectively_zero, plan_exit
 from .slots import Side, SlotState, TradeSlot
 
 ZERO = Decimal(0)
+_CANCELABLE = frozenset({OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
 
 
 def enter(book: BookState, instrument_id: str, side: Any, quantity: Any, price: Any, ts: int, reason: str) -> Decision:
@@ -169,12 +170,16 @@ def cancel(book: BookState, instrument_id: str, ts: int, reason: str) -> Decisio
             record = slot.entry_order
     if record is None:
         return facts.refuse(book, Code.NO_ACTIVE_EXIT_ORDER, ts, "no working order to cancel", instrument_id, slot=slot)
+    return Decision(outcome=book_outcome(Code.OK, "cancel sent"), cancel=_cancel_request(book, record, ts, reason))
+
+
+def _cancel_request(book: BookState, record: OrderRecord, ts: int, reason: str) -> CancelToSend:
+    record.cancel_requested = True
     facts.order_event(book, record, "CANCEL_REQUESTED", ts, reason)
-    request = CancelToSend(
-        client_order_id=record.client_order_id, venue_order_id=record.venue_order_id, instrument_id=instrument_id,
-        trade_id=record.trade_id, reason=reason,
+    return CancelToSend(
+        client_order_id=record.client_order_id, venue_order_id=record.venue_order_id,
+        instrument_id=record.instrument_id, trade_id=record.trade_id, reason=reason,
     )
-    return Decision(outcome=book_outcome(Code.OK, "cancel sent"), cancel=request)
 
 
 def on_bar(book: BookState, instrument_id: str, close: Decimal, ts: int) -> Decision:
@@ -191,6 +196,24 @@ def on_bar(book: BookState, instrument_id: str, close: Decimal, ts: int) -> Deci
             facts.position_state(book, slot, ts)
     if overdue is not None:
         return overdue
-    if slot.bars_held >= book.max_hold_bars and slot.can_exit and instrument_id not in book.reconciling:
+    if slot.bars_held < book.max_hold_bars or instrument_id in book.reconciling:
+        return OK_DECISION
+    if slot.can_exit:
         return exit_intent(book, instrument_id, None, None, close, ts, "MAX_HOLD", ok_code=Code.MAX_HOLD_EXIT)
-    return OK_DECISION
+    return _clear_the_way_for_max_hold(book, slot, ts)
+
+
+def _clear_the_way_for_max_hold(book: BookState, slot: TradeSlot, ts: int) -> Decision:
+    """Max hold is due but an order of the slot still works: a partly filled entry, or an exit that would
+    not close the position. Cancel it once; its end reopens the slot and the next bar sends the full exit."""
+    if slot.state is SlotState.ENTRY_WORKING:
+        record = slot.entry_order
+    else:
+        record = slot.exit_order
+        if record is not None and record.quantity - record.filled_quantity >= slot.ledger.remaining:
+            return OK_DECISION  # the working exit closes the position by itself
+    if record is None or record.cancel_requested or record.status not in _CANCELABLE:
+        return OK_DECISION
+    cancel_request = _cancel_request(book, record, ts, "MAX_HOLD")
+    result = book_outcome(Code.MAX_HOLD_EXIT, f"max hold: cancel {record.client_order_id} to exit fully")
+    return Decision(outcome=result, cancel=cancel_request)

@@ -67,6 +67,7 @@ class OrderRecord:
         "reason",
         "status",
         "unknown_since",
+        "cancel_requested",
         "slot",
     )
 
@@ -93,6 +94,7 @@ class OrderRecord:
         self.reason = reason
         self.status = OrderStatus.SUBMITTED
         self.unknown_since = 0  # ts the outcome became unknown (status UNKNOWN)
+        self.cancel_requested = False
         self.slot = slot
 
     @property

@@ -119,6 +119,8 @@ def on_change_rejected(book: BookState, client_order_id: str, reason: str, ts: i
     if record is None:
         return facts.unknown_order(book, client_order_id, ts, event, reason)
     facts.order_event(book, record, event, ts, reason)
+    if event == "CANCEL_REJECTED":
+        record.cancel_requested = False  # if it still works, max hold may ask again
     return facts.refuse(
         book, Code.CANCEL_REJECTED, ts, f"{event.lower().replace('_', ' ')}: {reason}", slot=record.slot,
         severity=None if event == "CANCEL_REJECTED" else Severity.INFO, client_order_id=client_order_id,

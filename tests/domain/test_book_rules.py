@@ -296,6 +296,34 @@ def test_max_hold_exits_fully_and_retries_after_reject():
     assert closed.bars_held == 5 and closed.exit_reason == "MAX_HOLD"
 
 
+def test_max_hold_cancels_a_partly_filled_entry_then_exits_fully():
+    book = new_book(max_hold_bars=2)
+    venue = Venue(book)
+    entry = book.enter(ATOM, "LONG", D("5"), D("10"), 1)
+    book.on_order_accepted(entry.order.client_order_id, "v1", 2)
+    venue.fill(entry.order.client_order_id, "2", "10")
+    assert book.on_bar(ATOM, D("10"), 3).order is None
+    due = book.on_bar(ATOM, D("10"), 4)
+    assert due.code is Code.MAX_HOLD_EXIT and due.cancel.client_order_id == entry.order.client_order_id
+    assert book.on_bar(ATOM, D("10"), 5).cancel is None  # asked once
+    book.on_order_canceled(entry.order.client_order_id, 6)
+    out = book.on_bar(ATOM, D("10"), 7)
+    assert out.code is Code.MAX_HOLD_EXIT and out.order.quantity == D("2") and out.order.reason == "MAX_HOLD"
+
+
+def test_max_hold_cancels_a_working_partial_exit_but_not_a_closing_one(book, venue):
+    book = new_book(max_hold_bars=1)
+    venue = Venue(book)
+    venue.open(ATOM, "LONG", "5", "10")
+    partial = book.retract(ATOM, quantity=D("2"), price=D("10"), ts=2000)
+    due = book.on_bar(ATOM, D("10"), 2001)
+    assert due.cancel is not None and due.cancel.client_order_id == partial.order.client_order_id
+    book.on_order_canceled(partial.order.client_order_id, 2002)
+    full = book.on_bar(ATOM, D("10"), 2003)
+    assert full.order.quantity == D("5")
+    assert book.on_bar(ATOM, D("10"), 2004).cancel is None  # the working exit closes the position
+
+
 # --- unknown outcomes and rate limits ---------------------------------------------------------------
 def test_rate_limited_exit_returns_the_slot_and_retries_after_the_wait():
     book = new_book()

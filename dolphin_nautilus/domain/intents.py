@@ -23,6 +23,7 @@ from .policy import is_effectively_zero, plan_exit
 from .slots import Side, SlotState, TradeSlot
 
 ZERO = Decimal(0)
+_UNKNOWN = OrderStatus.UNKNOWN
 _CANCELABLE = frozenset({OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
 
 
@@ -187,8 +188,14 @@ def on_bar(book: BookState, instrument_id: str, close: Decimal, ts: int) -> Deci
     slot = book.live.get(instrument_id)
     if slot is None:
         return OK_DECISION
-    overdue = check_unknown_overdue(book, instrument_id, ts)
-    if slot.ledger.remaining > ZERO:
+    # Called on every bar of every held instrument: the common path is kept to a few attribute reads.
+    exit_order, entry_order = slot.exit_order, slot.entry_order
+    unknown = (exit_order is not None and exit_order.status is _UNKNOWN) or (
+        entry_order is not None and entry_order.status is _UNKNOWN
+    )
+    overdue = check_unknown_overdue(book, instrument_id, ts) if unknown else None
+    ledger = slot.ledger
+    if ledger.entry_quantity > ledger.exit_quantity:  # holds a position
         slot.bars_held += 1
         slot.last_price = close
         every = book.snapshot_every_bars

@@ -1,27 +1,30 @@
-"""The trading process's side of the store service (`journal.service`): a Journal and a store reader by proxy.
-
-The trading process never loads chDB or ClickHouse's client: `RemoteJournal` hands facts to a child
-process that runs the real `Journal`, and `RemoteStoreReader` runs the `ClickHouseStore` reader methods
-there by RPC.
+"""The trading process's side of the store service (`journal.service`): the Journal, the store readers and
+the live state by proxy. The trading process never loads chDB and never writes a store itself.
 
 Durability contract
 -------------------
 * `RemoteJournal.append(fact)` is a deque append on the caller's thread: nothing is encoded there. A fact
   in that deque is NOT safe: if the trading process dies, it is lost.
 * A sender thread takes the deque in batches (every `send_interval` seconds, or sooner once `batch_size`
-  facts are waiting), msgpack-encodes each batch once and sends it. The batch is kept in memory until the
-  service ACKs it, and the service ACKs only after its Journal has fsync'd the batch to its WAL. From the
-  ACK on, the batch is **accepted** (`status().accepted`, `sync()`), exactly as in the in-process Journal.
+  facts are waiting), encodes each batch once as a `journal.record` and sends it; the service puts those
+  bytes into its WAL as they are. The batch is kept in memory until the service ACKs it, and the service
+  ACKs only after its Journal has fsync'd the batch to its WAL. From the ACK on, the batch is **accepted**
+  (`status().accepted`, `sync()`), exactly as in the in-process Journal.
 * kill -9 of the TRADING process: facts still in the deque or in unacked batches are lost (as with the
   in-process Journal's FIFO); accepted facts are in the WAL. The service sees the pipe close, writes what
-  it received to its WAL (and to ClickHouse when it can) and exits; the next start replays the WAL.
+  it received to its WAL (and to ClickHouse when it can), gives the lease back and exits; the next start
+  replays the WAL.
 * kill -9 of the SERVICE: accepted facts are in its WAL; the parent restarts the service (counted in
-  `status().restarts`), whose Journal replays the WAL into ClickHouse first, and re-sends every unacked
-  batch in order. A batch that the dead service had already written is written again with the same
-  `row_id`s, which ClickHouse deduplicates, so nothing is lost or doubled.
-* While the service cannot be restarted, batches stay in memory and are retried with backoff; `status()`
-  shows the error. `flush(timeout)` waits until everything appended before it is in ClickHouse
-  (False on timeout: accepted facts are then safe in the WAL); `close()` flushes and stops the service.
+  `status().restarts`), which retakes the lease under the same holder id, replays the WAL into ClickHouse
+  first, and gets every unacked batch again in order. A batch that the dead service had already written is
+  written again with the same `row_id`s, which ClickHouse deduplicates, so nothing is lost or doubled.
+* Memory stays bounded while the service cannot be restarted (or cannot keep up): at most
+  `max_unacked_batches` batches wait for an ACK in memory; once more than `spill_after` facts wait behind
+  them, the sender moves them, encoded, to the trading process's own spill WAL (`spill_dir`, fsync'd) and
+  sends them from there, in order, when the service takes them. Spilled facts are safe: a spill left by a
+  killed process is sent first by the next one on the same `spill_dir`. `status()` shows the error and the
+  spill. `flush(timeout)` waits until everything appended before it is in ClickHouse (False on timeout:
+  accepted facts are then safe in the WAL); `close()` flushes and stops the service.
 """
 
 from __future__ import annotations
@@ -42,44 +45,23 @@ from typing import Any
 import msgspec
 
 from dolphin_nautilus.domain.facts import Fact
-from dolphin_nautilus.journal.service import REJECTED_TABLE, Rejected, ServiceSpec
+from dolphin_nautilus.journal import wire
+from dolphin_nautilus.journal.record import encode_record
+from dolphin_nautilus.journal.store import QueryResult
+from dolphin_nautilus.journal.wal import Position, WriteAheadLog
+from dolphin_nautilus.journal.wire import ServiceDied, StoreServiceError
+from dolphin_nautilus.journal.writer import JournalStatus
+from dolphin_nautilus.state.lease import LeaseStatus
+from dolphin_nautilus.state.store import NotLeaseHolder
 
 log = logging.getLogger(__name__)
-
-
-class StoreServiceError(RuntimeError):
-    """The store service failed, or could not start, for a reason that is not a store error."""
-
-
-class ServiceDied(StoreServiceError):
-    """The service process went away while a request was in flight; it is being restarted."""
-
-
-_STORE_ERRORS = ("StoreBusy", "StoreUnavailable", "BadRows", "StoreError", "SchemaError", "SchemaMismatch")
-_BUILTIN_ERRORS = {"ValueError": ValueError, "KeyError": KeyError, "TypeError": TypeError,
-                   "TimeoutError": TimeoutError}
-
-
-def remote_error(type_name: str, message: str) -> Exception:
-    """The service's exception re-raised here with the same type (for ours and common builtins) and text."""
-    if type_name in _STORE_ERRORS:
-        from dolphin_nautilus import journal  # imported only on this rare path: it loads clickhouse_connect
-
-        return getattr(journal, type_name)(message)
-    if type_name == "LeaseHeld":
-        from dolphin_nautilus.node.stores import LeaseHeld
-
-        return LeaseHeld(message)
-    if type_name in _BUILTIN_ERRORS:
-        return _BUILTIN_ERRORS[type_name](message)
-    return StoreServiceError(f"{type_name}: {message}")
 
 
 class ServiceClient:
     """One store-service child at a time: start, RPC, death detection and restart with backoff."""
 
-    def __init__(self, spec: ServiceSpec, *, start_timeout: float = 120.0) -> None:
-        self._spec_bytes = msgspec.msgpack.encode(spec)
+    def __init__(self, spec: wire.ServiceSpec, *, start_timeout: float = 120.0) -> None:
+        self._spec_bytes = wire.encode(spec)
         self.start_timeout = start_timeout
         self.restarts = 0
         self.last_error = ""
@@ -87,7 +69,7 @@ class ServiceClient:
         self.on_death = lambda: None
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
-        self._pending: dict[int, Future] = {}
+        self._pending: dict[int, tuple[Future, Any]] = {}
         self._ids = itertools.count(1)
         self._alive = threading.Event()
         self._closing = False
@@ -97,7 +79,7 @@ class ServiceClient:
         self._retry_delay = 0.2
         self.process: subprocess.Popen | None = None
         self._conn: Connection | None = None
-        self._start()  # a first start that fails raises here (StoreBusy, ...)
+        self._start()  # a first start that fails raises here (LeaseHeld, StoreBusy, ...)
 
     # ---- process ------------------------------------------------------------------------------
     def _start(self) -> None:
@@ -114,7 +96,7 @@ class ServiceClient:
             conn.send_bytes(self._spec_bytes)
             if not conn.poll(self.start_timeout):
                 raise StoreServiceError(f"store service did not start within {self.start_timeout:.0f}s")
-            hello = conn.recv()
+            hello = wire.from_service_decoder.decode(conn.recv_bytes())
         except BaseException as exc:
             conn.close()
             process.kill()
@@ -122,10 +104,15 @@ class ServiceClient:
             if isinstance(exc, (EOFError, OSError)):
                 raise StoreServiceError(f"store service exited during start-up (code {process.returncode})") from exc
             raise
-        if hello[0] == "failed":
+        if type(hello) is wire.StartFailed:
             conn.close()
             process.wait()
-            raise remote_error(hello[1], hello[2])
+            raise wire.raise_error(hello.error)
+        if type(hello) is not wire.Ready:
+            conn.close()
+            process.kill()
+            process.wait()
+            raise StoreServiceError(f"store service said {hello!r} instead of ready")
         with self._lock:
             self.process, self._conn = process, conn
             self._generation += 1
@@ -164,14 +151,24 @@ class ServiceClient:
     def _receive(self, conn: Connection, generation: int) -> None:
         try:
             while True:
-                message = conn.recv()
-                if message[0] == "ack":
-                    self.on_ack(message[1])
+                message = wire.from_service_decoder.decode(conn.recv_bytes())
+                if type(message) is wire.Ack:
+                    self.on_ack(message.batch_ids)
                     continue
-                _, request_id, ok, value = message
-                future = self._pending.pop(request_id, None)
-                if future is not None:
-                    future.set_result(value) if ok else future.set_exception(remote_error(*value))
+                if type(message) not in (wire.Reply, wire.Failure):
+                    log.error("store service sent an unexpected %s; ignored", type(message).__name__)
+                    continue
+                waiting = self._pending.pop(message.request_id, None)
+                if waiting is None:
+                    continue
+                future, reply_type = waiting
+                if type(message) is wire.Failure:
+                    future.set_exception(wire.raise_error(message.error))
+                    continue
+                try:
+                    future.set_result(wire.decode_value(message.value, reply_type))
+                except Exception as exc:  # noqa: BLE001 - a reply of the wrong shape is the caller's error
+                    future.set_exception(StoreServiceError(f"unreadable reply: {exc}"))
         except (EOFError, OSError):
             pass
         self._on_death(generation)
@@ -182,7 +179,7 @@ class ServiceClient:
                 return
             self._alive.clear()
             pending, self._pending = self._pending, {}
-        for future in pending.values():
+        for future, _ in pending.values():
             future.set_exception(ServiceDied("store service exited while serving the request"))
         if not self._closing:
             self.last_error = f"store service (pid {self.pid}) exited with code {self.process.poll()}"
@@ -190,47 +187,59 @@ class ServiceClient:
         self.on_death()
 
     # ---- messages -----------------------------------------------------------------------------
-    def send(self, message: tuple) -> None:
+    def send_bytes(self, message: bytes) -> None:
         if not self._alive.is_set():
             raise ServiceDied("store service is not running")
         try:
             with self._send_lock:
-                self._conn.send(message)
+                self._conn.send_bytes(message)
         except (OSError, ValueError) as exc:
             raise ServiceDied(f"store service unreachable: {exc}") from exc
 
-    def call(self, op: str, *args: Any, timeout: float | None = 60.0, **kwargs: Any) -> Any:
-        """Run `op` in the service; waits through a restart (requests are idempotent) until `timeout`."""
+    def send_batch(self, batch_id: int, count: int, record: bytes) -> None:
+        self.send_bytes(wire.encode(wire.FactBatch(batch_id, count, record)))
+
+    def call(self, request: msgspec.Struct, *, timeout: float | None = 60.0) -> Any:
+        """Run `request` in the service; waits through a restart (requests are idempotent) until `timeout`."""
+        return self._call(request, wire.REPLY_TYPES[type(request)], timeout)
+
+    def call_raw(self, request: bytes, reply_type: Any = Any, *, timeout: float | None = 60.0) -> Any:
+        """Send an already-encoded request (tests use it to check how the service treats a bad one)."""
+        return self._call(msgspec.Raw(request), reply_type, timeout)
+
+    def _call(self, request: Any, reply_type: Any, timeout: float | None) -> Any:
         deadline = None if timeout is None else time.monotonic() + timeout
+        body = request if isinstance(request, msgspec.Raw) else msgspec.Raw(wire.encode(request))
+        what = type(request).__name__
         while True:
             if self._closed:
                 raise StoreServiceError("store service is closed")
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not self._alive.wait(remaining):
-                raise TimeoutError(f"store service not running ({self.last_error}); {op} not done")
+            if not self._alive.wait(_left(deadline)):
+                raise TimeoutError(f"store service not running ({self.last_error}); {what} not done")
             request_id = next(self._ids)
             future: Future = Future()
             with self._lock:  # registered under the lock, so a death in between cannot orphan the future
                 if not self._alive.is_set():
                     continue
-                self._pending[request_id] = future
+                self._pending[request_id] = (future, reply_type)
             try:
-                self.send(("call", request_id, op, args, kwargs))
-                return future.result(None if deadline is None else max(0.0, deadline - time.monotonic()))
+                self.send_bytes(wire.encode(wire.Call(request_id, body)))
+                return future.result(_left(deadline))
             except ServiceDied:
                 self._alive.wait(0.05)
                 continue
             except FutureTimeout:
                 self._pending.pop(request_id, None)
-                raise TimeoutError(f"store service: {op} got no answer within {timeout}s") from None
+                raise TimeoutError(f"store service: {what} got no answer within {timeout}s") from None
 
-    def close(self, timeout: float = 30.0) -> dict | None:
-        """Ask the service to close its journal and exit; returns its final journal status (None if dead)."""
+    def close(self, timeout: float = 30.0) -> JournalStatus | None:
+        """Ask the service to close its journal, give the lease back and exit; returns its final journal
+        status (None if it was not running)."""
         status = None
         self._closing = True
         try:
             if self._alive.is_set():
-                status = self.call("close", timeout=timeout)
+                status = self.call(wire.CloseService(), timeout=timeout)
         except (StoreServiceError, TimeoutError) as exc:
             log.error("store service did not close cleanly: %s", exc)
         self._closed = True
@@ -262,6 +271,7 @@ class RemoteJournalStatus(msgspec.Struct, kw_only=True):
     last_error: str = ""
     sent_batches: int = 0  # batches sent to the service (re-sends not counted)
     unacked: int = 0  # facts sent but not yet ACKed
+    spilled: int = 0  # facts in the trading process's spill WAL, not yet ACKed
     restarts: int = 0  # times the service was restarted after dying
     service_pid: int | None = None
     service_reachable: bool = True
@@ -275,48 +285,44 @@ class _Marker:
         self.last_batch = 0
 
 
-_encoder = msgspec.msgpack.Encoder()
+class _Batch:
+    """A batch sent (or about to be) and not yet ACKed. `spill_end`: where it ends in the spill WAL, if it
+    came from there (the spill is confirmed past it on its ACK)."""
+
+    __slots__ = ("count", "record", "spill_end")
+
+    def __init__(self, record: bytes, count: int, spill_end: Position | None = None) -> None:
+        self.record, self.count, self.spill_end = record, count, spill_end
 
 
-def encode_batch(facts: list) -> bytes:
-    """msgpack list of (table, fact); an object that cannot be encoded travels as a Rejected entry."""
-    try:
-        return _encoder.encode([(fact.table, fact) for fact in facts])
-    except Exception:  # noqa: BLE001 - find the bad ones; the rest go as usual
-        return _encoder.encode([msgspec.Raw(_encode_one(fact)) for fact in facts])
-
-
-def _encode_one(fact: object) -> bytes:
-    try:
-        return _encoder.encode((fact.table, fact))
-    except Exception as exc:  # noqa: BLE001
-        try:
-            text = repr(fact)[:2000]
-        except Exception:  # noqa: BLE001
-            text = f"<unprintable {type(fact).__name__}>"
-        return _encoder.encode((REJECTED_TABLE, Rejected(type(fact).__name__, text, f"{type(exc).__name__}: {exc}")))
+_spill_header = msgspec.msgpack.Encoder()
+_spill_decoder = msgspec.msgpack.Decoder(tuple[int, bytes])
 
 
 class RemoteJournal:
     """Journal by proxy: same append/flush/sync/status/close, the writing done in the store service."""
 
-    def __init__(self, service: ServiceClient, *, batch_size: int = 5000, send_interval: float = 0.05,
-                 max_unacked_batches: int = 64) -> None:
+    def __init__(self, service: ServiceClient, *, spill_dir: str, batch_size: int = 5000,
+                 send_interval: float = 0.05, max_unacked_batches: int = 64, spill_after: int | None = None) -> None:
         self.service = service
         self.batch_size = batch_size
         self.send_interval = send_interval
         self.max_unacked_batches = max_unacked_batches
+        self.spill_after = 4 * batch_size if spill_after is None else spill_after
         self._queue: deque = deque()
         self._wake = threading.Event()
         self._acked = threading.Condition()
-        self._unacked: dict[int, tuple[bytes, int]] = {}  # batch id -> (payload, facts), in send order
+        self._unacked: dict[int, _Batch] = {}  # batch id -> batch, in send order
+        self._spill = WriteAheadLog(spill_dir)
+        self._spill_read = self._spill.checkpoint  # the next spilled record not yet taken into _unacked
+        self._spilled = sum(_spill_decoder.decode(p)[0] for p, _ in self._spill.pending())  # a previous life's
         self._batch_ids = itertools.count(1)
         self._last_batch = 0
         self._drained = 0
         self._accepted = 0
         self._stopping = False
         self._give_up_at = float("inf")
-        self._child_status: dict = {}
+        self._child_status: JournalStatus | None = None
         service.on_ack = self._on_ack
         service.on_death = self._wake.set
         self._thread = threading.Thread(target=self._run, name="remote-journal-sender", daemon=True)
@@ -343,7 +349,7 @@ class RemoteJournal:
         if not self.sync(timeout):
             return False
         try:
-            return bool(self.service.call("flush", _left(deadline), timeout=_left(deadline)))
+            return bool(self.service.call(wire.Flush(_left(deadline)), timeout=_left(deadline)))
         except TimeoutError:
             return False
 
@@ -356,8 +362,11 @@ class RemoteJournal:
         return marker
 
     def _wait_acked(self, batch_id: int, timeout: float | None) -> bool:
+        """True once every batch up to `batch_id` is ACKed, spilled ones included."""
         with self._acked:
-            return self._acked.wait_for(lambda: not self._unacked or next(iter(self._unacked)) > batch_id, timeout)
+            return self._acked.wait_for(
+                lambda: (not self._unacked or next(iter(self._unacked)) > batch_id) and not self._spill.has_pending,
+                timeout)
 
     @property
     def accepted(self) -> int:
@@ -366,14 +375,16 @@ class RemoteJournal:
     def status(self) -> RemoteJournalStatus:
         reachable = True
         try:
-            self._child_status = self.service.call("status", timeout=5.0)
+            self._child_status = self.service.call(wire.JournalStatusRequest(), timeout=5.0)
         except (StoreServiceError, TimeoutError):
             reachable = False
-        status = RemoteJournalStatus(**self._child_status)
+        child = msgspec.structs.asdict(self._child_status) if self._child_status is not None else {}
+        status = RemoteJournalStatus(**child)
         status.appended = self._drained + sum(1 for item in list(self._queue) if type(item) is not _Marker)
         status.accepted = self._accepted
         with self._acked:
-            status.unacked = sum(n for _, n in self._unacked.values())
+            status.unacked = sum(batch.count for batch in self._unacked.values() if batch.spill_end is None)
+            status.spilled = self._spilled
         status.sent_batches = self._last_batch
         status.restarts = self.service.restarts
         status.service_pid = self.service.pid
@@ -394,10 +405,13 @@ class RemoteJournal:
         status = self.status()
         final = self.service.close(max(1.0, deadline - time.monotonic()))
         if final is not None:
-            status = RemoteJournalStatus(**{**msgspec.structs.asdict(status), **final,
+            status = RemoteJournalStatus(**{**msgspec.structs.asdict(status), **msgspec.structs.asdict(final),
                                             "appended": status.appended, "accepted": self._accepted})
-        if status.unacked:
-            log.error("journal closed with %d facts the store service never acknowledged", status.unacked)
+        if status.unacked or status.spilled:
+            log.error("journal closed with %d facts the store service never acknowledged (%d of them safe in the "
+                      "spill %s, sent by the next start)", status.unacked + status.spilled, status.spilled,
+                      self._spill.directory)
+        self._spill.close()
         return status
 
     # ---- sender thread ------------------------------------------------------------------------
@@ -407,46 +421,98 @@ class RemoteJournal:
             self._wake.clear()
             if not self.service.alive and self.service.restart():
                 self._resend_unacked()
-            while self._queue and self.service.alive and len(self._unacked) < self.max_unacked_batches:
+            self._send_spilled()
+            while (self._queue and self.service.alive and not self._spill_left()
+                   and len(self._unacked) < self.max_unacked_batches):
                 self._send_next_batch()
-            if self._stopping and (not (self._queue or self._unacked) or time.monotonic() >= self._give_up_at):
-                return
+            if len(self._queue) > self.spill_after:
+                self._spill_queue()
+            if self._stopping:
+                if not (self._queue or self._unacked or self._spill_left()):
+                    return
+                if time.monotonic() >= self._give_up_at:
+                    self._spill_queue()  # what the service never took is kept for the next start
+                    return
 
-    def _send_next_batch(self) -> None:
+    def _take_facts(self) -> tuple[list, list[_Marker]]:
         queue, facts, markers = self._queue, [], []
         for _ in range(min(len(queue), self.batch_size)):
             item = queue.popleft()
             (markers if type(item) is _Marker else facts).append(item)
+        self._drained += len(facts)
+        return facts, markers
+
+    def _send_next_batch(self) -> None:
+        facts, markers = self._take_facts()
         if facts:
-            self._drained += len(facts)
-            batch_id = next(self._batch_ids)
-            payload = encode_batch(facts)
-            with self._acked:
-                self._unacked[batch_id] = (payload, len(facts))
-            self._last_batch = batch_id
-            try:
-                self.service.send(("facts", batch_id, payload))
-            except ServiceDied:
-                pass  # kept in _unacked; re-sent after the restart
-        for marker in markers:
-            marker.last_batch = self._last_batch
-            marker.ready.set()
+            self._send(_Batch(encode_record(facts), len(facts)))
+        _release(markers, self._last_batch)
+
+    def _send(self, batch: _Batch) -> None:
+        batch_id = next(self._batch_ids)
+        with self._acked:
+            self._unacked[batch_id] = batch
+        self._last_batch = batch_id
+        try:
+            self.service.send_batch(batch_id, batch.count, batch.record)
+        except ServiceDied:
+            pass  # kept in _unacked; re-sent after the restart
 
     def _resend_unacked(self) -> None:
         with self._acked:
             batches = list(self._unacked.items())
-        for batch_id, (payload, _) in batches:
+        for batch_id, batch in batches:
             try:
-                self.service.send(("facts", batch_id, payload))
+                self.service.send_batch(batch_id, batch.count, batch.record)
             except ServiceDied:
                 return
 
+    # ---- the spill: bounded memory while the service is away or slow ------------------------------
+    def _spill_left(self) -> bool:
+        """Spilled records not yet taken into _unacked: newer facts wait behind them (order is kept)."""
+        return self._spill_read < self._spill.end
+
+    def _spill_queue(self) -> None:
+        """Move every queued fact, encoded, into the spill WAL (one fsync); they are sent from there in order."""
+        records, markers, count = [], [], 0
+        while self._queue:
+            facts, taken = self._take_facts()
+            markers += taken
+            if facts:
+                records.append(_spill_header.encode((len(facts), encode_record(facts))))
+                count += len(facts)
+        if records:
+            self._spill.append_many(records)
+            with self._acked:
+                self._spilled += count
+            log.warning("store service not taking facts (%s): %d facts spilled to %s",
+                        self.service.last_error or "slow", count, self._spill.directory)
+        _release(markers, self._last_batch)  # sync() also waits for the spill to drain
+
+    def _send_spilled(self) -> None:
+        """Send spilled records, oldest first, as room in _unacked allows."""
+        if not self._spill_left():
+            return
+        for payload, end in self._spill.pending(self._spill_read):
+            if len(self._unacked) >= self.max_unacked_batches or not self.service.alive:
+                return
+            count, record = _spill_decoder.decode(payload)
+            self._spill_read = end
+            self._send(_Batch(record, count, spill_end=end))
+
     def _on_ack(self, batch_ids: list[int]) -> None:
+        confirm = None
         with self._acked:
             for batch_id in batch_ids:
-                entry = self._unacked.pop(batch_id, None)
-                if entry is not None:
-                    self._accepted += entry[1]
+                batch = self._unacked.pop(batch_id, None)
+                if batch is None:
+                    continue
+                self._accepted += batch.count
+                if batch.spill_end is not None:
+                    self._spilled -= batch.count
+                    confirm = batch.spill_end
+            if confirm is not None:
+                self._spill.confirm(confirm)  # acks come in send order: everything before it is in
             self._acked.notify_all()
         self._wake.set()  # room for more batches
 
@@ -460,46 +526,86 @@ class RemoteStoreReader:
         self.timeout = timeout
 
     def latest_position_states(self, trade_ids: list[str] | None = None) -> list[dict[str, Any]]:
-        return self.service.call("latest_position_states", trade_ids, timeout=self.timeout)
+        return self.service.call(wire.LatestPositionStates(trade_ids), timeout=self.timeout)
 
     def open_position_states(self) -> list[dict[str, Any]]:
-        return self.service.call("open_position_states", timeout=self.timeout)
+        return self.service.call(wire.OpenPositionStates(), timeout=self.timeout)
 
     def recent_anomalies(self, limit: int = 100) -> list[dict[str, Any]]:
-        return self.service.call("recent_anomalies", limit, timeout=self.timeout)
+        return self.service.call(wire.RecentAnomalies(limit), timeout=self.timeout)
 
     def count(self, table: str, *, final: bool = True) -> int:
-        return self.service.call("count", table, final=final, timeout=self.timeout)
+        return self.service.call(wire.CountRows(table, final), timeout=self.timeout)
 
     def row_ids(self, table: str) -> set[int]:
-        return self.service.call("row_ids", table, timeout=self.timeout)
+        return self.service.call(wire.RowIds(table), timeout=self.timeout)
 
     def foreign_namespace_rows(self, limit: int = 100) -> list[dict[str, Any]]:
-        return self.service.call("foreign_namespace_rows", limit, timeout=self.timeout)
+        return self.service.call(wire.ForeignNamespaceRows(limit), timeout=self.timeout)
 
-    def legacy_position_state(self, database: str, table: str = "position_state",
-                              closed_for_trade_ids: list[str] | None = None) -> dict[str, Any]:
-        return self.service.call("legacy_position_state", database, table,
-                                 closed_for_trade_ids=closed_for_trade_ids, timeout=self.timeout)
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
+        return self.service.call(wire.SelectQuery(sql, parameters or {}), timeout=self.timeout)
 
     def ping(self) -> bool:
-        return self.service.call("ping", timeout=self.timeout)
+        return self.service.call(wire.Ping(), timeout=self.timeout)
 
     def close(self) -> None:
         """Nothing to do: the service closes with the journal (`RemoteJournal.close`)."""
 
 
-def open_store_service(spec: ServiceSpec, *, batch_size: int = 5000, send_interval: float = 0.05,
-                       start_timeout: float = 120.0) -> tuple[RemoteJournal, RemoteStoreReader]:
-    """Start the store service for `spec` (raises its start-up error, e.g. StoreBusy) and return the proxies."""
-    service = ServiceClient(spec, start_timeout=start_timeout)
-    return (RemoteJournal(service, batch_size=batch_size, send_interval=send_interval),
-            RemoteStoreReader(service, spec.config.node.namespace))
+class RemoteLiveState:
+    """The live-state store, read and written in the store service, which holds the namespace's lease.
+    The lease itself is the service's alone: ask `Stores.lease_status()`."""
+
+    def __init__(self, service: ServiceClient, namespace: str, *, timeout: float = 30.0) -> None:
+        self.service = service
+        self.namespace = namespace
+        self.timeout = timeout
+
+    def get(self, key: str) -> dict | None:
+        return self.service.call(wire.StateGet(key), timeout=self.timeout)
+
+    def entries(self) -> dict[str, dict]:
+        return self.service.call(wire.StateEntries(), timeout=self.timeout)
+
+    def lease_holder(self) -> str | None:
+        return self.service.call(wire.StateLeaseHolder(), timeout=self.timeout)
+
+    def put(self, key: str, value: dict) -> None:
+        self.write_many({key: value})
+
+    def remove(self, key: str) -> None:
+        self.write_many({key: None})
+
+    def write_many(self, changes: dict[str, dict | None]) -> None:
+        self.service.call(wire.StateWrite(dict(changes)), timeout=self.timeout)
+
+    def compare_and_set(self, key: str, expected: dict | None, new: dict | None) -> bool:
+        return self.service.call(wire.StateCompareAndSet(key, expected, new), timeout=self.timeout)
+
+    def lease_status(self) -> LeaseStatus:
+        return self.service.call(wire.LeaseStatusRequest(), timeout=self.timeout)
+
+    def acquire_lease(self, holder_id: str, ttl_s: float) -> bool:
+        raise NotLeaseHolder("the store service holds the namespace's lease; the trading process never takes it")
+
+    renew_lease = acquire_lease
+
+    def release_lease(self, holder_id: str) -> None:
+        raise NotLeaseHolder("the store service gives the lease back when it closes")
+
+    def close(self) -> None:
+        """Nothing to do: the service closes with the journal (`RemoteJournal.close`)."""
+
+
+def _release(markers: list[_Marker], last_batch: int) -> None:
+    for marker in markers:
+        marker.last_batch = last_batch
+        marker.ready.set()
 
 
 def _left(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
-__all__ = ["RemoteJournal", "RemoteJournalStatus", "RemoteStoreReader", "ServiceClient", "ServiceDied",
-           "StoreServiceError", "open_store_service", "remote_error"]
+__all__ = ["RemoteJournal", "RemoteJournalStatus", "RemoteLiveState", "RemoteStoreReader", "ServiceClient"]

@@ -1,21 +1,18 @@
-"""The store service: a child process that owns ClickHouse (chDB), the Journal and the live-state sink.
+"""The store service: a child process that owns every store write of the node (`journal.owner.StoreOwner`).
 
 The trading process never loads chDB; it talks to this process through `journal.remote`. Started as
 
     python -m dolphin_nautilus.journal.service FD
 
-with FD one end of a socketpair (a `multiprocessing.connection.Connection`). The first message is a
-msgpack `ServiceSpec`; the service answers ("ready", pid) or ("failed", error type, message) and exits.
+with FD one end of a socketpair. The protocol is `journal.wire`: the first message is a `ServiceSpec`; the
+service opens the stores (taking the namespace's lease, whose single renewer then runs here) and answers
+`Ready` or `StartFailed` (an `ErrorReport`: e.g. `lease_held` naming the holder, `store_busy`) and exits.
 
-Messages (pickled tuples; fact batches are msgpack bytes inside):
-  parent -> ("facts", batch_id, payload)      payload: msgpack list of (table, fact) pairs
-            ("call", request_id, op, args, kwargs)  op: flush, sync, status, info, close, or a READERS name
-  child  -> ("ack", [batch_id, ...])          sent only after journal.sync(): the batches are in the WAL
-            ("reply", request_id, ok, value)  value: the result, or (error type name, message)
-
-A batch is appended to the Journal on the main thread in arrival order; the acker thread then waits for
-journal.sync() and acks every batch appended before it. If the parent goes away (EOF) the service closes
-the Journal (everything received goes to the WAL, and to ClickHouse if it is up) and exits.
+A `FactBatch` is appended to the Journal on the main thread in arrival order, its record bytes as they are;
+the acker thread then waits for journal.sync() and acks every batch appended before it. Requests that may
+block (flush, sync, the ClickHouse readers, the live state) run on a small pool. If the trading process goes
+away (EOF) the service closes the Journal (everything received goes to the WAL, and to ClickHouse if it is
+up), gives the lease back and exits, so a restarted node can take the namespace at once.
 This module must not import nautilus_trader.
 """
 
@@ -28,147 +25,118 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
-from pathlib import Path
+from typing import Any
 
 import msgspec
 
-from dolphin_nautilus.config import Config
-from dolphin_nautilus.domain.facts import FACT_TYPE_BY_TABLE
+from dolphin_nautilus.journal import wire
+from dolphin_nautilus.journal.owner import StoreOwner
 
 log = logging.getLogger("dolphin_nautilus.journal.service")
 
-# The ClickHouseStore methods a parent may call; anything else is refused.
-READERS = frozenset({
-    "latest_position_states", "open_position_states", "recent_anomalies", "count", "row_ids",
-    "foreign_namespace_rows", "ping", "legacy_position_state",
-})
-REJECTED_TABLE = "!rejected"  # a batch entry the parent could not encode: quarantined here, never dropped
-
-
-class ServiceSpec(msgspec.Struct, frozen=True, kw_only=True):
-    config: Config
-    state_dir: str
-    node_id: str  # the parent's lease holder id: the live-state sink writes under the parent's lease
-
-
-class Rejected(msgspec.Struct, frozen=True):
-    type_name: str
-    text: str  # repr() of the object, cut
-    error: str
-
-
-class RejectedObject:
-    """Stands for an object the parent could not encode. It has no `table`, so the Journal quarantines it
-    (quarantine.jsonl + a JOURNAL_QUARANTINE anomaly) exactly as it would an unencodable object in-process."""
-
-    def __init__(self, rejected: Rejected) -> None:
-        self.rejected = rejected
-
-    @property
-    def table(self) -> str:
-        raise AttributeError(f"not a journal fact ({self.rejected.type_name}): {self.rejected.error}")
-
-    def __repr__(self) -> str:
-        return f"<{self.rejected.type_name} from the trading process: {self.rejected.text}>"
-
-
-_batch_decoder = msgspec.msgpack.Decoder(list[tuple[str, msgspec.Raw]])
-_fact_decoders = {table: msgspec.msgpack.Decoder(t) for table, t in FACT_TYPE_BY_TABLE.items()}
-_rejected_decoder = msgspec.msgpack.Decoder(Rejected)
-
-
-def decode_batch(payload: bytes) -> list:
-    """Facts of a batch in order; an entry that does not decode becomes a RejectedObject (quarantined)."""
-    out: list = []
-    for table, raw in _batch_decoder.decode(payload):
-        try:
-            if table == REJECTED_TABLE:
-                out.append(RejectedObject(_rejected_decoder.decode(raw)))
-            else:
-                out.append(_fact_decoders[table].decode(raw))
-        except Exception as exc:  # noqa: BLE001 - one bad entry must not lose the batch
-            out.append(RejectedObject(Rejected(type_name=table, text=bytes(raw)[:500].hex(), error=repr(exc))))
-    return out
-
 
 class StoreService:
-    """Opens the stores exactly as the in-process wiring does (node.stores), then serves one connection."""
+    """Serves one connection for a StoreOwner."""
 
-    def __init__(self, spec: ServiceSpec) -> None:
-        from dolphin_nautilus.journal.store import ClickHouseStore
-        from dolphin_nautilus.journal.writer import Journal
-        from dolphin_nautilus.node.stores import clickhouse_config, journal_config, open_live_state
-        from dolphin_nautilus.state import SlotStateWriter
-
-        config, state_dir = spec.config, Path(spec.state_dir)
-        ttl = config.hazelcast.lease_ttl_s
-        self.live_state = open_live_state(config, state_dir)
-        try:
-            # Same holder id as the parent, which holds the lease: this (re)takes it as that holder.
-            if not self.live_state.acquire_lease(spec.node_id, ttl):
-                raise RuntimeError(f"live state of '{config.node.namespace}' is leased to "
-                                   f"{self.live_state.lease_holder()}, not to {spec.node_id}")
-            self.store = ClickHouseStore(clickhouse_config(config, state_dir))
-        except BaseException:
-            self.live_state.close()
-            raise
-        writer = SlotStateWriter(self.live_state, spec.node_id, lease_ttl_s=ttl)
-        self.journal = Journal(self.store, journal_config(config, state_dir), sinks=[writer.write_batch])
+    def __init__(self, owner: StoreOwner, conn: Connection) -> None:
+        self.owner = owner
+        self._conn = conn
         self._send_lock = threading.Lock()
         self._acks: queue.SimpleQueue = queue.SimpleQueue()
-        self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="store-service")
-        self._conn: Connection | None = None
+        self._workers: ThreadPoolExecutor | None = ThreadPoolExecutor(max_workers=2,
+                                                                      thread_name_prefix="store-service")
 
-    def serve(self, conn: Connection) -> None:
-        self._conn = conn
+    def serve(self) -> None:
         acker = threading.Thread(target=self._ack_loop, name="store-service-acker", daemon=True)
         acker.start()
         try:
             while True:
                 try:
-                    message = conn.recv()
+                    message = wire.to_service_decoder.decode(self._conn.recv_bytes())
                 except (EOFError, OSError):
                     log.warning("store service: the trading process went away; closing the journal")
                     break
-                if message[0] == "facts":
-                    for fact in decode_batch(message[2]):
-                        self.journal.append(fact)
-                    self._acks.put(message[1])
-                elif message[2] == "close":
+                if type(message) is wire.FactBatch:
+                    self.owner.journal.append_record(message.record, message.count)
+                    self._acks.put(message.batch_id)
+                    continue
+                request = self._decode_request(message)
+                if type(request) is wire.CloseService:
                     self._acks.put(None)
                     acker.join()
-                    self._reply(message[1], True, self._close())
+                    self._send(wire.Reply(message.request_id, msgspec.Raw(wire.encode_value(self._close()))))
                     return
-                else:
-                    self._dispatch(*message[1:])
+                if request is not None:
+                    self._dispatch(message.request_id, request)
         finally:
             self._acks.put(None)
             acker.join(30)
             self._close()
 
-    def _dispatch(self, request_id: int, op: str, args: tuple, kwargs: dict) -> None:
-        if op == "status":
-            self._reply(request_id, True, msgspec.structs.asdict(self.journal.status()))
-        elif op == "info":
-            self._reply(request_id, True, {
-                "pid": os.getpid(), "namespace": self.store.namespace, "database": self.store.database,
-                "nautilus_loaded": any(m.startswith("nautilus_trader") for m in sys.modules),
-            })
-        else:
-            self._workers.submit(self._run_blocking, request_id, op, args, kwargs)
-
-    def _run_blocking(self, request_id: int, op: str, args: tuple, kwargs: dict) -> None:
+    def _decode_request(self, call: wire.Call) -> Any:
         try:
-            if op in ("flush", "sync"):
-                result = getattr(self.journal, op)(*args)
-            elif op in READERS:
-                result = getattr(self.store, op)(*args, **kwargs)
-            else:
-                raise ValueError(f"store service: unknown request {op!r}")
-        except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller, named
-            self._reply(request_id, False, (type(exc).__name__, str(exc)))
+            return wire.request_decoder.decode(call.request)
+        except msgspec.DecodeError as exc:
+            self._send(wire.Failure(call.request_id, wire.ErrorReport(
+                "bad_request", f"store service: unknown or malformed request: {exc}")))
+            return None
+
+    def _dispatch(self, request_id: int, request: Any) -> None:
+        if type(request) in (wire.JournalStatusRequest, wire.ServiceInfoRequest, wire.LeaseStatusRequest):
+            self._run(request_id, request)  # answered at once: never queued behind a slow reader
         else:
-            self._reply(request_id, True, result)
+            assert self._workers is not None
+            self._workers.submit(self._run, request_id, request)
+
+    def _run(self, request_id: int, request: Any) -> None:
+        try:
+            result = self._answer(request)
+        except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller, typed
+            self._send(wire.Failure(request_id, wire.report_error(exc)))
+        else:
+            self._send(wire.Reply(request_id, msgspec.Raw(wire.encode_value(result))))
+
+    def _answer(self, request: Any) -> Any:  # noqa: C901, PLR0911 - one branch per request kind
+        owner, store, live = self.owner, self.owner.clickhouse, self.owner.live_state
+        match request:
+            case wire.Flush(timeout=timeout):
+                return owner.journal.flush(timeout)
+            case wire.Sync(timeout=timeout):
+                return owner.journal.sync(timeout)
+            case wire.JournalStatusRequest():
+                return owner.journal.status()
+            case wire.ServiceInfoRequest():
+                return wire.ServiceInfo(pid=os.getpid(), namespace=store.namespace, database=store.database,
+                                        nautilus_loaded=any(m.startswith("nautilus_trader") for m in sys.modules))
+            case wire.LeaseStatusRequest():
+                return owner.lease_status()
+            case wire.LatestPositionStates(trade_ids=trade_ids):
+                return store.latest_position_states(trade_ids)
+            case wire.OpenPositionStates():
+                return store.open_position_states()
+            case wire.RecentAnomalies(limit=limit):
+                return store.recent_anomalies(limit)
+            case wire.CountRows(table=table, final=final):
+                return store.count(table, final=final)
+            case wire.RowIds(table=table):
+                return store.row_ids(table)
+            case wire.ForeignNamespaceRows(limit=limit):
+                return store.foreign_namespace_rows(limit)
+            case wire.Ping():
+                return store.ping()
+            case wire.SelectQuery(sql=sql, parameters=parameters):
+                return store.query(sql, parameters)
+            case wire.StateGet(key=key):
+                return live.get(key)
+            case wire.StateEntries():
+                return live.entries()
+            case wire.StateLeaseHolder():
+                return live.lease_holder()
+            case wire.StateWrite(changes=changes):
+                return live.write_many(changes)
+            case wire.StateCompareAndSet(key=key, expected=expected, new=new):
+                return live.compare_and_set(key, expected, new)
+        raise wire.BadRequest(f"store service: unknown request {type(request).__name__}")
 
     def _ack_loop(self) -> None:
         """Ack batches once the Journal has fsync'd them to its WAL (one sync covers all batches before it)."""
@@ -180,35 +148,26 @@ class StoreService:
             batch_ids = [b for b in batch_ids if b is not None]
             if batch_ids:
                 try:
-                    self.journal.sync()
+                    self.owner.journal.sync()
                 except Exception:  # the journal's writer died: let the parent restart us and re-send
                     log.exception("store service: journal cannot accept facts; exiting")
                     os._exit(70)
-                self._send(("ack", batch_ids))
+                self._send(wire.Ack(batch_ids))
             if done:
                 return
 
-    def _reply(self, request_id: int, ok: bool, value) -> None:
-        self._send(("reply", request_id, ok, value))
-
-    def _send(self, message: tuple) -> None:
+    def _send(self, message: msgspec.Struct) -> None:
         try:
             with self._send_lock:
-                self._conn.send(message)
+                self._conn.send_bytes(wire.encode(message))
         except (OSError, ValueError):
             pass  # the parent is gone; what we hold is in the WAL or goes there on close
 
-    def _close(self) -> dict:
-        if self._workers is None:
-            return msgspec.structs.asdict(self.journal.status())
-        self._workers.shutdown(wait=True)
-        self._workers = None
-        try:
-            status = self.journal.close()
-        finally:
-            self.store.close()
-            self.live_state.close()  # the lease stays the parent's to release
-        return msgspec.structs.asdict(status)
+    def _close(self) -> Any:
+        if self._workers is not None:
+            self._workers.shutdown(wait=True)
+            self._workers = None
+        return self.owner.close()
 
 
 def main(argv: list[str]) -> int:
@@ -216,14 +175,14 @@ def main(argv: list[str]) -> int:
                         format="%(asctime)s store-service %(levelname)s %(name)s: %(message)s")
     conn = Connection(int(argv[0]))
     try:
-        spec = msgspec.msgpack.decode(conn.recv_bytes(), type=ServiceSpec)
-        service = StoreService(spec)
-    except BaseException as exc:  # noqa: BLE001 - the parent raises it, with the same type and message
-        conn.send(("failed", type(exc).__name__, str(exc)))
+        spec = wire.spec_decoder.decode(conn.recv_bytes())
+        owner = StoreOwner(spec.stores, spec.secrets, spec.node_id)
+    except BaseException as exc:  # noqa: BLE001 - the parent raises it, with the same class and message
+        conn.send_bytes(wire.encode(wire.StartFailed(wire.report_error(exc))))
         conn.close()
         return 2
-    conn.send(("ready", os.getpid()))
-    service.serve(conn)
+    conn.send_bytes(wire.encode(wire.Ready(os.getpid())))
+    StoreService(owner, conn).serve()
     return 0
 
 

@@ -128,14 +128,16 @@ def fetch_specs(config: Config) -> dict:
     return specs
 
 
-def open_stores(config: Config, state_dir: Path):
+def open_stores(config: Config, state_dir: Path, secrets: Secrets):
     from dolphin_nautilus.journal.store import StoreError
-    from dolphin_nautilus.node.stores import LeaseHeld, Stores
+    from dolphin_nautilus.node.stores import open_node_stores
     from dolphin_nautilus.state import StateStoreError
 
     try:
-        return Stores(config, state_dir)
-    except (LeaseHeld, StoreError, StateStoreError) as exc:
+        # The store service takes the namespace lease (LeaseHeld, a StateStoreError, names the holder) and is
+        # its only renewer; it also writes the heartbeat.
+        return open_node_stores(config, state_dir, secrets=secrets)
+    except (StoreError, StateStoreError) as exc:
         raise LaunchError(EXIT_STORES, f"{type(exc).__name__}: {exc}") from None
 
 
@@ -233,12 +235,12 @@ class NodeRun:
         live_strategy = msgspec.structs.replace(strategy_config(config, seed_restored=False), snapshot_every_bars=1)
         self.strategy = DolphinStrategy(live_strategy, specs)
         self.control = NodeControlActor(
-            NodeControlActorConfig(component_id="NodeControl", heartbeat_every_s=config.hazelcast.lease_ttl_s / 6),
+            NodeControlActorConfig(component_id="NodeControl"),
             state_dir=state_dir,
             identity={"node_id": stores.node_id, "namespace": config.node.namespace,
                       "environment": config.node.environment, "trader_id": config.node.trader_id,
                       "log_file": str(log_file), "config": str(Path(config.source).resolve())},
-            heartbeat=self._heartbeat,
+            heartbeat=None,  # the store service writes the heartbeat with each lease renewal
         )
         self.signal_actor, self.signal_map = signal_actor(config, state_dir)
         restore = None if without_restore else restore_actor(config, stores, specs, state_dir)
@@ -261,11 +263,6 @@ class NodeRun:
         self.node.add_exec_client_factory("BINGX", BingXLiveExecClientFactory)
         self.node.build()
         self.control.bind(self.node.kernel.exec_engine.reconcile_execution_state, self.loop)
-
-    def _heartbeat(self) -> None:
-        from dolphin_nautilus.state import HEARTBEAT_KEY
-
-        self.stores.live_state.put(HEARTBEAT_KEY, {"node_id": self.stores.node_id, "ts": time.time_ns()})
 
     def _on_signal(self, sig: signal.Signals) -> None:
         self.stop_signal = sig.name
@@ -360,11 +357,12 @@ def launch(config_path: str, *, startup_timeout_s: float, without_restore: bool 
         raise LaunchError(EXIT_CONFIG, "--without-restore is refused for live: a live node always restores")
     check_credentials()
     state_dir = state_dir_for(config)
+    secrets = Secrets.from_env()  # read once: the log redactor and the stores get them from here
     log_file = setup_logging(state_dir, config.node.log_level if config.node.log_level != "ERROR" else "INFO",
-                             Secrets.from_env())
+                             secrets)
     log_event(log, logging.INFO, "starting", f"dolphin-node {config.node.environment}/{config.node.namespace}",
               config=str(Path(config.source).resolve()), state_dir=str(state_dir), log_file=str(log_file))
-    stores = _logged(open_stores, config, state_dir)
+    stores = _logged(open_stores, config, state_dir, secrets)
     status = EXIT_FAILED
     try:
         specs = _logged(fetch_specs, config)

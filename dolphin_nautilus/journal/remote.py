@@ -431,7 +431,8 @@ class RemoteJournal:
                 if not (self._queue or self._unacked or self._spill_left()):
                     return
                 if time.monotonic() >= self._give_up_at:
-                    self._spill_queue()  # what the service never took is kept for the next start
+                    self._spill_unacked()  # what the service never took is kept for the next start
+                    self._spill_queue()
                     return
 
     def _take_facts(self) -> tuple[list, list[_Marker]]:
@@ -488,6 +489,18 @@ class RemoteJournal:
             log.warning("store service not taking facts (%s): %d facts spilled to %s",
                         self.service.last_error or "slow", count, self._spill.directory)
         _release(markers, self._last_batch)  # sync() also waits for the spill to drain
+
+    def _spill_unacked(self) -> None:
+        """At a close that gives up: the in-memory batches never ACKed go to the spill too (a copy the service
+        did write is deduplicated by row_id when the next start sends it again)."""
+        with self._acked:
+            batches = {i: batch for i, batch in self._unacked.items() if batch.spill_end is None}
+        if batches:
+            self._spill.append_many([_spill_header.encode((b.count, b.record)) for b in batches.values()])
+            with self._acked:
+                for batch_id in batches:
+                    self._unacked.pop(batch_id, None)
+                self._spilled += sum(b.count for b in batches.values())
 
     def _send_spilled(self) -> None:
         """Send spilled records, oldest first, as room in _unacked allows."""

@@ -305,3 +305,32 @@ def test_facts_spill_to_disk_while_the_service_cannot_restart_and_arrive_when_it
     finally:
         rival.close()
         stores.close()
+
+
+def test_a_close_that_gives_up_keeps_the_facts_in_the_spill_and_the_next_start_sends_them(config, state_dir):
+    config = msgspec.structs.replace(config, journal=JournalSection(batch_size=500),
+                                     hazelcast=HazelcastSection(lease_ttl_s=1.0))
+    stores = Stores(config, state_dir)
+    rival = open_live_state(config, state_dir)
+    facts = make_facts(0, 3000)
+    try:
+        journal = stores.journal
+        journal.service._retry_at = time.monotonic() + 3600  # the service stays down ...
+        os.kill(journal.service.pid, signal.SIGKILL)
+        time.sleep(1.5)
+        assert rival.acquire_lease("rival", 60)  # ... and cannot come back while the rival holds the lease
+        journal.service._retry_at = 0.0
+        for fact in facts:
+            journal.append(fact)
+        final = journal.close(timeout=2.0)
+        assert final.spilled == len(facts) and final.unacked == 0
+    finally:
+        rival.release_lease("rival")
+        rival.close()
+    reopened = Stores(config, state_dir)
+    try:
+        assert reopened.journal.flush(120)
+        assert reopened.journal.status().spilled == 0
+        assert stored_row_ids(reopened.clickhouse) == row_ids_by_table(facts)
+    finally:
+        reopened.close()

@@ -29,8 +29,8 @@ from dolphin_nautilus.journal.remote import (
     RemoteJournalStatus,
     RemoteLiveState,
     RemoteStoreReader,
-    ServiceClient,
 )
+from dolphin_nautilus.journal.service_client import ServiceClient
 from dolphin_nautilus.journal.spec import StoresSpec, StoreSecrets
 from dolphin_nautilus.journal.wire import ServiceSpec
 from dolphin_nautilus.journal.writer import JournalStatus

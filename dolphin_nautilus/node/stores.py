@@ -1,6 +1,6 @@
-"""The node's stores from its TOML config: the one mapping `Config` -> `StoresSpec` (`journal.spec`).
+"""The node's stores from its TOML config: the one mapping `Config` -> `StoresSpec` (`stores.spec`).
 
-The stores themselves are opened by `journal.stores.open_stores` (the journal/state layer knows nothing of
+The stores themselves are opened by `stores.open_stores` (the stores layer knows nothing of
 the TOML config); this module maps the config's sections onto its plain structs and the secrets read at
 start onto `StoreSecrets`. `open_node_stores(config, state_dir, secrets=...)` does both; `Stores` is the
 same call under the name the callers have used so far.
@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from dolphin_nautilus.config import Config, Secrets
-from dolphin_nautilus.journal.owner import open_live_state as open_spec_live_state
-from dolphin_nautilus.journal.spec import HazelcastStateSpec, LocalStateSpec, StoresSpec, StoreSecrets
+from dolphin_nautilus.stores.owner import open_live_state as open_spec_live_state
+from dolphin_nautilus.stores.spec import HazelcastStateSpec, LocalStateSpec, StoresSpec, StoreSecrets
 from dolphin_nautilus.journal.store import StoreConfig
-from dolphin_nautilus.journal.stores import Stores as OpenStores
-from dolphin_nautilus.journal.stores import StoresMode, default_node_id, open_stores
+from dolphin_nautilus.stores.wiring import Stores as OpenStores
+from dolphin_nautilus.stores.wiring import StoresMode, default_node_id, open_stores
 from dolphin_nautilus.journal.writer import JournalConfig
 from dolphin_nautilus.state import HazelcastStoreConfig, LeaseHeld, LiveStateStore
 

@@ -17,8 +17,9 @@ import pytest
 from dolphin_nautilus.config import JournalSection
 from dolphin_nautilus.domain.facts import FACT_TYPE_BY_TABLE
 from dolphin_nautilus.config import HazelcastSection
-from dolphin_nautilus.journal import JournalStatus, StoreBusy, wire
-from dolphin_nautilus.journal.remote import RemoteJournal, RemoteJournalStatus, RemoteLiveState, RemoteStoreReader
+from dolphin_nautilus.journal import JournalStatus, StoreBusy
+from dolphin_nautilus.stores import wire
+from dolphin_nautilus.stores.remote import RemoteJournal, RemoteJournalStatus, RemoteLiveState, RemoteStoreReader
 from dolphin_nautilus.node.stores import Stores, open_live_state
 from dolphin_nautilus.state import LeaseHeld
 from tests.journal.factory import make_facts, position_state, row_ids_by_table

@@ -14,9 +14,9 @@ from dolphin_nautilus.config import (
     Secrets,
     StrategySection,
 )
-from dolphin_nautilus.journal.owner import open_live_state
-from dolphin_nautilus.journal.spec import HazelcastStateSpec
-from dolphin_nautilus.journal.wire import ServiceSpec
+from dolphin_nautilus.stores.owner import open_live_state
+from dolphin_nautilus.stores.spec import HazelcastStateSpec
+from dolphin_nautilus.stores.wire import ServiceSpec
 from dolphin_nautilus.node.stores import store_secrets, stores_spec
 from tests.state.conftest import hazelcast_config
 

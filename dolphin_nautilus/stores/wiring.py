@@ -4,15 +4,15 @@ The entry point for the node assembly (and backtests, tools, tests) is
 
     stores = open_stores(spec, secrets, node_id=..., mode="process")
 
-with a `StoresSpec` and `StoreSecrets` (`journal.spec`: plain structs; the TOML config is mapped to them
+with a `StoresSpec` and `StoreSecrets` (`stores.spec`: plain structs; the TOML config is mapped to them
 above this layer, in `node.stores`). Opening takes the namespace's single-writer lease, so a second node
 of the same namespace fails here with `LeaseHeld` naming the holder.
 
-Every store write has one owner, a `journal.owner.StoreOwner`: the lease, its single renewer and the
+Every store write has one owner, a `stores.owner.StoreOwner`: the lease, its single renewer and the
 heartbeat, the Journal and its live-state sink, and the live-state writes others ask for.
-`mode="process"` (the default) runs it in a store-service child process (`journal.service`), so chDB never
+`mode="process"` (the default) runs it in a store-service child process (`stores.service`), so chDB never
 loads into the trading process and the writer never competes with the engine for the GIL; `.journal`,
-`.clickhouse` and `.live_state` are then proxies (`journal.remote`), and `lease_status()` asks the service.
+`.clickhouse` and `.live_state` are then proxies (`stores.remote`), and `lease_status()` asks the service.
 `mode="inline"` runs the owner in this process (one-process tools and tests).
 """
 
@@ -23,16 +23,16 @@ import socket
 from pathlib import Path
 from typing import Any, Literal
 
-from dolphin_nautilus.journal.owner import StoreOwner
-from dolphin_nautilus.journal.remote import (
+from dolphin_nautilus.stores.owner import StoreOwner
+from dolphin_nautilus.stores.remote import (
     RemoteJournal,
     RemoteJournalStatus,
     RemoteLiveState,
     RemoteStoreReader,
 )
-from dolphin_nautilus.journal.service_client import ServiceClient
-from dolphin_nautilus.journal.spec import StoresSpec, StoreSecrets
-from dolphin_nautilus.journal.wire import ServiceSpec
+from dolphin_nautilus.stores.service_client import ServiceClient
+from dolphin_nautilus.stores.spec import StoresSpec, StoreSecrets
+from dolphin_nautilus.stores.wire import ServiceSpec
 from dolphin_nautilus.journal.writer import JournalStatus
 from dolphin_nautilus.state.lease import LeaseStatus
 

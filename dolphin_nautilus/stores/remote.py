@@ -1,4 +1,4 @@
-"""The trading process's side of the store service (`journal.service`): the Journal, the store readers and
+"""The trading process's side of the store service (`stores.service`): the Journal, the store readers and
 the live state by proxy. The trading process never loads chDB and never writes a store itself.
 
 Durability contract
@@ -39,12 +39,12 @@ from typing import Any
 import msgspec
 
 from dolphin_nautilus.domain.facts import Fact
-from dolphin_nautilus.journal import wire
+from dolphin_nautilus.stores import wire
 from dolphin_nautilus.journal.record import encode_record
-from dolphin_nautilus.journal.service_client import ServiceClient
+from dolphin_nautilus.stores.service_client import ServiceClient
 from dolphin_nautilus.journal.store import QueryResult
 from dolphin_nautilus.journal.wal import Position, WriteAheadLog
-from dolphin_nautilus.journal.wire import ServiceDied, StoreServiceError
+from dolphin_nautilus.stores.wire import ServiceDied, StoreServiceError
 from dolphin_nautilus.journal.writer import JournalStatus
 from dolphin_nautilus.state.lease import LeaseStatus
 from dolphin_nautilus.state.store import NotLeaseHolder

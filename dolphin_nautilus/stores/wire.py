@@ -23,7 +23,7 @@ from typing import Any, Literal
 import msgspec
 
 from dolphin_nautilus.journal.schema import SchemaError, SchemaMismatch
-from dolphin_nautilus.journal.spec import StoresSpec, StoreSecrets
+from dolphin_nautilus.stores.spec import StoresSpec, StoreSecrets
 from dolphin_nautilus.journal.store import BadRows, QueryResult, StoreBusy, StoreError, StoreUnavailable
 from dolphin_nautilus.journal.writer import JournalStatus
 from dolphin_nautilus.state.lease import LeaseStatus

@@ -1,8 +1,8 @@
 """The store-service child process as the trading process sees it: start, typed RPC, death and restart.
 
-`ServiceClient` starts `python -m dolphin_nautilus.journal.service`, hands it the `ServiceSpec` over a
+`ServiceClient` starts `python -m dolphin_nautilus.stores.service`, hands it the `ServiceSpec` over a
 socketpair and raises the service's start-up error (LeaseHeld naming the holder, StoreBusy, ...) with its
-own class. Afterwards it sends fact batches and requests (`journal.wire`), resolves each request with its
+own class. Afterwards it sends fact batches and requests (`stores.wire`), resolves each request with its
 typed reply or typed error, notices the child's death (pending requests get `ServiceDied` and are retried
 by `call` until their timeout; requests are idempotent) and restarts it with backoff when asked.
 """
@@ -23,8 +23,8 @@ from typing import Any
 
 import msgspec
 
-from dolphin_nautilus.journal import wire
-from dolphin_nautilus.journal.wire import ServiceDied, StoreServiceError
+from dolphin_nautilus.stores import wire
+from dolphin_nautilus.stores.wire import ServiceDied, StoreServiceError
 from dolphin_nautilus.journal.writer import JournalStatus
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class ServiceClient:
         parent_sock, child_sock = socket.socketpair()
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "dolphin_nautilus.journal.service", str(child_sock.fileno())],
+                [sys.executable, "-m", "dolphin_nautilus.stores.service", str(child_sock.fileno())],
                 pass_fds=(child_sock.fileno(),), start_new_session=True,  # Ctrl-C is the parent's to handle
             )
         finally:

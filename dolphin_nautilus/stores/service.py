@@ -1,10 +1,10 @@
-"""The store service: a child process that owns every store write of the node (`journal.owner.StoreOwner`).
+"""The store service: a child process that owns every store write of the node (`stores.owner.StoreOwner`).
 
-The trading process never loads chDB; it talks to this process through `journal.remote`. Started as
+The trading process never loads chDB; it talks to this process through `stores.remote`. Started as
 
-    python -m dolphin_nautilus.journal.service FD
+    python -m dolphin_nautilus.stores.service FD
 
-with FD one end of a socketpair. The protocol is `journal.wire`: the first message is a `ServiceSpec`; the
+with FD one end of a socketpair. The protocol is `stores.wire`: the first message is a `ServiceSpec`; the
 service opens the stores (taking the namespace's lease, whose single renewer then runs here) and answers
 `Ready` or `StartFailed` (an `ErrorReport`: e.g. `lease_held` naming the holder, `store_busy`) and exits.
 
@@ -29,10 +29,10 @@ from typing import Any
 
 import msgspec
 
-from dolphin_nautilus.journal import wire
-from dolphin_nautilus.journal.owner import StoreOwner
+from dolphin_nautilus.stores import wire
+from dolphin_nautilus.stores.owner import StoreOwner
 
-log = logging.getLogger("dolphin_nautilus.journal.service")
+log = logging.getLogger("dolphin_nautilus.stores.service")
 
 
 class StoreService:

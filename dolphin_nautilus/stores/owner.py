@@ -1,6 +1,6 @@
 """The one owner of a namespace's store writes: ClickHouse, the Journal, the live state and its lease.
 
-`StoreOwner` runs in the store service child (`journal.service`) or, in inline mode, in the node's own
+`StoreOwner` runs in the store service child (`stores.service`) or, in inline mode, in the node's own
 process; either way it is the only thing that writes the namespace's stores. Opening it takes the
 namespace's writer lease first (a second node of the namespace fails with `LeaseHeld` naming the holder),
 then ClickHouse; a failure after the lease gives the lease back. Its `LeaseKeeper` is the lease's single
@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from dolphin_nautilus.journal.spec import HazelcastStateSpec, StoresSpec, StoreSecrets
+from dolphin_nautilus.stores.spec import HazelcastStateSpec, StoresSpec, StoreSecrets
 from dolphin_nautilus.journal.store import ClickHouseStore
 from dolphin_nautilus.journal.writer import Journal, JournalStatus
 from dolphin_nautilus.state import (

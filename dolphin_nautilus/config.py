@@ -112,6 +112,7 @@ class HazelcastSection(_Section):
     path: str = "live_state"  # local store folder, relative to the run/state folder
     members: list[str] = []
     cluster_name: str = "dev"
+    username: str = ""  # cluster credentials' user (the password only ever from DOLPHIN_HAZELCAST_PASSWORD)
     lease_ttl_s: PositiveFloat = 30.0
 
 

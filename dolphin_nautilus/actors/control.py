@@ -1,8 +1,8 @@
 """`NodeControlActor`: the control loop `dolphin-ctl` talks to.
 
-`NodeControlActor` ticks every `interval_s`: it heartbeats the live state (which also renews the namespace
-lease while no facts flow), writes `status/node.json`, and runs a full venue reconcile when
-`dolphin-ctl restart` left a request file.
+`NodeControlActor` ticks every `interval_s`: it writes `status/node.json` and runs a full venue reconcile when
+`dolphin-ctl restart` left a request file. (The namespace lease and the heartbeat belong to the store service,
+their single writer.)
 """
 
 from __future__ import annotations
@@ -20,17 +20,14 @@ from nautilus_trader.common.config import ActorConfig
 
 from dolphin_nautilus.contracts.restore import RESTORE_HANDOVER_CACHE_KEY, RESTORE_REPORT_TEXT_CACHE_KEY, decode_handover
 from dolphin_nautilus.logs import log_event, node_logger
-from dolphin_nautilus.resources import resources_for
-from dolphin_nautilus.state import HEARTBEAT_KEY
 from dolphin_nautilus.state.node_files import RESULT_FILE, STATUS_FILE, take_reconcile_request, write_json
 
 
 class NodeControlActorConfig(ActorConfig, frozen=True):
-    namespace: str  # whose registered stores take the heartbeat (dolphin_nautilus.resources)
+    namespace: str
     state_dir: str  # status/ and control/ files shared with dolphin-ctl
     identity: dict[str, str]  # node id, namespace, environment, trader id, log file, config: for status
     interval_s: float = 1.0
-    heartbeat_every_s: float = 5.0
     reconcile_timeout_s: float = 30.0
 
 
@@ -39,11 +36,9 @@ class NodeControlActor(Actor):
         super().__init__(config)
         self._state_dir = Path(config.state_dir)
         self._identity = dict(config.identity)
-        self._live_state = None  # the namespace's live-state store, from the registered resources
         self._reconcile: Callable[[float], Awaitable[bool]] | None = None  # bound after the node is built
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started_ns = time.time_ns()
-        self._last_heartbeat = 0.0
         self._reconciling = False
         self._last_reconcile: dict | None = None
         self._jlog = node_logger("control")
@@ -52,7 +47,6 @@ class NodeControlActor(Actor):
         self._reconcile, self._loop = reconcile, loop
 
     def on_start(self) -> None:
-        self._live_state = resources_for(self.config.namespace).stores.live_state
         self.clock.set_timer("dolphin-control", timedelta(seconds=self.config.interval_s),
                              callback=lambda _event: self.tick())
         self.tick()
@@ -63,17 +57,10 @@ class NodeControlActor(Actor):
 
     def tick(self) -> None:
         try:
-            self._heartbeat_if_due()
             self._take_request()
             self.write_status(trader_running=True)
         except Exception as exc:  # noqa: BLE001 - a control hiccup (store outage) must not stop trading
             log_event(self._jlog, logging.WARNING, "control_tick_failed", f"{type(exc).__name__}: {exc}")
-
-    def _heartbeat_if_due(self) -> None:
-        now = time.monotonic()
-        if self._live_state is not None and now - self._last_heartbeat >= self.config.heartbeat_every_s:
-            self._last_heartbeat = now
-            self._live_state.put(HEARTBEAT_KEY, {"node_id": self._identity.get("node_id", ""), "ts": time.time_ns()})
 
     def _take_request(self) -> None:
         if self._reconciling or self._reconcile is None or self._loop is None:

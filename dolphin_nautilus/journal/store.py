@@ -1,7 +1,9 @@
 """ClickHouse store: one clickhouse-connect `Client`, embedded chDB or a server over HTTP, the same SQL.
 
 Writers call `insert_rows` / `insert_facts`; readers (restore, dolphin-ctl) call `latest_position_states`,
-`open_position_states`, `recent_anomalies`, `count`, `foreign_namespace_rows`.
+`open_position_states`, `recent_anomalies`, `count`, `foreign_namespace_rows`, and `query` for a read-only
+SELECT whose SQL the reader owns (restore's legacy-table reader). The password is handed in by the caller,
+which read it once at start (`config.Secrets`); this module never reads the environment.
 
 chDB allows one process per data path (the engine locks `<path>/status`). A second process gets
 `StoreBusy` naming the path and the holder, instead of chDB's generic start-up error.
@@ -62,7 +64,6 @@ class StoreConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     host: str = "localhost"
     port: int = 8123
     username: str = "default"
-    password_env: str = "DOLPHIN_CLICKHOUSE_PASSWORD"  # the secret itself only ever comes from the environment
     secure: bool = False
     connect_timeout: float = 5.0
     send_receive_timeout: float = 60.0
@@ -102,7 +103,18 @@ def _chdb_lock_holder(path: str) -> str | None:
         os.close(fd)
 
 
-def open_client(config: StoreConfig):
+class QueryResult(msgspec.Struct, frozen=True):
+    """Rows of a read-only query. The names are clickhouse-connect's, so a reader written against a `Client`
+    (`client.query(sql, parameters=...).result_rows`) reads through a store, in-process or by RPC, alike."""
+
+    column_names: list[str]
+    result_rows: list[tuple[Any, ...]]
+
+
+_READ_ONLY_SQL = re.compile(r"^\s*(SELECT|WITH)\b", re.IGNORECASE)
+
+
+def open_client(config: StoreConfig, password: str = ""):
     if config.backend == "chdb":
         if not config.chdb_path:
             raise StoreError("chdb backend needs chdb_path (a directory)")
@@ -120,7 +132,7 @@ def open_client(config: StoreConfig):
             host=config.host,
             port=config.port,
             username=config.username,
-            password=os.environ.get(config.password_env, ""),
+            password=password,
             secure=config.secure,
             connect_timeout=config.connect_timeout,
             send_receive_timeout=config.send_receive_timeout,
@@ -147,12 +159,12 @@ def encode_rows(namespace: str, rows: Iterable[tuple[int, Fact]]) -> bytes:
 class ClickHouseStore:
     """Wraps one clickhouse-connect Client bound to one namespace's database."""
 
-    def __init__(self, config: StoreConfig, *, migrate: bool = True):
+    def __init__(self, config: StoreConfig, *, password: str = "", migrate: bool = True):
         self.config = config
         self.namespace = config.namespace
         self.database = database_name(config.namespace)
         self.specs: dict[str, TableSpec] = table_specs(config.money_type)
-        self.client = open_client(config)
+        self.client = open_client(config, password)
         self.schema_changes: list[str] = ensure_schema(self.client, self.namespace, config.money_type) if migrate else []
 
     # ---- writes -------------------------------------------------------------------------------
@@ -208,14 +220,12 @@ class ClickHouseStore:
             f"WHERE trade_id IN (SELECT trade_id FROM `{self.database}`.`{LATEST_TABLE}` WHERE status = 'OPEN')")
         return self._dicts(f"SELECT * FROM ({narrowed}) WHERE status = 'OPEN' ORDER BY trade_id")
 
-    def legacy_position_state(self, database: str, table: str = "position_state",
-                              closed_for_trade_ids: list[str] | None = None) -> dict[str, Any]:
-        """A legacy (BLUE schema) position_state table as a restore `SourceBatch`, in builtins so it crosses
-        the store-service pipe; restore converts it back. Never raises: problems make the source unreachable."""
-        from dolphin_nautilus.restore.legacy import read_legacy_position_state
-
-        batch = read_legacy_position_state(self.client, database, table, closed_for_trade_ids=closed_for_trade_ids)
-        return msgspec.to_builtins(batch)
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
+        """A read-only SELECT (or WITH ... SELECT); anything else is refused before it reaches ClickHouse."""
+        if not _READ_ONLY_SQL.match(sql):
+            raise ValueError("store query: only SELECT statements are allowed")
+        result = self.client.query(sql, parameters=parameters or {})
+        return QueryResult(column_names=list(result.column_names), result_rows=list(result.result_rows))
 
     def recent_anomalies(self, limit: int = 100) -> list[dict[str, Any]]:
         return self._dicts(

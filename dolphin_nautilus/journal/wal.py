@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 _HEADER = struct.Struct(">II")
@@ -98,22 +98,27 @@ class WriteAheadLog:
     # ---- writing ------------------------------------------------------------------------------
     def append(self, payload: bytes) -> Position:
         """Append one record and fsync it. Returns the position just after it."""
-        if self.end.offset >= self.segment_bytes:
-            self._roll()
-        self._file.write(_HEADER.pack(len(payload), zlib.crc32(payload)) + payload)
+        return self.append_many((payload,))
+
+    def append_many(self, payloads: Iterable[bytes]) -> Position:
+        """Append records in order, then fsync once. Returns the position just after the last one."""
+        for payload in payloads:
+            if self.end.offset >= self.segment_bytes:
+                self._roll()
+            self._file.write(_HEADER.pack(len(payload), zlib.crc32(payload)) + payload)
+            self.end = Position(self.end.segment, self._file.tell())
         self._file.flush()
         os.fdatasync(self._file.fileno())
-        self.end = Position(self.end.segment, self._file.tell())
         return self.end
 
-    def pending(self) -> Iterator[tuple[bytes, Position]]:
-        """Records after the checkpoint, in order (includes records appended while iterating)."""
-        position = self.checkpoint
+    def pending(self, start: Position | None = None) -> Iterator[tuple[bytes, Position]]:
+        """Records after the checkpoint (or after `start`, a record boundary past it), in order (includes
+        records appended while iterating)."""
+        position = self.checkpoint if start is None else max(start, self.checkpoint)
         for segment in list(self._segments):
             if segment < position.segment:
                 continue
-            start = position.offset if segment == position.segment else 0
-            yield from self._scan(segment, start)
+            yield from self._scan(segment, position.offset if segment == position.segment else 0)
 
     @property
     def has_pending(self) -> bool:
@@ -135,6 +140,8 @@ class WriteAheadLog:
             os.unlink(self._path(self._segments.pop(0)))
 
     def _roll(self) -> None:
+        self._file.flush()
+        os.fdatasync(self._file.fileno())  # the finished segment's records are durable before the next one starts
         self._file.close()
         segment = self._segments[-1] + 1
         self._segments.append(segment)

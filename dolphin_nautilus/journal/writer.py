@@ -4,9 +4,11 @@ Durability contract
 -------------------
 * `append(fact)` puts the fact object on an in-memory FIFO and returns; nothing is encoded or written on
   the caller's thread. A fact in that FIFO is NOT yet safe: a crash (kill -9, power loss) loses it.
-* The writer thread drains the FIFO in batches and appends each batch, as one CRC-framed msgpack record, to
-  a write-ahead log (segment files in `spool_dir`) and fdatasyncs it BEFORE anything else happens to the
-  batch. From that moment the fact is **accepted**: `Journal.accepted` counts accepted facts in append
+  `append_record(payload, count)` queues a batch another process already encoded (`journal.record`, the
+  store service's input); its bytes go into the WAL as they are.
+* The writer thread drains the FIFO in batches and appends each batch, as one CRC-framed msgpack record
+  (`journal.record`), to a write-ahead log (segment files in `spool_dir`) and fdatasyncs it BEFORE anything
+  else happens to the batch. From that moment the fact is **accepted**: `Journal.accepted` counts accepted facts in append
   order (the first `accepted` facts appended are safe), and `sync(timeout)` waits until all facts appended
   before the call are accepted.
 * Only then is the batch inserted into ClickHouse (one insert per table) and handed to the sinks (e.g. the
@@ -41,6 +43,7 @@ from collections.abc import Callable, Sequence
 import msgspec
 
 from dolphin_nautilus.domain.facts import FACT_TYPE_BY_TABLE, Anomaly, Fact, canonical_json
+from dolphin_nautilus.journal.record import REJECTED_TABLE, UnencodableFact, pack_record, split_record
 from dolphin_nautilus.journal.store import (
     BadRows,
     ClickHouseStore,
@@ -91,9 +94,20 @@ class _Marker:
         self.written = threading.Event()
 
 
-_record_encoder = msgspec.msgpack.Encoder()
-_record_decoder = msgspec.msgpack.Decoder(list[tuple[str, bytes]])
+class _Record:
+    """A batch encoded by another process (`journal.record`), travelling through the FIFO in order."""
+
+    __slots__ = ("count", "payload")
+
+    def __init__(self, payload: bytes, count: int) -> None:
+        self.payload = payload
+        self.count = count
+
+
+_fact_encoder = msgspec.msgpack.Encoder()
 _fact_decoders = {table: msgspec.msgpack.Decoder(t) for table, t in FACT_TYPE_BY_TABLE.items()}
+_unencodable_decoder = msgspec.msgpack.Decoder(UnencodableFact)
+Entry = tuple[str, bytes, Fact]  # table, the fact's msgpack bytes, the fact
 
 
 class Journal:
@@ -125,6 +139,11 @@ class Journal:
         if len(queue) >= self._wake_at:
             self._wake.set()
 
+    def append_record(self, payload: bytes, count: int) -> None:
+        """Queue a record of `count` facts encoded elsewhere (`journal.record.encode_record`)."""
+        self._queue.append(_Record(payload, count))
+        self._wake.set()
+
     def add_sink(self, sink: Sink) -> None:
         self._sinks.append(sink)
 
@@ -151,7 +170,7 @@ class Journal:
 
     def status(self) -> JournalStatus:
         snapshot = msgspec.structs.replace(self._status)
-        snapshot.appended = self._drained + sum(1 for item in list(self._queue) if type(item) is not _Marker)
+        snapshot.appended = self._drained + sum(_count(item) for item in list(self._queue))
         return snapshot
 
     def close(self, timeout: float = 30.0) -> JournalStatus:
@@ -185,36 +204,67 @@ class Journal:
             return max(0.0, min(self.config.flush_interval, self._retry_at - time.monotonic()))
         return self.config.flush_interval
 
-    def _drain(self) -> tuple[list[Fact], list[_Marker]]:
-        queue, facts, markers = self._queue, [], []
-        for _ in range(min(len(queue), self.config.batch_size)):
+    def _drain(self) -> tuple[list, list[_Marker]]:
+        """Facts and records (in order) up to about `batch_size` facts, and the markers among them."""
+        queue, items, markers = self._queue, [], []
+        taken = 0
+        while queue and taken < self.config.batch_size:
             item = queue.popleft()
-            (markers if type(item) is _Marker else facts).append(item)
-        return facts, markers
+            if type(item) is _Marker:
+                markers.append(item)
+            else:
+                items.append(item)
+                taken += _count(item)
+        return items, markers
 
     def _accept_next_batch(self) -> None:
-        facts, markers = self._drain()
-        self._drained += len(facts)
-        rows, entries, ordered = self._encode(facts)
-        if entries:
+        items, markers = self._drain()
+        self._drained += sum(_count(item) for item in items)
+        records, entries = self._records(items)
+        if records:
             start = self._wal.end
-            end = self._wal.append(_record_encoder.encode(entries))
-            self._status.accepted += sum(len(r) for r in rows.values())
-            self._status.batches += 1
+            end = self._wal.append_many(records)
+            rows: Rows = {}
+            for table, blob, fact in entries:
+                rows.setdefault(table, []).append((row_id_from_blob(table, blob), fact))
+            self._status.accepted += len(entries)
+            self._status.batches += len(records)
             if self._status.backlog:
                 self._status.spooled += len(entries)
             self._fresh = (start, end, rows)
-            self._call_sinks(ordered)
+            self._call_sinks([fact for _, _, fact in entries])
         for marker in markers:
             marker.accepted.set()
             self._markers.append((self._wal.end, marker))
 
-    def _encode(self, facts: list[Fact]) -> tuple[Rows, list[tuple[str, bytes]], list[Fact]]:
-        """Per-table rows, WAL entries, and the encodable facts in append order."""
-        encode = _record_encoder.encode
-        rows: Rows = {}
-        entries: list[tuple[str, bytes]] = []
-        ordered: list[Fact] = []
+    def _records(self, items: list) -> tuple[list[bytes], list[Entry]]:
+        """WAL records for the drained items (facts in a row make one record; an encoded record stays as it
+        is unless some entry of it is quarantined) and their journal entries, in order."""
+        records: list[bytes] = []
+        entries: list[Entry] = []
+        facts: list = []
+        for item in [*items, None]:
+            if type(item) is _Record or item is None:
+                if facts:
+                    encoded = self._encode_facts(facts)
+                    if encoded:
+                        records.append(pack_record((table, blob) for table, blob, _ in encoded))
+                        entries += encoded
+                    facts = []
+                if item is not None:
+                    decoded = self._decode_record(item.payload)
+                    if len(decoded) == item.count:
+                        records.append(item.payload)  # as the trading process encoded it
+                    elif decoded:
+                        records.append(pack_record((table, blob) for table, blob, _ in decoded))
+                    entries += decoded
+            else:
+                facts.append(item)
+        return records, entries
+
+    def _encode_facts(self, facts: list) -> list[Entry]:
+        encode = _fact_encoder.encode
+        out: list[Entry] = []
         for fact in facts:
             try:
                 table = fact.table
@@ -224,10 +274,27 @@ class Journal:
             except Exception as exc:  # never let one bad object block the batch
                 self._quarantine(getattr(fact, "table", type(fact).__name__), 0, fact, f"encode: {exc}")
                 continue
-            entries.append((table, blob))
-            ordered.append(fact)
-            rows.setdefault(table, []).append((row_id_from_blob(table, blob), fact))
-        return rows, entries, ordered
+            out.append((table, blob, fact))
+        return out
+
+    def _decode_record(self, payload: bytes) -> list[Entry]:
+        out: list[Entry] = []
+        try:
+            pairs = split_record(payload)
+        except Exception as exc:  # noqa: BLE001 - a record the trading process sent broken: keep its bytes
+            self._quarantine("(record)", 0, payload[:2000].hex(), f"undecodable record: {exc!r}")
+            return out
+        for table, blob in pairs:
+            try:
+                if table == REJECTED_TABLE:
+                    rejected = _unencodable_decoder.decode(blob)
+                    self._quarantine(rejected.type_name, 0, rejected.describe(),
+                                     f"not a journal fact ({rejected.type_name}): {rejected.error}")
+                    continue
+                out.append((table, blob, _fact_decoders[table].decode(blob)))
+            except Exception as exc:  # noqa: BLE001 - one bad entry must not lose the batch
+                self._quarantine(table, 0, blob[:2000].hex(), f"undecodable {table} entry: {exc!r}")
+        return out
 
     def _call_sinks(self, facts: list[Fact]) -> None:
         for sink in self._sinks:
@@ -261,7 +328,7 @@ class Journal:
     def _replay_pending(self) -> None:
         for payload, end in self._wal.pending():
             rows: Rows = {}
-            for table, blob in _record_decoder.decode(payload):
+            for table, blob in split_record(payload):
                 rows.setdefault(table, []).append((row_id_from_blob(table, blob), _fact_decoders[table].decode(blob)))
             self._status.replayed += self._insert(rows)
             self._wal.confirm(end)
@@ -304,7 +371,11 @@ class Journal:
 
     # ---- bad rows -----------------------------------------------------------------------------
     def _quarantine(self, table: str, row_id: int, fact: object, error: str) -> None:
-        fact_json = msgspec.json.encode(fact).decode() if isinstance(fact, msgspec.Struct) else repr(fact)
+        """`fact`: the object, or (for what arrived encoded) a text that stands for it."""
+        if isinstance(fact, str):
+            fact_json = fact
+        else:
+            fact_json = msgspec.json.encode(fact).decode() if isinstance(fact, msgspec.Struct) else repr(fact)
         line = canonical_json({"table": table, "row_id": row_id, "error": error[:2000], "fact": fact_json})
         with open(self._quarantine_path, "a") as f:
             f.write(line + "\n")
@@ -320,3 +391,10 @@ class Journal:
             message=f"{table} row rejected and quarantined", details=canonical_json(
                 {"table": table, "row_id": row_id, "error": error[:500], "file": self._quarantine_path}),
         ))
+
+
+def _count(item: object) -> int:
+    """Facts an item of the FIFO stands for."""
+    if type(item) is _Record:
+        return item.count  # type: ignore[attr-defined]
+    return 0 if type(item) is _Marker else 1

@@ -42,7 +42,7 @@ from dolphin_nautilus.node.assembly import (
     venue_specs,
 )
 from dolphin_nautilus.node.signal_map import open_signal_map
-from dolphin_nautilus.node.stores import LeaseHeld, Stores
+from dolphin_nautilus.node.stores import open_node_stores
 from dolphin_nautilus.resources import NodeResources, register_resources, unregister_resources
 from dolphin_nautilus.state import StateStoreError
 from dolphin_nautilus.strategy.strategy import DolphinStrategy
@@ -116,10 +116,12 @@ def check_venue_lists_instruments(config: Config) -> None:
         raise LaunchError(EXIT_VENUE, f"BingX lists no tradable perpetual for {missing}; fix strategy.instruments")
 
 
-def open_stores(config: Config, state_dir: Path):
+def open_stores(config: Config, state_dir: Path, secrets: Secrets):
     try:
-        return Stores(config, state_dir)
-    except (LeaseHeld, StoreError, StateStoreError) as exc:
+        # The store service takes the namespace lease (LeaseHeld, a StateStoreError, names the holder) and is
+        # its only renewer; it also writes the heartbeat.
+        return open_node_stores(config, state_dir, secrets=secrets)
+    except (StoreError, StateStoreError) as exc:
         raise LaunchError(EXIT_STORES, f"{type(exc).__name__}: {exc}") from None
 
 
@@ -257,11 +259,12 @@ def launch(config_path: str, *, startup_timeout_s: float, without_restore: bool 
         raise LaunchError(EXIT_CONFIG, "--without-restore is refused for live: a live node always restores")
     check_credentials()
     state_dir = state_dir_for(config)
+    secrets = Secrets.from_env()  # read once: the log redactor and the stores get them from here
     log_file = setup_logging(state_dir, config.node.log_level if config.node.log_level != "ERROR" else "INFO",
-                             Secrets.from_env())
+                             secrets)
     log_event(log, logging.INFO, "starting", f"dolphin-node {config.node.environment}/{config.node.namespace}",
               config=str(Path(config.source).resolve()), state_dir=str(state_dir), log_file=str(log_file))
-    stores = _logged(open_stores, config, state_dir)
+    stores = _logged(open_stores, config, state_dir, secrets)
     status = EXIT_FAILED
     try:
         _logged(check_venue_lists_instruments, config)

@@ -141,8 +141,7 @@ def node_components(
     if live:
         actors.append(importable_actor(FaultLogActor, FaultLogActorConfig(component_id="FaultLog")))
         actors.append(importable_actor(NodeControlActor, NodeControlActorConfig(
-            component_id="NodeControl", namespace=namespace, state_dir=str(state_dir), identity=identity or {},
-            heartbeat_every_s=config.hazelcast.lease_ttl_s / 6)))
+            component_id="NodeControl", namespace=namespace, state_dir=str(state_dir), identity=identity or {})))
         if config.strategy.signal_source == "hazelcast":
             actors.append(importable_actor(LiveStateSignalActor, LiveStateSignalActorConfig(
                 component_id="SignalMap", namespace=namespace, poll_interval_s=config.strategy.poll_interval_s)))

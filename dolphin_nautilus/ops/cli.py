@@ -108,7 +108,8 @@ def open_clickhouse(config: Config, state_dir: Path, holder: str | None = None):
             raise CtlError(EXIT_STORE, busy_message(config, state_dir, holder or _node_holder(state_dir)
                                                     or f"(chDB lock: {locked_by})"))
     try:
-        return ClickHouseStore(clickhouse_config(config, state_dir), migrate=False)
+        return ClickHouseStore(clickhouse_config(config, state_dir), migrate=False,
+                               password=Secrets.from_env().clickhouse_password)
     except StoreBusy:
         raise CtlError(EXIT_STORE, busy_message(config, state_dir, holder or _node_holder(state_dir))) from None
     except StoreError as exc:

@@ -38,6 +38,7 @@ from dolphin_nautilus.restore.decide import (
     within_source_key,
 )
 from dolphin_nautilus.restore.breaker import BreakerVerdict, RestartBreaker
+from dolphin_nautilus.restore.legacy import read_legacy_position_state
 from dolphin_nautilus.restore.report import (
     ORIGIN,
     UNCLAIMED_ADOPTED,
@@ -175,14 +176,11 @@ def _read_ledger_file(path: Path) -> SourceBatch:
 
 
 def store_legacy_reader(stores: Any, database: str, table: str) -> LegacyReader:
-    """Legacy rows through the store surface (in-process store or the store service alike)."""
+    """Legacy rows through the store surface: `stores.clickhouse.query` runs the reader's SELECTs in-process
+    or in the store service alike (never raises: a failure is an unreachable source)."""
 
     def read(open_ids: set[str]) -> SourceBatch:
-        try:
-            raw = stores.clickhouse.legacy_position_state(database, table, closed_for_trade_ids=sorted(open_ids))
-            return msgspec.convert(raw, SourceBatch, strict=False)
-        except Exception as exc:  # noqa: BLE001
-            return SourceBatch(name="legacy_position_state", unreachable=f"{type(exc).__name__}: {exc}")
+        return read_legacy_position_state(stores.clickhouse, database, table, closed_for_trade_ids=sorted(open_ids))
 
     return read
 

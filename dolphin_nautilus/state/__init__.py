@@ -1,8 +1,11 @@
-"""Live slot state: one store contract, a Hazelcast and a file-backed implementation, and the fact writer."""
+"""Live slot state: one store contract, a Hazelcast and a file-backed implementation, the fact writer and the
+lease keeper (the single renewer of the namespace's writer lease)."""
 
 from dolphin_nautilus.state.hazelcast_store import HazelcastStateStore, HazelcastStoreConfig
+from dolphin_nautilus.state.lease import HEARTBEAT_KEY, LeaseKeeper, LeaseStatus
 from dolphin_nautilus.state.local import LocalStateStore
 from dolphin_nautilus.state.store import (
+    LeaseHeld,
     LeaseLost,
     LiveEntries,
     LiveStateStore,
@@ -13,14 +16,17 @@ from dolphin_nautilus.state.store import (
     lease_map_name,
     state_map_name,
 )
-from dolphin_nautilus.state.writer import ACCOUNT_KEY, HEARTBEAT_KEY, SlotStateWriter
+from dolphin_nautilus.state.writer import ACCOUNT_KEY, SlotStateWriter
 
 __all__ = [
     "ACCOUNT_KEY",
     "HEARTBEAT_KEY",
     "HazelcastStateStore",
     "HazelcastStoreConfig",
+    "LeaseHeld",
+    "LeaseKeeper",
     "LeaseLost",
+    "LeaseStatus",
     "LiveEntries",
     "LiveStateStore",
     "MalformedEntry",

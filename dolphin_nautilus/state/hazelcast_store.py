@@ -80,7 +80,9 @@ class HazelcastStoreConfig(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class HazelcastStateStore:
-    def __init__(self, config: HazelcastStoreConfig, namespace: str) -> None:
+    def __init__(self, config: HazelcastStoreConfig, namespace: str, *, username: str = "",
+                 password: str = "") -> None:
+        """`username`/`password`: the cluster credentials, passed in by the caller (never read here, never kept)."""
         self.namespace = namespace
         self.config = config
         self.state_map_name = state_map_name(namespace)
@@ -98,6 +100,8 @@ class HazelcastStateStore:
         self._client = hazelcast.HazelcastClient(
             cluster_members=list(config.cluster_members),
             cluster_name=config.cluster_name,
+            creds_username=username or None,
+            creds_password=password or None,
             async_start=True,  # start returns at once; we bound the wait ourselves
             cluster_connect_timeout=-1,  # then reconnect forever: the member may restart at any time
             invocation_timeout=config.op_timeout_s,

@@ -30,6 +30,10 @@ class LeaseLost(NotLeaseHolder):
     """The lease this store held expired or was taken over; it must re-acquire before writing."""
 
 
+class LeaseHeld(StateStoreError):
+    """Another node holds the namespace's writer lease: this one must not open the namespace's stores."""
+
+
 class StateUnavailable(StateStoreError):
     """The backing store could not be reached within the operation timeout."""
 

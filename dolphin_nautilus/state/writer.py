@@ -1,44 +1,32 @@
 """Turns trade-book facts into live-state entries (DESIGN.md §4), one store batch per call.
 
-Entries: one per OPEN slot keyed by trade_id (the PositionState snapshot, Decimals as strings), `account`
-(the latest CapitalUpdate) and `heartbeat` (ts, node id). A CLOSED/TOMBSTONED snapshot, or an OPEN one
-with zero size (a fully retracted trade), removes the slot's entry: a zero-size OPEN entry is never written.
-Meant to run on the journal's writer thread; it is not thread-safe itself.
+Entries: one per OPEN slot keyed by trade_id (the PositionState snapshot, Decimals as strings) and `account`
+(the latest CapitalUpdate). A CLOSED/TOMBSTONED snapshot, or an OPEN one with zero size (a fully retracted
+trade), removes the slot's entry: a zero-size OPEN entry is never written. The lease and the `heartbeat`
+entry are the `LeaseKeeper`'s alone (state/lease.py). Meant to run on the journal's writer thread; it is not
+thread-safe itself.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from decimal import Decimal
 
 import msgspec
 
 from dolphin_nautilus.domain.facts import CapitalUpdate, Fact, PositionState
+from dolphin_nautilus.state.lease import HEARTBEAT_KEY
 from dolphin_nautilus.state.store import LiveStateStore
 
 ACCOUNT_KEY = "account"
-HEARTBEAT_KEY = "heartbeat"
 RESERVED_KEYS = frozenset({ACCOUNT_KEY, HEARTBEAT_KEY})
 OPEN = "OPEN"
 FINAL_STATUSES = frozenset({"CLOSED", "TOMBSTONED"})
 
 
 class SlotStateWriter:
-    def __init__(
-        self,
-        store: LiveStateStore,
-        node_id: str,
-        *,
-        lease_ttl_s: float | None = None,
-        clock_ns: Callable[[], int] = time.time_ns,
-    ) -> None:
-        """With `lease_ttl_s`, each batch renews the store's lease once a third of the TTL has passed."""
+    def __init__(self, store: LiveStateStore) -> None:
         self.store = store
-        self.node_id = node_id
-        self.lease_ttl_s = lease_ttl_s
-        self._clock_ns = clock_ns
-        self._last_renew = time.monotonic()
         self._latest_seq: dict[str, int] = {}
 
     def write_batch(self, facts: Iterable[Fact]) -> dict[str, dict | None]:
@@ -60,24 +48,9 @@ class SlotStateWriter:
                 changes[fact.trade_id] = slot_entry(fact)
             elif isinstance(fact, CapitalUpdate):
                 changes[ACCOUNT_KEY] = account_entry(fact)
-        changes[HEARTBEAT_KEY] = self._heartbeat_entry()
-        self._renew_lease_if_due()
-        self.store.write_many(changes)
+        if changes:
+            self.store.write_many(changes)
         return changes
-
-    def heartbeat(self) -> None:
-        self._renew_lease_if_due()
-        self.store.put(HEARTBEAT_KEY, self._heartbeat_entry())
-
-    def _heartbeat_entry(self) -> dict:
-        return {"node_id": self.node_id, "ts": self._clock_ns()}
-
-    def _renew_lease_if_due(self) -> None:
-        if self.lease_ttl_s is None or time.monotonic() - self._last_renew < self.lease_ttl_s / 3:
-            return
-        if self.store.renew_lease(self.node_id, self.lease_ttl_s):
-            self._last_renew = time.monotonic()
-        # A failed renewal surfaces as LeaseLost on the write that follows.
 
 
 def slot_entry(fact: PositionState) -> dict | None:

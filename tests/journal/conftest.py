@@ -30,10 +30,15 @@ def shared_chdb_path(tmp_path_factory) -> str:
 def server_config(namespace: str) -> StoreConfig:
     url = urlsplit(os.environ[SERVER_URL_ENV])
     if url.password:
-        os.environ[SERVER_PASSWORD_ENV] = url.password  # read back by the client (and by child processes)
+        os.environ[SERVER_PASSWORD_ENV] = url.password  # read back by open_test_store (and by child processes)
     return StoreConfig(namespace=namespace, backend="http", host=url.hostname or "127.0.0.1",
-                       port=url.port or 8123, username=url.username or "default",
-                       password_env=SERVER_PASSWORD_ENV, secure=url.scheme == "https")
+                       port=url.port or 8123, username=url.username or "default", secure=url.scheme == "https")
+
+
+def open_test_store(config: StoreConfig, **kwargs) -> ClickHouseStore:
+    """The store opens with the password handed in, as the node does (the store never reads the environment)."""
+    password = os.environ.get(SERVER_PASSWORD_ENV, "") if config.backend == "http" else ""
+    return ClickHouseStore(config, password=password, **kwargs)
 
 
 @pytest.fixture
@@ -58,7 +63,7 @@ def private_store_config(backend, namespace, tmp_path) -> StoreConfig:
 
 @pytest.fixture
 def store(store_config):
-    s = ClickHouseStore(store_config)
+    s = open_test_store(store_config)
     yield s
     if store_config.backend == "http":
         s.client.command(f"DROP DATABASE IF EXISTS `{s.database}`")

@@ -12,15 +12,16 @@ import time
 import msgspec
 
 from dolphin_nautilus.domain.facts import FACT_TYPES
-from dolphin_nautilus.journal.store import ClickHouseStore, StoreConfig
+from dolphin_nautilus.journal.store import StoreConfig
 from dolphin_nautilus.journal.writer import Journal, JournalConfig
+from tests.journal.conftest import open_test_store
 from tests.journal.factory import make_fact
 
 
 def main() -> None:
     config = msgspec.json.decode(sys.argv[1], type=StoreConfig)
     spool, start, stop = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    store = ClickHouseStore(config)
+    store = open_test_store(config)
     journal = Journal(store, JournalConfig(spool_dir=spool, batch_size=500, flush_interval=0.002))
     if start == stop:
         assert journal.flush(60)

@@ -10,6 +10,7 @@ import sys
 
 import msgspec
 
+from tests.journal.conftest import open_test_store
 from tests.journal.factory import make_facts, row_ids_by_table
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -53,9 +54,6 @@ def test_kill_minus_nine_loses_and_duplicates_nothing(private_store_config, tmp_
         assert stored <= appended_bound[table]  # nothing that was never appended
         assert report["counts"][table] == len(stored)  # each row_id once
     if private_store_config.backend == "http":
-        import clickhouse_connect  # noqa: F401  (database cleanup for the server variant)
-        from dolphin_nautilus.journal.store import ClickHouseStore
-
-        store = ClickHouseStore(private_store_config)
+        store = open_test_store(private_store_config)
         store.client.command(f"DROP DATABASE IF EXISTS `{store.database}`")
         store.close()

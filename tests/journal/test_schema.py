@@ -11,7 +11,7 @@ from dolphin_nautilus.journal.schema import (
     ensure_schema,
     validate_namespace,
 )
-from dolphin_nautilus.journal.store import ClickHouseStore
+from tests.journal.conftest import open_test_store
 from tests.journal.factory import position_state
 
 
@@ -38,7 +38,7 @@ def test_schema_creates_all_families_with_namespace_and_row_id(store):
 def test_schema_is_idempotent(store, store_config):
     assert store.schema_changes  # the first open created everything
     assert ensure_schema(store.client, store.namespace) == []
-    assert ClickHouseStore(store_config).schema_changes == []
+    assert open_test_store(store_config).schema_changes == []
 
 
 def test_missing_column_is_added_and_view_rebuilt(store):

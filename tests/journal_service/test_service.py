@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import msgspec
@@ -15,9 +16,12 @@ import pytest
 
 from dolphin_nautilus.config import JournalSection
 from dolphin_nautilus.domain.facts import FACT_TYPE_BY_TABLE
+from dolphin_nautilus.config import HazelcastSection
 from dolphin_nautilus.journal import JournalStatus, StoreBusy
-from dolphin_nautilus.journal.remote import RemoteJournal, RemoteJournalStatus, RemoteStoreReader
+from dolphin_nautilus.stores import wire
+from dolphin_nautilus.stores.remote import RemoteJournal, RemoteJournalStatus, RemoteLiveState, RemoteStoreReader
 from dolphin_nautilus.node.stores import Stores, open_live_state
+from dolphin_nautilus.state import LeaseHeld
 from tests.journal.factory import make_facts, position_state, row_ids_by_table
 from tests.journal_service.conftest import node_config
 
@@ -41,8 +45,9 @@ def test_facts_round_trip_into_chdb_through_the_service(config, state_dir):
     stores = Stores(config, state_dir)
     try:
         assert isinstance(stores.journal, RemoteJournal) and isinstance(stores.clickhouse, RemoteStoreReader)
-        info = stores.journal.service.call("info")
-        assert info["pid"] != os.getpid() and info["nautilus_loaded"] is False
+        assert isinstance(stores.live_state, RemoteLiveState)
+        info = stores.journal.service.call(wire.ServiceInfoRequest())
+        assert info.pid != os.getpid() and info.nautilus_loaded is False
         facts = make_facts(0, 6000)
         for fact in facts:
             stores.journal.append(fact)
@@ -50,14 +55,17 @@ def test_facts_round_trip_into_chdb_through_the_service(config, state_dir):
         status = stores.journal.status()
         assert (status.appended, status.accepted, status.written, status.unacked) == (6000, 6000, 6000, 0)
         assert stored_row_ids(stores.clickhouse) == row_ids_by_table(facts)
-        # The live-state sink ran in the child under the parent's lease.
+        # The live-state sink ran in the child, which holds the lease and writes the heartbeat.
         entries = stores.live_state.entries()
         assert set(entries) - {"account", "heartbeat"} == expected_open_trades(facts)
         assert entries["heartbeat"]["node_id"] == stores.node_id
         assert stores.live_state.lease_holder() == stores.node_id
+        lease = stores.lease_status()
+        assert lease.held and lease.holder_id == stores.node_id and lease.last_error == ""
+        assert not [t for t in threading.enumerate() if t.name.startswith("lease")]  # no renewer in the parent
     finally:
         stores.close()
-    assert stores.live_state.lease_holder() is None
+    assert open_live_state(config, state_dir).lease_holder() is None  # the service gave it back on close
 
 
 def test_reader_rpcs_answer_like_the_store(config, state_dir):
@@ -79,8 +87,11 @@ def test_reader_rpcs_answer_like_the_store(config, state_dir):
         assert reader.foreign_namespace_rows() == []
         with pytest.raises(ValueError, match="unknown table 'nope'"):
             reader.count("nope")
-        with pytest.raises(ValueError, match="unknown request 'optimize'"):
-            reader.service.call("optimize", "fills")  # only the whitelisted readers run
+        with pytest.raises(wire.BadRequest, match="unknown or malformed request"):  # only the listed requests run
+            reader.service.call_raw(msgspec.msgpack.encode({"type": "optimize", "table": "fills"}))
+        with pytest.raises(ValueError, match="only SELECT"):
+            reader.query("DROP TABLE fills")
+        assert reader.query("SELECT 1 AS one").result_rows == [(1,)]
     finally:
         stores.close()
 
@@ -156,10 +167,9 @@ def test_clean_close_writes_everything_and_stops_the_service(config, state_dir):
     for fact in facts:
         stores.journal.append(fact)
     process = stores.journal.service.process
-    final = stores.journal.close()  # no flush before: close must send, ack and write everything
-    stores.clickhouse.close()
-    stores.live_state.release_lease(stores.node_id)
+    final = stores.close()  # no flush before: close must send, ack and write everything
     assert process.returncode == 0
+    assert open_live_state(config, state_dir).lease_holder() is None
     assert (final.appended, final.accepted, final.written, final.unacked) == (12_000, 12_000, 12_000, 0)
     reopened = Stores(config, state_dir)
     try:
@@ -188,6 +198,7 @@ def test_kill_minus_nine_of_the_trading_process_keeps_every_accepted_fact(config
     while os.path.exists(f"/proc/{service_pid}") and time.monotonic() < deadline:
         time.sleep(0.05)  # the orphaned service closes its journal and exits
     assert not os.path.exists(f"/proc/{service_pid}")
+    assert open_live_state(config, state_dir).lease_holder() is None  # the orphaned service gave the lease back
     restarted = Stores(config, state_dir, node_id=report["node_id"])  # the same node id retakes its lease
     try:
         stored = stored_row_ids(restarted.clickhouse)
@@ -215,7 +226,8 @@ def test_bad_mode_is_refused_and_remote_status_has_every_journal_field(config, s
 
 
 def test_restore_reads_a_legacy_position_state_table_through_the_service(config, state_dir):
-    """The restore actor's legacy source crosses the service pipe as builtins and converts back exactly."""
+    """The restore actor's legacy reader runs its SELECTs through the store surface (`query`), across the pipe;
+    Decimals and datetimes come back as the same Python types."""
     from dolphin_nautilus.restore.plan import store_legacy_reader
 
     stores = Stores(config, state_dir)
@@ -232,3 +244,94 @@ def test_restore_reads_a_legacy_position_state_table_through_the_service(config,
         assert missing.unreachable and "not found" in missing.unreachable
     finally:
         stores.close()
+
+
+def test_a_second_node_of_the_namespace_fails_naming_the_holder(config, state_dir, tmp_path):
+    first = Stores(config, state_dir)
+    try:
+        with pytest.raises(LeaseHeld, match=rf"namespace '{config.node.namespace}' is held by another node "
+                                            rf"\({re.escape(first.node_id)}\)"):
+            Stores(config, state_dir, node_id="someone-else")
+        assert first.lease_status().held
+    finally:
+        first.close()
+
+
+def test_live_state_writes_from_the_trading_process_go_through_the_service(config, state_dir):
+    stores = Stores(config, state_dir)
+    try:
+        stores.live_state.put("restarts", {"starts": [1, 2]})
+        assert stores.live_state.get("restarts") == {"starts": [1, 2]}
+        assert stores.live_state.compare_and_set("restarts", {"starts": [1, 2]}, {"starts": [3]}) is True
+        assert stores.live_state.compare_and_set("restarts", {"starts": [1, 2]}, None) is False
+        stores.live_state.remove("restarts")
+        assert stores.live_state.get("restarts") is None
+    finally:
+        stores.close()
+
+
+def test_facts_spill_to_disk_while_the_service_cannot_restart_and_arrive_when_it_can(config, state_dir):
+    """Memory stays bounded while the service is down; nothing is lost or doubled when it returns."""
+    config = msgspec.structs.replace(config, journal=JournalSection(batch_size=500),
+                                     hazelcast=HazelcastSection(lease_ttl_s=1.0))
+    stores = Stores(config, state_dir)
+    rival = open_live_state(config, state_dir)
+    try:
+        journal = stores.journal
+        facts = make_facts(0, 9000)
+        for fact in facts[:1000]:
+            journal.append(fact)
+        assert journal.sync(60)
+        journal.service._retry_at = time.monotonic() + 3600  # hold the restart back until the rival has the lease
+        os.kill(journal.service.pid, signal.SIGKILL)
+        time.sleep(1.5)  # the lease lapses; another holder takes it, so the restarts fail (LeaseHeld)
+        assert rival.acquire_lease("rival", 60)
+        journal.service._retry_at = 0.0
+        for fact in facts[1000:]:
+            journal.append(fact)
+        deadline = time.monotonic() + 30
+        while journal.status().spilled == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        status = journal.status()
+        assert status.spilled >= 4000 and len(journal._queue) <= journal.spill_after
+        assert "LeaseHeld" in status.last_error and "rival" in status.last_error
+        assert not journal.sync(0.5)
+        rival.release_lease("rival")
+        assert journal.flush(120)
+        status = journal.status()
+        assert (status.accepted, status.unacked, status.spilled) == (len(facts), 0, 0) and status.restarts >= 1
+        assert stored_row_ids(stores.clickhouse) == row_ids_by_table(facts)
+        for table, ids in row_ids_by_table(facts).items():
+            assert stores.clickhouse.count(table) == len(ids)
+    finally:
+        rival.close()
+        stores.close()
+
+
+def test_a_close_that_gives_up_keeps_the_facts_in_the_spill_and_the_next_start_sends_them(config, state_dir):
+    config = msgspec.structs.replace(config, journal=JournalSection(batch_size=500),
+                                     hazelcast=HazelcastSection(lease_ttl_s=1.0))
+    stores = Stores(config, state_dir)
+    rival = open_live_state(config, state_dir)
+    facts = make_facts(0, 3000)
+    try:
+        journal = stores.journal
+        journal.service._retry_at = time.monotonic() + 3600  # the service stays down ...
+        os.kill(journal.service.pid, signal.SIGKILL)
+        time.sleep(1.5)
+        assert rival.acquire_lease("rival", 60)  # ... and cannot come back while the rival holds the lease
+        journal.service._retry_at = 0.0
+        for fact in facts:
+            journal.append(fact)
+        final = journal.close(timeout=2.0)
+        assert final.spilled == len(facts) and final.unacked == 0
+    finally:
+        rival.release_lease("rival")
+        rival.close()
+    reopened = Stores(config, state_dir)
+    try:
+        assert reopened.journal.flush(120)
+        assert reopened.journal.status().spilled == 0
+        assert stored_row_ids(reopened.clickhouse) == row_ids_by_table(facts)
+    finally:
+        reopened.close()

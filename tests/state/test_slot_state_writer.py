@@ -55,7 +55,7 @@ def store(make_store):
 
 @pytest.fixture
 def writer(store):
-    return SlotStateWriter(store, "node-a", clock_ns=lambda: 42)
+    return SlotStateWriter(store)
 
 
 def slots(store) -> dict:
@@ -68,7 +68,7 @@ def test_open_snapshot_becomes_an_entry_with_decimals_as_strings(writer, store):
     assert entry["status"] == "OPEN"
     assert entry["quantity"] == "0.50" and entry["notional"] == "50" and entry["entry_price"] == "100.00"
     assert entry["seq"] == 1 and entry["order_seq"] == 2 and entry["bars_held"] == 3
-    assert store.get(HEARTBEAT_KEY) == {"node_id": "node-a", "ts": 42}
+    assert store.get(HEARTBEAT_KEY) is None  # the heartbeat is the lease keeper's alone
 
 
 def test_closed_and_tombstoned_remove_the_slot(writer, store):
@@ -118,19 +118,6 @@ def test_bad_batch_raises_and_writes_nothing(writer, store):
 
 def test_writer_without_the_lease_raises(make_store):
     store = make_store()
-    writer = SlotStateWriter(store, "node-z")
+    writer = SlotStateWriter(store)
     with pytest.raises(NotLeaseHolder):
         writer.write_batch([snapshot()])
-
-
-def test_writer_renews_the_lease_as_it_writes(make_store):
-    import time
-
-    store, rival = make_store(), make_store()
-    assert store.acquire_lease("node-a", ttl_s=0.6)
-    writer = SlotStateWriter(store, "node-a", lease_ttl_s=0.6)
-    for seq in range(1, 5):
-        time.sleep(0.25)
-        writer.write_batch([snapshot(seq=seq)])
-    assert not rival.acquire_lease("node-b", ttl_s=30)
-    assert store.get("T1")["seq"] == 4

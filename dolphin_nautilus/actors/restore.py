@@ -26,7 +26,6 @@ from dolphin_nautilus.contracts.restore import (
     RESTORE_REPORT_JSON_CACHE_KEY,
     RESTORE_REPORT_TEXT_CACHE_KEY,
     VENUE_RECONCILED_TOPIC,
-    RestoredSlot as BookSlot,
     RestoreHandover,
     VenueReconciled,
     encode_handover,
@@ -261,7 +260,7 @@ class RestoreActor(Actor):
         message = VenueReconciled(
             positions={iid: (str(answer.get(iid, (ZERO, ZERO))[0]), str(answer.get(iid, (ZERO, ZERO))[1]))
                        for iid in self.config.instrument_ids},
-            adopt=[BookSlot(**s.slot_fields(), seq=0) for s in adopt],
+            adopt=list(adopt),
             flatten=[s.instrument_id for s in adopt] if self.config.unclaimed_venue_position == "flatten" else [],
             safe_mode="; ".join(plan.safe_mode),
         )

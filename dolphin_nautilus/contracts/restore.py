@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Any
 
 import msgspec
 
@@ -22,17 +22,18 @@ VENUE_RECONCILED_TOPIC = "dolphin.restore.venue_reconciled"
 
 
 class RestoredSlot(msgspec.Struct, frozen=True, kw_only=True):
-    """A validated open trade handed to `TradeBook.restore_slot` by the restore actor.
+    """A validated open trade, to be re-established by `TradeBook.restore_slot`.
 
-    `quantity` is the remaining size; `entry_quantity` the trade's original size (defaults to `quantity`
-    when unknown, e.g. no legs yet); `legs` the number of legs already filled; `order_seq` the last client
-    order sequence used (pass the max over position_state and the orders table); `seq` the last
-    PositionState seq written for the trade.
+    `quantity` is the remaining size; `entry_quantity` the trade's original size (None when unknown: the
+    book then takes `quantity`); `legs` the number of legs already filled; `order_seq` the highest client
+    order sequence any source recorded (client order ids never repeat); `seq` the last PositionState seq
+    written for the trade (None for legacy records). `notional`, `source` and `ts` say where the record
+    came from (restore reports); the book does not use them.
     """
 
     trade_id: str
     instrument_id: str
-    side: Literal["LONG", "SHORT"]
+    side: str  # LONG | SHORT
     quantity: Decimal
     entry_price: Decimal
     bars_held: int
@@ -41,8 +42,20 @@ class RestoredSlot(msgspec.Struct, frozen=True, kw_only=True):
     legs: int
     opened_ts: int
     order_seq: int
-    seq: int = 0
+    seq: int | None = None
     entry_quantity: Decimal | None = None
+    notional: Decimal | None = None
+    source: str = ""
+    ts: int | None = None
+
+    def slot_fields(self) -> dict[str, Any]:
+        """The trade's own fields, provenance (notional, source, seq, ts, entry_quantity) left out."""
+        return {name: getattr(self, name) for name in RESTORED_TRADE_FIELDS}
+
+
+RESTORED_TRADE_FIELDS = ("trade_id", "instrument_id", "side", "quantity", "entry_price", "bars_held",
+                         "realized_pnl", "fees", "legs", "opened_ts", "order_seq")
+
 
 
 class RestoreHandover(msgspec.Struct, frozen=True, kw_only=True):

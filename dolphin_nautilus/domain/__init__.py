@@ -3,28 +3,21 @@
 No I/O and no Nautilus imports here: the strategy adapts Nautilus events to these types.
 """
 
-from .book import CancelRequest, Decision, OrderRequest, TradeBook, coid_token, trade_id_for
-from .diagnostics import GUIDANCE, Code, Guidance, Outcome, Severity, guidance_table, outcome
+from .book import TradeBook
+from .decisions import OK_DECISION, CancelToSend, Decision, OrderToSend
+from .diagnostics import GUIDANCE, BookOutcome, Code, Guidance, Severity, book_outcome, guidance_table
+from .identifiers import coid_token, trade_id_for
 from .instruments import InstrumentSpec
+from .order_records import OrderRecord, OrderSide, OrderStatus, Purpose
 from .policy import ExitPlan, is_effectively_zero, plan_exit
-from .slots import (
-    FillLedger,
-    LedgerEntry,
-    LedgerKind,
-    Leg,
-    OrderRecord,
-    OrderSide,
-    OrderStatus,
-    Purpose,
-    RestoredSlot,
-    Side,
-    SlotState,
-    TradeSlot,
-)
+from .restored import RestoredSlot, restored_slot_problems
+from .slots import FillLedger, LedgerEntry, LedgerKind, Leg, Side, SlotState, TradeSlot
 
 __all__ = [
     "GUIDANCE",
-    "CancelRequest",
+    "OK_DECISION",
+    "BookOutcome",
+    "CancelToSend",
     "Code",
     "Decision",
     "ExitPlan",
@@ -35,10 +28,9 @@ __all__ = [
     "LedgerKind",
     "Leg",
     "OrderRecord",
-    "OrderRequest",
     "OrderSide",
     "OrderStatus",
-    "Outcome",
+    "OrderToSend",
     "Purpose",
     "RestoredSlot",
     "Severity",
@@ -46,10 +38,11 @@ __all__ = [
     "SlotState",
     "TradeBook",
     "TradeSlot",
+    "book_outcome",
     "coid_token",
     "guidance_table",
     "is_effectively_zero",
-    "outcome",
     "plan_exit",
+    "restored_slot_problems",
     "trade_id_for",
 ]

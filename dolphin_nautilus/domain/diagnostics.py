@@ -1,6 +1,6 @@
 """Diagnostics: the fault taxonomy (DESIGN.md §3), outcomes, and the operator guidance table.
 
-Every intent and venue event handled by the trade book returns an `Outcome`: a `Code`, a `Severity`, a
+Every intent and venue event handled by the trade book returns a `BookOutcome`: a `Code`, a `Severity`, a
 structured `details` dict and a human message. Outcomes at WARNING or above also become `Anomaly` facts.
 `GUIDANCE` says, for every code, what it means, what the system does by itself and what the operator
 should do; `dolphin-ctl faults` and the docs render it verbatim (see `guidance_table()`).
@@ -58,11 +58,6 @@ class Code(StrEnum):
     OVERFILL_DETECTED = "OVERFILL_DETECTED"
     FILL_AFTER_CLOSE = "FILL_AFTER_CLOSE"
     INVALID_RESTORE = "INVALID_RESTORE"
-    # Signal source (docs/signals.md).
-    SIGNAL_ENTRY_INVALID = "SIGNAL_ENTRY_INVALID"
-    SIGNAL_UNKNOWN_INSTRUMENT = "SIGNAL_UNKNOWN_INSTRUMENT"
-    SIGNAL_SOURCE_INVALID = "SIGNAL_SOURCE_INVALID"
-    SIGNAL_SOURCE_TOO_LARGE = "SIGNAL_SOURCE_TOO_LARGE"
     # Restore on start (restore decision and the venue rules; rows in the anomalies table, lines in the report).
     RESTORE_REJECTED = "RESTORE_REJECTED"
     RESTORE_DISAGREEMENT = "RESTORE_DISAGREEMENT"
@@ -99,6 +94,11 @@ class Code(StrEnum):
     SIGNAL_BEFORE_FIRST_BAR = "SIGNAL_BEFORE_FIRST_BAR"
     RETRACT_DUST_FULL_CLOSE = "RETRACT_DUST_FULL_CLOSE"
     SIMULATED_EXIT_REJECTS = "SIMULATED_EXIT_REJECTS"
+    # Signal source (docs/signals.md).
+    SIGNAL_ENTRY_INVALID = "SIGNAL_ENTRY_INVALID"
+    SIGNAL_UNKNOWN_INSTRUMENT = "SIGNAL_UNKNOWN_INSTRUMENT"
+    SIGNAL_SOURCE_INVALID = "SIGNAL_SOURCE_INVALID"
+    SIGNAL_SOURCE_TOO_LARGE = "SIGNAL_SOURCE_TOO_LARGE"
 
 
 class Guidance(msgspec.Struct, frozen=True, kw_only=True):
@@ -216,27 +216,31 @@ GUIDANCE: dict[Code, Guidance] = {
     ),
     Code.RATE_LIMITED: _G(
         severity=Severity.WARNING,
-        meaning="The venue answered a command with a rate limit (BingX 100410/429). The command's outcome is "
-        "UNKNOWN: it may or may not have reached the book.",
-        automatic="No second order is sent for that command until the strategy has queried it by client "
-        "order id; new orders wait for the cooldown (retry_after_ms in details).",
+        meaning="The venue answered an order with a rate limit (BingX 100410/429) and the execution client "
+        "checked by client order id that nothing was placed. Also returned, at INFO, for an intent asked "
+        "before the wait the venue gave is over.",
+        automatic="The slot returns to where it was before the intent (an entry: no trade; an exit: OPEN). "
+        "The instrument sends nothing before retry_at (retry_after_ms in details); the next decision after it "
+        "(a target, or max hold on the next bar) sends again under a new client order id.",
         operator="None unless it persists (see RATE_LIMIT_PERSISTENT).",
     ),
     Code.RATE_LIMIT_PERSISTENT: _G(
         severity=Severity.ERROR,
-        meaning="Several consecutive commands were rate limited with no successful venue interaction in "
-        "between.",
-        automatic="Each command still waits for its cooldown; nothing is resent blind.",
+        meaning="The execution client gave up on an order after several consecutive rate limits with no "
+        "successful venue interaction in between (raised by the execution side, which owns the cooldown).",
+        automatic="Each order still waits for its cooldown; nothing is resent blind.",
         operator="Check BingX API status and our request rate (other processes on the same API key?). "
         "Raise the cooldown in the node config if the venue's window is known. If a position must be "
         "flattened now, use the BingX web UI.",
     ),
     Code.UNKNOWN_ORDER_OUTCOME: _G(
         severity=Severity.WARNING,
-        meaning="A command's outcome is unknown (timeout, connection drop, rate limit): the order may be "
-        "live at the venue. Also returned when an exit is asked while such an order is unresolved.",
-        automatic="The order is NOT resent. The strategy queries the venue by client order id and the book "
-        "applies the answer (found: it is live; not found: it never existed and may be sent again).",
+        meaning="An order's outcome is unknown (timeout, connection drop): it may be live at the venue. Also "
+        "returned when an exit is asked while such an order is unresolved.",
+        automatic="The order is NOT resent. The execution client queries the venue by client order id and "
+        "the book applies the answer (placed: it is live; not placed: the slot returns to where it was). If "
+        "no answer comes within the configured time, the slot goes to STALE_STATE_RECONCILING and the venue "
+        "position decides; max hold then applies again.",
         operator="None unless it stays unresolved for minutes: then look the client order id up in the "
         "BingX UI / `dolphin-ctl orders --config F` and reconcile.",
     ),
@@ -251,16 +255,16 @@ GUIDANCE: dict[Code, Guidance] = {
     Code.EXIT_ORDER_REJECTED: _G(
         severity=Severity.ERROR,
         meaning="The venue rejected an EXIT order: the position is still open and still at risk.",
-        automatic="The slot stays EXIT_WORKING; the next exit decision sends a new exit; max-hold still "
-        "applies and retries every bar once reached.",
+        automatic="The slot keeps its position (EXIT_WORKING with no working exit); the next exit decision "
+        "sends a new exit; max-hold still applies and retries every bar once reached.",
         operator="Read details.reason. If the position is still open past max_hold_bars, flatten it "
         "manually (`dolphin-ctl flatten --config F --instrument <id>` or the BingX UI); the book converges "
         "on the next reconcile.",
     ),
     Code.CANCEL_REJECTED: _G(
         severity=Severity.WARNING,
-        meaning="The venue refused a cancel, usually because the order already filled or was already "
-        "canceled.",
+        meaning="The venue refused a cancel (WARNING) or a modify (INFO), usually because the order already "
+        "filled or was already canceled.",
         automatic="Slot unchanged; the cancel can be asked again; a fill in between converges the slot.",
         operator="Check open orders on BingX if it repeats for the same order.",
     ),
@@ -598,7 +602,7 @@ GUIDANCE: dict[Code, Guidance] = {
 assert set(GUIDANCE) == set(Code), "every code needs operator guidance"
 
 
-class Outcome(msgspec.Struct, frozen=True, kw_only=True):
+class BookOutcome(msgspec.Struct, frozen=True, kw_only=True):
     code: Code
     severity: Severity
     message: str = ""
@@ -609,9 +613,9 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
         return self.code is Code.OK or self.code is Code.MAX_HOLD_EXIT
 
 
-def outcome(code: Code, message: str = "", severity: Severity | None = None, **details: Any) -> Outcome:
+def book_outcome(code: Code, message: str = "", severity: Severity | None = None, **details: Any) -> BookOutcome:
     """An outcome at the code's default severity (from `GUIDANCE`) unless one is given."""
-    return Outcome(
+    return BookOutcome(
         code=code,
         severity=GUIDANCE[code].severity if severity is None else severity,
         message=message,
@@ -629,5 +633,6 @@ def guidance_table() -> list[dict[str, str]]:
             "automatic": g.automatic,
             "operator": g.operator,
         }
-        for code, g in GUIDANCE.items()
+        for code in Code
+        for g in (GUIDANCE[code],)
     ]

@@ -309,7 +309,32 @@ def collisions(configs: list[Config]) -> list[str]:
     return found
 
 
+def live_state_violations(config: Config, state_dir: Path) -> tuple[list[str], list[str]]:
+    """Check the namespace's maps on the live Hazelcast cluster: its lease and its heartbeat must come from a
+    node of this namespace (node ids are `<trader id>@host:pid`). Returns (violations, the cluster's
+    DOLPHIN_* maps). Raises when the cluster cannot be read."""
+    from dolphin_nautilus.node.stores import open_live_state
+
+    ns, trader = config.node.namespace, config.node.trader_id
+    live = open_live_state(config, state_dir)
+    try:
+        holder, heartbeat = live.lease_holder(), live.get("heartbeat") or {}
+        maps = sorted(n for n in live.cluster_map_names() if n.startswith("DOLPHIN_"))
+    finally:
+        live.close()
+    found = []
+    if holder is not None and not holder.startswith(f"{trader}@"):
+        found.append(f"lease of {live.lease_map_name} is held by {holder!r}, not by a node of {ns!r} ({trader})")
+    writer = heartbeat.get("node_id")
+    if writer is not None and not str(writer).startswith(f"{trader}@"):
+        found.append(f"heartbeat in {live.state_map_name} was written by {writer!r}, not by a node of {ns!r} "
+                     f"({trader})")
+    return found, maps
+
+
 def cmd_mode_verify(args: argparse.Namespace, redactor: RedactingFilter) -> int:
+    from dolphin_nautilus.state import state_map_name
+
     configs = [_load(path) for path in args.config]
     violations = collisions(configs)
     unchecked: list[str] = []
@@ -335,9 +360,22 @@ def cmd_mode_verify(args: argparse.Namespace, redactor: RedactingFilter) -> int:
             violations.append(f"foreign namespace row in {store.database}.{row['table']}: namespace "
                               f"{row['namespace']!r} (row_id {row['row_id']}) in the database of "
                               f"{config.node.namespace!r} ({config.source})")
+    cluster_maps: dict[str, list[str]] = {}
+    for config in configs:
+        if args.skip_stores or config.hazelcast.backend != "cluster":
+            continue
+        where = f"{config.hazelcast.cluster_name}@{','.join(config.hazelcast.members)}"
+        try:
+            found, cluster_maps[where] = live_state_violations(config, _state_dir(config))
+        except Exception as exc:  # noqa: BLE001 - an unreadable cluster is reported, not a crash
+            unchecked.append(f"{config.source}: Hazelcast {where} unreadable: {type(exc).__name__}: {exc}")
+            continue
+        checked.append(f"{where}/{state_map_name(config.node.namespace)}")
+        violations += [f"{v} ({config.source})" for v in found]
     result = {"configs": [c.source for c in configs], "violations": violations, "databases_checked": checked,
-              "unchecked": unchecked}
+              "unchecked": unchecked, "cluster_maps": cluster_maps}
     human = "\n".join([f"mode-verify: {len(configs)} config(s), databases checked: {', '.join(checked) or 'none'}",
+                       *(f"maps on {where}: {', '.join(names) or 'none'}" for where, names in cluster_maps.items()),
                        *(f"VIOLATION: {v}" for v in violations), *(f"NOT CHECKED: {u}" for u in unchecked),
                        "OK: namespaces are isolated" if not violations and not unchecked else ""]).rstrip()
     _emit(result, human, args.json, redactor)

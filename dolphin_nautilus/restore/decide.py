@@ -48,6 +48,7 @@ import msgspec
 from dolphin_nautilus.domain.facts import canonical_json
 from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.domain.policy import is_effectively_zero
+from dolphin_nautilus.domain.restored import RestoredSlot, restored_slot_problems
 from dolphin_nautilus.restore.candidates import (
     MAX_INT,
     MAX_MAGNITUDE,
@@ -62,7 +63,6 @@ from dolphin_nautilus.restore.candidates import (
     excerpt,
 )
 
-VALID_SIDES = frozenset({"LONG", "SHORT"})
 MATERIAL_FIELDS = ("status", "instrument_id", "side", "quantity", "notional", "entry_price", "bars_held", "legs")
 
 
@@ -70,34 +70,6 @@ class RestoreStatus(enum.StrEnum):
     RESTORED = "RESTORED"  # at least one slot restored, every source read
     FLAT = "FLAT"  # every source read, nothing sane to restore
     DEGRADED = "DEGRADED"  # a source was unreachable (or an internal error): slots may be missing
-
-
-class RestoredSlot(msgspec.Struct, frozen=True, kw_only=True):
-    """A validated open slot, with the fields TradeBook.restore_slot takes plus where it came from."""
-
-    trade_id: str
-    instrument_id: str
-    side: str  # LONG | SHORT
-    quantity: Decimal
-    entry_price: Decimal
-    bars_held: int
-    realized_pnl: Decimal
-    fees: Decimal
-    legs: int
-    opened_ts: int
-    order_seq: int  # the highest order_seq any source recorded for the trade: client order ids never repeat
-    notional: Decimal
-    source: str
-    seq: int | None
-    ts: int | None
-
-    def slot_fields(self) -> dict[str, Any]:
-        """The keyword arguments for TradeBook.restore_slot (provenance left out)."""
-        return {name: getattr(self, name) for name in SLOT_FIELDS}
-
-
-SLOT_FIELDS = ("trade_id", "instrument_id", "side", "quantity", "entry_price", "bars_held", "realized_pnl",
-               "fees", "legs", "opened_ts", "order_seq")
 
 
 class Disagreement(msgspec.Struct, frozen=True, kw_only=True):
@@ -240,23 +212,7 @@ def problems(c: Candidate, known_instruments: frozenset[str] | set[str], max_bar
     found = list(c.defects)
     if c.status != OPEN:
         found.append(f"status {c.status!r} is not OPEN")
-    for name in ("quantity", "notional", "entry_price"):
-        value: Decimal = getattr(c, name)
-        if not value.is_finite() or value <= 0:
-            found.append(f"{name} {value} is not a finite positive number")
-    for name in ("realized_pnl", "fees"):
-        if not getattr(c, name).is_finite():
-            found.append(f"{name} {getattr(c, name)} is not finite")
-    if c.side not in VALID_SIDES:
-        found.append(f"side {c.side!r} is not LONG or SHORT")
-    if c.instrument_id not in known_instruments:
-        found.append(f"instrument {c.instrument_id!r} is not a known instrument")
-    if c.bars_held is None or not 0 <= c.bars_held <= max_bars_held:
-        found.append(f"bars_held {c.bars_held} outside 0..{max_bars_held}")
-    for name in ("legs", "order_seq"):
-        value = getattr(c, name)
-        if value is not None and value < 0:
-            found.append(f"{name} {value} is negative")
+    found += restored_slot_problems(c, known_instruments, max_bars_held)
     return list(dict.fromkeys(found))
 
 

@@ -22,7 +22,6 @@ import msgspec
 
 from dolphin_nautilus.domain.facts import Anomaly, PositionState, canonical_json
 from dolphin_nautilus.domain.instruments import InstrumentSpec
-from dolphin_nautilus.contracts.restore import RestoredSlot as BookSlot
 from dolphin_nautilus.restore.candidates import (
     OPEN,
     Candidate,
@@ -82,8 +81,8 @@ class RestorePlan(msgspec.Struct, kw_only=True):
     venue: str  # "none (backtest: seeds)", "reconciled", or "unavailable: ..."
     notes: list[str]
 
-    def book_slots(self) -> list[BookSlot]:
-        return [BookSlot(**s.slot_fields(), seq=s.seq or 0) for s in self.slots]
+    def book_slots(self) -> list[RestoredSlot]:
+        return list(self.slots)
 
     def report_text(self) -> str:
         unclaimed = [a for a in self.anomalies if a.code in UNCLAIMED_CODES]

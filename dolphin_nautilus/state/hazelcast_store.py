@@ -6,14 +6,24 @@ pending and is retried by a background thread; after every (re)connection the wh
 are re-put, because a restarted member comes back empty. So a write made around a member restart is not
 lost, and no call blocks longer than about `op_timeout_s`.
 
-Lease: `put_if_absent(lease, holder, ttl)` acquires; renewal is `replace_if_same` (still ours?) followed
-by `set_ttl`. The store trusts a local monotonic deadline (taken *before* the acquire/renew request was
-sent), so writes need no extra round trip and stop before the member could hand the lease to another node.
+Lease (Community Edition has no CP subsystem, so it is map-based): every acquisition first bumps the
+namespace's fence counter (`fence`, compare-and-set) and then claims `writer` = {holder, token} with
+`put_if_absent(..., ttl)`. Renewal checks the holder and calls `set_ttl` (never `replace_if_same`: a real
+member drops an entry's TTL on replace). The store trusts a local monotonic deadline (taken *before* the
+acquire/renew request was sent) that ends before the member's TTL, so it stops writing before the member
+could hand the lease to another node.
+
+Fencing: before each delivery (and each compare-and-set) the store reads `writer` and sends only if it still
+carries its holder id *and* token. A holder paused past its lease, or an older incarnation of the same holder
+id (a restarted node takes over its own lease under a new token), is fenced off: it sends nothing and drops
+what it had pending. The check and the writes are separate operations (IMap has no multi-key conditional
+write without CP or member-side code), so the residual window is one round trip.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Mapping
@@ -21,7 +31,9 @@ from collections.abc import Mapping
 import hazelcast
 import msgspec
 from hazelcast.errors import HazelcastError
+from hazelcast.invocation import Invocation
 from hazelcast.lifecycle import LifecycleState
+from hazelcast.protocol.codec import client_create_proxy_codec
 
 from dolphin_nautilus.state.store import (
     LeaseLost,
@@ -37,7 +49,23 @@ from dolphin_nautilus.state.store import (
 
 log = logging.getLogger(__name__)
 
-LEASE_KEY = "writer"
+LEASE_KEY = "writer"  # {"holder": id, "token": n}, with a TTL
+MAP_SERVICE = "hz:impl:mapService"
+FENCE_KEY = "fence"  # {"token": n}, no TTL: the namespace's fencing counter
+
+
+def _lease_value(holder_id: str, token: int) -> str:
+    return encode_value({"holder": holder_id, "token": token})
+
+
+def _member_ttl(ttl_s: float) -> int:
+    """The TTL sent to the member, in whole seconds, never shorter than ours.
+
+    A real member truncates TTLs to whole seconds and its expiry can fall up to a second early (it keeps
+    expiration times at second precision). Our local deadline stays at exactly `ttl_s`, so the local view
+    always expires first and a holder stops writing before the member could hand its lease to another node.
+    """
+    return math.ceil(ttl_s) + 1
 
 
 class HazelcastStoreConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,6 +89,7 @@ class HazelcastStateStore:
         self._mirror: dict[str, str] = {}
         self._pending: dict[str, str | None] = {}
         self._holder: str | None = None
+        self._token: int | None = None  # fencing token of the latest acquisition (kept after a loss, for errors)
         self._lease_ttl_s = 0.0
         self._lease_deadline = 0.0  # time.monotonic()
         self._connected = threading.Event()
@@ -75,6 +104,10 @@ class HazelcastStateStore:
             retry_initial_backoff=config.retry_initial_backoff_s,
             retry_max_backoff=config.retry_max_backoff_s,
             smart_routing=config.smart_routing,
+            # The member waits for its sync backups before it answers, instead of sending backup acks to the
+            # client: after an async start or a reconnect the client's backup listener is not registered yet,
+            # and each write would then wait out operation_backup_timeout (5 s) for acks that never come.
+            backup_ack_to_client_enabled=False,
             lifecycle_listeners=[self._on_lifecycle],
         )
         if not self._connected.wait(config.connect_timeout_s):
@@ -108,6 +141,11 @@ class HazelcastStateStore:
     def lease_holder(self) -> str | None:
         text = self._call(lambda: self._leases.get(LEASE_KEY), "lease get")
         return None if text is None else decode_value(text)["holder"]
+
+    def cluster_map_names(self) -> set[str]:
+        """Every map the cluster lists (all namespaces): what `dolphin-ctl mode-verify` shows."""
+        objects = self._call(lambda: self._client.get_distributed_objects(), "list distributed objects")
+        return {o.name for o in objects if o.service_name == MAP_SERVICE}
 
     def pending(self) -> dict[str, str | None]:
         """Writes not yet acknowledged by the member (key -> canonical JSON, None for a removal)."""
@@ -146,6 +184,9 @@ class HazelcastStateStore:
                     self._mirror[key] = text
                 self._pending[key] = text
             self._deliver_pending()
+            if self._holder is None:
+                raise LeaseLost(f"namespace {self.namespace}: the member's lease record no longer carries this "
+                                f"store's token {self._token}; the write was not sent")
 
     def compare_and_set(self, key: str, expected: dict | None, new: dict | None) -> bool:
         expected_text = None if expected is None else encode_value(expected)
@@ -155,6 +196,9 @@ class HazelcastStateStore:
             self._deliver_pending()
             if key in self._pending:
                 raise StateUnavailable(f"compare_and_set {key}: an earlier write to it is still undelivered")
+            if self._holder is None or not self._fence_check():
+                raise LeaseLost(f"namespace {self.namespace}: the member's lease record no longer carries this "
+                                f"store's token {self._token}; compare_and_set {key} was not sent")
             swapped = self._call(lambda: self._cas_future(key, expected_text, new_text), f"compare_and_set {key}")
             if swapped:
                 if new_text is None:
@@ -174,43 +218,87 @@ class HazelcastStateStore:
 
     # ------------------------------------------------------------ lease
 
+    @property
+    def fencing_token(self) -> int | None:
+        """The token of this store's current lease acquisition (None when it holds none)."""
+        with self._lock:
+            return self._token if self._holder is not None else None
+
     def acquire_lease(self, holder_id: str, ttl_s: float) -> bool:
-        mine = encode_value({"holder": holder_id})
+        """Take the namespace's lease under a new fencing token; or join this holder id's own live lease.
+
+        Joining (same holder id, lease not expired) keeps the lease's token: that is this node restarted after
+        a crash, or its store-service child writing under the parent's lease. Every other acquisition bumps
+        the token, which fences off any earlier holder still believing it holds the lease.
+        """
         started = time.monotonic()
-        existing = self._call(lambda: self._leases.put_if_absent(LEASE_KEY, mine, ttl=ttl_s), "lease acquire")
+        held = self._call(lambda: self._leases.get(LEASE_KEY), "lease read")
+        if held is not None:
+            return self._join(holder_id, held, ttl_s, started)
+        token = self._next_token()
+        mine = _lease_value(holder_id, token)
+        existing = self._call(lambda: self._leases.put_if_absent(LEASE_KEY, mine, ttl=_member_ttl(ttl_s)),
+                              "lease acquire")
         if existing is not None:
-            # Our own lease (a restarted node with the same id): take it as a renewal.
-            return existing == mine and self.renew_lease(holder_id, ttl_s, _force=True)
-        self._hold(holder_id, ttl_s, started)
+            return self._join(holder_id, existing, ttl_s, started)
+        self._hold(holder_id, token, ttl_s, started)
         self._load_mirror()
         return True
 
-    def renew_lease(self, holder_id: str, ttl_s: float, *, _force: bool = False) -> bool:
-        mine = encode_value({"holder": holder_id})
+    def _join(self, holder_id: str, held: str, ttl_s: float, started: float) -> bool:
+        record = decode_value(held)
+        if record.get("holder") != holder_id:
+            return False
+        if not isinstance(record.get("token"), int):
+            # A lease written before fencing tokens: release it and acquire afresh (once).
+            if self._call(lambda: self._leases.remove_if_same(LEASE_KEY, held), "lease upgrade"):
+                return self.acquire_lease(holder_id, ttl_s)
+            return False
+        # Extend, then check it is still that very record. Never replace: that drops the TTL on a real member.
+        if not self._call(lambda: self._leases.set_ttl(LEASE_KEY, _member_ttl(ttl_s)), "lease ttl"):
+            return False
+        if self._call(lambda: self._leases.get(LEASE_KEY), "lease join") != held:
+            return False
+        self._hold(holder_id, record["token"], ttl_s, started)
+        self._load_mirror()
+        return True
+
+    def renew_lease(self, holder_id: str, ttl_s: float) -> bool:
+        """Extend this store's lease; False (and no longer the holder) once it expired locally or was taken."""
         started = time.monotonic()
         with self._lock:
-            if not _force and (self._holder != holder_id or started >= self._lease_deadline):
-                self._holder = None
+            if self._holder != holder_id or started >= self._lease_deadline:
+                if self._holder == holder_id:
+                    self._holder = None  # expired locally: the member may already have handed it on
                 return False
-        still_mine = self._call(lambda: self._leases.replace_if_same(LEASE_KEY, mine, mine), "lease renew")
-        if still_mine:
-            still_mine = self._call(lambda: self._leases.set_ttl(LEASE_KEY, ttl_s), "lease ttl")
-        if not still_mine:
-            with self._lock:
-                self._holder = None
-            return False
-        was_holding = self._holder == holder_id
-        self._hold(holder_id, ttl_s, started)
-        if not was_holding:
-            self._load_mirror()
+        # Check the owner, extend, check again. Never replace_if_same: a real member clears the TTL on replace.
+        # The first check keeps a store whose lease was taken from extending the new holder's lease.
+        mine = _lease_value(holder_id, self._token)
+        current = self._call(lambda: self._leases.get(LEASE_KEY), "lease read")
+        if current is None:  # the cluster lost its data (a restart) and the resync has not put it back yet
+            current = self._retake(holder_id, self._token, ttl_s)
+        still_mine = (current == mine
+                      and self._call(lambda: self._leases.set_ttl(LEASE_KEY, _member_ttl(ttl_s)), "lease ttl")
+                      and self._call(lambda: self._leases.get(LEASE_KEY), "lease renew") == mine)
+        with self._lock:
+            if not still_mine:
+                if self._holder == holder_id:
+                    self._holder = None
+                return False
+            if self._holder == holder_id:
+                self._lease_deadline = started + ttl_s
+                self._lease_ttl_s = ttl_s
         return True
 
     def release_lease(self, holder_id: str) -> None:
-        mine = encode_value({"holder": holder_id})
-        self._call(lambda: self._leases.remove_if_same(LEASE_KEY, mine), "lease release")
+        with self._lock:
+            token = self._token if self._holder == holder_id else None
+        if token is not None:
+            self._call(lambda: self._leases.remove_if_same(LEASE_KEY, _lease_value(holder_id, token)),
+                       "lease release")
         with self._lock:
             if self._holder == holder_id:
-                self._holder = None
+                self._holder, self._token = None, None
 
     def close(self) -> None:
         """Deliver what is pending (bounded), then disconnect. The lease is kept until it expires."""
@@ -224,11 +312,81 @@ class HazelcastStateStore:
 
     # ------------------------------------------------------------ internals
 
-    def _hold(self, holder_id: str, ttl_s: float, started: float) -> None:
+    def _hold(self, holder_id: str, token: int, ttl_s: float, started: float) -> None:
         with self._lock:
             self._holder = holder_id
+            self._token = token
             self._lease_ttl_s = ttl_s
             self._lease_deadline = started + ttl_s
+
+    def _next_token(self) -> int:
+        """Bump the namespace's fence counter (compare-and-set); every acquisition gets a new, higher token."""
+        while True:
+            current = self._call(lambda: self._leases.get(FENCE_KEY), "fence read")
+            if current is None:
+                # No counter: a new namespace, or a cluster that lost its data. Start above any token handed
+                # out before (milliseconds since the epoch), so an old holder's token never comes back.
+                token = time.time_ns() // 1_000_000
+                if self._call(lambda: self._leases.put_if_absent(FENCE_KEY, encode_value({"token": token})),
+                              "fence create") is None:
+                    return token
+                continue
+            token = decode_value(current)["token"] + 1
+            if self._call(lambda: self._leases.replace_if_same(FENCE_KEY, current, encode_value({"token": token})),
+                          "fence bump"):
+                return token
+
+    def _restore_fence(self, token: int) -> None:
+        """After the cluster lost its data: put the counter back to at least our token."""
+        while True:
+            current = self._call(lambda: self._leases.put_if_absent(FENCE_KEY, encode_value({"token": token})),
+                                 "fence restore")
+            if current is None or decode_value(current)["token"] >= token:
+                return
+            if self._call(lambda: self._leases.replace_if_same(FENCE_KEY, current, encode_value({"token": token})),
+                          "fence restore"):
+                return
+
+    def _fence_check(self) -> bool:
+        """Does the member's lease record still carry our holder id and token? False fences this store off.
+
+        An absent record while our own deadline runs means the cluster lost its data (a restart): we put it
+        back under our token, unless another node was faster. Raises StateUnavailable when the member cannot
+        answer: then nothing is known and nothing is sent.
+        """
+        mine = _lease_value(self._holder, self._token)
+        current = self._call(lambda: self._leases.get(LEASE_KEY), "fence check")
+        if current is None and time.monotonic() < self._lease_deadline:
+            current = self._retake(self._holder, self._token, self._lease_ttl_s)
+        if current == mine:
+            return True
+        self._fenced(current)
+        return False
+
+    def _retake(self, holder: str, token: int, ttl_s: float) -> str | None:
+        """Put our lease record back after the cluster lost it; returns the record now on the member."""
+        mine = _lease_value(holder, token)
+        started = time.monotonic()
+        existing = self._call(lambda: self._leases.put_if_absent(LEASE_KEY, mine, ttl=_member_ttl(ttl_s)),
+                              "lease retake")
+        if existing is not None:
+            return existing
+        self._restore_fence(token)
+        self._hold(holder, token, ttl_s, started)
+        return mine
+
+    def _fenced(self, current: str | None) -> None:
+        """Stop writing: the member's lease record is not ours (another holder, or none) any more.
+
+        Writes of a fenced-off holder must never land later, so the undelivered ones are dropped: the new
+        holder owns the state now, and the facts themselves are in the journal. Said loudly, with the keys.
+        """
+        with self._lock:
+            lost, self._holder = self._holder, None
+            dropped, self._pending = self._pending, {}
+        log.error("namespace %s: lease of %r (token %s) is now %s; this store stops writing and drops %d "
+                  "undelivered write(s): %s", self.namespace, lost, self._token, current, len(dropped),
+                  sorted(dropped))
 
     def _load_mirror(self) -> None:
         """A new holder adopts the member's current state as the state it will keep re-putting."""
@@ -241,14 +399,27 @@ class HazelcastStateStore:
 
     def _check_holder(self) -> None:
         if self._holder is None:
+            if self._token is not None:
+                raise LeaseLost(f"namespace {self.namespace}: the lease (token {self._token}) was lost or taken "
+                                "over; this store no longer writes")
             raise NotLeaseHolder(f"namespace {self.namespace}: this store does not hold the writer lease")
         if time.monotonic() >= self._lease_deadline:
             lost, self._holder = self._holder, None
             raise LeaseLost(f"namespace {self.namespace}: lease of {lost!r} expired before it was renewed")
 
     def _deliver_pending(self) -> None:
-        """Send every pending write at once, wait for them (bounded), keep the ones that failed."""
-        if not self._pending or not self._is_connected():
+        """Send every pending write at once, wait for them (bounded), keep the ones that failed.
+
+        Only while this store holds the lease and the member confirms our token (fencing): a store that was
+        paused past its lease, or whose holder id was taken over by a newer incarnation, sends nothing.
+        """
+        if not self._pending or not self._is_connected() or self._holder is None:
+            return
+        try:
+            if not self._fence_check():
+                return
+        except StateUnavailable as exc:
+            log.warning("state writes for %s held back: %s", self.namespace, exc)
             return
         sent = {}
         for key, text in self._pending.items():
@@ -294,23 +465,35 @@ class HazelcastStateStore:
     def _resync(self) -> None:
         """After a (re)connection: retake our lease, then re-put everything we hold."""
         with self._lock:
-            holder, ttl = self._holder, self._lease_ttl_s
+            holder, token, ttl = self._holder, self._token, self._lease_ttl_s
+        self._register_maps()
         if holder is None or time.monotonic() >= self._lease_deadline:
             return
-        mine = encode_value({"holder": holder})
-        started = time.monotonic()
-        existing = self._call(lambda: self._leases.put_if_absent(LEASE_KEY, mine, ttl=ttl), "lease retake")
-        if existing not in (None, mine):
+        existing = self._retake(holder, token, ttl)
+        if existing != _lease_value(holder, token):
             with self._lock:
-                self._holder = None
-            log.error("namespace %s: lease taken by %s while the member was away", self.namespace, existing)
+                if self._token != token:
+                    return  # re-acquired meanwhile under another token: not ours to judge
+            self._fenced(existing)
             return
-        if existing is None:
-            self._hold(holder, ttl, started)
         with self._lock:
             for key, text in self._mirror.items():
                 self._pending.setdefault(key, text)
             self._deliver_pending()
+
+    def _register_maps(self) -> None:
+        """Announce our maps to the (possibly restarted) cluster again.
+
+        The Python client creates a map's proxy on the cluster only on its first `get_map`, and, unlike the
+        Java client, never again after reconnecting to a restarted cluster. The maps keep working without
+        it, but the cluster's object list (what `dolphin-ctl mode-verify` and Management Center read) would
+        no longer show them. The client has no public call for this, hence its invocation service.
+        """
+        for name in (self.state_map_name, self.lease_map_name):
+            request = client_create_proxy_codec.encode_request(name, MAP_SERVICE)
+            invocation = Invocation(request)
+            self._client._invocation_service.invoke(invocation)
+            self._call(lambda invocation=invocation: invocation.future, f"register map {name}")
 
     def _call(self, make_future, what: str):
         if self._closed.is_set():

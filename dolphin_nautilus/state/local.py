@@ -38,6 +38,7 @@ class LocalStateStore:
         self.file = self.directory / f"{namespace.lower()}.state.json"
         self._lock_file = self.directory / f"{namespace.lower()}.state.lock"
         self._holder: str | None = None  # the holder this store acquired for
+        self._token: int | None = None  # fencing token of that acquisition
 
     # ------------------------------------------------------------ reads
 
@@ -95,10 +96,20 @@ class LocalStateStore:
             lease = state["lease"]
             if lease and lease["holder"] != holder_id and lease["expires_at"] > time.time():
                 return False
-            state["lease"] = {"holder": holder_id, "expires_at": time.time() + ttl_s}
+            if lease and lease["holder"] == holder_id and lease["expires_at"] > time.time() and "token" in lease:
+                token = lease["token"]  # joining our own live lease (a restart, or the store-service child)
+            else:
+                # A new acquisition gets a new token, so every earlier holder is fenced off.
+                token = state.get("fence", 0) + 1
+                state["fence"] = token
+            state["lease"] = {"holder": holder_id, "expires_at": time.time() + ttl_s, "token": token}
             self._write(state)
-        self._holder = holder_id
+        self._holder, self._token = holder_id, token
         return True
+
+    @property
+    def fencing_token(self) -> int | None:
+        return self._token if self._holder is not None else None
 
     def renew_lease(self, holder_id: str, ttl_s: float) -> bool:
         with self._locked() as state:
@@ -129,7 +140,8 @@ class LocalStateStore:
         if self._holder is None:
             raise NotLeaseHolder(f"namespace {self.namespace}: this store does not hold the writer lease")
         lease = state["lease"]
-        if not lease or lease["holder"] != self._holder or lease["expires_at"] <= time.time():
+        if (not lease or lease["holder"] != self._holder or lease.get("token") != self._token
+                or lease["expires_at"] <= time.time()):
             lost, self._holder = self._holder, None
             now_held_by = lease["holder"] if lease and lease["expires_at"] > time.time() else None
             raise LeaseLost(

@@ -25,7 +25,9 @@ from nautilus_trader.model.events import (
     OrderCanceled,
     OrderCancelRejected,
     OrderDenied,
+    OrderExpired,
     OrderFilled,
+    OrderModifyRejected,
     OrderRejected,
 )
 from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId
@@ -33,6 +35,7 @@ from nautilus_trader.trading.strategy import Strategy
 
 from dolphin_nautilus.contracts.placement import (
     PLACEMENT_OUTCOME_TOPIC,
+    PlacementAccepted,
     PlacementOutcome,
     PlacementRateLimited,
     PlacementRejected,
@@ -47,8 +50,9 @@ from dolphin_nautilus.contracts.restore import (
     decode_handover,
 )
 from dolphin_nautilus.contracts.topics import FACTS_TOPIC, SIGNAL_TOPIC, bar_type_name
-from dolphin_nautilus.domain.book import _OK_DECISION as _OK
-from dolphin_nautilus.domain.book import Decision, TradeBook
+from dolphin_nautilus.domain.book import TradeBook
+from dolphin_nautilus.domain.decisions import OK_DECISION as _OK
+from dolphin_nautilus.domain.decisions import Decision
 from dolphin_nautilus.domain.facts import Fact
 from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.domain.signal_policy import IntentKind, ReferenceSignalModel, TargetPolicy
@@ -56,20 +60,11 @@ from dolphin_nautilus.resources import spec_of_instrument
 
 
 def hand_to_book(book: TradeBook, outcome: PlacementOutcome) -> Decision | None:
-    """The one place a placement outcome meets the book (to become `book.on_placement_outcome(outcome)`).
-
-    None for the kinds a Nautilus event carries anyway: an accepted order, and an unknown resolved as placed
-    (the exec client's OrderAccepted follows and moves the order on)."""
-    coid = outcome.client_order_id
-    if isinstance(outcome, PlacementRejected):
-        return book.on_order_rejected(coid, outcome.message, outcome.ts)
-    if isinstance(outcome, PlacementRateLimited):
-        return book.on_order_rate_limited(coid, outcome.retry_after_ms or None, outcome.ts)
-    if isinstance(outcome, PlacementUnknown):
-        return book.on_order_unknown(coid, outcome.message, outcome.ts)
-    if isinstance(outcome, PlacementResolved) and not outcome.placed:
-        return book.on_order_unknown_resolved(coid, found=False, ts=outcome.ts)
-    return None
+    """The one place a placement outcome meets the book. None for the kinds a Nautilus event carries anyway:
+    an accepted order, and an unknown resolved as placed (the exec client's OrderAccepted follows)."""
+    if isinstance(outcome, PlacementAccepted) or (isinstance(outcome, PlacementResolved) and outcome.placed):
+        return None
+    return book.on_placement_outcome(outcome)
 
 
 def _ends_with_reject(outcome: PlacementOutcome) -> bool:
@@ -156,8 +151,6 @@ class DolphinStrategy(Strategy):
             namespace=config.namespace,
             client_order_prefix=config.client_order_prefix,
             max_hold_bars=config.max_hold_bars,
-            rate_limit_alert_after=config.persistent_rate_limit_count,
-            rate_limit_cooldown_ms=int(config.rate_limit_cooldown_s * 1000),
             snapshot_every_bars=config.snapshot_every_bars,
         )
 
@@ -320,10 +313,20 @@ class DolphinStrategy(Strategy):
         self._on_refused(coid, event.reason, event.ts_event)
 
     def on_order_denied(self, event: OrderDenied) -> None:
-        self._on_refused(event.client_order_id.value, f"denied by risk engine: {event.reason}", event.ts_event)
+        coid = event.client_order_id.value
+        if coid in self._seed_orders:
+            self.log.error(f"seed order {coid} denied: {event.reason}")
+            return
+        self._act(self.book.on_order_denied(coid, f"denied by risk engine: {event.reason}", event.ts_event))
+
+    def on_order_expired(self, event: OrderExpired) -> None:
+        self._act(self.book.on_order_expired(event.client_order_id.value, event.ts_event))
+
+    def on_order_modify_rejected(self, event: OrderModifyRejected) -> None:
+        self._act(self.book.on_modify_rejected(event.client_order_id.value, event.reason, event.ts_event))
 
     def _on_refused(self, coid: str, reason: str, ts: int) -> None:
-        """A refusal no placement outcome explained (simulated venue, risk engine): a definitive reject."""
+        """A refusal no placement outcome explained (simulated venue): a definitive reject."""
         if coid in self._seed_orders:
             self.log.error(f"seed order {coid} refused: {reason}")
             return

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from dolphin_nautilus.contracts.placement import PlacementResolved
 from dolphin_nautilus.domain import OrderStatus, Purpose, SlotState
 from dolphin_nautilus.domain.facts import PositionState, TradeClosed, TradeExitLeg
 
@@ -31,7 +32,7 @@ class VenueOrder:
 class BookVersusVenue(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.book = new_book(max_hold_bars=6, rate_limit_cooldown_ms=0)
+        self.book = new_book(max_hold_bars=6)
         self.ts = 0
         self.venue_orders: dict[str, VenueOrder] = {}
         self.position: dict[str, D] = defaultdict(D)  # signed venue position per instrument
@@ -135,9 +136,9 @@ class BookVersusVenue(RuleBasedStateMachine):
     def venue_ends_unfilled_order(self, data, how):
         coid = data.draw(st.sampled_from([c for c in self.open_orders() if self.venue_orders[c].filled == 0]))
         order = self.venue_orders[coid]
-        if how == "found":  # rate limited, then found live by a query
-            self.book.on_order_rate_limited(coid, 0, self.tick())
-            self.book.on_order_unknown_resolved(coid, found=True, ts=self.tick())
+        if how == "found":  # outcome unknown, then found live by a query
+            self.book.on_order_unknown(coid, "timeout", self.tick())
+            self.book.on_placement_outcome(PlacementResolved(client_order_id=coid, placed=True, ts=self.tick()))
             return
         order.alive = False
         if how == "reject":
@@ -145,9 +146,9 @@ class BookVersusVenue(RuleBasedStateMachine):
         elif how == "cancel":
             self.book.on_order_canceled(coid, self.tick())
             self.book.on_order_canceled(coid, self.tick())  # duplicated event
-        else:
-            self.book.on_order_rate_limited(coid, 0, self.tick())
-            self.book.on_order_unknown_resolved(coid, found=False, ts=self.tick())
+        else:  # outcome unknown, then a query says it never reached the venue
+            self.book.on_order_unknown(coid, "timeout", self.tick())
+            self.book.on_placement_outcome(PlacementResolved(client_order_id=coid, placed=False, ts=self.tick()))
 
     @precondition(lambda self: self.open_orders())
     @rule(data=st.data())

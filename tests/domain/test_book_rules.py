@@ -5,12 +5,17 @@ from decimal import Decimal as D
 
 import pytest
 
+from dolphin_nautilus.contracts.placement import (
+    PlacementRateLimited,
+    PlacementRejected,
+    PlacementResolved,
+    PlacementUnknown,
+)
 from dolphin_nautilus.domain import Code, OrderStatus, RestoredSlot, Severity, Side, SlotState
 from dolphin_nautilus.domain.facts import (
     Anomaly,
     FillFact,
     OrderEvent,
-    PositionState,
     TradeClosed,
     TradeEntry,
     TradeExitLeg,
@@ -291,30 +296,127 @@ def test_max_hold_exits_fully_and_retries_after_reject():
     assert closed.bars_held == 5 and closed.exit_reason == "MAX_HOLD"
 
 
+def test_max_hold_cancels_a_partly_filled_entry_then_exits_fully():
+    book = new_book(max_hold_bars=2)
+    venue = Venue(book)
+    entry = book.enter(ATOM, "LONG", D("5"), D("10"), 1)
+    book.on_order_accepted(entry.order.client_order_id, "v1", 2)
+    venue.fill(entry.order.client_order_id, "2", "10")
+    assert book.on_bar(ATOM, D("10"), 3).order is None
+    due = book.on_bar(ATOM, D("10"), 4)
+    assert due.code is Code.MAX_HOLD_EXIT and due.cancel.client_order_id == entry.order.client_order_id
+    assert book.on_bar(ATOM, D("10"), 5).cancel is None  # asked once
+    book.on_order_canceled(entry.order.client_order_id, 6)
+    out = book.on_bar(ATOM, D("10"), 7)
+    assert out.code is Code.MAX_HOLD_EXIT and out.order.quantity == D("2") and out.order.reason == "MAX_HOLD"
+
+
+def test_max_hold_cancels_a_working_partial_exit_but_not_a_closing_one(book, venue):
+    book = new_book(max_hold_bars=1)
+    venue = Venue(book)
+    venue.open(ATOM, "LONG", "5", "10")
+    partial = book.retract(ATOM, quantity=D("2"), price=D("10"), ts=2000)
+    due = book.on_bar(ATOM, D("10"), 2001)
+    assert due.cancel is not None and due.cancel.client_order_id == partial.order.client_order_id
+    book.on_order_canceled(partial.order.client_order_id, 2002)
+    full = book.on_bar(ATOM, D("10"), 2003)
+    assert full.order.quantity == D("5")
+    assert book.on_bar(ATOM, D("10"), 2004).cancel is None  # the working exit closes the position
+
+
 # --- unknown outcomes and rate limits ---------------------------------------------------------------
-def test_rate_limited_exit_is_never_resent_blind():
-    book = new_book(rate_limit_alert_after=2, rate_limit_cooldown_ms=100)
+def test_rate_limited_exit_returns_the_slot_and_retries_after_the_wait():
+    book = new_book()
     venue = Venue(book)
     venue.open(ATOM, "LONG", "5", "10")
     d = book.exit(ATOM, price=D("10"), ts=10_000)
     coid = d.order.client_order_id
-    r = book.on_order_rate_limited(coid, None, 10_001)
+    r = book.on_placement_outcome(PlacementRateLimited(client_order_id=coid, retry_after_ms=100, message="429",
+                                                       ts=10_001))
     assert r.code is Code.RATE_LIMITED and r.outcome.details["retry_after_ms"] == 100
-    again = book.exit(ATOM, price=D("10"), ts=10_000 + 200_000_000)
-    assert again.code is Code.UNKNOWN_ORDER_OUTCOME and again.order is None
-    book.on_order_unknown_resolved(coid, found=False, ts=10_000 + 300_000_000)
+    slot = book.slot(ATOM)
+    assert slot.state is SlotState.OPEN and slot.exit_order is None and slot.quantity == D("5")
+    assert book.order(coid).status is OrderStatus.NOT_PLACED
+    assert book.retry_not_before(ATOM) == 10_001 + 100_000_000
+    early = book.exit(ATOM, price=D("10"), ts=10_001 + 99_000_000)
+    assert early.code is Code.RATE_LIMITED and early.order is None and early.outcome.severity is Severity.INFO
+    assert book.enter(BTC, "LONG", D("0.01"), D("50000"), 10_002).order is not None  # the wait is per instrument
+    resend = book.exit(ATOM, price=D("10"), ts=10_001 + 100_000_000)
+    assert resend.order is not None and resend.order.client_order_id != coid  # ids are never reused
+    rows = [(f.client_order_id, f.event) for f in of(book.drain_facts(), OrderEvent)]
+    assert (coid, "RATE_LIMITED") in rows
+
+
+def test_rate_limited_entry_leaves_the_instrument_as_it_was(book, venue):
+    first = venue.open(ATOM, "LONG", "5", "10")
+    venue.fill(book.exit(ATOM, price=D("10"), ts=2000).order.client_order_id, "5", "10")
+    closed = book.slot(ATOM)
+    d = book.enter(ATOM, "SHORT", D("3"), D("10"), 3000)
+    book.on_order_rate_limited(d.order.client_order_id, 0, 3001)
+    assert book.live_slot(ATOM) is None and book.slot(ATOM) is closed and book.order(first) is not None
+    again = book.enter(ATOM, "SHORT", D("3"), D("10"), 3002)
+    assert again.order is not None and again.order.trade_id != d.order.trade_id
+
+
+def test_unknown_outcome_blocks_a_second_exit_then_resolves():
+    book = new_book(unknown_outcome_timeout_ns=1_000)
+    venue = Venue(book)
+    venue.open(ATOM, "LONG", "5", "10")
+    d = book.exit(ATOM, price=D("10"), ts=10_000)
+    coid = d.order.client_order_id
+    u = book.on_placement_outcome(PlacementUnknown(client_order_id=coid, message="timeout", ts=10_001))
+    assert u.code is Code.UNKNOWN_ORDER_OUTCOME
+    assert book.exit(ATOM, price=D("10"), ts=10_002).code is Code.UNKNOWN_ORDER_OUTCOME
+    book.on_placement_outcome(PlacementResolved(client_order_id=coid, placed=False, ts=10_003))
     assert book.slot(ATOM).state is SlotState.OPEN
-    resend = book.exit(ATOM, price=D("10"), ts=10_000 + 400_000_000)
-    assert resend.order is not None and resend.order.client_order_id != coid
-    assert book.on_order_rate_limited(resend.order.client_order_id, 5000, 10_000 + 400_000_001).code is (
-        Code.RATE_LIMITED)  # the query in between was a venue answer: the streak restarted
-    blocked = book.enter(BTC, "LONG", D("0.01"), D("50000"), 10_000 + 400_000_002)
-    assert blocked.code is Code.RATE_LIMITED and blocked.order is None  # cooldown of 5 s
-    entry = book.enter(BTC, "LONG", D("0.01"), D("50000"), 10_000 + 5_400_000_002)
-    persistent = book.on_order_rate_limited(entry.order.client_order_id, None, 10_000 + 5_400_000_003)
-    assert persistent.code is Code.RATE_LIMIT_PERSISTENT and persistent.outcome.details["consecutive"] == 2
-    rows = [a for a in of(book.drain_facts(), Anomaly) if a.code == "RATE_LIMIT_PERSISTENT"]
-    assert len(rows) == 1 and rows[0].severity == "ERROR" and rows[0].origin == "kernel"
+    assert book.exit(ATOM, price=D("10"), ts=10_004).order is not None
+
+
+def test_unresolved_unknown_goes_stale_and_the_venue_position_decides():
+    book = new_book(unknown_outcome_timeout_ns=5_000, max_hold_bars=3)
+    venue = Venue(book)
+    venue.open(ATOM, "LONG", "5", "10")
+    d = book.exit(ATOM, price=D("10"), ts=10_000)
+    book.on_order_unknown(d.order.client_order_id, "timeout", 10_001)
+    assert book.on_bar(ATOM, D("10"), 12_000).code is Code.OK
+    stale = book.on_bar(ATOM, D("10"), 15_001)
+    assert stale.code is Code.STALE_STATE_RECONCILING and book.is_reconciling(ATOM)
+    assert book.slot(ATOM).state is SlotState.STALE_STATE_RECONCILING
+    book.resolve_reconcile(ATOM, D("5"), D("10"), 15_002)  # the exit never reached the venue
+    assert book.order(d.order.client_order_id).status is OrderStatus.RECONCILED
+    max_hold = book.on_bar(ATOM, D("10"), 16_000)
+    assert max_hold.code is Code.MAX_HOLD_EXIT and max_hold.order.quantity == D("5")
+
+
+def test_definitive_rejects_from_the_contract():
+    book = new_book()
+    venue = Venue(book)
+    entry = book.enter(ATOM, "LONG", D("5"), D("10"), 1)
+    r = book.on_placement_outcome(PlacementRejected(client_order_id=entry.order.client_order_id,
+                                                    message="insufficient margin", ts=2, venue_code=101204))
+    assert r.code is Code.ORDER_REJECTED and r.outcome.details["venue_code"] == 101204
+    assert book.live_slot(ATOM) is None and book.slot(ATOM).state is SlotState.IDLE
+    venue.open(ATOM, "LONG", "5", "10")
+    x = book.exit(ATOM, price=D("10"), ts=3_000)
+    book.on_placement_outcome(PlacementRejected(client_order_id=x.order.client_order_id, message="busy", ts=3_001))
+    assert book.slot(ATOM).quantity == D("5") and book.exit(ATOM, price=D("10"), ts=3_002).order is not None
+
+
+@pytest.mark.parametrize("event", ["canceled", "expired"])
+def test_canceled_or_expired_exit_reopens_and_writes_its_orders_row(book, venue, event):
+    venue.open(ATOM, "LONG", "5", "10")
+    d = book.exit(ATOM, price=D("10"), ts=2000)
+    getattr(book, f"on_order_{event}")(d.order.client_order_id, 2001)
+    assert book.slot(ATOM).state is SlotState.OPEN
+    assert [f.event for f in of(book.drain_facts(), OrderEvent)][-1] == event.upper()
+
+
+def test_modify_rejected_changes_nothing_and_is_recorded(book, venue):
+    venue.open(ATOM, "LONG", "5", "10")
+    d = book.exit(ATOM, price=D("10"), ts=2000)
+    r = book.on_modify_rejected(d.order.client_order_id, "not modifiable", 2001)
+    assert r.code is Code.CANCEL_REJECTED and book.slot(ATOM).state is SlotState.EXIT_WORKING
+    assert [f.event for f in of(book.drain_facts(), OrderEvent)][-1] == "MODIFY_REJECTED"
 
 
 # --- reconcile --------------------------------------------------------------------------------------
@@ -387,11 +489,11 @@ def test_safe_mode_blocks_entries_but_not_exits(book, venue):
     assert book.enter(BTC, "LONG", D("0.01"), D("50000"), 2002).ok
 
 
-def test_record_order_event_fills_in_the_order(book):
+def test_denied_order_row_fills_in_the_order(book):
     d = book.enter(BTC, "LONG", D("0.01"), D("50000"), 1)
     book.drain_facts()
-    assert book.record_order_event(d.order.client_order_id, "DENIED", 2, "risk engine").ok
-    (row,) = book.drain_facts()
+    assert book.on_order_denied(d.order.client_order_id, "risk engine", 2).code is Code.ORDER_REJECTED
+    (row,) = of(book.drain_facts(), OrderEvent)
     assert isinstance(row, OrderEvent) and row.event == "DENIED" and row.quantity == D("0.01")
     assert row.trade_id == d.order.trade_id and row.side == "BUY"
 

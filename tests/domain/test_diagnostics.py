@@ -1,6 +1,6 @@
 """The taxonomy and its operator guidance are complete and consistent with DESIGN.md §3."""
 
-from dolphin_nautilus.domain import GUIDANCE, Code, Severity, guidance_table, outcome
+from dolphin_nautilus.domain import GUIDANCE, Code, Severity, book_outcome, guidance_table
 
 
 def test_every_code_has_written_guidance():
@@ -25,9 +25,9 @@ def test_design_severities():
 
 
 def test_outcome_uses_default_severity_unless_overridden():
-    assert outcome(Code.EXIT_ORDER_REJECTED).severity is Severity.ERROR
-    assert outcome(Code.STALE_STATE_RECONCILING, severity=Severity.INFO).severity is Severity.INFO
-    assert outcome(Code.OK).ok and not outcome(Code.ORDER_REJECTED).ok
+    assert book_outcome(Code.EXIT_ORDER_REJECTED).severity is Severity.ERROR
+    assert book_outcome(Code.STALE_STATE_RECONCILING, severity=Severity.INFO).severity is Severity.INFO
+    assert book_outcome(Code.OK).ok and not book_outcome(Code.ORDER_REJECTED).ok
 
 
 def test_guidance_table_rows_for_the_cli():

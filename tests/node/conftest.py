@@ -21,9 +21,15 @@ def node_env(**extra: str) -> dict[str, str]:
 
 
 def write_config(path: Path, *, namespace: str, environment: str = "vst", state_dir: Path, rest_url: str = "",
-                 ws_url: str = "", hazelcast_member: str = "", extra: str = "") -> Path:
-    hazelcast = (f'backend = "cluster"\nmembers = ["{hazelcast_member}"]\ncluster_name = "dolphin-test"\n'
-                 "lease_ttl_s = 6.0" if hazelcast_member else 'backend = "local"')
+                 ws_url: str = "", hazelcast=None, extra: str = "") -> Path:
+    """`hazelcast`: a running test cluster (`hazelcast_member`/`hazelcast_cluster` fixture) for backend "cluster";
+    None for the local file backend."""
+    if hazelcast is None:
+        hazelcast = 'backend = "local"'
+    else:
+        members = ", ".join(f'"{a}"' for a in hazelcast.addresses)
+        hazelcast = (f'backend = "cluster"\nmembers = [{members}]\ncluster_name = "{hazelcast.cluster_name}"\n'
+                     "lease_ttl_s = 6.0")
     path.write_text(f"""
 [node]
 environment = "{environment}"

@@ -1,4 +1,4 @@
-"""`dolphin-node` as a subprocess: BingX emulator + the wire-level Hazelcast member + chDB, start to SIGTERM."""
+"""`dolphin-node` as a subprocess: BingX emulator + a real Hazelcast member + chDB, start to SIGTERM."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import signal
 import time
 from decimal import Decimal
 
-import hazelcast
 import pytest
 
 from dolphin_nautilus.bingx_emulator.engine import PublicTrade
@@ -45,11 +44,11 @@ def test_node_trades_against_the_emulator_and_stops_cleanly_on_sigterm(
     emulator = bingx_emulator_factory(api_key=API_KEY, api_secret=API_SECRET, symbols=[SYMBOL])
     state_root = tmp_path / "var"
     config = write_config(tmp_path / "node.toml", namespace="tst", state_dir=state_root, rest_url=emulator.rest_url,
-                          ws_url=emulator.ws_market_url, hazelcast_member=hazelcast_member.address)
+                          ws_url=emulator.ws_market_url, hazelcast=hazelcast_member)
     state_dir = state_root / "tst"
     out, err = (tmp_path / "stdout.log").open("w"), (tmp_path / "stderr.log").open("w")
     proc = node("--config", str(config), "--startup-timeout", "30", stdout=out, stderr=err)
-    client = hazelcast.HazelcastClient(cluster_members=[hazelcast_member.address], cluster_name="dolphin-test")
+    client = hazelcast_member.client()
     try:
         wait_for_event(state_dir / "logs" / "dolphin-node.jsonl", "trading", proc, timeout_s=40)
 

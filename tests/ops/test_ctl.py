@@ -178,6 +178,68 @@ def test_history_clean_lists_rejected_history_dry_run_first_then_tombstones_with
     assert statuses == ["OPEN", "TOMBSTONED"]  # the bad row is still there: nothing deleted
 
 
+MAKE_JOURNAL = """
+import sys
+from dolphin_nautilus.journal.store import ClickHouseStore, StoreConfig
+ClickHouseStore(StoreConfig(namespace=sys.argv[2], chdb_path=sys.argv[1])).close()
+"""
+
+
+def test_mode_verify_checks_each_namespace_on_the_live_cluster(tmp_path, hazelcast_member):
+    """Two namespaces on one real cluster: each one's lease and heartbeat come from its own nodes, and
+    mode-verify lists the cluster's maps. Then a pink node holding blue's lease is named as a violation."""
+    from dolphin_nautilus.config import load_config
+    from dolphin_nautilus.node.stores import node_id_for, open_live_state
+
+    blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var", hazelcast=hazelcast_member)
+    pink = write_config(tmp_path / "pink.toml", namespace="pink", state_dir=tmp_path / "var", hazelcast=hazelcast_member)
+    blue_config, pink_config = load_config(blue), load_config(pink)
+    for ns in ("blue", "pink"):  # each namespace's journal exists (a child each: one chDB path per process)
+        subprocess.run([sys.executable, "-c", MAKE_JOURNAL, str(tmp_path / "var" / ns / "clickhouse"), ns],
+                       check=True, timeout=120)
+    stores = {}
+    try:
+        for config in (blue_config, pink_config):
+            store = stores[config.node.namespace] = open_live_state(config, tmp_path / "var")
+            assert store.acquire_lease(node_id_for(config), ttl_s=60)
+            store.put("heartbeat", {"node_id": node_id_for(config), "ts": time.time_ns()})
+        ok = ctl("mode-verify", "--config", str(blue), "--config", str(pink), "--json")
+        report = json.loads(ok.stdout)
+        assert ok.returncode == EXIT_OK, ok.stdout + ok.stderr
+        assert report["violations"] == [] and report["unchecked"] == []
+        where = f"{hazelcast_member.cluster_name}@{hazelcast_member.address}"
+        assert f"{where}/DOLPHIN_STATE_BLUE" in report["databases_checked"]
+        assert f"{where}/DOLPHIN_STATE_PINK" in report["databases_checked"]
+        assert report["cluster_maps"][where] == ["DOLPHIN_LEASE_BLUE", "DOLPHIN_LEASE_PINK",
+                                                 "DOLPHIN_STATE_BLUE", "DOLPHIN_STATE_PINK"]
+
+        # A misconfigured pink node opened blue's maps and took blue's lease.
+        stores["blue"].release_lease(node_id_for(blue_config))
+        intruder = open_live_state(blue_config, tmp_path / "var")
+        stores["intruder"] = intruder
+        assert intruder.acquire_lease(node_id_for(pink_config), ttl_s=60)
+        bad = ctl("mode-verify", "--config", str(blue), "--config", str(pink))
+        assert bad.returncode == EXIT_ATTENTION
+        assert (f"VIOLATION: lease of DOLPHIN_LEASE_BLUE is held by '{node_id_for(pink_config)}', "
+                f"not by a node of 'blue'") in bad.stdout
+    finally:
+        for store in stores.values():
+            store.close()
+
+
+def test_mode_verify_reports_an_unreachable_cluster_as_not_checked(tmp_path):
+    from tests.support.hazelcast_cluster import free_ports
+
+    class Gone:  # a cluster config pointing at a port no member listens on
+        cluster_name = "nobody-listens"
+        addresses = [f"127.0.0.1:{free_ports(1)[0]}"]
+
+    blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var", hazelcast=Gone)
+    result = ctl("mode-verify", "--config", str(blue), timeout=90)
+    assert result.returncode == EXIT_STORE, result.stdout + result.stderr
+    assert "NOT CHECKED" in result.stdout and "unreadable: StateUnavailable" in result.stdout
+
+
 def test_history_clean_takes_specs_from_the_venue_and_skips_an_instrument_it_does_not_list(tmp_path, bingx_emulator):
     import msgspec
 

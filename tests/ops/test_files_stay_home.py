@@ -29,7 +29,7 @@ def test_a_backtest_run_creates_its_stores_logs_wal_and_reports_owner_only(tmp_p
     previous = os.umask(0o022)  # the usual shell default: without the node's own mask, files come out 0644
     try:
         done = subprocess.run([sys.executable, "-m", "dolphin_nautilus.launch.backtest", "--config", str(config),
-                               "--until", "2026-09-01T04:00"], capture_output=True, text=True, timeout=240)
+                               "--until", "2026-09-01T04:00", "--keep-store"], capture_output=True, text=True, timeout=240)
     finally:
         os.umask(previous)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -9,10 +9,11 @@ import pytest
 from dolphin_nautilus.state import HazelcastStateStore, HazelcastStoreConfig, LocalStateStore
 
 
-def hazelcast_config(member, **overrides) -> HazelcastStoreConfig:
+def hazelcast_config(cluster, **overrides) -> HazelcastStoreConfig:
+    """Store settings for a test cluster (`hazelcast_member` or `hazelcast_cluster`), with short timeouts."""
     settings = dict(
-        cluster_members=[member.address],
-        cluster_name=member.cluster_name,
+        cluster_members=cluster.addresses,
+        cluster_name=cluster.cluster_name,
         connect_timeout_s=5.0,
         op_timeout_s=2.0,
         retry_initial_backoff_s=0.05,
@@ -27,7 +28,7 @@ def hazelcast_config(member, **overrides) -> HazelcastStoreConfig:
 def make_store(request, tmp_path):
     """`make_store(namespace="blue")` opens another store on the same backend (a second node)."""
     opened = []
-    if request.param == "hazelcast":
+    if request.param == "hazelcast":  # the real member, started once per session and emptied per test
         member = request.getfixturevalue("hazelcast_member")
 
         def open_store(namespace="blue"):

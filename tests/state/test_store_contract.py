@@ -93,15 +93,27 @@ def test_lease_is_exclusive_and_a_second_node_cannot_write(make_store, holder_id
     assert not second.renew_lease("node-b", ttl_s=30)
 
 
+def wait_until_free(store, within_s: float = 10.0) -> float:
+    """Seconds until the lease is free. A real member keeps TTLs in whole seconds, and the store asks it for
+    more than its own TTL (so the holder stops first): the member frees the lease 1-2 s after the holder's TTL."""
+    started = time.monotonic()
+    while store.lease_holder() is not None:
+        assert time.monotonic() - started < within_s, "the lease never expired"
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
 def test_lease_takeover_after_expiry_and_old_holder_loses_writes(make_store):
     first, second = make_store(), make_store()
-    assert first.acquire_lease("node-a", ttl_s=0.4)
+    assert first.acquire_lease("node-a", ttl_s=1.0)
     first.put("k", {"v": 1})
-    time.sleep(0.5)
-    assert first.lease_holder() is None
+    time.sleep(1.05)  # the holder's own deadline has passed: it stops writing before the lease is free
+    with pytest.raises(LeaseLost):
+        first.put("k", {"v": "early"})
+    wait_until_free(first)
     assert second.acquire_lease("node-b", ttl_s=30)
     assert second.lease_holder() == "node-b"
-    with pytest.raises(LeaseLost):
+    with pytest.raises(NotLeaseHolder):
         first.put("k", {"v": "stale"})
     assert not first.renew_lease("node-a", ttl_s=30)
     second.put("k", {"v": 2})
@@ -110,32 +122,68 @@ def test_lease_takeover_after_expiry_and_old_holder_loses_writes(make_store):
 
 def test_renew_keeps_the_lease_past_its_first_ttl(make_store):
     first, second = make_store(), make_store()
-    assert first.acquire_lease("node-a", ttl_s=0.6)
-    for _ in range(3):
-        time.sleep(0.25)
-        assert first.renew_lease("node-a", ttl_s=0.6)
+    assert first.acquire_lease("node-a", ttl_s=1.0)
+    started = time.monotonic()
+    while time.monotonic() - started < 3.0:  # past the member's TTL too (whole seconds, one more than ours)
+        time.sleep(0.3)
+        assert first.renew_lease("node-a", ttl_s=1.0)
         assert not second.acquire_lease("node-b", ttl_s=30)
     first.put("k", {"v": 1})
+    assert second.get("k") == {"v": 1}
 
 
-def test_release_lets_another_node_take_over(make_store):
+def test_a_non_holder_renewing_does_not_keep_a_dead_holders_lease_alive(make_store):
     first, second = make_store(), make_store()
-    assert first.acquire_lease("node-a", ttl_s=30)
-    first.release_lease("node-a")
-    assert first.lease_holder() is None
-    with pytest.raises(NotLeaseHolder):
-        first.put("k", {"v": 1})
+    assert first.acquire_lease("node-a", ttl_s=1.0)
+    first.close()  # node-a dies without releasing; node-b keeps trying to renew its own (absent) lease
+    started = time.monotonic()
+    while second.lease_holder() is not None:
+        assert not second.renew_lease("node-b", ttl_s=30)
+        assert time.monotonic() - started < 10, "node-b's renewals kept node-a's lease alive"
+        time.sleep(0.2)
     assert second.acquire_lease("node-b", ttl_s=30)
 
 
-def test_same_holder_reacquires_its_own_lease(make_store):
-    """A node restarting with its id finds its unexpired lease and keeps writing."""
-    first = make_store()
+def test_each_acquisition_gets_a_higher_fencing_token(make_store):
+    first, second = make_store(), make_store()
+    assert first.fencing_token is None
     assert first.acquire_lease("node-a", ttl_s=30)
-    first.close()
-    again = make_store()
+    token_a = first.fencing_token
+    first.release_lease("node-a")
+    assert first.fencing_token is None
+    assert second.acquire_lease("node-b", ttl_s=30)
+    assert second.fencing_token > token_a
+    second.release_lease("node-b")
+    assert first.acquire_lease("node-a", ttl_s=30)
+    assert first.fencing_token > token_a
+
+
+def test_the_same_holder_joins_its_live_lease_under_the_same_token(make_store):
+    """A node restarting with its id (or its store-service child) joins the unexpired lease: same token."""
+    first, again = make_store(), make_store()
+    assert first.acquire_lease("node-a", ttl_s=30)
+    again_token_before = again.fencing_token
     assert again.acquire_lease("node-a", ttl_s=30)
+    assert again_token_before is None and again.fencing_token == first.fencing_token
     again.put("k", {"v": 1})
+    first.put("k2", {"v": 2})
+    assert again.entries() == {"k": {"v": 1}, "k2": {"v": 2}}
+
+
+def test_a_holder_fenced_off_by_a_newer_acquisition_cannot_write(make_store):
+    """After expiry another node takes over under a higher token; the former holder, back from a pause and
+    renewing as if nothing happened, is refused."""
+    first, second = make_store(), make_store()
+    assert first.acquire_lease("node-a", ttl_s=1.0)
+    token_a = first.fencing_token
+    wait_until_free(first)
+    assert second.acquire_lease("node-b", ttl_s=30)
+    assert second.fencing_token > token_a
+    assert not first.renew_lease("node-a", ttl_s=30)
+    with pytest.raises(NotLeaseHolder):
+        first.put("k", {"v": "stale"})
+    second.put("k", {"v": "new"})
+    assert first.get("k") == {"v": "new"}
 
 
 def test_namespaces_are_isolated(make_store):

@@ -77,6 +77,19 @@ class Code(StrEnum):
     NOT_TRADING = "NOT_TRADING"
     NODE_FAILED = "NODE_FAILED"
     JOURNAL_QUARANTINE = "JOURNAL_QUARANTINE"
+    # Start-up refusals (dolphin-node's exit codes) and venue access.
+    CONFIG_REFUSED = "CONFIG_REFUSED"
+    LIVE_NOT_AUTHORIZED = "LIVE_NOT_AUTHORIZED"
+    STORES_UNAVAILABLE = "STORES_UNAVAILABLE"
+    LEASE_HELD = "LEASE_HELD"
+    VENUE_UNREACHABLE = "VENUE_UNREACHABLE"
+    VENUE_CREDENTIALS_REFUSED = "VENUE_CREDENTIALS_REFUSED"
+    VENUE_HEDGE_MODE = "VENUE_HEDGE_MODE"
+    INSTRUMENT_NOT_TRADABLE = "INSTRUMENT_NOT_TRADABLE"
+    RESTORE_SKIPPED = "RESTORE_SKIPPED"
+    VENUE_CLOCK_SKEW = "VENUE_CLOCK_SKEW"
+    VENUE_READ_FAILED = "VENUE_READ_FAILED"
+    VENUE_STREAM_FAULT = "VENUE_STREAM_FAULT"
     # Counters in the strategy's diagnostics and the backtest summary (no anomaly row).
     SIGNAL_BEFORE_FIRST_BAR = "SIGNAL_BEFORE_FIRST_BAR"
     RETRACT_DUST_FULL_CLOSE = "RETRACT_DUST_FULL_CLOSE"
@@ -440,6 +453,97 @@ GUIDANCE: dict[Code, Guidance] = {
         automatic="Nothing is lost: the row is in quarantine.jsonl; the journal carries on with the rest.",
         operator="Read the quarantine file named in details.file and file the error; the rows can be "
         "re-inserted by hand once fixed.",
+    ),
+    Code.CONFIG_REFUSED: _G(
+        severity=Severity.CRITICAL,
+        meaning="dolphin-node refused to start: the config is invalid, or BINGX_API_KEY / BINGX_API_SECRET are "
+        "missing, or an option is refused for this environment; the message names what.",
+        automatic="dolphin-node exits 2; the supervisor examples do not restart it.",
+        operator="Fix the config or the environment as the message says, then start the node by hand.",
+    ),
+    Code.LIVE_NOT_AUTHORIZED: _G(
+        severity=Severity.CRITICAL,
+        meaning="A live config was started without the live authorization phrase.",
+        automatic="dolphin-node exits 3 before opening anything; it is not restarted.",
+        operator="Set DOLPHIN_LIVE_AUTHORIZATION as the message says if real-money trading is intended.",
+    ),
+    Code.STORES_UNAVAILABLE: _G(
+        severity=Severity.CRITICAL,
+        meaning="A store (ClickHouse, Hazelcast, the store service) could not be opened on start, or did not "
+        "close cleanly on stop; the message names it.",
+        automatic="On start, dolphin-node exits 4 and the supervisor restarts it with backoff. On stop, the "
+        "spool keeps whatever did not reach ClickHouse and sends it on the next start.",
+        operator="Check the store named in the message (running, reachable, disk space).",
+    ),
+    Code.LEASE_HELD: _G(
+        severity=Severity.CRITICAL,
+        meaning="The namespace lease is held by another node (or by this node's previous life until it "
+        "expires).",
+        automatic="dolphin-node exits 4; the supervisor restarts it with backoff; it starts once the lease is "
+        "free.",
+        operator="If another node of this namespace runs, stop one of them (`dolphin-ctl status` names the "
+        "holder); otherwise it clears within the lease TTL.",
+    ),
+    Code.VENUE_UNREACHABLE: _G(
+        severity=Severity.ERROR,
+        meaning="The BingX REST API could not be asked on start (network, DNS, venue outage, a wrong "
+        "[bingx] rest_url).",
+        automatic="dolphin-node exits 6; the supervisor restarts it with backoff.",
+        operator="Check the network and the [bingx] URLs; BingX status if it persists.",
+    ),
+    Code.VENUE_CREDENTIALS_REFUSED: _G(
+        severity=Severity.CRITICAL,
+        meaning="BingX refused the API credentials (wrong key or secret, key deleted, IP not whitelisted, "
+        "no permission for perpetual futures, account restricted); the message carries the venue code.",
+        automatic="Start-up ends at once with exit 7; the supervisor examples do not restart it (a restart "
+        "cannot fix credentials).",
+        operator="Check BINGX_API_KEY / BINGX_API_SECRET for this environment (vst and live keys differ), the "
+        "key's permissions and IP whitelist in the BingX API management page; then start the node by hand.",
+    ),
+    Code.VENUE_HEDGE_MODE: _G(
+        severity=Severity.CRITICAL,
+        meaning="The BingX account is in hedge (dual-side) position mode; dolphin trades one-way only.",
+        automatic="With bingx.switch_to_one_way = true the node switches the account (WARNING) and goes on; "
+        "otherwise start-up ends at once with exit 8, not restarted.",
+        operator="Switch the account to one-way mode in BingX (no open positions or orders allowed), or set "
+        "bingx.switch_to_one_way = true; then start the node by hand.",
+    ),
+    Code.INSTRUMENT_NOT_TRADABLE: _G(
+        severity=Severity.CRITICAL,
+        meaning="A configured instrument is not a tradable USDT-M perpetual at BingX (unknown, offline or "
+        "suspended).",
+        automatic="Start-up ends at once with exit 9, not restarted.",
+        operator="Fix strategy.instruments (the message lists the instruments), then start the node by hand.",
+    ),
+    Code.RESTORE_SKIPPED: _G(
+        severity=Severity.WARNING,
+        meaning="The node was started with --without-restore (vst only): it starts flat, nothing restored.",
+        automatic="Open venue positions are not adopted into slots by the restore actor.",
+        operator="None, if a fresh paper account was intended.",
+    ),
+    Code.VENUE_CLOCK_SKEW: _G(
+        severity=Severity.WARNING,
+        meaning="This host's clock is off BingX server time by more than half the recvWindow, or the venue "
+        "refused a request for its timestamp (100421).",
+        automatic="Requests are signed with the measured server-time offset; on 100421 the offset is "
+        "measured again and the request sent once more.",
+        operator="Keep the host's clock synchronised (NTP/chrony). None if it is rare.",
+    ),
+    Code.VENUE_READ_FAILED: _G(
+        severity=Severity.WARNING,
+        meaning="A venue read (balance, order status, an order's fills, commission rate) failed; the message "
+        "carries the venue's answer.",
+        automatic="The read is repeated on the next trigger and by the periodic reconciliation; nothing is "
+        "assumed from the failed read.",
+        operator="None if occasional; if it repeats, check connectivity and the venue code in the message.",
+    ),
+    Code.VENUE_STREAM_FAULT: _G(
+        severity=Severity.WARNING,
+        meaning="A BingX WebSocket stream failed: connection lost or silent, an unreadable payload, a venue "
+        "error frame, a refused subscription or a failed listenKey extension.",
+        automatic="The stream reconnects with backoff and resubscribes; after a user-stream reconnect open "
+        "orders and fills are re-read over REST.",
+        operator="None if occasional; if it repeats, check connectivity to the WebSocket host.",
     ),
     Code.SIGNAL_BEFORE_FIRST_BAR: _G(
         severity=Severity.INFO,

@@ -7,7 +7,7 @@ from nautilus_trader.config import LiveDataClientConfig, LiveExecClientConfig
 
 from dolphin_nautilus.adapters.bingx.common.enums import BingXEnvironment
 from dolphin_nautilus.adapters.bingx.common.urls import BingXUrls, urls_for
-from dolphin_nautilus.adapters.bingx.constants import DEFAULT_RECV_WINDOW_MS
+from dolphin_nautilus.adapters.bingx.constants import DEFAULT_RECV_WINDOW_MS, DEFAULT_TIME_SYNC_INTERVAL_S
 
 
 class _BingXCommon:
@@ -28,6 +28,7 @@ class BingXDataClientConfig(LiveDataClientConfig, _BingXCommon, frozen=True):
     recv_window_ms: int = DEFAULT_RECV_WINDOW_MS
     http_timeout_s: float = 10.0
     client_rate_limit: bool = True  # False only against an emulator (benchmarks)
+    time_sync_interval_s: float = DEFAULT_TIME_SYNC_INTERVAL_S  # server-time offset re-measured this often
 
 
 class BingXExecClientConfig(LiveExecClientConfig, _BingXCommon, frozen=True):
@@ -37,6 +38,7 @@ class BingXExecClientConfig(LiveExecClientConfig, _BingXCommon, frozen=True):
     recv_window_ms: int = DEFAULT_RECV_WINDOW_MS
     http_timeout_s: float = 10.0
     client_rate_limit: bool = True
+    time_sync_interval_s: float = DEFAULT_TIME_SYNC_INTERVAL_S
     switch_to_one_way: bool = False  # hedge-mode account: switch it (needs no positions/orders) instead of failing
     unknown_outcome_timeout_s: float = 30.0  # "not found" this long after an unknown outcome -> rejected
     rate_limit_attempts: int = 3  # placements per client order id while rate limited

@@ -8,6 +8,9 @@ PERP_SUFFIX = "-PERP"
 # Signed requests are accepted within this window of server time (docs §2.3: default 5000, max 60000).
 DEFAULT_RECV_WINDOW_MS = 5_000
 MAX_RECV_WINDOW_MS = 60_000
+# The server-time offset is measured before the first signed request and again this often (a 100421 answer
+# re-measures at once): clocks drift by milliseconds per hour, far inside the window.
+DEFAULT_TIME_SYNC_INTERVAL_S = 300.0
 
 # clientOrderId: 1-40 chars, lowercased by the server (docs §3.3).
 CLIENT_ORDER_ID_MAX_LEN = 40

@@ -4,8 +4,9 @@ bookTicker quotes, historical bars). The venue I/O is `BingXMarketStreamClient` 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 import itertools
+import logging
+from collections.abc import Awaitable, Callable
 
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
@@ -36,9 +37,14 @@ from dolphin_nautilus.adapters.bingx.parsing import (
     ws_trade_to_tick,
 )
 from dolphin_nautilus.adapters.bingx.providers import BingXInstrumentProvider
+from dolphin_nautilus.adapters.bingx.refusals import record_refusal
 from dolphin_nautilus.adapters.bingx.schemas.ws import MarketUpdate, WsBookTicker, WsKline, WsTrade
 from dolphin_nautilus.adapters.bingx.symbols import to_instrument_id, to_venue_symbol
 from dolphin_nautilus.adapters.bingx.websocket.market import BingXMarketStreamClient
+from dolphin_nautilus.domain.diagnostics import Code
+from dolphin_nautilus.logs import log_event, node_logger
+
+log = node_logger("bingx.data")  # fault lines go to the node's JSON log with their code
 
 
 class BingXDataClient(LiveMarketDataClient):
@@ -72,7 +78,12 @@ class BingXDataClient(LiveMarketDataClient):
         return self._stream
 
     async def _connect(self) -> None:
-        await self._instrument_provider.initialize()
+        try:
+            await self._instrument_provider.initialize()
+        except Exception as exc:
+            # Nautilus logs and swallows a connect failure; one a restart cannot fix goes to the launcher typed.
+            record_refusal(self._cache, exc, self._clock.timestamp_ns(), str(self.id))
+            raise
         for currency in self._instrument_provider.currencies().values():
             self._cache.add_currency(currency)
         for instrument in self._instrument_provider.list_all():
@@ -142,7 +153,8 @@ class BingXDataClient(LiveMarketDataClient):
             self._dispatch(update)
         except Exception as exc:  # a bad payload is counted and logged; the stream goes on
             self.bad_payloads += 1
-            self._log.warning(f"bad BingX market payload on {update.data_type}: {type(exc).__name__}: {exc}")
+            log_event(log, logging.WARNING, "bad_market_payload", f"bad BingX market payload on {update.data_type}: "
+                      f"{type(exc).__name__}: {exc}", code=Code.VENUE_STREAM_FAULT)
 
     def _dispatch(self, update: MarketUpdate) -> None:
         kind = update.data_type.split("@", 1)[1] if "@" in update.data_type else ""

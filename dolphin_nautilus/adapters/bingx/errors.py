@@ -128,6 +128,7 @@ ERROR_CODES: dict[int, tuple[ErrorKind, str]] = {
 
 RATE_LIMIT_CODES = frozenset(c for c, (k, _) in ERROR_CODES.items() if k is ErrorKind.RATE_LIMIT)
 ORDER_NOT_FOUND_CODES = frozenset({80016, 109414, 109421})
+TIMESTAMP_SKEW_CODE = 100421
 
 
 def kind_of_code(code: int, msg: str = "") -> ErrorKind:

@@ -14,6 +14,7 @@ parses. The placement state machine itself is plain code in `order_flow.py`.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
@@ -71,6 +72,7 @@ from dolphin_nautilus.adapters.bingx.parsing import (
     position_to_report,
 )
 from dolphin_nautilus.adapters.bingx.providers import BingXInstrumentProvider
+from dolphin_nautilus.adapters.bingx.refusals import record_refusal
 from dolphin_nautilus.adapters.bingx.schemas.trade import BingXOrder
 from dolphin_nautilus.adapters.bingx.schemas.ws import (
     AccountUpdate,
@@ -93,6 +95,11 @@ from dolphin_nautilus.contracts.venue import (
     VenuePositionsVerdict,
     encode_venue_verdict,
 )
+
+from dolphin_nautilus.domain.diagnostics import Code
+from dolphin_nautilus.logs import log_event, node_logger
+
+log = node_logger("bingx.exec")  # fault lines go to the node's JSON log with their code
 
 _NS_PER_MS = 1_000_000
 _DUAL_PATH = "/openApi/swap/v1/positionSide/dual"
@@ -150,6 +157,14 @@ class BingXExecutionClient(LiveExecutionClient):
 
     # ---- lifecycle -------------------------------------------------------------------------------------
     async def _connect(self) -> None:
+        try:
+            await self._connect_steps()
+        except Exception as exc:
+            # Nautilus logs and swallows a connect failure; one a restart cannot fix goes to the launcher typed.
+            record_refusal(self._cache, exc, self._clock.timestamp_ns(), str(self.id))
+            raise
+
+    async def _connect_steps(self) -> None:
         await self._instrument_provider.initialize()
         for currency in self._instrument_provider.currencies().values():
             self._cache.add_currency(currency)
@@ -171,7 +186,8 @@ class BingXExecutionClient(LiveExecutionClient):
     async def _ensure_one_way(self) -> None:
         mode = await self._account_api.position_mode(refresh=True)
         if mode is BingXPositionMode.HEDGE and self._config.switch_to_one_way:
-            self._log.warning("BingX account is in hedge mode; switching to one-way (switch_to_one_way=True)")
+            log_event(log, logging.WARNING, "hedge_mode_switch", "BingX account is in hedge mode; switching it to "
+                      "one-way (bingx.switch_to_one_way = true)", code=Code.VENUE_HEDGE_MODE)
             await self._http.call("POST", _DUAL_PATH, {"dualSidePosition": "false"}, operation=Operation.WRITE)
         await self._account_api.ensure_one_way(refresh=True)  # raises BingXHedgeModeError: connect fails
 
@@ -194,7 +210,8 @@ class BingXExecutionClient(LiveExecutionClient):
             try:
                 await self._refresh_account()
             except BingXError as exc:
-                self._log.warning(f"balance refresh failed: {exc}")
+                log_event(log, logging.WARNING, "venue_read_failed", f"balance refresh failed: {exc}",
+                          code=Code.VENUE_READ_FAILED)
             await asyncio.sleep(self._config.balance_refresh_min_interval_s)
 
     # ---- commands --------------------------------------------------------------------------------------
@@ -215,7 +232,8 @@ class BingXExecutionClient(LiveExecutionClient):
         )
         if isinstance(result, NotPlaced):
             if coid in self._accepted:  # the user stream saw it at the venue: it exists, whatever REST said
-                self._log.error(f"{coid} reported rejected ({result.reason}) but the venue streamed it; kept")
+                log_event(log, logging.ERROR, "reject_contradicted", f"{coid} reported rejected ({result.reason}) "
+                          "but the venue streamed it; kept", code=Code.STALE_STATE_RECONCILING)
                 return
             self._not_placed(order, result)
             return
@@ -275,7 +293,8 @@ class BingXExecutionClient(LiveExecutionClient):
     async def _cancel_order(self, command: CancelOrder) -> None:
         order = self._cache.order(command.client_order_id)
         if order is None:
-            self._log.error(f"cannot cancel {command.client_order_id}: not in cache")
+            log_event(log, logging.ERROR, "cancel_unknown_order", f"cannot cancel {command.client_order_id}: "
+                      "not in cache", code=Code.UNKNOWN_CLIENT_ORDER)
             return
         symbol = to_venue_symbol(order.instrument_id.value)
         try:
@@ -294,7 +313,8 @@ class BingXExecutionClient(LiveExecutionClient):
         try:
             result = await self._trade.cancel_all_orders(symbol)
         except BingXError as exc:
-            self._log.error(f"cancel all {symbol} failed: {exc}")
+            log_event(log, logging.ERROR, "cancel_all_failed", f"cancel all {symbol} failed: {exc}",
+                      code=Code.CANCEL_REJECTED)
             for order in self._cache.orders_open(instrument_id=command.instrument_id):
                 self.generate_order_cancel_rejected(order.strategy_id, order.instrument_id, order.client_order_id,
                                                     order.venue_order_id, venue_reason(exc),
@@ -381,7 +401,8 @@ class BingXExecutionClient(LiveExecutionClient):
         elif isinstance(event, AccountUpdate):
             self._request_balance_refresh()
         elif isinstance(event, UserStreamReconnected) and event.attempt > 0:
-            self._log.warning("BingX user stream reconnected: reconciling open orders and fills over REST")
+            log_event(log, logging.WARNING, "user_stream_reconnected", "BingX user stream reconnected: "
+                      "reconciling open orders and fills over REST", code=Code.VENUE_STREAM_FAULT)
             self.create_task(self._reconcile_after_reconnect(), log_msg="bingx_reconnect_reconcile")
 
     def _on_order_update(self, event: OrderTradeUpdate) -> None:
@@ -420,7 +441,8 @@ class BingXExecutionClient(LiveExecutionClient):
         try:
             venue = await self._query_by_client_id(order.instrument_id, order.client_order_id)
         except BingXError as exc:
-            self._log.warning(f"resync of {order.client_order_id} failed: {exc}")
+            log_event(log, logging.WARNING, "venue_read_failed", f"resync of {order.client_order_id} failed: {exc}",
+                      code=Code.VENUE_READ_FAILED)
             return
         if venue is not None:
             await self._sync_order(order, venue)
@@ -460,7 +482,8 @@ class BingXExecutionClient(LiveExecutionClient):
             order = self._cache.order(command.client_order_id)
             instrument_id = order.instrument_id if order else None
         if instrument_id is None:
-            self._log.warning(f"cannot query an order without its instrument: {command}")
+            log_event(log, logging.WARNING, "query_unknown_order", f"cannot query an order without its "
+                      f"instrument: {command}", code=Code.UNKNOWN_CLIENT_ORDER)
             return None
         instrument = self._cache.instrument(instrument_id)
         symbol = to_venue_symbol(instrument_id.value)
@@ -474,7 +497,8 @@ class BingXExecutionClient(LiveExecutionClient):
         except BingXOrderNotFoundError:
             return None
         except BingXError as exc:
-            self._log.warning(f"order status query failed: {exc}")
+            log_event(log, logging.WARNING, "venue_read_failed", f"order status query failed: {exc}",
+                      code=Code.VENUE_READ_FAILED)
             return None
         return order_to_status_report(venue, instrument, self.account_id, self._clock.timestamp_ns(),
                                       command.client_order_id or self._coid_for(venue.client_order_id))
@@ -535,7 +559,9 @@ class BingXExecutionClient(LiveExecutionClient):
             instrument = by_id.pop(to_instrument_id(position.symbol), None)
             if instrument is None:
                 if command.instrument_id is None:
-                    self._log.warning(f"BingX position in {position.symbol} is not a loaded instrument; not reported")
+                    log_event(log, logging.WARNING, "unconfigured_position", f"BingX position in "
+                              f"{position.symbol} is not a loaded instrument; not reported",
+                              code=Code.RESTORE_VENUE_UNKNOWN_INSTRUMENT)
                 continue
             reports.append(position_to_report(position, instrument, self.account_id, ts))
         for instrument in by_id.values():

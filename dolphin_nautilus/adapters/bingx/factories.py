@@ -51,6 +51,7 @@ def get_cached_bingx_http_client(
         limiter = BingXRateLimiter() if config.client_rate_limit else UnthrottledRateLimiter()
         client = _HTTP_CLIENTS[key] = BingXHttpClient(
             rest, creds, rate_limiter=limiter, recv_window_ms=config.recv_window_ms, timeout_s=config.http_timeout_s,
+            time_sync_interval_s=config.time_sync_interval_s,
         )
     return client
 

@@ -32,8 +32,10 @@ import msgspec
 
 from dolphin_nautilus.adapters.bingx.errors import BingXError, ErrorKind, VenueOutcome
 from dolphin_nautilus.adapters.bingx.schemas.trade import BingXOrder, BingXOrderAck
+from dolphin_nautilus.domain.diagnostics import Code
+from dolphin_nautilus.logs import node_logger
 
-log = logging.getLogger(__name__)
+log = node_logger("bingx.orders")
 
 NOT_FOUND_AFTER_UNKNOWN = "ORDER_REJECTED: not found at venue after unknown outcome"
 
@@ -103,7 +105,8 @@ async def place_with_recovery(
             return PlacedAtVenue(ack.order_id, ack=ack, attempts=attempts)
         except BingXError as err:
             if err.outcome is VenueOutcome.UNKNOWN_OUTCOME:
-                log.warning("placement outcome unknown (%s); querying by client order id", err)
+                log.warning("placement outcome unknown (%s); querying by client order id", err,
+                            extra={"event": "outcome_unknown", "code": Code.UNKNOWN_ORDER_OUTCOME})
                 if on_unknown is not None:
                     on_unknown(err)
                 return await resolve_unknown(query, policy, sleep=sleep, clock=clock, attempts=attempts)
@@ -148,7 +151,8 @@ async def resolve_unknown(
         try:
             order = await query()
         except BingXError as err:  # the venue cannot be asked: keep the order in flight and keep asking
-            log.warning("cannot query order after unknown outcome (%s); still in flight", err)
+            log.warning("cannot query order after unknown outcome (%s); still in flight", err,
+                        extra={"event": "outcome_query_failed", "code": Code.UNKNOWN_ORDER_OUTCOME})
             order, answered = None, False
         else:
             answered = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from decimal import Decimal
 
@@ -14,8 +15,13 @@ from dolphin_nautilus.adapters.bingx.http.account import BingXAccountHttpAPI
 from dolphin_nautilus.adapters.bingx.http.client import BingXHttpClient
 from dolphin_nautilus.adapters.bingx.http.market import BingXMarketHttpAPI
 from dolphin_nautilus.adapters.bingx.parsing import contract_to_spec, spec_to_perpetual
+from dolphin_nautilus.adapters.bingx.refusals import BingXInstrumentNotTradableError
 from dolphin_nautilus.adapters.bingx.schemas.market import BingXContract
 from dolphin_nautilus.adapters.bingx.symbols import to_venue_symbol
+from dolphin_nautilus.domain.diagnostics import Code
+from dolphin_nautilus.logs import log_event, node_logger
+
+log = node_logger("bingx.instruments")
 
 
 class BingXInstrumentProvider(InstrumentProvider):
@@ -37,7 +43,7 @@ class BingXInstrumentProvider(InstrumentProvider):
         await self._load(await self._market.contracts(), wanted=wanted)
         missing = sorted(s for s in wanted if self.find(InstrumentId.from_str(f"{s}-PERP.BINGX")) is None)
         if missing:
-            raise ValueError(f"BingX has no tradable perpetual for {missing}")
+            raise BingXInstrumentNotTradableError(missing)
 
     async def load_async(self, instrument_id: InstrumentId, filters: dict | None = None) -> None:
         await self.load_ids_async([instrument_id], filters)
@@ -48,7 +54,8 @@ class BingXInstrumentProvider(InstrumentProvider):
         try:
             rate = await self._account.commission_rate()
         except BingXError as exc:
-            self._log.warning(f"commissionRate unavailable, using contract fees: {exc}")
+            log_event(log, logging.WARNING, "venue_read_failed", f"commissionRate unavailable, using contract fees: "
+                      f"{exc}", code=Code.VENUE_READ_FAILED)
             return None, None
         return Decimal(rate.maker_commission_rate), Decimal(rate.taker_commission_rate)
 
@@ -64,7 +71,8 @@ class BingXInstrumentProvider(InstrumentProvider):
             try:
                 instrument = spec_to_perpetual(contract_to_spec(contract, maker, taker), ts)
             except ValueError as exc:  # a malformed row must not hide the others
-                self._log.warning(f"skipped BingX contract {contract.symbol}: {exc}")
+                log_event(log, logging.WARNING, "bad_contract", f"skipped BingX contract {contract.symbol}: {exc}",
+                          code=Code.VENUE_READ_FAILED)
                 self.skipped.append(contract.symbol)
                 continue
             self.add_currency(instrument.base_currency)

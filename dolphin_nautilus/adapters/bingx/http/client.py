@@ -5,6 +5,11 @@ values, HMAC-SHA256 with the secret, lowercase hex; everything goes in the query
 values) with `&signature=` appended, empty body, header `X-BX-APIKEY`. This is what the official demo and
 CCXT do, and it sidesteps the body-encoding ambiguity of docs §2.2.
 
+Server time (docs §2.3): the venue refuses a signed request whose `timestamp` is more than `recvWindow` off
+its own clock (100421). The client measures the offset (server - local) before its first signed request and
+again every `time_sync_interval_s`, signs with local time + offset, and on a 100421 answer measures again and
+sends the request once more (the venue checked the timestamp before acting, so nothing happened).
+
 Every failure becomes a `BingXError` subclass with an outcome class (errors.py). Nothing here logs or
 raises the params, the signature or the secret.
 """
@@ -26,9 +31,14 @@ import msgspec
 from yarl import URL
 
 from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials
-from dolphin_nautilus.adapters.bingx.constants import DEFAULT_RECV_WINDOW_MS, MAX_RECV_WINDOW_MS
+from dolphin_nautilus.adapters.bingx.constants import (
+    DEFAULT_RECV_WINDOW_MS,
+    DEFAULT_TIME_SYNC_INTERVAL_S,
+    MAX_RECV_WINDOW_MS,
+)
 from dolphin_nautilus.adapters.bingx.errors import (
     RATE_LIMIT_CODES,
+    TIMESTAMP_SKEW_CODE,
     BingXError,
     ErrorKind,
     Operation,
@@ -38,8 +48,12 @@ from dolphin_nautilus.adapters.bingx.errors import (
 )
 from dolphin_nautilus.adapters.bingx.ratelimit import BingXRateLimiter
 from dolphin_nautilus.adapters.bingx.schemas.common import ENVELOPE_DECODER, decoder, fmt_decimal
+from dolphin_nautilus.domain.diagnostics import Code
+from dolphin_nautilus.logs import log_event, node_logger
 
-log = logging.getLogger(__name__)
+log = node_logger("bingx.http")
+
+_SERVER_TIME_PATH = "/openApi/swap/v2/server/time"
 
 Params = Mapping[str, Any]
 
@@ -88,6 +102,7 @@ class BingXHttpClient:
         timeout_s: float = 10.0,
         connect_timeout_s: float = 5.0,
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        time_sync_interval_s: float = DEFAULT_TIME_SYNC_INTERVAL_S,
     ) -> None:
         if not 0 < recv_window_ms <= MAX_RECV_WINDOW_MS:
             raise ValueError(f"recv_window_ms must be in (0, {MAX_RECV_WINDOW_MS}], got {recv_window_ms}")
@@ -98,6 +113,10 @@ class BingXHttpClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s, connect=connect_timeout_s)
         self._clock_ms = clock_ms
         self.time_offset_ms = 0  # server - local, set by sync_time()
+        self.time_sync_interval_s = time_sync_interval_s  # <= 0: only before the first signed request and on 100421
+        self.time_syncs = 0  # completed measurements (observable by tests)
+        self._synced_at: float | None = None  # time.monotonic() of the last measurement
+        self._sync_lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
 
     def __repr__(self) -> str:
@@ -137,17 +156,34 @@ class BingXHttpClient:
         operation: Operation = Operation.READ,
     ) -> T:
         """Send, check the envelope, decode `data` as `result_type`. Raises BingXError subclasses."""
-        result = await self.send(method, path, params, signed=signed, operation=operation)
-        data = self._unwrap(result, method, path, signed, operation)
+        _, data = await self._send_checked(method, path, params, signed=signed, operation=operation)
         return self._decode(data, result_type, method, path, operation)
 
     async def call_top_level[T](
         self, method: str, path: str, params: Params | None, result_type: type[T], *, signed: bool, operation: Operation
     ) -> T:
         """For endpoints whose payload is the whole body (envelope code still checked when present)."""
-        result = await self.send(method, path, params, signed=signed, operation=operation)
-        self._unwrap(result, method, path, signed, operation)
+        result, _ = await self._send_checked(method, path, params, signed=signed, operation=operation)
         return self._decode(result.body, result_type, method, path, operation)
+
+    async def _send_checked(
+        self, method: str, path: str, params: Params | None, *, signed: bool, operation: Operation
+    ) -> tuple[HttpResult, bytes]:
+        """`send` + the envelope check (the result and its `data`); a timestamp refusal (100421) re-measures
+        server time and sends once more."""
+        result = await self.send(method, path, params, signed=signed, operation=operation)
+        try:
+            return result, self._unwrap(result, method, path, signed, operation)
+        except BingXError as exc:
+            if not (signed and is_timestamp_skew(exc)):
+                raise
+            offset_before = self.time_offset_ms
+            await self.sync_time()
+            log_event(log, logging.WARNING, "clock_skew", f"{method} {path} refused for its timestamp (100421): "
+                      f"server time re-measured (offset {offset_before} -> {self.time_offset_ms} ms), sent once more",
+                      code=Code.VENUE_CLOCK_SKEW)
+            result = await self.send(method, path, params, signed=signed, operation=operation)
+            return result, self._unwrap(result, method, path, signed, operation)
 
     async def send(
         self,
@@ -162,6 +198,8 @@ class BingXHttpClient:
         raises for transport failures, 429/418 and 5xx."""
         method = method.upper()
         endpoint = f"{method} {path}"
+        if signed:
+            await self._ensure_time_synced()
         await self.rate_limiter.acquire(method, path, signed=signed, operation=operation)
         url, headers = self._prepare(params or {}, path, signed)
         try:
@@ -183,10 +221,38 @@ class BingXHttpClient:
     async def sync_time(self) -> int:
         """Measure server - local clock offset (docs §2.3; a skew gives 100421). Returns the offset in ms."""
         before = self._clock_ms()
-        data = await self.call("GET", "/openApi/swap/v2/server/time", None, dict, signed=False)
+        data = await self.call("GET", _SERVER_TIME_PATH, None, dict, signed=False)
         after = self._clock_ms()
         self.time_offset_ms = int(data["serverTime"]) - (before + after) // 2
+        self._synced_at = time.monotonic()
+        self.time_syncs += 1
+        if abs(self.time_offset_ms) > self.recv_window_ms // 2:
+            log_event(log, logging.WARNING, "clock_skew", f"this host's clock is {self.time_offset_ms} ms off BingX "
+                      f"server time (recvWindow {self.recv_window_ms} ms); signing with the measured offset",
+                      code=Code.VENUE_CLOCK_SKEW, offset_ms=self.time_offset_ms)
         return self.time_offset_ms
+
+    async def _ensure_time_synced(self) -> None:
+        """Measure before the first signed request and when the last measurement is older than the interval.
+        A failed periodic measurement keeps the last offset (the request itself says whether it still fits)."""
+        if not self._time_sync_due():
+            return
+        async with self._sync_lock:
+            if not self._time_sync_due():  # another request measured while this one waited
+                return
+            try:
+                await self.sync_time()
+            except BingXError as exc:
+                if self._synced_at is None:
+                    raise
+                self._synced_at = time.monotonic()  # retry at the next interval, not on every request
+                log_event(log, logging.WARNING, "time_sync_failed", f"server time not re-measured ({exc}); "
+                          f"keeping offset {self.time_offset_ms} ms", code=Code.VENUE_CLOCK_SKEW)
+
+    def _time_sync_due(self) -> bool:
+        if self._synced_at is None:
+            return True
+        return 0 < self.time_sync_interval_s <= time.monotonic() - self._synced_at
 
     # ---- internals -------------------------------------------------------------------------------
 
@@ -279,6 +345,11 @@ class BingXHttpClient:
     def _decode_error(self, endpoint: str, op: Operation, why: str) -> BingXError:
         # HTTP 200 we cannot read: for a write the venue may have acted, so the outcome is unknown.
         return make_error(kind=ErrorKind.IN_FLIGHT, operation=op, code=None, msg=self._redact(why), endpoint=endpoint)
+
+
+def is_timestamp_skew(exc: BingXError) -> bool:
+    """100421 in its clock meaning (kind AUTH; its "pair restricted" meaning is a plain reject)."""
+    return exc.code == TIMESTAMP_SKEW_CODE and exc.kind is ErrorKind.AUTH
 
 
 def _body_code(body: bytes) -> int | None:

@@ -24,8 +24,10 @@ from dolphin_nautilus.adapters.bingx.schemas.ws import (
     WsTrade,
 )
 from dolphin_nautilus.adapters.bingx.websocket.client import ReconnectingWebSocket, call_handler
+from dolphin_nautilus.domain.diagnostics import Code
+from dolphin_nautilus.logs import node_logger
 
-log = logging.getLogger(__name__)
+log = node_logger("bingx.ws_market")
 
 _FRAME = decoder(WsFrame)
 _PAYLOAD_DECODERS: list[tuple[str, msgspec.json.Decoder]] = [
@@ -135,7 +137,8 @@ class BingXMarketStreamClient(ReconnectingWebSocket):
             return None
         if frame.code != 0:
             self.stats.venue_errors += 1
-            log.warning("bingx-market venue error code=%s msg=%s", frame.code, frame.msg)
+            log.warning("bingx-market venue error code=%s msg=%s", frame.code, frame.msg,
+                        extra={"event": "stream_venue_error", "code": Code.VENUE_STREAM_FAULT})
             return None
         if not frame.data_type:
             self.stats.ignored += 1
@@ -156,6 +159,7 @@ class BingXMarketStreamClient(ReconnectingWebSocket):
             fut.set_result(None)
         else:
             self.stats.venue_errors += 1
-            log.warning("bingx-market subscription %s refused: code=%s %s", data_type, frame.code, frame.msg)
+            log.warning("bingx-market subscription %s refused: code=%s %s", data_type, frame.code, frame.msg,
+                        extra={"event": "subscription_refused", "code": Code.VENUE_STREAM_FAULT})
             fut.set_exception(BingXSubscriptionError(data_type, frame.code, frame.msg))
             fut.exception()  # mark retrieved: resubscribe paths do not await their futures

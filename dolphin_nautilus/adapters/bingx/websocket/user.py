@@ -35,8 +35,10 @@ from dolphin_nautilus.adapters.bingx.schemas.ws import (
     WsEventHeader,
 )
 from dolphin_nautilus.adapters.bingx.websocket.client import ReconnectingWebSocket, call_handler
+from dolphin_nautilus.domain.diagnostics import Code
+from dolphin_nautilus.logs import node_logger
 
-log = logging.getLogger(__name__)
+log = node_logger("bingx.ws_user")
 
 
 class _ErrorFrame(msgspec.Struct):
@@ -147,7 +149,8 @@ class BingXUserStreamClient(ReconnectingWebSocket):
             except ListenKeyNotFoundError:
                 await self._renew(key)
             except BingXError as exc:  # transient: the next round or a reconnect retries
-                log.warning("listenKey extend failed: %s", exc)
+                log.warning("listenKey extend failed: %s", exc,
+                            extra={"event": "listen_key_extend_failed", "code": Code.VENUE_STREAM_FAULT})
 
     async def _renew(self, stale_key: str) -> None:
         """Forget the dead key and drop the socket; the run loop reconnects with a fresh key."""
@@ -161,7 +164,7 @@ class BingXUserStreamClient(ReconnectingWebSocket):
         except (msgspec.DecodeError, ValueError) as exc:
             if "venue error frame" in str(exc):
                 self.stats.venue_errors += 1
-                log.warning("bingx-user %s", exc)
+                log.warning("bingx-user %s", exc, extra={"event": "user_stream_fault", "code": Code.VENUE_STREAM_FAULT})
             else:
                 self._bad(str(exc), text)
             return None

@@ -64,8 +64,15 @@ class JournalActor(Actor):
             total = balance.total.as_decimal()
             delta = total - self._last_total.get(currency, total)
             self._last_total[currency] = total
-            self._on_fact(CapitalUpdate(
-                ts=event.ts_event, origin="venue", currency=currency, total=total,
-                free=balance.free.as_decimal(), locked=balance.locked.as_decimal(), delta=delta,
-                reason="ACCOUNT_STATE" if event.is_reported else "ACCOUNT_CALCULATED",
-            ))
+            self._on_fact(
+                CapitalUpdate(
+                    ts=event.ts_event,
+                    origin="venue",
+                    currency=currency,
+                    total=total,
+                    free=balance.free.as_decimal(),
+                    locked=balance.locked.as_decimal(),
+                    delta=delta,
+                    reason="ACCOUNT_STATE" if event.is_reported else "ACCOUNT_CALCULATED",
+                )
+            )

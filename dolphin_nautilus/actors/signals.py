@@ -8,6 +8,7 @@ reference model, a signal file (backtests) and a live-state map (live) all reach
 - hazelcast: `LiveStateSignalActor` polls a live-state map (`DOLPHIN_SIGNALS_<NS>` entries
   `{"target": .., "strength": .., "ts": ..}` keyed by instrument id) every `poll_interval_s`.
 """
+
 # No `from __future__ import annotations` here: @customdataclass reads the field annotations as real types.
 import csv
 import math
@@ -86,9 +87,17 @@ class SignalFileActor(Actor):
         while self._next < len(rows) and rows[self._next][0] <= now:
             ts, instrument_id, target, strength = rows[self._next]
             self._next += 1
-            self.publish_data(DataType(DolphinSignal), DolphinSignal(
-                instrument_id=InstrumentId.from_str(instrument_id), target=target, strength=strength,
-                source="file", ts_event=ts, ts_init=now))
+            self.publish_data(
+                DataType(DolphinSignal),
+                DolphinSignal(
+                    instrument_id=InstrumentId.from_str(instrument_id),
+                    target=target,
+                    strength=strength,
+                    source="file",
+                    ts_event=ts,
+                    ts_init=now,
+                ),
+            )
 
 
 class LiveStateSignalActorConfig(ActorConfig, frozen=True):
@@ -107,8 +116,9 @@ class LiveStateSignalActor(Actor):
 
     def on_start(self) -> None:
         self._store = resources_for(self.config.namespace).signal_map
-        self.clock.set_timer("dolphin-signal-poll", timedelta(seconds=self.config.poll_interval_s),
-                             callback=lambda _event: self.poll())
+        self.clock.set_timer(
+            "dolphin-signal-poll", timedelta(seconds=self.config.poll_interval_s), callback=lambda _event: self.poll()
+        )
 
     def on_stop(self) -> None:
         self.clock.cancel_timers()
@@ -133,5 +143,9 @@ class LiveStateSignalActor(Actor):
                 continue
             self._seen[instrument_id] = key
             now = self.clock.timestamp_ns()
-            self.publish_data(DataType(DolphinSignal), DolphinSignal(
-                instrument_id=iid, target=key[0], strength=key[1], source="hazelcast", ts_event=now, ts_init=now))
+            self.publish_data(
+                DataType(DolphinSignal),
+                DolphinSignal(
+                    instrument_id=iid, target=key[0], strength=key[1], source="hazelcast", ts_event=now, ts_init=now
+                ),
+            )

@@ -21,11 +21,27 @@ from dolphin_nautilus.journal.writer import Journal, JournalConfig
 
 def make_facts(n: int) -> list[Fact]:
     base = 1_780_000_000_000_000_000
-    return [PositionState(ts=base + i, origin="kernel", trade_id=f"T{i % 5000}", instrument_id="BTC-USDT-SWAP.BINGX",
-                          side="LONG", status="OPEN", quantity=Decimal("0.001") * (i % 997 + 1),
-                          notional=Decimal("65.0001") + i, entry_price=Decimal("65000.1"), bars_held=i % 100,
-                          realized_pnl=Decimal("-1.5"), fees=Decimal("0.0123"), legs=1, seq=i, opened_ts=base,
-                          order_seq=i % 7) for i in range(n)]
+    return [
+        PositionState(
+            ts=base + i,
+            origin="kernel",
+            trade_id=f"T{i % 5000}",
+            instrument_id="BTC-USDT-SWAP.BINGX",
+            side="LONG",
+            status="OPEN",
+            quantity=Decimal("0.001") * (i % 997 + 1),
+            notional=Decimal("65.0001") + i,
+            entry_price=Decimal("65000.1"),
+            bars_held=i % 100,
+            realized_pnl=Decimal("-1.5"),
+            fees=Decimal("0.0123"),
+            legs=1,
+            seq=i,
+            opened_ts=base,
+            order_seq=i % 7,
+        )
+        for i in range(n)
+    ]
 
 
 def per_fact_ns(fn, facts) -> float:
@@ -67,12 +83,18 @@ def bench(n: int, money: str) -> None:
         t2 = time.perf_counter()
         store.close()
     print(f"journal bench: {n} position_state facts, money type {money}, chDB embedded")
-    print(f"  hot path  append: {hot:8.1f} ns/fact   plain list.append: {baseline:6.1f} ns/fact   "
-          f"ratio {hot / baseline:5.2f}x   (target < 20000 ns)")
-    print(f"  sustained end-to-end (append -> WAL fsync -> ClickHouse): {sustained:10,.0f} rows/s "
-          f"in {status.batches} batches   (target >= 100,000 rows/s)")
-    print(f"  store only: encode {n / (t1 - t0):10,.0f} rows/s, insert {n / (t2 - t1):10,.0f} rows/s, "
-          f"both {n / (t2 - t0):10,.0f} rows/s")
+    print(
+        f"  hot path  append: {hot:8.1f} ns/fact   plain list.append: {baseline:6.1f} ns/fact   "
+        f"ratio {hot / baseline:5.2f}x   (target < 20000 ns)"
+    )
+    print(
+        f"  sustained end-to-end (append -> WAL fsync -> ClickHouse): {sustained:10,.0f} rows/s "
+        f"in {status.batches} batches   (target >= 100,000 rows/s)"
+    )
+    print(
+        f"  store only: encode {n / (t1 - t0):10,.0f} rows/s, insert {n / (t2 - t1):10,.0f} rows/s, "
+        f"both {n / (t2 - t0):10,.0f} rows/s"
+    )
     print(f"  status: written={status.written} spooled={status.spooled} failures={status.failures}")
 
 
@@ -81,7 +103,7 @@ def main() -> None:
     parser.add_argument("--facts", type=int, default=300_000)
     parser.add_argument("--money", choices=["Decimal", "Float64", "both"], default="both")
     args = parser.parse_args()
-    for money in ([DECIMAL, FLOAT] if args.money == "both" else [DECIMAL if args.money == "Decimal" else FLOAT]):
+    for money in [DECIMAL, FLOAT] if args.money == "both" else [DECIMAL if args.money == "Decimal" else FLOAT]:
         bench(args.facts, money)
 
 

@@ -131,5 +131,6 @@ class FaultInjector:
     def drop_user_connections(self) -> None:
         self._drop_hooks["user"]()
 
-    def _set_drop_hook(self, kind: str, hook: Callable[[], None]) -> None:
+    def attach_drop_hook(self, kind: str, hook: Callable[[], None]) -> None:
+        """The stream server says how it drops its `market` or `user` connections when a test asks for it."""
         self._drop_hooks[kind] = hook

@@ -22,9 +22,9 @@ from dolphin_nautilus.domain.facts import PositionState
 from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.restore.candidates import Candidate, parse_position_state_rows
 from dolphin_nautilus.restore.plan import (
+    decide_with_dust,
     exact_ts,
     latest_open_somewhere,
-    decide_with_dust,
     read_sources,
     store_legacy_reader,
     tombstone_for,

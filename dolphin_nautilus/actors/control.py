@@ -94,13 +94,13 @@ class NodeControlActor(Actor):
             f"full venue reconcile requested by {request.get('requested_by', '?')}",
             request=request,
         )
-        future = asyncio.run_coroutine_threadsafe(self._run_reconcile(request), self._loop)
+        future = asyncio.run_coroutine_threadsafe(self._run_reconcile(self._reconcile, request), self._loop)
         future.add_done_callback(lambda _f: None)
 
-    async def _run_reconcile(self, request: dict) -> None:
+    async def _run_reconcile(self, reconcile: Callable[[float], Awaitable[bool]], request: dict) -> None:
         started = time.time_ns()
         try:
-            ok = await self._reconcile(self.config.reconcile_timeout_s)
+            ok = await reconcile(self.config.reconcile_timeout_s)
             error = ""
         except Exception as exc:  # noqa: BLE001 - reported to the operator, the node keeps running
             ok, error = False, f"{type(exc).__name__}: {exc}"

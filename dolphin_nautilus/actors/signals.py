@@ -12,8 +12,10 @@ reference model, a signal file (backtests) and a live-state map (live) all reach
 # No `from __future__ import annotations` here: @customdataclass reads the field annotations as real types.
 import csv
 import math
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, Protocol
 
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
@@ -25,6 +27,12 @@ from nautilus_trader.model.identifiers import InstrumentId
 from dolphin_nautilus.resources import resources_for
 
 _DEFAULT_ID = InstrumentId.from_str("BTC-USDT-PERP.BINGX")
+
+
+class SignalEntries(Protocol):
+    """The live signal map as this actor reads it (the node's signal map, or any store with `entries()`)."""
+
+    def entries(self) -> Mapping[str, Any]: ...
 
 
 @customdataclass
@@ -110,7 +118,7 @@ class LiveStateSignalActor(Actor):
 
     def __init__(self, config: LiveStateSignalActorConfig) -> None:
         super().__init__(config)
-        self._store = None  # anything with entries() -> dict[str, dict]: the node's signal map
+        self._store: SignalEntries | None = None  # the node's signal map, from the registered resources
         self._seen: dict[str, tuple] = {}
         self.bad_entries = 0
 
@@ -124,6 +132,9 @@ class LiveStateSignalActor(Actor):
         self.clock.cancel_timers()
 
     def poll(self) -> None:
+        if self._store is None:  # the namespace registered no signal map: nothing to read, said each round
+            self.log.warning("signal map unavailable: none is registered for this namespace")
+            return
         try:
             entries = self._store.entries()
         except Exception as exc:  # noqa: BLE001 - a store outage must not stop the node; it is retried

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from decimal import Decimal
 
 from dolphin_nautilus.domain.facts import Fact, PositionState
@@ -44,7 +45,7 @@ def make_facts(n: int) -> list[Fact]:
     ]
 
 
-def per_fact_ns(fn, facts) -> float:
+def per_fact_ns(fn: Callable[[list[Fact]], object], facts: list[Fact]) -> float:
     start = time.perf_counter_ns()
     fn(facts)
     return (time.perf_counter_ns() - start) / len(facts)
@@ -56,13 +57,14 @@ def bench(n: int, money: str) -> None:
         store = ClickHouseStore(StoreConfig(namespace="bench", chdb_path=f"{tmp}/chdb", money_type=money))
         journal = Journal(store, JournalConfig(spool_dir=f"{tmp}/spool"))
 
-        def to_list(items):
-            sink, append = [], [].append
+        def to_list(items: list[Fact]) -> list[Fact]:
+            sink: list[Fact] = []
+            append = sink.append
             for f in items:
                 append(f)
             return sink
 
-        def to_journal(items):
+        def to_journal(items: list[Fact]) -> None:
             append = journal.append
             for f in items:
                 append(f)

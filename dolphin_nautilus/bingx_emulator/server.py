@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import overload
 
 from aiohttp import web
 
@@ -59,6 +60,10 @@ def _dec(params: dict[str, str], name: str) -> Decimal | None:
         raise VenueReject(E.INVALID_PARAM, f"Invalid parameters, err:Mismatch type float64 with value {name}") from exc
 
 
+@overload
+def _int(params: dict[str, str], name: str) -> int | None: ...
+@overload
+def _int(params: dict[str, str], name: str, default: int) -> int: ...
 def _int(params: dict[str, str], name: str, default: int | None = None) -> int | None:
     raw = params.get(name, "")
     if raw == "":

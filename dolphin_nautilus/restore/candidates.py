@@ -363,7 +363,10 @@ def _batch(source: str, records: Any) -> SourceBatch:
     try:
         for record in records:
             parsed = candidate_from_record(record, source)
-            (candidates if isinstance(parsed, Candidate) else rejections).append(parsed)
+            if isinstance(parsed, Candidate):
+                candidates.append(parsed)
+            else:
+                rejections.append(parsed)
     except Exception as exc:  # noqa: BLE001 - e.g. records is not iterable
         return SourceBatch(
             name=source,
@@ -433,7 +436,10 @@ def parse_live_entries(
             warnings.extend(ledger_warnings)
             continue
         parsed = _live_entry(key_text, value, source)
-        (candidates if isinstance(parsed, Candidate) else rejections).append(parsed)
+        if isinstance(parsed, Candidate):
+            candidates.append(parsed)
+        else:
+            rejections.append(parsed)
     return SourceBatch(
         name=source,
         candidates=tuple(candidates),

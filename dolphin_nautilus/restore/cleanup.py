@@ -51,7 +51,8 @@ class TombstoneResult(msgspec.Struct, frozen=True, kw_only=True):
 def _sources(stores: Any, legacy_database: str | None, legacy_table: str | None):
     restore = getattr(getattr(stores, "config", None), "restore", None)
     database = legacy_database if legacy_database is not None else getattr(restore, "legacy_database", "")
-    table = legacy_table or getattr(restore, "legacy_table", "position_state")
+    configured_table: str = getattr(restore, "legacy_table", "position_state")
+    table = legacy_table or configured_table
     reader = store_legacy_reader(stores, database, table) if database else None
     return read_sources(stores, legacy_reader=reader)
 

@@ -179,7 +179,7 @@ def latest_records(records: Sequence[Candidate]) -> list[Candidate]:
         top = max((c.seq, c.ts if c.ts is not None else -1) for c in with_seq)
         pool += [c for c in with_seq if (c.seq, c.ts if c.ts is not None else -1) == top]
     if with_ts:
-        top_ts = max(c.ts for c in with_ts)
+        top_ts = max(c.ts for c in with_ts if c.ts is not None)
         pool += [c for c in with_ts if c.ts == top_ts and all(c is not p for p in pool)]
     unbeaten = [c for c in pool if not any(is_newer(o, c) for o in records)]
     return unbeaten or pool
@@ -596,6 +596,7 @@ def _value_text(value: Any) -> str:
     if not value:
         return "0"
     sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # a finite Decimal's exponent is a number, never 'n', 'N' or 'F'
     text = "".join(map(str, digits)).rstrip("0")
     exponent += len(digits) - len(text)
     return f"{'-' if sign else ''}{text}E{exponent}"
@@ -717,8 +718,8 @@ def _venue_side(
         return "", f"instrument {c.instrument_id!r} is not a known instrument"
     if not c.quantity.is_finite() or c.quantity <= 0:
         return "", f"quantity {c.quantity} is not a finite positive number"
-    signed, _ = venue_positions.get(c.instrument_id, (Decimal(0), Decimal(0)))
-    signed = bounded(signed) if isinstance(signed, Decimal) else None
+    reported, _ = venue_positions.get(c.instrument_id, (Decimal(0), Decimal(0)))
+    signed = bounded(reported) if isinstance(reported, Decimal) else None
     if signed is None or not signed.is_finite():
         return "", f"venue quantity {venue_positions.get(c.instrument_id)} is not a sane number"
     if signed == 0:

@@ -169,8 +169,9 @@ def latest_records(records: Sequence[Candidate]) -> list[Candidate]:
     """The records no other record is newer than (more than one: a tie). Linear in `records`.
 
     Only a record at the top by (seq, ts) among those with a seq, or at the top by ts among those with a
-    ts, can be latest (any other is beaten by that top), so those few are checked against all. When seq and ts disagree in a cycle (a > b > c > a) no record is
-    unbeaten; then the tops by each key are the tie, and the conservative choice settles it.
+    ts, can be latest (any other is beaten by that top), so those few are checked against all. When seq and ts
+    disagree in a cycle (a > b > c > a) no record is unbeaten; then the tops by each key are the tie, and the
+    conservative choice settles it.
     """
     with_seq = [c for c in records if c.seq is not None]
     with_ts = [c for c in records if c.ts is not None]

@@ -136,6 +136,7 @@ def node_logger(component: str) -> logging.Logger:
     return logging.getLogger(f"{LOGGER_NAME}.{component}")
 
 
-def log_event(logger: logging.Logger, level: int, event: str, message: str, *, code: str | None = None,
-              **fields: Any) -> None:
+def log_event(
+    logger: logging.Logger, level: int, event: str, message: str, *, code: str | None = None, **fields: Any
+) -> None:
     logger.log(level, message, extra={"event": event, "code": code, **fields})

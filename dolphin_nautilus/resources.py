@@ -23,8 +23,14 @@ class NodeResources:
     sink the journal actor hands facts to (the stores' journal unless given), the live signal map, and extra
     in-process fact observers (the backtest's run summary)."""
 
-    def __init__(self, *, stores: Any = None, fact_sink: Any = None, signal_map: Any = None,
-                 fact_observers: tuple[Callable[[Any], None], ...] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        stores: Any = None,
+        fact_sink: Any = None,
+        signal_map: Any = None,
+        fact_observers: tuple[Callable[[Any], None], ...] = (),
+    ) -> None:
         self.stores = stores
         self.fact_sink = fact_sink if fact_sink is not None else getattr(stores, "journal", None)
         self.signal_map = signal_map
@@ -53,8 +59,10 @@ def resources_for(namespace: str) -> NodeResources:
     try:
         return _REGISTRY[namespace]
     except KeyError:
-        raise ResourcesMissing(f"no node resources registered for namespace '{namespace}' (build the node "
-                               "through dolphin_nautilus.node.assembly)") from None
+        raise ResourcesMissing(
+            f"no node resources registered for namespace '{namespace}' (build the node "
+            "through dolphin_nautilus.node.assembly)"
+        ) from None
 
 
 def spec_of_instrument(instrument: Any) -> InstrumentSpec:

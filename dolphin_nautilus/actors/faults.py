@@ -35,5 +35,14 @@ class FaultLogActor(Actor):
         if not isinstance(fact, Anomaly):
             return
         self.faults_logged += 1
-        log_event(self._jlog, _LEVELS.get(fact.severity, logging.WARNING), "fault", fact.message, code=fact.code,
-                  origin=fact.origin, trade_id=fact.trade_id, instrument_id=fact.instrument_id, details=fact.details)
+        log_event(
+            self._jlog,
+            _LEVELS.get(fact.severity, logging.WARNING),
+            "fault",
+            fact.message,
+            code=fact.code,
+            origin=fact.origin,
+            trade_id=fact.trade_id,
+            instrument_id=fact.instrument_id,
+            details=fact.details,
+        )

@@ -46,7 +46,12 @@ class JournalActor(Actor):
     def on_stop(self) -> None:
         # Nautilus stops actors before strategies: stay subscribed, so the facts strategies publish while
         # stopping (their final slot snapshots) are still journaled. The owner of the sink closes it.
-        self._sink.flush(self.config.flush_timeout_s)
+        self._started_sink().flush(self.config.flush_timeout_s)
+
+    def _started_sink(self) -> FactSink:
+        if self._sink is None:  # a fact before on_start, or a namespace registered without a sink: a wiring bug
+            raise RuntimeError(f"JournalActor has no fact sink for namespace '{self.config.namespace}'")
+        return self._sink
 
     def on_dispose(self) -> None:
         self.msgbus.unsubscribe(FACTS_TOPIC, self._on_fact)
@@ -54,7 +59,7 @@ class JournalActor(Actor):
 
     def _on_fact(self, fact: Fact) -> None:
         self.facts_seen += 1
-        self._sink.append(fact)
+        self._started_sink().append(fact)
         for observe in self._observers:
             observe(fact)
 
@@ -64,8 +69,15 @@ class JournalActor(Actor):
             total = balance.total.as_decimal()
             delta = total - self._last_total.get(currency, total)
             self._last_total[currency] = total
-            self._on_fact(CapitalUpdate(
-                ts=event.ts_event, origin="venue", currency=currency, total=total,
-                free=balance.free.as_decimal(), locked=balance.locked.as_decimal(), delta=delta,
-                reason="ACCOUNT_STATE" if event.is_reported else "ACCOUNT_CALCULATED",
-            ))
+            self._on_fact(
+                CapitalUpdate(
+                    ts=event.ts_event,
+                    origin="venue",
+                    currency=currency,
+                    total=total,
+                    free=balance.free.as_decimal(),
+                    locked=balance.locked.as_decimal(),
+                    delta=delta,
+                    reason="ACCOUNT_STATE" if event.is_reported else "ACCOUNT_CALCULATED",
+                )
+            )

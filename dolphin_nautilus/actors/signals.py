@@ -8,11 +8,14 @@ reference model, a signal file (backtests) and a live-state map (live) all reach
 - hazelcast: `LiveStateSignalActor` polls a live-state map (`DOLPHIN_SIGNALS_<NS>` entries
   `{"target": .., "strength": .., "ts": ..}` keyed by instrument id) every `poll_interval_s`.
 """
+
 # No `from __future__ import annotations` here: @customdataclass reads the field annotations as real types.
 import csv
 import math
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, Protocol
 
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
@@ -24,6 +27,12 @@ from nautilus_trader.model.identifiers import InstrumentId
 from dolphin_nautilus.resources import resources_for
 
 _DEFAULT_ID = InstrumentId.from_str("BTC-USDT-PERP.BINGX")
+
+
+class SignalEntries(Protocol):
+    """The live signal map as this actor reads it (the node's signal map, or any store with `entries()`)."""
+
+    def entries(self) -> Mapping[str, Any]: ...
 
 
 @customdataclass
@@ -86,9 +95,17 @@ class SignalFileActor(Actor):
         while self._next < len(rows) and rows[self._next][0] <= now:
             ts, instrument_id, target, strength = rows[self._next]
             self._next += 1
-            self.publish_data(DataType(DolphinSignal), DolphinSignal(
-                instrument_id=InstrumentId.from_str(instrument_id), target=target, strength=strength,
-                source="file", ts_event=ts, ts_init=now))
+            self.publish_data(
+                DataType(DolphinSignal),
+                DolphinSignal(
+                    instrument_id=InstrumentId.from_str(instrument_id),
+                    target=target,
+                    strength=strength,
+                    source="file",
+                    ts_event=ts,
+                    ts_init=now,
+                ),
+            )
 
 
 class LiveStateSignalActorConfig(ActorConfig, frozen=True):
@@ -101,19 +118,23 @@ class LiveStateSignalActor(Actor):
 
     def __init__(self, config: LiveStateSignalActorConfig) -> None:
         super().__init__(config)
-        self._store = None  # anything with entries() -> dict[str, dict]: the node's signal map
+        self._store: SignalEntries | None = None  # the node's signal map, from the registered resources
         self._seen: dict[str, tuple] = {}
         self.bad_entries = 0
 
     def on_start(self) -> None:
         self._store = resources_for(self.config.namespace).signal_map
-        self.clock.set_timer("dolphin-signal-poll", timedelta(seconds=self.config.poll_interval_s),
-                             callback=lambda _event: self.poll())
+        self.clock.set_timer(
+            "dolphin-signal-poll", timedelta(seconds=self.config.poll_interval_s), callback=lambda _event: self.poll()
+        )
 
     def on_stop(self) -> None:
         self.clock.cancel_timers()
 
     def poll(self) -> None:
+        if self._store is None:  # the namespace registered no signal map: nothing to read, said each round
+            self.log.warning("signal map unavailable: none is registered for this namespace")
+            return
         try:
             entries = self._store.entries()
         except Exception as exc:  # noqa: BLE001 - a store outage must not stop the node; it is retried
@@ -133,5 +154,9 @@ class LiveStateSignalActor(Actor):
                 continue
             self._seen[instrument_id] = key
             now = self.clock.timestamp_ns()
-            self.publish_data(DataType(DolphinSignal), DolphinSignal(
-                instrument_id=iid, target=key[0], strength=key[1], source="hazelcast", ts_event=now, ts_init=now))
+            self.publish_data(
+                DataType(DolphinSignal),
+                DolphinSignal(
+                    instrument_id=iid, target=key[0], strength=key[1], source="hazelcast", ts_event=now, ts_init=now
+                ),
+            )

@@ -20,8 +20,8 @@ from types import SimpleNamespace
 
 from dolphin_nautilus.backtest.catalogue import BINGX_SPECS
 from dolphin_nautilus.journal.store import ClickHouseStore, StoreConfig
-from dolphin_nautilus.restore.plan import build_plan, decide_with_dust, read_sources
 from dolphin_nautilus.restore import Candidate, decide, read_legacy_position_state
+from dolphin_nautilus.restore.plan import build_plan, decide_with_dust, read_sources
 from dolphin_nautilus.state import LocalStateStore
 
 SNAPSHOTS_PER_TRADE = 10
@@ -77,10 +77,25 @@ def time_restore(stores, open_slots: int, repeats: int = 5) -> float:
 
 
 def _candidate(source: str, i: int, seq: int) -> Candidate:
-    return Candidate(source=source, trade_id=f"t{i}", instrument_id=f"C{i}-USDT-PERP.BINGX", side="LONG",
-                     status="OPEN", quantity=Decimal(1), notional=Decimal(10), entry_price=Decimal(10), bars_held=1,
-                     realized_pnl=Decimal(0), fees=Decimal(0), legs=0, seq=seq, ts=seq, opened_ts=1, order_seq=1,
-                     raw="{}")
+    return Candidate(
+        source=source,
+        trade_id=f"t{i}",
+        instrument_id=f"C{i}-USDT-PERP.BINGX",
+        side="LONG",
+        status="OPEN",
+        quantity=Decimal(1),
+        notional=Decimal(10),
+        entry_price=Decimal(10),
+        bars_held=1,
+        realized_pnl=Decimal(0),
+        fees=Decimal(0),
+        legs=0,
+        seq=seq,
+        ts=seq,
+        opened_ts=1,
+        order_seq=1,
+        raw="{}",
+    )
 
 
 def bench_decide(open_slots: int) -> float:
@@ -96,11 +111,15 @@ def bench_decide(open_slots: int) -> float:
 
 def bench_legacy(client, rows: int) -> float:
     client.command("CREATE DATABASE IF NOT EXISTS bench_legacy")
-    client.command("CREATE TABLE bench_legacy.position_state (trade_id String, asset String, side String, "
-                   "status String, quantity Float64, notional Float64, bars_held Int32, ts DateTime64(3)) "
-                   "ENGINE=MergeTree ORDER BY trade_id")
-    client.command(f"INSERT INTO bench_legacy.position_state SELECT toString(number % 1000), 'BTCUSDT', 'LONG', "
-                   f"if(number % 1000 < 995, 'CLOSED', 'OPEN'), 1, 10, 1, toDateTime64(number, 3) FROM numbers({rows})")
+    client.command(
+        "CREATE TABLE bench_legacy.position_state (trade_id String, asset String, side String, "
+        "status String, quantity Float64, notional Float64, bars_held Int32, ts DateTime64(3)) "
+        "ENGINE=MergeTree ORDER BY trade_id"
+    )
+    client.command(
+        f"INSERT INTO bench_legacy.position_state SELECT toString(number % 1000), 'BTCUSDT', 'LONG', "
+        f"if(number % 1000 < 995, 'CLOSED', 'OPEN'), 1, 10, 1, toDateTime64(number, 3) FROM numbers({rows})"
+    )
     start = time.perf_counter()
     batch = read_legacy_position_state(client, "bench_legacy", closed_for_trade_ids=())
     elapsed = time.perf_counter() - start
@@ -126,12 +145,16 @@ def main() -> None:
         store.optimize("position_state_latest")
         merged = time_restore(stores, open_slots)
         results[label] = (unmerged, merged)
-        print(f"{rows:>11,} rows / {rows // SNAPSHOTS_PER_TRADE:,} trades / {open_slots} open: "
-              f"restore {unmerged * 1e3:.1f} ms (latest table as inserted), {merged * 1e3:.1f} ms "
-              f"(after merge)   [fill {filled:.1f} s]")
+        print(
+            f"{rows:>11,} rows / {rows // SNAPSHOTS_PER_TRADE:,} trades / {open_slots} open: "
+            f"restore {unmerged * 1e3:.1f} ms (latest table as inserted), {merged * 1e3:.1f} ms "
+            f"(after merge)   [fill {filled:.1f} s]"
+        )
     for i, name in enumerate(("as inserted", "after merge")):
-        print(f"ratio large/small ({name}): {results['large'][i] / results['small'][i]:.1f}x "
-              f"for {large / small:.0f}x history")
+        print(
+            f"ratio large/small ({name}): {results['large'][i] / results['small'][i]:.1f}x "
+            f"for {large / small:.0f}x history"
+        )
     few, many = bench_decide(10), bench_decide(1000)
     print(f"decide alone: 10 open slots {few * 1e3:.2f} ms, 1000 open slots {many * 1e3:.2f} ms")
     legacy = bench_legacy(store.client, legacy_rows)

@@ -64,6 +64,14 @@ from .faults import BusinessReject, DelayedAck, FaultInjector, HttpError, RateLi
 from .runner import EmulatorHandle
 
 __all__ = [
-    "BusinessReject", "ContractSpec", "DelayedAck", "EmulatorConfig", "EmulatorHandle", "FaultInjector",
-    "FillModel", "HttpError", "RateLimitConfig", "RateLimited",
+    "BusinessReject",
+    "ContractSpec",
+    "DelayedAck",
+    "EmulatorConfig",
+    "EmulatorHandle",
+    "FaultInjector",
+    "FillModel",
+    "HttpError",
+    "RateLimitConfig",
+    "RateLimited",
 ]

@@ -20,11 +20,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--symbols", default="BTC-USDT,ETH-USDT")
     parser.add_argument("--hedge", action="store_true", help="start in hedge (dual-side) position mode")
     parser.add_argument("--error-generation", choices=("old", "new"), default="new")
-    parser.add_argument("--walk-seconds", type=float, default=1.0,
-                        help="random-walk the price of each symbol this often (0: static prices)")
+    parser.add_argument(
+        "--walk-seconds",
+        type=float,
+        default=1.0,
+        help="random-walk the price of each symbol this often (0: static prices)",
+    )
     args = parser.parse_args(argv)
-    config = EmulatorConfig(symbols=[s.strip().upper() for s in args.symbols.split(",") if s.strip()],
-                            dual_side_position=args.hedge, error_generation=args.error_generation)
+    config = EmulatorConfig(
+        symbols=[s.strip().upper() for s in args.symbols.split(",") if s.strip()],
+        dual_side_position=args.hedge,
+        error_generation=args.error_generation,
+    )
     # credentials the paper venue accepts: from the environment, else the public test pair
     config.api_key = os.environ.get("BINGX_EMULATOR_API_KEY", config.api_key)
     config.api_secret = os.environ.get("BINGX_EMULATOR_API_SECRET", config.api_secret)

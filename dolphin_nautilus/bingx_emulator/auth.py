@@ -46,8 +46,12 @@ def _raw_without_signature(raw: str) -> str:
 
 
 def verify(
-    pairs: list[tuple[str, str]], raw_query: str, body: bytes, secret: str,
-    server_ms: int, max_recv_window_ms: int,
+    pairs: list[tuple[str, str]],
+    raw_query: str,
+    body: bytes,
+    secret: str,
+    server_ms: int,
+    max_recv_window_ms: int,
 ) -> dict[str, str]:
     """Check timestamp/recvWindow and the signature; returns the merged params (without signature).
 

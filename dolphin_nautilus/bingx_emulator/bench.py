@@ -32,9 +32,18 @@ async def _measure(venue: EmulatorHandle, count: int) -> tuple[list[float], list
             async with session.get(f"{venue.rest_url}/openApi/swap/v2/server/time") as resp:
                 await resp.read()
             baseline.append((time.perf_counter() - started) * 1000)
-            query = _signed_query(venue.api_secret, {
-                "symbol": "BTC-USDT", "side": "BUY", "positionSide": "BOTH", "type": "LIMIT",
-                "quantity": "0.001", "price": "30000", "clientOrderId": f"bench-{i}"})
+            query = _signed_query(
+                venue.api_secret,
+                {
+                    "symbol": "BTC-USDT",
+                    "side": "BUY",
+                    "positionSide": "BOTH",
+                    "type": "LIMIT",
+                    "quantity": "0.001",
+                    "price": "30000",
+                    "clientOrderId": f"bench-{i}",
+                },
+            )
             started = time.perf_counter()
             async with session.post(f"{venue.rest_url}/openApi/swap/v2/trade/order?{query}", headers=headers) as resp:
                 body = await resp.json()
@@ -57,8 +66,10 @@ def main() -> None:
         baseline, orders = asyncio.run(_measure(venue, args.orders))
     for name, values in (("server/time (baseline)", baseline), ("place LIMIT order", orders)):
         print(f"{name:24s} n={len(values)} p50={_pct(values, 50):.3f} ms p99={_pct(values, 99):.3f} ms")
-    print(f"ratio order/baseline     p50={_pct(orders, 50) / _pct(baseline, 50):.2f}x "
-          f"p99={_pct(orders, 99) / _pct(baseline, 99):.2f}x")
+    print(
+        f"ratio order/baseline     p50={_pct(orders, 50) / _pct(baseline, 50):.2f}x "
+        f"p99={_pct(orders, 99) / _pct(baseline, 99):.2f}x"
+    )
 
 
 if __name__ == "__main__":

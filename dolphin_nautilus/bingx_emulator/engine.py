@@ -103,7 +103,9 @@ class Engine:
         new price puts under water."""
         contract = self.contract(symbol)
         new_price = contract.trunc_price(price)
-        self._print(contract, new_price, qty or Decimal(self.config.public_trade_qty), new_price < contract.price, at_ms)
+        self._print(
+            contract, new_price, qty or Decimal(self.config.public_trade_qty), new_price < contract.price, at_ms
+        )
 
     def on_time(self) -> None:
         """Called by the server's timer (and after a manual clock moves): settle funding that fell due."""
@@ -113,8 +115,9 @@ class Engine:
             self.next_funding_ms += self._funding_interval_ms
         self._check_liquidation()
 
-    def _print(self, contract: Contract, price: Decimal, qty: Decimal, buyer_maker: bool,
-               at_ms: int | None = None) -> None:
+    def _print(
+        self, contract: Contract, price: Decimal, qty: Decimal, buyer_maker: bool, at_ms: int | None = None
+    ) -> None:
         """A public trade at `price`: the new last/mark price. Re-entrant calls (a triggered stop that
         sweeps the book) only ask the outer call to match again."""
         contract.price = price
@@ -143,10 +146,10 @@ class Engine:
         price-time priority (best price first, then oldest)."""
         resting = [o for o in self.account.open_orders.values() if o.symbol == contract.symbol]
         for order in sorted(resting, key=lambda o: o.time):
-            if order.type in ("STOP_MARKET", "TAKE_PROFIT_MARKET") and order.is_open:
-                if self._stop_triggered(order, contract.price):
-                    order.triggered = True
-                    self._fill_market(order, contract)
+            stop = order.type in ("STOP_MARKET", "TAKE_PROFIT_MARKET")
+            if stop and order.is_open and self._stop_triggered(order, contract.price):
+                order.triggered = True
+                self._fill_market(order, contract)
         crossed = [o for o in resting if o.type == "LIMIT" and o.is_open and self._crosses(o, contract.price)]
         crossed.sort(key=lambda o: (-o.price if o.side == "BUY" else o.price, o.time, o.order_id))
         budget = trade.qty if self.config.fill_model.feed_qty_caps_resting else None
@@ -187,11 +190,15 @@ class Engine:
         position_side = req.position_side or "LONG"  # documented: empty defaults to LONG
         if account.dual_side:
             if position_side not in ("LONG", "SHORT"):
-                raise VenueReject(E.REQUEST_FAILED, "In the Hedge mode, the 'PositionSide' field can only be set to LONG or SHORT.")
+                raise VenueReject(
+                    E.REQUEST_FAILED, "In the Hedge mode, the 'PositionSide' field can only be set to LONG or SHORT."
+                )
             if req.reduce_only is not None:
                 raise VenueReject(E.REQUEST_FAILED, "In the Hedge mode, the 'ReduceOnly' field can not be filled.")
         elif position_side != "BOTH":
-            raise VenueReject(E.REQUEST_FAILED, "In the One-way mode, the 'PositionSide' field can only be set to BOTH.")
+            raise VenueReject(
+                E.REQUEST_FAILED, "In the One-way mode, the 'PositionSide' field can only be set to BOTH."
+            )
         quantity = req.quantity
         ref_price = contract.price
         if quantity is None and req.quote_order_qty is not None and req.type == "MARKET":
@@ -211,7 +218,9 @@ class Engine:
                 raise VenueReject(E.INVALID_PARAM, "Invalid parameters, err:stopPrice is required")
             stop_price = contract.trunc_price(req.stop_price)
         if quantity < Decimal(contract.spec.min_qty):
-            raise VenueReject(E.ORDER_SIZE, f"The minimum order amount is {contract.spec.min_qty} {req.symbol.split('-')[0]}")
+            raise VenueReject(
+                E.ORDER_SIZE, f"The minimum order amount is {contract.spec.min_qty} {req.symbol.split('-')[0]}"
+            )
         if quantity * ref_price < Decimal(contract.spec.min_notional):
             raise VenueReject(E.MIN_NOTIONAL, f"The minimum order amount is {contract.spec.min_notional} USDT")
         cid = req.client_order_id.lower()
@@ -224,11 +233,22 @@ class Engine:
                 raise VenueReject(E.DUPLICATE_CLIENT_ORDER_ID)
         ms = self.now_ms()
         order = Order(
-            order_id=self.ids.next(ms), client_order_id=cid, symbol=req.symbol, side=req.side,
-            position_side=position_side, type=req.type, orig_qty=quantity, price=price, stop_price=stop_price,
-            time_in_force=req.time_in_force, reduce_only=bool(req.reduce_only), time=ms, update_time=ms,
+            order_id=self.ids.next(ms),
+            client_order_id=cid,
+            symbol=req.symbol,
+            side=req.side,
+            position_side=position_side,
+            type=req.type,
+            orig_qty=quantity,
+            price=price,
+            stop_price=stop_price,
+            time_in_force=req.time_in_force,
+            reduce_only=bool(req.reduce_only),
+            time=ms,
+            update_time=ms,
             leverage=self.leverage(req.symbol, position_side if position_side != "BOTH" else "BOTH"),
-            working_type=req.working_type, price_places=contract.spec.price_precision,
+            working_type=req.working_type,
+            price_places=contract.spec.price_precision,
             qty_places=contract.spec.quantity_precision,
         )
         self._check_position_rules(order, contract)
@@ -243,9 +263,8 @@ class Engine:
                 raise VenueReject(E.NO_POSITION_TO_CLOSE)
             if order.orig_qty > abs(self._position_qty(order)):
                 raise VenueReject(E.REQUEST_FAILED, "The order quantity exceeds the closable position quantity")
-        if order.reduce_only:
-            if closing == 0 or order.orig_qty > closing:
-                raise VenueReject(E.REDUCE_ONLY_INCREASE)
+        if order.reduce_only and (closing == 0 or order.orig_qty > closing):
+            raise VenueReject(E.REDUCE_ONLY_INCREASE)
         opening = order.orig_qty - closing
         if opening > 0:
             price = order.price if order.type == "LIMIT" else contract.price
@@ -342,8 +361,9 @@ class Engine:
             self._print(contract, takes[-1][0], filled, buyer_maker=not buy)
         return filled
 
-    def _execute(self, order: Order, contract: Contract, price: Decimal, qty: Decimal, role: str,
-                 execution: str = "TRADE") -> Fill | None:
+    def _execute(
+        self, order: Order, contract: Contract, price: Decimal, qty: Decimal, role: str, execution: str = "TRADE"
+    ) -> Fill | None:
         if order.reduce_only:
             qty = min(qty, self._closing_qty(order))
             if qty <= 0:
@@ -365,8 +385,22 @@ class Engine:
         account.balance += realized + fee
         account.realised_total += realized
         trade_id = next(self._trade_ids)
-        fill = Fill(trade_id, order.order_id, order.client_order_id, order.symbol, order.side,
-                    order.position_side, price, qty, fee, realized, role, ms, order.price_places, order.qty_places)
+        fill = Fill(
+            trade_id,
+            order.order_id,
+            order.client_order_id,
+            order.symbol,
+            order.side,
+            order.position_side,
+            price,
+            qty,
+            fee,
+            realized,
+            role,
+            ms,
+            order.price_places,
+            order.qty_places,
+        )
         account.fills.append(fill)
         account.income.append(Income(order.symbol, "TRADING_FEE", fee, ms, self.ids.next(ms), str(trade_id)))
         if realized:
@@ -441,7 +475,8 @@ class Engine:
 
     def cancel_all(self, symbol: str | None, type_filter: str | None) -> list[Order]:
         victims = [
-            o for o in self.account.open_orders.values()
+            o
+            for o in self.account.open_orders.values()
             if (not symbol or o.symbol == symbol) and (not type_filter or o.type == type_filter)
         ]
         for order in victims:
@@ -496,9 +531,7 @@ class Engine:
         self.account.dual_side = dual
 
     def positions(self, symbol: str | None = None) -> list[Position]:
-        return [
-            p for p in self.account.positions.values() if p.qty != 0 and (not symbol or p.symbol == symbol)
-        ]
+        return [p for p in self.account.positions.values() if p.qty != 0 and (not symbol or p.symbol == symbol)]
 
     def position_margin(self, pos: Position) -> Decimal:
         return abs(pos.qty) * pos.entry_price / self.leverage(pos.symbol, pos.side)
@@ -574,8 +607,14 @@ class Engine:
             other = self.position_margin(pos)
         else:
             other = self._cross_balance() - pos.unrealized(self.contracts[pos.symbol].price)
-            other -= sum((self.maintenance_margin(p) for p in self.positions()
-                          if p is not pos and self.margin_type(p.symbol) == "CROSSED"), ZERO)
+            other -= sum(
+                (
+                    self.maintenance_margin(p)
+                    for p in self.positions()
+                    if p is not pos and self.margin_type(p.symbol) == "CROSSED"
+                ),
+                ZERO,
+            )
         if pos.direction > 0:
             price = (entry * qty - other) / (qty * (1 - mmr))
         else:
@@ -603,10 +642,21 @@ class Engine:
         ms = self.now_ms()
         side = "SELL" if pos.direction > 0 else "BUY"
         order = Order(
-            order_id=self.ids.next(ms), client_order_id="", symbol=pos.symbol, side=side,
-            position_side=pos.side, type="LIQUIDATION", orig_qty=abs(pos.qty), price=contract.price,
-            stop_price=ZERO, time_in_force="IOC", reduce_only=pos.side == "BOTH", time=ms, update_time=ms,
-            leverage=self.leverage(pos.symbol, pos.side), price_places=contract.spec.price_precision,
+            order_id=self.ids.next(ms),
+            client_order_id="",
+            symbol=pos.symbol,
+            side=side,
+            position_side=pos.side,
+            type="LIQUIDATION",
+            orig_qty=abs(pos.qty),
+            price=contract.price,
+            stop_price=ZERO,
+            time_in_force="IOC",
+            reduce_only=pos.side == "BOTH",
+            time=ms,
+            update_time=ms,
+            leverage=self.leverage(pos.symbol, pos.side),
+            price_places=contract.spec.price_precision,
             qty_places=contract.spec.quantity_precision,
         )
         self.account.orders[order.order_id] = order

@@ -58,7 +58,7 @@ class FaultInjector:
         self._duplicate_next = 0
         self._reorder_batch = 0
         self._held: list[dict] = []
-        self._drop_hooks: dict[str, Callable[[], None]] = {}
+        self._drop_hooks: dict[str, Callable[[], object]] = {}
 
     # ------------------------------------------------------------ REST
     def inject(self, route: str, fault: Fault, times: int = 1) -> None:
@@ -131,5 +131,6 @@ class FaultInjector:
     def drop_user_connections(self) -> None:
         self._drop_hooks["user"]()
 
-    def _set_drop_hook(self, kind: str, hook: Callable[[], None]) -> None:
+    def attach_drop_hook(self, kind: str, hook: Callable[[], object]) -> None:
+        """The stream server says how it drops its `market` or `user` connections when a test asks for it."""
         self._drop_hooks[kind] = hook

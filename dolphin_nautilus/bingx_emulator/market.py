@@ -14,10 +14,21 @@ from .wire import dec
 DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
 _MINUTE = 60_000
 INTERVAL_MS = {
-    "1m": _MINUTE, "3m": 3 * _MINUTE, "5m": 5 * _MINUTE, "15m": 15 * _MINUTE, "30m": 30 * _MINUTE,
-    "1h": 60 * _MINUTE, "2h": 120 * _MINUTE, "4h": 240 * _MINUTE, "6h": 360 * _MINUTE,
-    "8h": 480 * _MINUTE, "12h": 720 * _MINUTE, "1d": 1440 * _MINUTE, "3d": 3 * 1440 * _MINUTE,
-    "1w": 7 * 1440 * _MINUTE, "1M": 30 * 1440 * _MINUTE,  # 1M approximated as 30 days
+    "1m": _MINUTE,
+    "3m": 3 * _MINUTE,
+    "5m": 5 * _MINUTE,
+    "15m": 15 * _MINUTE,
+    "30m": 30 * _MINUTE,
+    "1h": 60 * _MINUTE,
+    "2h": 120 * _MINUTE,
+    "4h": 240 * _MINUTE,
+    "6h": 360 * _MINUTE,
+    "8h": 480 * _MINUTE,
+    "12h": 720 * _MINUTE,
+    "1d": 1440 * _MINUTE,
+    "3d": 3 * 1440 * _MINUTE,
+    "1w": 7 * 1440 * _MINUTE,
+    "1M": 30 * 1440 * _MINUTE,  # 1M approximated as 30 days
 }
 _MONDAY_OFFSET = 4 * 1440 * _MINUTE  # the epoch was a Thursday
 
@@ -64,13 +75,25 @@ def klines(trades: list[PublicTrade], interval: str, start: int | None, end: int
 
 
 def rest_kline(bar: dict) -> dict:
-    return {"open": dec(bar["o"]), "close": dec(bar["c"]), "high": dec(bar["h"]), "low": dec(bar["l"]),
-            "volume": dec(bar["v"]), "time": bar["time"]}
+    return {
+        "open": dec(bar["o"]),
+        "close": dec(bar["c"]),
+        "high": dec(bar["h"]),
+        "low": dec(bar["l"]),
+        "volume": dec(bar["v"]),
+        "time": bar["time"],
+    }
 
 
 def ws_kline(bar: dict) -> dict:
-    return {"c": dec(bar["c"]), "o": dec(bar["o"]), "h": dec(bar["h"]), "l": dec(bar["l"]),
-            "v": dec(bar["v"]), "T": bar["time"]}
+    return {
+        "c": dec(bar["c"]),
+        "o": dec(bar["o"]),
+        "h": dec(bar["h"]),
+        "l": dec(bar["l"]),
+        "v": dec(bar["v"]),
+        "T": bar["time"],
+    }
 
 
 def ticker(engine: Engine, contract: Contract) -> dict:

@@ -25,8 +25,9 @@ class EmulatorHandle:
     """A running emulator on 127.0.0.1. State (orders, positions, balance) survives stop()/restart().
     Pass a `ManualClock` to drive venue time (funding, liquidation checks) from a test."""
 
-    def __init__(self, config: EmulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self, config: EmulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0, clock: Clock | None = None
+    ) -> None:
         self.config = config or EmulatorConfig()
         self.host = host
         self.port = port
@@ -105,8 +106,9 @@ class EmulatorHandle:
 
         return self._submit(run())
 
-    def set_price(self, symbol: str, price: float | str | Decimal, qty: float | str | None = None,
-                  at_ms: int | None = None) -> None:
+    def set_price(
+        self, symbol: str, price: float | str | Decimal, qty: float | str | None = None, at_ms: int | None = None
+    ) -> None:
         """Feed a new last/mark price: prints a public trade (stamped `at_ms`, default the venue's now)
         and fills/triggers crossed orders."""
         quantity = Decimal(str(qty)) if qty is not None else None

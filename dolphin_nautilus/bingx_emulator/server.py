@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import overload
 
 from aiohttp import web
 
@@ -59,6 +60,10 @@ def _dec(params: dict[str, str], name: str) -> Decimal | None:
         raise VenueReject(E.INVALID_PARAM, f"Invalid parameters, err:Mismatch type float64 with value {name}") from exc
 
 
+@overload
+def _int(params: dict[str, str], name: str) -> int | None: ...
+@overload
+def _int(params: dict[str, str], name: str, default: int) -> int: ...
 def _int(params: dict[str, str], name: str, default: int | None = None) -> int | None:
     raw = params.get(name, "")
     if raw == "":
@@ -175,11 +180,15 @@ class EmulatorServer:
         limits = self.config.rate_limits
         if limits.enabled:
             uid = api_key if route.signed else None
-            verdict = self.rate_limiter.check(f"{method} {path}", route.ip_group, uid, request.remote or "", time.monotonic())
+            verdict = self.rate_limiter.check(
+                f"{method} {path}", route.ip_group, uid, request.remote or "", time.monotonic()
+            )
             if not verdict.allowed:
                 return self._rate_limited(verdict.remain, verdict.expire_ms)
-            headers = {"X-RateLimit-Requests-Remain": str(verdict.remain),
-                       "X-RateLimit-Requests-Expire": str(verdict.expire_ms)}
+            headers = {
+                "X-RateLimit-Requests-Remain": str(verdict.remain),
+                "X-RateLimit-Requests-Expire": str(verdict.expire_ms),
+            }
         try:
             params = self._authenticate(request, route, api_key, body)
             response = self._answer(await route.handler(params), headers)
@@ -188,7 +197,9 @@ class EmulatorServer:
             response = self._json(payload, headers=headers)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:  # malformed input: a clear reject
             error = E.INVALID_PARAM
-            payload = error_body(error, self.config.error_generation, f"Invalid parameters, err:{exc}", self.server_ms())
+            payload = error_body(
+                error, self.config.error_generation, f"Invalid parameters, err:{exc}", self.server_ms()
+            )
             response = self._json(payload, headers=headers)
         if isinstance(fault, HttpError):  # processed, then the gateway gives up: unknown outcome
             await asyncio.sleep(fault.delay_s)
@@ -213,13 +224,16 @@ class EmulatorServer:
             raise VenueReject(E.BAD_API_KEY, "Null apiKey" if not api_key else "Incorrect apiKey")
         if is_listen_key and not any(k == "signature" for k, _ in pairs):
             return dict(pairs)  # documented: the API key header alone is enough here
-        return verify(pairs, request.query_string, body, self.config.api_secret,
-                      self.server_ms(), self.config.max_recv_window_ms)
+        return verify(
+            pairs, request.query_string, body, self.config.api_secret, self.server_ms(), self.config.max_recv_window_ms
+        )
 
     def _json(self, payload: object, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
         response = web.Response(
-            body=json.dumps(payload, separators=(",", ":")), status=status,
-            content_type="application/json", headers=headers,
+            body=json.dumps(payload, separators=(",", ":")),
+            status=status,
+            content_type="application/json",
+            headers=headers,
         )
         if self.config.gzip_http_responses:
             response.enable_compression()
@@ -313,14 +327,27 @@ class EmulatorServer:
         symbol = self.engine.contract(_required(params, "symbol")).symbol
         limit = min(_int(params, "limit", 500) or 500, 1000)
         rows = self.engine.public_trades[symbol][-limit:]
-        return [{"time": t.time, "isBuyerMaker": t.buyer_maker, "price": W.dec(t.price), "qty": W.dec(t.qty),
-                 "quoteQty": W.dec(t.price * t.qty, 2)} for t in rows]
+        return [
+            {
+                "time": t.time,
+                "isBuyerMaker": t.buyer_maker,
+                "price": W.dec(t.price),
+                "qty": W.dec(t.qty),
+                "quoteQty": W.dec(t.price * t.qty, 2),
+            }
+            for t in rows
+        ]
 
     async def klines(self, params: dict[str, str]) -> object:
         symbol = self.engine.contract(_required(params, "symbol")).symbol
         limit = min(_int(params, "limit", 500) or 500, 1440)
-        bars = M.klines(self.engine.public_trades[symbol], _required(params, "interval"),
-                        _int(params, "startTime"), _int(params, "endTime"), limit)
+        bars = M.klines(
+            self.engine.public_trades[symbol],
+            _required(params, "interval"),
+            _int(params, "startTime"),
+            _int(params, "endTime"),
+            limit,
+        )
         rows = [M.rest_kline(b) for b in bars]
         return rows[::-1] if self.config.kline_newest_first else rows
 
@@ -331,17 +358,34 @@ class EmulatorServer:
     async def book_ticker(self, params: dict[str, str]) -> object:
         contract = self.engine.contract(_required(params, "symbol"))
         (bid, bid_qty), (ask, ask_qty) = book.best_bid_ask(contract)
-        return {"book_ticker": {"symbol": contract.symbol, "bid_price": float(bid), "bid_qty": float(bid_qty),
-                                "ask_price": float(ask), "ask_qty": float(ask_qty), "time": self.server_ms()}}
+        return {
+            "book_ticker": {
+                "symbol": contract.symbol,
+                "bid_price": float(bid),
+                "bid_qty": float(bid_qty),
+                "ask_price": float(ask),
+                "ask_qty": float(ask_qty),
+                "time": self.server_ms(),
+            }
+        }
 
     async def price(self, params: dict[str, str]) -> object:
         rows = [{"symbol": c.symbol, "price": W.dec(c.price), "time": self.server_ms()} for c in self._symbols(params)]
         return rows[0] if params.get("symbol") else rows
 
     async def premium_index(self, params: dict[str, str]) -> object:
-        rows = [{"symbol": c.symbol, "markPrice": W.dec(c.price), "indexPrice": W.dec(c.price),
-                 "lastFundingRate": W.dec(self.engine.funding_rate, 8), "nextFundingTime": self.engine.next_funding_ms,
-                 "fundingIntervalHours": self.config.funding_interval_h, "updateTime": self.server_ms()} for c in self._symbols(params)]
+        rows = [
+            {
+                "symbol": c.symbol,
+                "markPrice": W.dec(c.price),
+                "indexPrice": W.dec(c.price),
+                "lastFundingRate": W.dec(self.engine.funding_rate, 8),
+                "nextFundingTime": self.engine.next_funding_ms,
+                "fundingIntervalHours": self.config.funding_interval_h,
+                "updateTime": self.server_ms(),
+            }
+            for c in self._symbols(params)
+        ]
         return rows[0] if params.get("symbol") else rows
 
     async def funding_rate(self, params: dict[str, str]) -> object:
@@ -400,7 +444,9 @@ class EmulatorServer:
         placed = []
         for item in orders:  # per-order failure shape is UNCONFIRMED: failed ones carry code/msg
             try:
-                placed.append(W.order_echo(self.engine.place(order_request({k: _wire_text(v) for k, v in item.items()}))))
+                placed.append(
+                    W.order_echo(self.engine.place(order_request({k: _wire_text(v) for k, v in item.items()})))
+                )
             except VenueReject as reject:
                 placed.append({"code": reject.error.code(self.config.error_generation), "msg": reject.msg})
         return {"orders": placed}
@@ -418,8 +464,14 @@ class EmulatorServer:
             try:
                 success.append(W.order_object(self.engine.cancel(symbol, order_id, cid)))
             except VenueReject as reject:
-                failed.append({"orderId": order_id or 0, "clientOrderId": cid or "",
-                               "errorCode": reject.error.code(self.config.error_generation), "errorMessage": reject.msg})
+                failed.append(
+                    {
+                        "orderId": order_id or 0,
+                        "clientOrderId": cid or "",
+                        "errorCode": reject.error.code(self.config.error_generation),
+                        "errorMessage": reject.msg,
+                    }
+                )
         return {"success": success, "failed": failed or None}
 
     async def cancel_all(self, params: dict[str, str]) -> object:
@@ -443,9 +495,12 @@ class EmulatorServer:
         after = _int(params, "orderId")
         symbol = params.get("symbol")
         rows = [
-            o for o in self.engine.account.orders.values()
-            if (not symbol or o.symbol == symbol) and start <= o.time <= end
-            and (not finished_only or not o.is_open) and (after is None or o.order_id >= after)
+            o
+            for o in self.engine.account.orders.values()
+            if (not symbol or o.symbol == symbol)
+            and start <= o.time <= end
+            and (not finished_only or not o.is_open)
+            and (after is None or o.order_id >= after)
         ]
         return sorted(rows, key=lambda o: o.order_id)[:limit]
 
@@ -453,8 +508,11 @@ class EmulatorServer:
         """Liquidation orders (autoCloseType LIQUIDATION; ADL is not emulated)."""
         symbol, kind = params.get("symbol"), params.get("autoCloseType")
         limit = min(_int(params, "limit", 50) or 50, 100)
-        rows = [o for o in self.engine.force_orders
-                if (not symbol or o.symbol == symbol) and kind in (None, "", "LIQUIDATION")]
+        rows = [
+            o
+            for o in self.engine.force_orders
+            if (not symbol or o.symbol == symbol) and kind in (None, "", "LIQUIDATION")
+        ]
         return {"orders": [W.order_object(o) for o in rows[-limit:]]}
 
     async def all_orders(self, params: dict[str, str]) -> object:
@@ -468,8 +526,11 @@ class EmulatorServer:
         start, end = int(_required(params, "startTs")), int(_required(params, "endTs"))
         order_id = _int(params, "orderId")
         # documented pitfall: the venue ignores `symbol` here, so this does too
-        rows = [f for f in self.engine.account.fills
-                if start <= f.time <= end and (order_id is None or f.order_id == order_id)]
+        rows = [
+            f
+            for f in self.engine.account.fills
+            if start <= f.time <= end and (order_id is None or f.order_id == order_id)
+        ]
         return {"fill_orders": [W.fill_order_row(f) for f in rows]}
 
     async def fill_history(self, params: dict[str, str]) -> object:
@@ -480,9 +541,14 @@ class EmulatorServer:
         start = start if start is not None else end - 7 * 86_400_000
         order_id, last_id = _int(params, "orderId"), _int(params, "lastFillId", 0) or 0
         size = min(_int(params, "pageSize", 50) or 50, 1000)
-        rows = [f for f in self.engine.account.fills
-                if f.symbol == symbol and start < f.time <= end and f.trade_id > last_id
-                and (order_id is None or f.order_id == order_id)]
+        rows = [
+            f
+            for f in self.engine.account.fills
+            if f.symbol == symbol
+            and start < f.time <= end
+            and f.trade_id > last_id
+            and (order_id is None or f.order_id == order_id)
+        ]
         return {"fill_history_orders": [W.fill_history_row(f) for f in rows[:size]], "total": len(rows)}
 
     async def amend(self, params: dict[str, str]) -> object:
@@ -491,18 +557,29 @@ class EmulatorServer:
         if quantity is None:
             raise VenueReject(E.INVALID_PARAM, "Invalid parameters, err:quantity is required")
         order = self.engine.amend(order, quantity)
-        return {"orderId": order.order_id, "clientOrderId": order.client_order_id, "symbol": order.symbol,
-                "quantity": W.num(order.orig_qty)}
+        return {
+            "orderId": order.order_id,
+            "clientOrderId": order.client_order_id,
+            "symbol": order.symbol,
+            "quantity": W.num(order.orig_qty),
+        }
 
     async def cancel_replace(self, params: dict[str, str]) -> object:
         mode = _required(params, "cancelReplaceMode")
         if mode not in ("STOP_ON_FAILURE", "ALLOW_FAILURE"):
             raise VenueReject(E.INVALID_PARAM, "Invalid parameters, err:cancelReplaceMode")
-        result: dict = {"cancelResult": "true", "cancelMsg": "", "cancelResponse": None,
-                        "replaceResult": "false", "replaceMsg": "", "newOrderResponse": None}
+        result: dict = {
+            "cancelResult": "true",
+            "cancelMsg": "",
+            "cancelResponse": None,
+            "replaceResult": "false",
+            "replaceMsg": "",
+            "newOrderResponse": None,
+        }
         try:
-            cancelled = self.engine.cancel(_required(params, "symbol"), _int(params, "cancelOrderId"),
-                                           params.get("cancelClientOrderId") or None)
+            cancelled = self.engine.cancel(
+                _required(params, "symbol"), _int(params, "cancelOrderId"), params.get("cancelClientOrderId") or None
+            )
             result["cancelResponse"] = W.order_object(cancelled)
         except VenueReject as reject:
             result.update(cancelResult="false", cancelMsg=reject.msg)
@@ -521,8 +598,18 @@ class EmulatorServer:
             if position_id is not None and pos.position_id != position_id:
                 continue
             side = "SELL" if pos.direction > 0 else "BUY"
-            request = OrderRequest(pos.symbol, side, pos.side, "MARKET", abs(pos.qty), None, None, "GTC",
-                                   True if pos.side == "BOTH" else None, "")
+            request = OrderRequest(
+                pos.symbol,
+                side,
+                pos.side,
+                "MARKET",
+                abs(pos.qty),
+                None,
+                None,
+                "GTC",
+                True if pos.side == "BOTH" else None,
+                "",
+            )
             closed.append(self.engine.place(request))
         return closed
 
@@ -535,9 +622,15 @@ class EmulatorServer:
         if not orders:
             raise VenueReject(E.NO_POSITION_TO_CLOSE)
         order = orders[0]
-        return {"orderId": order.order_id, "positionId": str(position_id), "symbol": order.symbol,
-                "side": "Ask" if order.side == "SELL" else "Bid", "type": "Market",
-                "positionSide": order.position_side, "origQty": W.dec(order.orig_qty, 4)}
+        return {
+            "orderId": order.order_id,
+            "positionId": str(position_id),
+            "symbol": order.symbol,
+            "side": "Ask" if order.side == "SELL" else "Bid",
+            "type": "Market",
+            "positionSide": order.position_side,
+            "origQty": W.dec(order.orig_qty, 4),
+        }
 
     async def cancel_all_after(self, params: dict[str, str]) -> object:
         kind = _required(params, "type")
@@ -553,8 +646,11 @@ class EmulatorServer:
             raise VenueReject(E.INVALID_PARAM, "Invalid parameters, err:timeOut must be 10-120 seconds")
         loop = asyncio.get_running_loop()
         self._cancel_all_after = loop.call_later(timeout, self.engine.cancel_all, None, None)
-        return {"triggerTime": self.server_ms() // 1000 + timeout, "status": "ACTIVATED",
-                "note": f"All orders will be cancelled after {timeout} seconds unless refreshed"}
+        return {
+            "triggerTime": self.server_ms() // 1000 + timeout,
+            "status": "ACTIVATED",
+            "note": f"All orders will be cancelled after {timeout} seconds unless refreshed",
+        }
 
     # ------------------------------------------------------------------ account handlers
     async def positions(self, params: dict[str, str]) -> object:
@@ -568,18 +664,33 @@ class EmulatorServer:
 
     async def commission_rate(self, params: dict[str, str]) -> object:
         spec = next(iter(self.engine.contracts.values())).spec
-        return {"commission": {"takerCommissionRate": float(spec.taker_fee), "makerCommissionRate": float(spec.maker_fee)}}
+        return {
+            "commission": {"takerCommissionRate": float(spec.taker_fee), "makerCommissionRate": float(spec.maker_fee)}
+        }
 
     async def income(self, params: dict[str, str]) -> object:
         end = _int(params, "endTime", self.server_ms())
         start = _int(params, "startTime", end - 7 * 86_400_000)
         symbol, kind = params.get("symbol"), params.get("incomeType")
         limit = min(_int(params, "limit", 100) or 100, 1000)
-        found = [i for i in self.engine.account.income
-                 if start <= i.time <= end and (not symbol or i.symbol == symbol) and (not kind or i.income_type == kind)]
-        rows = [{"symbol": i.symbol, "incomeType": i.income_type, "income": W.dec(i.income, 8), "asset": "USDT",
-                 "info": i.income_type.replace("_", " ").title(), "time": str(i.time), "tranId": str(i.tran_id),
-                 "tradeId": i.trade_id} for i in found[:limit]]
+        found = [
+            i
+            for i in self.engine.account.income
+            if start <= i.time <= end and (not symbol or i.symbol == symbol) and (not kind or i.income_type == kind)
+        ]
+        rows = [
+            {
+                "symbol": i.symbol,
+                "incomeType": i.income_type,
+                "income": W.dec(i.income, 8),
+                "asset": "USDT",
+                "info": i.income_type.replace("_", " ").title(),
+                "time": str(i.time),
+                "tranId": str(i.tran_id),
+                "tradeId": i.trade_id,
+            }
+            for i in found[:limit]
+        ]
         # the recorded venue answer carries `code` as the string "0" here (CCXT's fetchFundingHistory data)
         return Raw({"code": "0", "msg": "", "data": rows})
 
@@ -587,11 +698,18 @@ class EmulatorServer:
         contract = self.engine.contract(_required(params, "symbol"))
         long_side, short_side = ("LONG", "SHORT") if self.engine.account.dual_side else ("BOTH", "BOTH")
         max_lev = contract.spec.max_leverage
-        return {"longLeverage": self.engine.leverage(contract.symbol, long_side),
-                "shortLeverage": self.engine.leverage(contract.symbol, short_side),
-                "maxLongLeverage": max_lev, "maxShortLeverage": max_lev,
-                "availableLongVol": "0", "availableShortVol": "0", "availableLongVal": "0",
-                "availableShortVal": "0", "maxPositionLongVal": "0", "maxPositionShortVal": "0"}
+        return {
+            "longLeverage": self.engine.leverage(contract.symbol, long_side),
+            "shortLeverage": self.engine.leverage(contract.symbol, short_side),
+            "maxLongLeverage": max_lev,
+            "maxShortLeverage": max_lev,
+            "availableLongVol": "0",
+            "availableShortVol": "0",
+            "availableLongVal": "0",
+            "availableShortVal": "0",
+            "maxPositionLongVal": "0",
+            "maxPositionShortVal": "0",
+        }
 
     async def set_leverage(self, params: dict[str, str]) -> object:
         symbol, side = _required(params, "symbol"), _required(params, "side")

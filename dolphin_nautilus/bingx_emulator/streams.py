@@ -58,14 +58,16 @@ class StreamHub:
         self.connections: set[Connection] = set()
         self.frames_sent = 0
         self._ticker: asyncio.Task | None = None
+        # The event loop keeps only weak references to tasks: the close tasks live here until they finish.
+        self._closing: set[asyncio.Task] = set()
         self.engine.event_sinks.append(self._on_user_event)
         self.engine.trade_sinks.append(self._on_trade)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, app: web.Application) -> None:
         loop = asyncio.get_running_loop()
-        self.faults._set_drop_hook("market", lambda: loop.call_soon_threadsafe(self._drop, False))
-        self.faults._set_drop_hook("user", lambda: loop.call_soon_threadsafe(self._drop, True))
+        self.faults.attach_drop_hook("market", lambda: loop.call_soon_threadsafe(self._drop, False))
+        self.faults.attach_drop_hook("user", lambda: loop.call_soon_threadsafe(self._drop, True))
         self._ticker = asyncio.create_task(self._tick_loop())
 
     async def shutdown(self, app: web.Application) -> None:
@@ -83,7 +85,9 @@ class StreamHub:
     def close_user_streams(self, listen_key: str) -> None:
         for conn in list(self.connections):
             if conn.listen_key == listen_key:
-                asyncio.ensure_future(conn.ws.close(code=1000, message=b"listenKey deleted"))
+                task = asyncio.ensure_future(conn.ws.close(code=1000, message=b"listenKey deleted"))
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
 
     # ------------------------------------------------------------------ connection
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
@@ -145,7 +149,8 @@ class StreamHub:
     def _on_subscription(self, conn: Connection, req_id: str, req_type: str, topic: str) -> None:
         match = TOPIC.match(topic) if isinstance(topic, str) else None
         valid = (
-            match is not None and match["symbol"] in self.engine.contracts
+            match is not None
+            and match["symbol"] in self.engine.contracts
             and (match["interval"] is None or match["interval"] in M.INTERVAL_MS)
         )
         if req_type not in ("sub", "unsub") or not valid:
@@ -161,7 +166,13 @@ class StreamHub:
         conn.send({"id": req_id, "code": 0, "msg": "", "dataType": "", "data": None})
 
     def _error(self, req_id: str, error: E.ErrorCode, msg: str) -> dict:
-        return {"id": req_id, "code": error.code(self.config.error_generation), "msg": msg, "dataType": "", "data": None}
+        return {
+            "id": req_id,
+            "code": error.code(self.config.error_generation),
+            "msg": msg,
+            "dataType": "",
+            "data": None,
+        }
 
     # ------------------------------------------------------------------ market data
     def _market(self) -> list[Connection]:
@@ -183,22 +194,39 @@ class StreamHub:
             data = [{"q": dec(trade.qty), "p": dec(trade.price), "T": trade.time, "m": trade.buyer_maker, "s": symbol}]
             return {"code": 0, "dataType": topic, "data": data}
         if kind.startswith("kline_"):
-            interval = kind[len("kline_"):]
+            interval = kind[len("kline_") :]
             start = M.bucket_start(trade.time, interval)
             bars = M.klines(self.engine.public_trades[symbol], interval, start, None, 1)
             return {"code": 0, "dataType": topic, "s": symbol, "data": [M.ws_kline(b) for b in bars]}
         if kind == "bookTicker":
             return {"code": 0, "dataType": topic, "data": self._book_ticker(contract, ms)}
         if kind == "lastPrice":
-            return {"code": 0, "dataType": topic, "data": {"e": "lastPriceUpdate", "E": ms, "s": symbol, "c": dec(trade.price)}}
+            return {
+                "code": 0,
+                "dataType": topic,
+                "data": {"e": "lastPriceUpdate", "E": ms, "s": symbol, "c": dec(trade.price)},
+            }
         if kind == "markPrice":
-            return {"code": 0, "dataType": topic, "data": {"e": "markPriceUpdate", "E": ms, "s": symbol, "p": dec(trade.price)}}
+            return {
+                "code": 0,
+                "dataType": topic,
+                "data": {"e": "markPriceUpdate", "E": ms, "s": symbol, "p": dec(trade.price)},
+            }
         return None  # depth and ticker are periodic
 
     def _book_ticker(self, contract: Contract, ms: int) -> dict:
         (bid, bid_qty), (ask, ask_qty) = book.best_bid_ask(contract)
-        return {"e": "bookTicker", "u": ms, "E": ms, "T": ms, "s": contract.symbol,
-                "b": dec(bid), "B": dec(bid_qty), "a": dec(ask), "A": dec(ask_qty)}
+        return {
+            "e": "bookTicker",
+            "u": ms,
+            "E": ms,
+            "T": ms,
+            "s": contract.symbol,
+            "b": dec(bid),
+            "B": dec(bid_qty),
+            "a": dec(ask),
+            "A": dec(ask_qty),
+        }
 
     def _periodic_payload(self, topic: str) -> tuple[dict, float] | None:
         match = TOPIC.match(topic)
@@ -208,14 +236,34 @@ class StreamHub:
         if match["levels"]:
             bids, asks = M.depth_levels(contract, int(match["levels"]))
             period = int(match["ms"] or self.config.depth_default_interval_ms) / 1000
-            return {"code": 0, "dataType": topic, "ts": self.engine.now_ms(), "data": {"bids": bids, "asks": asks}}, period
+            return {
+                "code": 0,
+                "dataType": topic,
+                "ts": self.engine.now_ms(),
+                "data": {"bids": bids, "asks": asks},
+            }, period
         if match["kind"] == "ticker":
             t = M.ticker(self.engine, contract)
-            data = {"e": "24hTicker", "E": self.engine.now_ms(), "s": t["symbol"], "p": t["priceChange"],
-                    "P": t["priceChangePercent"], "c": t["lastPrice"], "L": t["lastQty"], "h": t["highPrice"],
-                    "l": t["lowPrice"], "v": t["volume"], "q": t["quoteVolume"], "o": t["openPrice"],
-                    "O": t["openTime"], "C": t["closeTime"], "A": t["askPrice"], "a": t["askQty"],
-                    "B": t["bidPrice"], "b": t["bidQty"]}
+            data = {
+                "e": "24hTicker",
+                "E": self.engine.now_ms(),
+                "s": t["symbol"],
+                "p": t["priceChange"],
+                "P": t["priceChangePercent"],
+                "c": t["lastPrice"],
+                "L": t["lastQty"],
+                "h": t["highPrice"],
+                "l": t["lowPrice"],
+                "v": t["volume"],
+                "q": t["quoteVolume"],
+                "o": t["openPrice"],
+                "O": t["openTime"],
+                "C": t["closeTime"],
+                "A": t["askPrice"],
+                "a": t["askQty"],
+                "B": t["bidPrice"],
+                "b": t["bidQty"],
+            }
             return {"code": 0, "dataType": topic, "data": data}, 1.0
         return None
 
@@ -238,8 +286,7 @@ class StreamHub:
         return {"e": "listenKeyExpired", "E": self.engine.now_ms(), "listenKey": conn.listen_key}
 
     def _on_user_event(self, event: VenueEvent) -> None:
-        users = [c for c in self.connections if c.listen_key is not None
-                 and self.listen_keys.valid(c.listen_key)]
+        users = [c for c in self.connections if c.listen_key is not None and self.listen_keys.valid(c.listen_key)]
         if not users:
             return
         for item in self.faults.user_events(user_event(self.engine, event)):

@@ -108,7 +108,9 @@ def fill_order_row(fill: Fill) -> dict:
         "currency": "USDT",
         "orderId": str(fill.order_id),
         "liquidatedPrice": dec(fill.price, fill.price_places) if fill.liquidation_margin_ratio is not None else "",
-        "liquidatedMarginRatio": dec(fill.liquidation_margin_ratio, 4) if fill.liquidation_margin_ratio is not None else "",
+        "liquidatedMarginRatio": dec(fill.liquidation_margin_ratio, 4)
+        if fill.liquidation_margin_ratio is not None
+        else "",
         "filledTime": filled_time,
         "clientOrderID": fill.client_order_id,
         "symbol": fill.symbol,
@@ -201,7 +203,9 @@ def order_trade_update(order: Order, execution: str, fill: Fill | None) -> dict:
             "S": order.side,
             "o": order.type,
             "q": dec(order.orig_qty, 8),
-            "p": dec(order.price if order.type in ("LIMIT", "LIQUIDATION") else (fill.price if fill else order.price), 8),
+            "p": dec(
+                order.price if order.type in ("LIMIT", "LIQUIDATION") else (fill.price if fill else order.price), 8
+            ),
             "sp": dec(order.stop_price, 8),
             "ap": dec(order.avg_price, 8),
             "x": execution,
@@ -224,32 +228,45 @@ def order_trade_update(order: Order, execution: str, fill: Fill | None) -> dict:
     }
 
 
-def account_update(engine: Engine, positions: tuple[Position, ...] | list[Position], reason: str = "ORDER",
-                   balance_change: Decimal = Decimal(0)) -> dict:
+def account_update(
+    engine: Engine,
+    positions: tuple[Position, ...] | list[Position],
+    reason: str = "ORDER",
+    balance_change: Decimal = Decimal(0),
+) -> dict:
     account = engine.account
     isolated = Decimal(0)
-    isolated_total = sum((engine.position_margin(p) for p in engine.positions()
-                          if engine.margin_type(p.symbol) != "CROSSED"), Decimal(0))
+    isolated_total = sum(
+        (engine.position_margin(p) for p in engine.positions() if engine.margin_type(p.symbol) != "CROSSED"), Decimal(0)
+    )
     rows = []
     for pos in positions:
         mark = engine.contracts[pos.symbol].price
-        rows.append({
-            "s": pos.symbol,
-            "pa": dec(pos.qty, 8),  # signed for BOTH, positive for LONG/SHORT
-            "ep": dec(pos.entry_price, 8),
-            "up": dec(pos.unrealized(mark), 8),
-            "mt": "cross" if engine.margin_type(pos.symbol) == "CROSSED" else "isolated",
-            "iw": dec(engine.position_margin(pos) if engine.margin_type(pos.symbol) != "CROSSED" else isolated, 8),
-            "ps": pos.side,
-            "cr": dec(pos.realized_pnl, 8),
-        })
+        rows.append(
+            {
+                "s": pos.symbol,
+                "pa": dec(pos.qty, 8),  # signed for BOTH, positive for LONG/SHORT
+                "ep": dec(pos.entry_price, 8),
+                "up": dec(pos.unrealized(mark), 8),
+                "mt": "cross" if engine.margin_type(pos.symbol) == "CROSSED" else "isolated",
+                "iw": dec(engine.position_margin(pos) if engine.margin_type(pos.symbol) != "CROSSED" else isolated, 8),
+                "ps": pos.side,
+                "cr": dec(pos.realized_pnl, 8),
+            }
+        )
     return {
         "e": "ACCOUNT_UPDATE",
         "E": engine.now_ms(),
         "a": {
             "m": reason,
-            "B": [{"a": "USDT", "wb": dec(account.balance, 8), "cw": dec(account.balance - isolated_total, 8),
-                   "bc": dec(balance_change, 8)}],
+            "B": [
+                {
+                    "a": "USDT",
+                    "wb": dec(account.balance, 8),
+                    "cw": dec(account.balance - isolated_total, 8),
+                    "bc": dec(balance_change, 8),
+                }
+            ],
             "P": rows,
         },
     }

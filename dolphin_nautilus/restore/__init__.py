@@ -4,8 +4,8 @@ Pure logic; the Nautilus RestoreActor wires it to the stores and the strategy.
 """
 
 from dolphin_nautilus.restore.candidates import (
-    CapitalSnapshot,
     Candidate,
+    CapitalSnapshot,
     Rejection,
     SourceBatch,
     capital_from_ledger,
@@ -28,8 +28,25 @@ from dolphin_nautilus.restore.legacy import read_legacy_position_state
 from dolphin_nautilus.restore.report import decision_to_json, render_report, to_anomalies
 
 __all__ = [
-    "CapitalSnapshot", "Candidate", "Disagreement", "Rejection", "RestoreDecision", "RestoreStatus",
-    "RestoredSlot", "SourceBatch", "capital_from_ledger", "decide", "decision_to_json", "is_newer",
-    "normalize_instrument", "parse_capital_ledger", "parse_legacy_rows", "parse_live_entries",
-    "parse_position_state_rows", "problems", "read_legacy_position_state", "render_report", "to_anomalies",
+    "Candidate",
+    "CapitalSnapshot",
+    "Disagreement",
+    "Rejection",
+    "RestoreDecision",
+    "RestoreStatus",
+    "RestoredSlot",
+    "SourceBatch",
+    "capital_from_ledger",
+    "decide",
+    "decision_to_json",
+    "is_newer",
+    "normalize_instrument",
+    "parse_capital_ledger",
+    "parse_legacy_rows",
+    "parse_live_entries",
+    "parse_position_state_rows",
+    "problems",
+    "read_legacy_position_state",
+    "render_report",
+    "to_anomalies",
 ]

@@ -34,8 +34,10 @@ class BreakerVerdict(msgspec.Struct, frozen=True, kw_only=True):
     def reason(self) -> str:
         if not self.tripped:
             return ""
-        return (f"restart loop: {self.starts_in_window} starts within {self.window_s:.0f}s "
-                f"(more than restart_max={self.max_starts})")
+        return (
+            f"restart loop: {self.starts_in_window} starts within {self.window_s:.0f}s "
+            f"(more than restart_max={self.max_starts})"
+        )
 
 
 class RestartBreaker:
@@ -64,8 +66,12 @@ class RestartBreaker:
         recent = [*recent, now][-KEEP_STARTS:]
         recorded = self._write(recent, warnings)
         return BreakerVerdict(
-            tripped=len(recent) > self.max_starts, starts_in_window=len(recent), window_s=self.window_s,
-            max_starts=self.max_starts, recorded_in=tuple(recorded), warnings=tuple(warnings),
+            tripped=len(recent) > self.max_starts,
+            starts_in_window=len(recent),
+            window_s=self.window_s,
+            max_starts=self.max_starts,
+            recorded_in=tuple(recorded),
+            warnings=tuple(warnings),
         )
 
     def _read_live(self, warnings: list[str]) -> list[int]:

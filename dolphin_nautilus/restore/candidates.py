@@ -295,7 +295,7 @@ def candidate_from_record(record: Any, source: str) -> Candidate | Rejection:
         trade_id = ""
         try:
             trade_id = _trade_id_of(record) if isinstance(record, Mapping) else ""
-        except Exception:  # noqa: BLE001, S110 - an odd mapping: report it without its id
+        except Exception:  # noqa: BLE001 - an odd mapping: report it without its id
             pass
         return Rejection(source=source, trade_id=trade_id, reason=f"unparseable: {exc!r}", raw_excerpt=excerpt(record))
 
@@ -303,7 +303,9 @@ def candidate_from_record(record: Any, source: str) -> Candidate | Rejection:
 def _candidate(record: Any, source: str) -> Candidate | Rejection:
     if not isinstance(record, Mapping):
         return Rejection(
-            source=source, trade_id="", reason=f"record is a {type(record).__name__}, not an object",
+            source=source,
+            trade_id="",
+            reason=f"record is a {type(record).__name__}, not an object",
             raw_excerpt=excerpt(record),
         )
     trade_id = _trade_id_of(record)
@@ -361,10 +363,17 @@ def _batch(source: str, records: Any) -> SourceBatch:
     try:
         for record in records:
             parsed = candidate_from_record(record, source)
-            (candidates if isinstance(parsed, Candidate) else rejections).append(parsed)
+            if isinstance(parsed, Candidate):
+                candidates.append(parsed)
+            else:
+                rejections.append(parsed)
     except Exception as exc:  # noqa: BLE001 - e.g. records is not iterable
-        return SourceBatch(name=source, candidates=tuple(candidates), rejections=tuple(rejections),
-                           warnings=(f"reading {source} stopped: {exc!r}",))
+        return SourceBatch(
+            name=source,
+            candidates=tuple(candidates),
+            rejections=tuple(rejections),
+            warnings=(f"reading {source} stopped: {exc!r}",),
+        )
     return SourceBatch(name=source, candidates=tuple(candidates), rejections=tuple(rejections))
 
 
@@ -407,8 +416,7 @@ def parse_live_entries(
     try:
         pairs = list(entries.items() if isinstance(entries, Mapping) else entries)
     except Exception as exc:  # noqa: BLE001
-        return SourceBatch(name=source, rejections=tuple(rejections),
-                           warnings=(f"live entries unreadable: {exc!r}",))
+        return SourceBatch(name=source, rejections=tuple(rejections), warnings=(f"live entries unreadable: {exc!r}",))
     candidates: list[Candidate] = []
     capital: CapitalSnapshot | None = None
     warnings: list[str] = []
@@ -416,8 +424,11 @@ def parse_live_entries(
         try:
             key, value = pair
         except (TypeError, ValueError):
-            rejections.append(Rejection(source=source, trade_id="", reason="entry is not a (key, value) pair",
-                                        raw_excerpt=excerpt(pair)))
+            rejections.append(
+                Rejection(
+                    source=source, trade_id="", reason="entry is not a (key, value) pair", raw_excerpt=excerpt(pair)
+                )
+            )
             continue
         key_text = key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)
         if key_text == account_key:
@@ -425,9 +436,17 @@ def parse_live_entries(
             warnings.extend(ledger_warnings)
             continue
         parsed = _live_entry(key_text, value, source)
-        (candidates if isinstance(parsed, Candidate) else rejections).append(parsed)
-    return SourceBatch(name=source, candidates=tuple(candidates), rejections=tuple(rejections), capital=capital,
-                       warnings=tuple(warnings))
+        if isinstance(parsed, Candidate):
+            candidates.append(parsed)
+        else:
+            rejections.append(parsed)
+    return SourceBatch(
+        name=source,
+        candidates=tuple(candidates),
+        rejections=tuple(rejections),
+        capital=capital,
+        warnings=tuple(warnings),
+    )
 
 
 def _safe_list(items: Iterable[Any]) -> list[Any]:
@@ -439,9 +458,12 @@ def _safe_list(items: Iterable[Any]) -> list[Any]:
 
 def _malformed_rejection(entry: Any, source: str) -> Rejection:
     key = getattr(entry, "key", "")
-    return Rejection(source=source, trade_id=key if isinstance(key, str) else "",
-                     reason=f"malformed entry: {getattr(entry, 'reason', entry)}",
-                     raw_excerpt=excerpt(getattr(entry, "excerpt", entry)))
+    return Rejection(
+        source=source,
+        trade_id=key if isinstance(key, str) else "",
+        reason=f"malformed entry: {getattr(entry, 'reason', entry)}",
+        raw_excerpt=excerpt(getattr(entry, "excerpt", entry)),
+    )
 
 
 def _live_entry(key: str, value: Any, source: str) -> Candidate | Rejection:
@@ -515,10 +537,13 @@ def _capital_entry(entry: Any, source: str, entries_seen: int) -> tuple[CapitalS
     if not isinstance(currency, str):
         return None, f"currency {_short(currency)} is not text"
     snapshot = CapitalSnapshot(
-        source=source, currency=str(currency), total=total,
+        source=source,
+        currency=str(currency),
+        total=total,
         free=free if free is not None and free.is_finite() else None,
         locked=locked if locked is not None and locked.is_finite() else None,
-        ts=to_ts_ns(first_present(entry, TS_KEYS)), entries_seen=entries_seen,
+        ts=to_ts_ns(first_present(entry, TS_KEYS)),
+        entries_seen=entries_seen,
     )
     return snapshot, ""
 

@@ -22,9 +22,9 @@ from dolphin_nautilus.domain.facts import PositionState
 from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.restore.candidates import Candidate, parse_position_state_rows
 from dolphin_nautilus.restore.plan import (
+    decide_with_dust,
     exact_ts,
     latest_open_somewhere,
-    decide_with_dust,
     read_sources,
     store_legacy_reader,
     tombstone_for,
@@ -51,7 +51,8 @@ class TombstoneResult(msgspec.Struct, frozen=True, kw_only=True):
 def _sources(stores: Any, legacy_database: str | None, legacy_table: str | None):
     restore = getattr(getattr(stores, "config", None), "restore", None)
     database = legacy_database if legacy_database is not None else getattr(restore, "legacy_database", "")
-    table = legacy_table or getattr(restore, "legacy_table", "position_state")
+    configured_table: str = getattr(restore, "legacy_table", "position_state")
+    table = legacy_table or configured_table
     reader = store_legacy_reader(stores, database, table) if database else None
     return read_sources(stores, legacy_reader=reader)
 

@@ -48,8 +48,11 @@ def read_legacy_position_state(
         return SourceBatch(name=source, unreachable=f"table {database}.{table} not found")
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing or not any(k in columns for k in INSTRUMENT_KEYS):
-        return SourceBatch(name=source, unreachable=f"{database}.{table} is not a position_state table "
-                           f"(missing {missing or 'an instrument/asset column'}; columns {sorted(columns)})")
+        return SourceBatch(
+            name=source,
+            unreachable=f"{database}.{table} is not a position_state table "
+            f"(missing {missing or 'an instrument/asset column'}; columns {sorted(columns)})",
+        )
     order = _order_terms(columns)
     if not order:
         return SourceBatch(name=source, unreachable=f"{database}.{table} has no seq or timestamp column to order by")
@@ -94,8 +97,10 @@ def _latest_rows_sql(
     row = "tuple(" + ", ".join(_quote(c) for c in columns) + ")"
     # Conservative rank: a close, then a retraction, then anything else. With it, among rows tied on the
     # latest order key, `newest` is the most conservative and `newest_other` the least (the tie is visible).
-    rank = ("multiIf(upper(toString(status)) IN ('CLOSED', 'TOMBSTONED'), 0, "
-            "toFloat64OrNull(toString(quantity)) <= 0, 1, 2)")
+    rank = (
+        "multiIf(upper(toString(status)) IN ('CLOSED', 'TOMBSTONED'), 0, "
+        "toFloat64OrNull(toString(quantity)) <= 0, 1, 2)"
+    )
     if "notional" in columns:
         rank = rank.replace(", 1, 2)", ", 1, toFloat64OrNull(toString(notional)) <= 0, 1, 2)")
     tiebreak = f"cityHash64(toString({row}))"
@@ -104,14 +109,16 @@ def _latest_rows_sql(
     where = ""
     parameters: dict[str, Any] = {}
     if closed_ids is not None:
-        where = ("WHERE upper(toString(tupleElement(newest, {status_pos:UInt32}))) NOT IN ('CLOSED', 'TOMBSTONED') "
-                 "OR trade_key IN {ids:Array(String)}")
+        where = (
+            "WHERE upper(toString(tupleElement(newest, {status_pos:UInt32}))) NOT IN ('CLOSED', 'TOMBSTONED') "
+            "OR trade_key IN {ids:Array(String)}"
+        )
         parameters = {"status_pos": list(columns).index("status") + 1, "ids": sorted(closed_ids)}
     sql = f"""
         SELECT newest, newest_other, first_ts FROM (
             SELECT toString(trade_id) AS trade_key,
-                   argMax({row}, tuple({', '.join(order)}, -{rank}, {tiebreak})) AS newest,
-                   argMax({row}, tuple({', '.join(order)}, {rank}, {tiebreak})) AS newest_other,
+                   argMax({row}, tuple({", ".join(order)}, -{rank}, {tiebreak})) AS newest,
+                   argMax({row}, tuple({", ".join(order)}, {rank}, {tiebreak})) AS newest_other,
                    min({first_ts}) AS first_ts
             FROM {_quote(database)}.{_quote(table)}
             GROUP BY trade_key
@@ -132,8 +139,10 @@ def _to_batch(names: list[str], rows: list[tuple[Any, ...]], source: str) -> Sou
                     record["opened_ts"] = first_ts
                 records.append(record)
         except Exception as exc:  # noqa: BLE001 - e.g. a row whose shape does not match the columns
-            rejections.append(Rejection(source=source, trade_id="", reason=f"unreadable row: {exc!r}",
-                                        raw_excerpt=excerpt(newest)))
+            rejections.append(
+                Rejection(source=source, trade_id="", reason=f"unreadable row: {exc!r}", raw_excerpt=excerpt(newest))
+            )
     batch = parse_legacy_rows(records, source)
-    return SourceBatch(name=source, candidates=batch.candidates, rejections=(*rejections, *batch.rejections),
-                       warnings=batch.warnings)
+    return SourceBatch(
+        name=source, candidates=batch.candidates, rejections=(*rejections, *batch.rejections), warnings=batch.warnings
+    )

@@ -24,23 +24,51 @@ def to_anomalies(decision: RestoreDecision, namespace: str, ts: int) -> list[Ano
     """
     anomalies: list[Anomaly] = []
 
-    def add(code: str, severity: str, message: str, trade_id: str = "", instrument_id: str = "", **details: object) -> None:
-        anomalies.append(Anomaly(
-            ts=ts, origin=ORIGIN, code=code, severity=severity, trade_id=trade_id, instrument_id=instrument_id,
-            message=message, details=canonical_json({"namespace": namespace, **details}),
-        ))
+    def add(
+        code: str, severity: str, message: str, trade_id: str = "", instrument_id: str = "", **details: object
+    ) -> None:
+        anomalies.append(
+            Anomaly(
+                ts=ts,
+                origin=ORIGIN,
+                code=code,
+                severity=severity,
+                trade_id=trade_id,
+                instrument_id=instrument_id,
+                message=message,
+                details=canonical_json({"namespace": namespace, **details}),
+            )
+        )
 
     if decision.internal_error:
-        add("RESTORE_INTERNAL_ERROR", "CRITICAL", f"restore decision failed internally, started flat: "
-            f"{decision.internal_error}")
+        add(
+            "RESTORE_INTERNAL_ERROR",
+            "CRITICAL",
+            f"restore decision failed internally, started flat: {decision.internal_error}",
+        )
     for source, reason in decision.unreachable:
         add("RESTORE_SOURCE_UNREACHABLE", "ERROR", f"{source} unreachable: {reason}", source=source)
     for r in decision.rejections:
-        add("RESTORE_REJECTED", "WARNING", f"{r.source}: {r.reason}", r.trade_id, r.instrument_id,
-            source=r.source, kind=r.kind, raw=r.raw_excerpt)
+        add(
+            "RESTORE_REJECTED",
+            "WARNING",
+            f"{r.source}: {r.reason}",
+            r.trade_id,
+            r.instrument_id,
+            source=r.source,
+            kind=r.kind,
+            raw=r.raw_excerpt,
+        )
     for d in decision.disagreements:
-        add("RESTORE_DISAGREEMENT", "WARNING", d.detail, d.trade_id, kind=d.kind, chosen_source=d.chosen_source,
-            sources=list(d.sources))
+        add(
+            "RESTORE_DISAGREEMENT",
+            "WARNING",
+            d.detail,
+            d.trade_id,
+            kind=d.kind,
+            chosen_source=d.chosen_source,
+            sources=list(d.sources),
+        )
     for warning in decision.warnings:
         add("RESTORE_WARNING", "WARNING", warning)
     return anomalies
@@ -54,19 +82,25 @@ def decision_to_json(decision: RestoreDecision) -> str:
 def report_header(decision: RestoreDecision, unclaimed: Sequence[Anomaly] = ()) -> str:
     """The first line. With an unclaimed venue position it leads with that and its code: a node that
     restored nothing from history but took over a venue position is not "flat"."""
-    counts = (f"{len(decision.slots)} slot(s) restored from history, {len(decision.rejections)} rejection(s), "
-              f"{len(decision.disagreements)} disagreement(s), {decision.closed_trades} closed trade(s)")
+    counts = (
+        f"{len(decision.slots)} slot(s) restored from history, {len(decision.rejections)} rejection(s), "
+        f"{len(decision.disagreements)} disagreement(s), {decision.closed_trades} closed trade(s)"
+    )
     adopted = [a for a in unclaimed if a.code == UNCLAIMED_ADOPTED]
     refused = [a for a in unclaimed if a.code == UNCLAIMED_REFUSED]
     if not adopted and not refused:
         return f"RESTORE {decision.status}: {counts}"
     flags = []
     if adopted:
-        flags.append(f"WARNING {UNCLAIMED_ADOPTED}: {len(adopted)} unclaimed venue position(s) taken over "
-                     f"({', '.join(a.instrument_id for a in adopted)})")
+        flags.append(
+            f"WARNING {UNCLAIMED_ADOPTED}: {len(adopted)} unclaimed venue position(s) taken over "
+            f"({', '.join(a.instrument_id for a in adopted)})"
+        )
     if refused:
-        flags.append(f"ERROR {UNCLAIMED_REFUSED}: {len(refused)} unclaimed venue position(s) left alone, safe "
-                     f"mode ({', '.join(a.instrument_id for a in refused)})")
+        flags.append(
+            f"ERROR {UNCLAIMED_REFUSED}: {len(refused)} unclaimed venue position(s) left alone, safe "
+            f"mode ({', '.join(a.instrument_id for a in refused)})"
+        )
     return f"RESTORE {decision.status} + VENUE POSITIONS NOBODY CLAIMED: {'; '.join(flags)}; {counts}"
 
 
@@ -92,16 +126,23 @@ def render_report(decision: RestoreDecision, unclaimed: Sequence[Anomaly] = ()) 
     ]
     if decision.rejections:
         lines.append("Rejected:")
-        lines += [f"  [{r.kind}] {r.source} trade={r.trade_id or '?'}: {r.reason}\n      raw: {r.raw_excerpt}"
-                  for r in decision.rejections]
+        lines += [
+            f"  [{r.kind}] {r.source} trade={r.trade_id or '?'}: {r.reason}\n      raw: {r.raw_excerpt}"
+            for r in decision.rejections
+        ]
     if decision.disagreements:
         lines.append("Disagreements:")
-        lines += [f"  [{d.kind}] trade={d.trade_id} chose {d.chosen_source or 'nothing'}: {d.detail}"
-                  for d in decision.disagreements]
+        lines += [
+            f"  [{d.kind}] trade={d.trade_id} chose {d.chosen_source or 'nothing'}: {d.detail}"
+            for d in decision.disagreements
+        ]
     capital = decision.capital
-    lines.append(f"Capital: {capital.total} {capital.currency} from {capital.source} "
-                 f"({capital.entries_seen} ledger entr{'y' if capital.entries_seen == 1 else 'ies'})"
-                 if capital else "Capital: none parsed (the venue account is the authority)")
+    lines.append(
+        f"Capital: {capital.total} {capital.currency} from {capital.source} "
+        f"({capital.entries_seen} ledger entr{'y' if capital.entries_seen == 1 else 'ies'})"
+        if capital
+        else "Capital: none parsed (the venue account is the authority)"
+    )
     if decision.warnings:
         lines.append("Warnings:")
         lines += [f"  {w}" for w in decision.warnings]

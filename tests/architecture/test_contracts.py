@@ -13,7 +13,7 @@ from dolphin_nautilus.contracts.venue import VenuePositionsVerdict, decode_venue
 
 
 def test_signal_topic_is_the_topic_nautilus_gives_the_signal_type():
-    assert SIGNAL_TOPIC == "data." + DataType(DolphinSignal).topic
+    assert "data." + DataType(DolphinSignal).topic == SIGNAL_TOPIC
 
 
 def test_bar_type_name_parses_as_an_external_minute_bar():
@@ -23,9 +23,20 @@ def test_bar_type_name_parses_as_an_external_minute_bar():
 
 
 def test_restore_handover_round_trips():
-    slot = RestoredSlot(trade_id="t1", instrument_id="BTC-USDT-PERP.BINGX", side="LONG", quantity=Decimal("0.01"),
-                        entry_price=Decimal("60000.5"), bars_held=3, realized_pnl=Decimal(0), fees=Decimal("0.3"),
-                        legs=0, opened_ts=1, order_seq=2, seq=4)
+    slot = RestoredSlot(
+        trade_id="t1",
+        instrument_id="BTC-USDT-PERP.BINGX",
+        side="LONG",
+        quantity=Decimal("0.01"),
+        entry_price=Decimal("60000.5"),
+        bars_held=3,
+        realized_pnl=Decimal(0),
+        fees=Decimal("0.3"),
+        legs=0,
+        opened_ts=1,
+        order_seq=2,
+        seq=4,
+    )
     handover = RestoreHandover(slots=[slot], safe_mode="venue positions unknown", flatten=["BTC-USDT-PERP.BINGX"])
     assert decode_handover(encode_handover(handover)) == handover
 

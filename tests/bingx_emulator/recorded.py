@@ -55,8 +55,11 @@ def shape_differences(venue: Any, ours: Any, *, extra_ok: frozenset[str] = froze
                 out.append(f"{where}.{key}: missing in emulator output")
             else:
                 out += shape_differences(value, ours[key], extra_ok=extra_ok, where=f"{where}.{key}")
-        out += [f"{where}.{key}: emulator sends a field the recording does not have"
-                for key in ours if key not in venue and key not in extra_ok]
+        out += [
+            f"{where}.{key}: emulator sends a field the recording does not have"
+            for key in ours
+            if key not in venue and key not in extra_ok
+        ]
     elif isinstance(venue, list) and venue and ours:
         for i, item in enumerate(ours):
             out += shape_differences(venue[0], item, extra_ok=extra_ok, where=f"{where}[{i}]")

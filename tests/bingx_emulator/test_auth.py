@@ -23,9 +23,11 @@ def test_wrong_secret_is_100001_in_the_auth_error_shape(bingx_emulator):
 
 def test_missing_signature_is_100412_and_unknown_key_100413(bingx_emulator):
     async def scenario(venue: Venue):
-        return (await venue.signed("GET", BALANCE, sign=False),
-                await venue.signed("GET", BALANCE, api_key="someone-else"),
-                await venue.signed("GET", BALANCE, api_key=""))
+        return (
+            await venue.signed("GET", BALANCE, sign=False),
+            await venue.signed("GET", BALANCE, api_key="someone-else"),
+            await venue.signed("GET", BALANCE, api_key=""),
+        )
 
     unsigned, unknown, empty = run(bingx_emulator, scenario)
     assert unsigned.code == 100412 and unknown.code == 100413 and empty.code == 100413
@@ -35,9 +37,11 @@ def test_timestamp_outside_recv_window_is_100421_and_recv_window_widens_it(bingx
     skewed = int(time.time() * 1000) - 8000
 
     async def scenario(venue: Venue):
-        return (await venue.signed("GET", BALANCE, timestamp=skewed),
-                await venue.signed("GET", BALANCE, {"recvWindow": 10000}, timestamp=skewed),
-                await venue.signed("GET", BALANCE, {"recvWindow": 120000}))
+        return (
+            await venue.signed("GET", BALANCE, timestamp=skewed),
+            await venue.signed("GET", BALANCE, {"recvWindow": 10000}, timestamp=skewed),
+            await venue.signed("GET", BALANCE, {"recvWindow": 120000}),
+        )
 
     stale, widened, too_wide = run(bingx_emulator, scenario)
     assert stale.code == 100421
@@ -55,11 +59,16 @@ def test_unsorted_query_and_form_body_signatures_are_accepted(bingx_emulator):
         ts = str(int(time.time() * 1000))
         as_sent = f"symbol=BTC-USDT&timestamp={ts}&side=BOTH&leverage=6"  # not sorted
         url = f"{bingx_emulator.rest_url}/openApi/swap/v2/trade/leverage?{as_sent}&signature=" + signature(
-            bingx_emulator.api_secret, as_sent)
+            bingx_emulator.api_secret, as_sent
+        )
         async with venue.session.post(url, headers={"X-BX-APIKEY": bingx_emulator.api_key}) as resp:
             unsorted = await resp.json()
-        form = await venue.signed("POST", "/openApi/swap/v2/trade/leverage",
-                                  {"symbol": "ETH-USDT", "side": "BOTH", "leverage": 7}, form_body=True)
+        form = await venue.signed(
+            "POST",
+            "/openApi/swap/v2/trade/leverage",
+            {"symbol": "ETH-USDT", "side": "BOTH", "leverage": 7},
+            form_body=True,
+        )
         return unsorted, form
 
     unsorted, form = run(bingx_emulator, scenario)
@@ -74,8 +83,9 @@ def test_tampered_param_after_signing_fails(bingx_emulator):
         ts = str(int(time.time() * 1000))
         signed = f"quantity=0.001&side=BUY&symbol=BTC-USDT&timestamp={ts}&type=MARKET&positionSide=BOTH"
         sig = signature(bingx_emulator.api_secret, signed)
-        url = (f"{bingx_emulator.rest_url}/openApi/swap/v2/trade/order?"
-               f"{signed.replace('0.001', '0.002')}&signature={sig}")
+        url = (
+            f"{bingx_emulator.rest_url}/openApi/swap/v2/trade/order?{signed.replace('0.001', '0.002')}&signature={sig}"
+        )
         async with venue.session.post(url, headers={"X-BX-APIKEY": bingx_emulator.api_key}) as resp:
             return await resp.json()
 

@@ -28,10 +28,20 @@ CHECKLIST = tomllib.loads((FIXTURES / "CHECKLIST.toml").read_text())
 ENDPOINTS = CHECKLIST["endpoint"]
 STREAMS = CHECKLIST["stream"]
 ERRORS = {row["code"]: row for row in CHECKLIST["error"]}
-SCHEMAS = {name: getattr(mod, name) for mod in (account, market, trade) for name in dir(mod) if name.startswith("BingX")}
+SCHEMAS = {
+    name: getattr(mod, name) for mod in (account, market, trade) for name in dir(mod) if name.startswith("BingX")
+}
 # reference §7.2, the 2025-10-16 renumbering (old -> new)
-REFERENCE_MIGRATION = {80001: 109400, 80014: 109400, 80012: 109500, 80016: 109421, 80018: 109422, 80019: 109423,
-                       80020: 109403, 100410: 109429}
+REFERENCE_MIGRATION = {
+    80001: 109400,
+    80014: 109400,
+    80012: 109500,
+    80016: 109421,
+    80018: 109422,
+    80019: 109423,
+    80020: 109403,
+    100410: 109429,
+}
 # 80012 also carried "symbol not exist" before the renumbering; today that is 109425 (§7.2 "unchanged / other")
 SPECIFIC_MEANINGS = {(80012, 109425)}
 
@@ -40,30 +50,31 @@ def _schema(text: str) -> Any:
     return list[SCHEMAS[text[5:-1]]] if text.startswith("list[") else SCHEMAS[text]
 
 
+def _string_value(node: ast.AST, consts: dict[str, str]) -> str | None:
+    """The text a string constant, a name bound to one in `consts`, or an f-string of those builds."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Name):
+        return consts.get(node.id)
+    if isinstance(node, ast.JoinedStr):
+        parts = [_string_value(v.value if isinstance(v, ast.FormattedValue) else v, consts) for v in node.values]
+        return None if None in parts else "".join(p or "" for p in parts)
+    return None
+
+
 def _adapter_paths() -> set[str]:
     """Every `/openApi/...` string the adapter's REST modules build (module constants and f-strings)."""
     found: set[str] = set()
     for path in pathlib.Path(adapter_http.__file__).parent.glob("*.py"):
         tree = ast.parse(path.read_text())
         consts: dict[str, str] = {}
-
-        def text(node: ast.AST) -> str | None:
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                return node.value
-            if isinstance(node, ast.Name):
-                return consts.get(node.id)
-            if isinstance(node, ast.JoinedStr):
-                parts = [text(v.value if isinstance(v, ast.FormattedValue) else v) for v in node.values]
-                return None if None in parts else "".join(p or "" for p in parts)
-            return None
-
         for stmt in tree.body:
             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-                value = text(stmt.value)
+                value = _string_value(stmt.value, consts)
                 if value is not None:
                     consts[stmt.targets[0].id] = value
         for node in ast.walk(tree):
-            value = text(node)
+            value = _string_value(node, consts)
             if value and value.startswith("/openApi/"):
                 found.add(value)
     return {p for p in found if not any(q != p and q.startswith(p + "/") for q in found)}  # drop bare prefixes
@@ -84,14 +95,20 @@ def test_the_adapter_maps_no_error_code_missing_from_the_checklist():
     assert set(ERROR_CODES) - set(ERRORS) == set()
     assert {code: kind.value for code, (kind, _) in ERROR_CODES.items()} == {c: ERRORS[c]["kind"] for c in ERROR_CODES}
     # one code, several meanings (§7.2): the message decides
-    assert kind_of_code(80012, "symbol not exist").value == "REJECT" and kind_of_code(80012, "system busy").value == "BUSY"
+    assert (
+        kind_of_code(80012, "symbol not exist").value == "REJECT" and kind_of_code(80012, "system busy").value == "BUSY"
+    )
 
 
 def test_emulator_error_codes_are_listed_and_renumbered_as_documented():
     codes = [v for v in vars(emulator_errors).values() if isinstance(v, emulator_errors.ErrorCode)]
     for error in codes:
         assert error.old in ERRORS and error.new in ERRORS, error
-        if error.old != error.new and error.old in REFERENCE_MIGRATION and (error.old, error.new) not in SPECIFIC_MEANINGS:
+        if (
+            error.old != error.new
+            and error.old in REFERENCE_MIGRATION
+            and (error.old, error.new) not in SPECIFIC_MEANINGS
+        ):
             assert REFERENCE_MIGRATION[error.old] == error.new, error
 
 
@@ -103,8 +120,15 @@ def test_emulator_serves_the_endpoint_and_the_adapter_decodes_it(row, bingx_emul
 
     async def scenario(v: Venue):
         await v.order(symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="MARKET", quantity="0.001")
-        await v.order(symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="LIMIT", quantity="0.001",
-                      price="40000", clientOrderId="checklist-1")
+        await v.order(
+            symbol="BTC-USDT",
+            side="BUY",
+            positionSide="BOTH",
+            type="LIMIT",
+            quantity="0.001",
+            price="40000",
+            clientOrderId="checklist-1",
+        )
         if row["method"] == "POST" and row["path"].endswith("/trade/order"):
             params["clientOrderId"] = "checklist-2"
         return await v.signed(row["method"], row["path"], params)

@@ -15,8 +15,9 @@ NOISE = ("Ping", "ACCOUNT_CONFIG_UPDATE")
 
 
 def market_buy(v: Venue, cid: str):
-    return v.order(symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="MARKET", quantity="0.001",
-                   clientOrderId=cid)
+    return v.order(
+        symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="MARKET", quantity="0.001", clientOrderId=cid
+    )
 
 
 def test_gateway_timeout_where_the_order_was_placed_is_found_by_client_order_id(bingx_emulator):
@@ -50,9 +51,13 @@ def test_client_timeout_while_the_venue_hangs_after_placing(bingx_emulator):
 
     async def scenario(v: Venue):
         try:
-            await v.signed("POST", ORDER, {"symbol": "BTC-USDT", "side": "BUY", "positionSide": "BOTH",
-                                           "type": "MARKET", "quantity": "0.001"}, timeout=0.2)
-        except asyncio.TimeoutError:
+            await v.signed(
+                "POST",
+                ORDER,
+                {"symbol": "BTC-USDT", "side": "BUY", "positionSide": "BOTH", "type": "MARKET", "quantity": "0.001"},
+                timeout=0.2,
+            )
+        except TimeoutError:
             return "timeout"
         return "answered"
 
@@ -136,8 +141,15 @@ def test_restart_keeps_orders_positions_and_balance(bingx_emulator_factory):
 
     async def place(v: Venue):
         await market_buy(v, "before-restart")
-        return await v.order(symbol="BTC-USDT", side="SELL", positionSide="BOTH", type="LIMIT",
-                             quantity="0.001", price="90000", clientOrderId="resting")
+        return await v.order(
+            symbol="BTC-USDT",
+            side="SELL",
+            positionSide="BOTH",
+            type="LIMIT",
+            quantity="0.001",
+            price="90000",
+            clientOrderId="resting",
+        )
 
     run(venue, place)
     port, balance = venue.port, venue.state.balance
@@ -145,8 +157,10 @@ def test_restart_keeps_orders_positions_and_balance(bingx_emulator_factory):
     venue.restart()
 
     async def after(v: Venue):
-        return (await v.signed("GET", "/openApi/swap/v2/trade/openOrders"),
-                await v.signed("GET", "/openApi/swap/v2/user/positions"))
+        return (
+            await v.signed("GET", "/openApi/swap/v2/trade/openOrders"),
+            await v.signed("GET", "/openApi/swap/v2/user/positions"),
+        )
 
     open_orders, positions = run(venue, after)
     assert venue.port == port and venue.state.balance == balance

@@ -60,8 +60,11 @@ def test_emulator_imports_only_stdlib_third_party_and_itself():
 def test_emulator_modules_import_each_other_without_cycles():
     graph: dict[str, set[str]] = {}
     for module, tree in _modules().items():
-        deps = {t.removeprefix(PACKAGE + ".").split(".")[0] for _, t, _ in _imports(tree, module)
-                if t.startswith(PACKAGE + ".")}
+        deps = {
+            t.removeprefix(PACKAGE + ".").split(".")[0]
+            for _, t, _ in _imports(tree, module)
+            if t.startswith(PACKAGE + ".")
+        }
         graph[module] = deps - {module}
     graph.pop("__init__")  # the package facade re-exports; nothing inside imports it
     for deps in graph.values():
@@ -77,4 +80,3 @@ def test_function_level_imports_say_why():
             if in_function and "#" not in lines[stmt.lineno - 1] and "#" not in lines[stmt.lineno - 2]:
                 silent.append(f"{module}.py:{stmt.lineno}")
     assert silent == []
-

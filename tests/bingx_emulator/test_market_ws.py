@@ -109,11 +109,13 @@ def test_drop_fault_cuts_market_connections(bingx_emulator):
 
 def test_rest_market_data_for_an_instrument_provider(bingx_emulator):
     async def scenario(venue: Venue):
-        return (await venue.public("/openApi/swap/v3/quote/klines", symbol="BTC-USDT", interval="5m", limit=10),
-                await venue.public("/openApi/swap/v2/quote/ticker", symbol="BTC-USDT"),
-                await venue.public("/openApi/swap/v2/quote/bookTicker", symbol="BTC-USDT"),
-                await venue.public("/openApi/swap/v1/tradingRules", symbol="BTC-USDT"),
-                await venue.public("/openApi/swap/v2/quote/depth", symbol="BTC-USDT", limit=5))
+        return (
+            await venue.public("/openApi/swap/v3/quote/klines", symbol="BTC-USDT", interval="5m", limit=10),
+            await venue.public("/openApi/swap/v2/quote/ticker", symbol="BTC-USDT"),
+            await venue.public("/openApi/swap/v2/quote/bookTicker", symbol="BTC-USDT"),
+            await venue.public("/openApi/swap/v1/tradingRules", symbol="BTC-USDT"),
+            await venue.public("/openApi/swap/v2/quote/depth", symbol="BTC-USDT", limit=5),
+        )
 
     klines, ticker, book, rules, depth = run(bingx_emulator, scenario)
     times = [k["time"] for k in klines.data]

@@ -28,8 +28,14 @@ def test_market_order_fills_at_feed_price_and_opens_position(bingx_emulator):
     bingx_emulator.set_price("BTC-USDT", "50000")
 
     async def scenario(venue: Venue):
-        placed = await venue.order(symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="MARKET",
-                                   quantity="0.01", clientOrderId="Entry-ABC")
+        placed = await venue.order(
+            symbol="BTC-USDT",
+            side="BUY",
+            positionSide="BOTH",
+            type="MARKET",
+            quantity="0.01",
+            clientOrderId="Entry-ABC",
+        )
         positions = await venue.signed("GET", "/openApi/swap/v2/user/positions", {"symbol": "BTC-USDT"})
         balance = await venue.signed("GET", "/openApi/swap/v3/user/balance")
         return placed, positions, balance
@@ -54,16 +60,24 @@ def test_limit_rests_then_fills_when_feed_crosses_and_is_queryable_both_ways(bin
     bingx_emulator.set_price("ETH-USDT", "3000")
 
     async def scenario(venue: Venue):
-        placed = await venue.order(symbol="ETH-USDT", side="BUY", positionSide="BOTH", type="LIMIT",
-                                   quantity="0.5", price="2990.123", clientOrderId="BidOne")
+        placed = await venue.order(
+            symbol="ETH-USDT",
+            side="BUY",
+            positionSide="BOTH",
+            type="LIMIT",
+            quantity="0.5",
+            price="2990.123",
+            clientOrderId="BidOne",
+        )
         order_id = placed.data["order"]["orderId"]
         by_id = await venue.signed("GET", ORDER, {"symbol": "ETH-USDT", "orderId": order_id})
         by_client_id = await venue.signed("GET", ORDER, {"symbol": "ETH-USDT", "clientOrderId": "BIDONE"})
         open_orders = await venue.signed("GET", "/openApi/swap/v2/trade/openOrders", {"symbol": "ETH-USDT"})
         bingx_emulator.set_price("ETH-USDT", "2989")
         filled = await venue.signed("GET", ORDER, {"symbol": "ETH-USDT", "orderId": order_id})
-        fills = await venue.signed("GET", "/openApi/swap/v2/trade/allFillOrders",
-                                   {"tradingUnit": "COIN", "startTs": 0, "endTs": 2**41})
+        fills = await venue.signed(
+            "GET", "/openApi/swap/v2/trade/allFillOrders", {"tradingUnit": "COIN", "startTs": 0, "endTs": 2**41}
+        )
         return by_id, by_client_id, open_orders, filled, fills
 
     by_id, by_client_id, open_orders, filled, fills = run(bingx_emulator, scenario)
@@ -81,8 +95,9 @@ def test_limit_rests_then_fills_when_feed_crosses_and_is_queryable_both_ways(bin
 
 def test_cancel_then_cancel_again_within_a_second_is_109201(bingx_emulator):
     async def scenario(venue: Venue):
-        placed = await venue.order(symbol="BTC-USDT", side="SELL", positionSide="BOTH", type="LIMIT",
-                                   quantity="0.001", price="70000")
+        placed = await venue.order(
+            symbol="BTC-USDT", side="SELL", positionSide="BOTH", type="LIMIT", quantity="0.001", price="70000"
+        )
         order_id = placed.data["order"]["orderId"]
         cancelled = await venue.signed("DELETE", ORDER, {"symbol": "BTC-USDT", "orderId": order_id})
         again = await venue.signed("DELETE", ORDER, {"symbol": "BTC-USDT", "orderId": order_id})
@@ -98,8 +113,9 @@ def test_cancel_then_cancel_again_within_a_second_is_109201(bingx_emulator):
 def test_cancel_all_and_history(bingx_emulator):
     async def scenario(venue: Venue):
         for price in ("40000", "41000"):
-            await venue.order(symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="LIMIT",
-                              quantity="0.001", price=price)
+            await venue.order(
+                symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="LIMIT", quantity="0.001", price=price
+            )
         cancelled = await venue.signed("DELETE", "/openApi/swap/v2/trade/allOpenOrders", {"symbol": "BTC-USDT"})
         left = await venue.signed("GET", "/openApi/swap/v2/trade/openOrders")
         history = await venue.signed("GET", "/openApi/swap/v2/trade/allOrders", {"symbol": "BTC-USDT", "limit": 100})
@@ -116,8 +132,9 @@ def test_round_trip_realizes_pnl_and_flat_position_disappears(bingx_emulator):
     async def scenario(venue: Venue):
         await venue.order(symbol="BTC-USDT", side="SELL", positionSide="BOTH", type="MARKET", quantity="0.02")
         bingx_emulator.set_price("BTC-USDT", "49000")
-        closing = await venue.order(symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="MARKET",
-                                    quantity="0.02", reduceOnly="true")
+        closing = await venue.order(
+            symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="MARKET", quantity="0.02", reduceOnly="true"
+        )
         positions = await venue.signed("GET", "/openApi/swap/v2/user/positions")
         query = await venue.signed("GET", ORDER, {"symbol": "BTC-USDT", "orderId": closing.data["order"]["orderId"]})
         return positions, query
@@ -135,15 +152,26 @@ def test_market_order_in_slices_reports_partial_fills(bingx_emulator_factory):
     from dolphin_nautilus.bingx_emulator import FillModel
 
     venue = bingx_emulator_factory(fill_model=FillModel(market_slices=3))
-    reply = run(venue, lambda v: v.order(symbol="ETH-USDT", side="BUY", positionSide="BOTH", type="MARKET",
-                                         quantity="0.9"))
+    reply = run(
+        venue, lambda v: v.order(symbol="ETH-USDT", side="BUY", positionSide="BOTH", type="MARKET", quantity="0.9")
+    )
     assert reply.data["order"]["status"] == "FILLED" and reply.data["order"]["executedQty"] == "0.90"
     fills = venue.state.fills
     assert [f.qty for f in fills] == [Decimal("0.3")] * 3 and len({f.trade_id for f in fills}) == 3
 
 
 def test_ioc_limit_that_cannot_fill_expires(bingx_emulator):
-    reply = run(bingx_emulator, lambda v: v.order(symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="LIMIT",
-                                                  quantity="0.001", price="50000", timeInForce="IOC"))
+    reply = run(
+        bingx_emulator,
+        lambda v: v.order(
+            symbol="BTC-USDT",
+            side="BUY",
+            positionSide="BOTH",
+            type="LIMIT",
+            quantity="0.001",
+            price="50000",
+            timeInForce="IOC",
+        ),
+    )
     assert reply.code == 0 and reply.data["order"]["status"] == "EXPIRED"
     assert bingx_emulator.state.open_orders == {}

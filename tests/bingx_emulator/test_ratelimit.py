@@ -22,7 +22,8 @@ def test_uid_limit_of_5_per_second_answers_with_configured_status_and_code(
     bingx_emulator_factory, generation, status, code
 ):
     venue = bingx_emulator_factory(
-        error_generation=generation, rate_limits=RateLimitConfig(penalty_s=0.5, http_status=status))
+        error_generation=generation, rate_limits=RateLimitConfig(penalty_s=0.5, http_status=status)
+    )
     replies = run(venue, lambda v: burst(v, 6))
     assert [r.code for r in replies[:5]] == [0] * 5
     assert [int(r.headers["X-RateLimit-Requests-Remain"]) for r in replies[:5]] == [4, 3, 2, 1, 0]
@@ -61,8 +62,12 @@ def test_place_order_allows_10_per_second(bingx_emulator_factory):
     venue = bingx_emulator_factory(rate_limits=RateLimitConfig(penalty_s=5))
 
     async def scenario(v: Venue):
-        return [await v.order(symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="LIMIT",
-                              quantity="0.001", price="30000") for _ in range(11)]
+        return [
+            await v.order(
+                symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="LIMIT", quantity="0.001", price="30000"
+            )
+            for _ in range(11)
+        ]
 
     codes = [r.code for r in run(venue, scenario)]
     assert codes == [0] * 10 + [109429]

@@ -48,8 +48,15 @@ def test_order_events_in_documented_shape_with_partial_fills(bingx_emulator_fact
         key = await listen_key(v)
         async with v.session.ws_connect(venue.ws_user_url(key)) as ws:
             config = await next_event(ws, skip=("Ping",))
-            placed = await v.order(symbol="ETH-USDT", side="BUY", positionSide="BOTH", type="LIMIT",
-                                   quantity="1", price="2999", clientOrderId="Part-Fill")
+            placed = await v.order(
+                symbol="ETH-USDT",
+                side="BUY",
+                positionSide="BOTH",
+                type="LIMIT",
+                quantity="1",
+                price="2999",
+                clientOrderId="Part-Fill",
+            )
             new = await next_event(ws, skip=NOISE)
             venue.set_price("ETH-USDT", "2998")
             first = await next_event(ws, skip=NOISE)
@@ -63,8 +70,13 @@ def test_order_events_in_documented_shape_with_partial_fills(bingx_emulator_fact
     assert new["e"] == "ORDER_TRADE_UPDATE" and new["o"]["x"] == "NEW" and new["o"]["X"] == "NEW"
     assert new["o"]["i"] == order_id and new["o"]["c"] == "part-fill" and new["o"]["ps"] == "BOTH"
     o1 = first["o"]
-    assert (o1["x"], o1["X"], o1["l"], o1["z"], o1["L"]) == ("TRADE", "PARTIALLY_FILLED", "0.50000000",
-                                                          "0.50000000", "2999.00000000")
+    assert (o1["x"], o1["X"], o1["l"], o1["z"], o1["L"]) == (
+        "TRADE",
+        "PARTIALLY_FILLED",
+        "0.50000000",
+        "0.50000000",
+        "2999.00000000",
+    )
     assert o1["n"] == "-0.29990000"  # maker fee of this fill, negative = paid
     assert account["e"] == "ACCOUNT_UPDATE" and account["a"]["m"] == "ORDER"
     (pos,) = account["a"]["P"]
@@ -98,7 +110,7 @@ def test_listen_key_expiry_pushes_event_and_extend_then_404(bingx_emulator_facto
             await v.order(symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="MARKET", quantity="0.001")
             try:
                 after = await next_event(ws, timeout=0.5, skip=NOISE)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 after = None
         extend = await v.signed("PUT", STREAM, {"listenKey": key})
         return key, expired, after, extend.status
@@ -138,7 +150,9 @@ def test_leverage_change_pushes_account_config_update(bingx_emulator):
         async with v.session.ws_connect(bingx_emulator.ws_user_url(key)) as ws:
             for _ in bingx_emulator.config.symbols:
                 await next_event(ws, skip=("Ping",))  # the full push on connect
-            await v.signed("POST", "/openApi/swap/v2/trade/leverage", {"symbol": "ETH-USDT", "side": "BOTH", "leverage": 12})
+            await v.signed(
+                "POST", "/openApi/swap/v2/trade/leverage", {"symbol": "ETH-USDT", "side": "BOTH", "leverage": 12}
+            )
             return await next_event(ws, skip=("Ping",))
 
     event = run(bingx_emulator, scenario)

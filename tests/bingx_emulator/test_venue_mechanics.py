@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 
-import aiohttp
 import pytest
 
 from dolphin_nautilus.bingx_emulator import ContractSpec, EmulatorConfig, EmulatorHandle, FillModel
@@ -35,11 +33,15 @@ def manual_venue():
 def test_a_large_market_order_walks_the_book_pays_slippage_and_moves_the_price(bingx_emulator_factory):
     venue = bingx_emulator_factory(contracts={"BTC-USDT": THIN_BTC}, initial_balance="100000")
     # levels 0.01, 0.02, 0.03, ... at 50000.1, 50000.2, ...: 0.06 BTC takes three levels
-    reply = run(venue, lambda v: v.order(symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="MARKET",
-                                         quantity="0.06"))
+    reply = run(
+        venue, lambda v: v.order(symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="MARKET", quantity="0.06")
+    )
     fills = venue.state.fills
     assert [(f.price, f.qty) for f in fills] == [
-        (Decimal("50000.1"), Decimal("0.01")), (Decimal("50000.2"), Decimal("0.02")), (Decimal("50000.3"), Decimal("0.03"))]
+        (Decimal("50000.1"), Decimal("0.01")),
+        (Decimal("50000.2"), Decimal("0.02")),
+        (Decimal("50000.3"), Decimal("0.03")),
+    ]
     vwap = sum(f.price * f.qty for f in fills) / Decimal("0.06")
     assert Decimal(reply.data["order"]["avgPrice"]) == vwap.quantize(Decimal("0.1"), rounding="ROUND_HALF_EVEN")
     assert venue.price("BTC-USDT") == Decimal("50000.3")  # the last print is the deepest level touched
@@ -69,8 +71,15 @@ def test_resting_limits_fill_in_price_time_priority(bingx_emulator_factory):
     async def scenario(v: Venue):
         ids = {}
         for name, price in (("early", "49900"), ("late", "49900"), ("better", "49950")):
-            reply = await v.order(symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="LIMIT", quantity="0.01",
-                                  price=price, clientOrderId=name)
+            reply = await v.order(
+                symbol="BTC-USDT",
+                side="BUY",
+                positionSide="BOTH",
+                type="LIMIT",
+                quantity="0.01",
+                price=price,
+                clientOrderId=name,
+            )
             ids[reply.data["order"]["orderId"]] = name
         return ids
 
@@ -90,8 +99,14 @@ def test_funding_at_00_08_16_utc_is_applied_and_reported(manual_venue):
     async def scenario(v: Venue):
         key = (await v.signed("POST", "/openApi/user/auth/userDataStream", timestamp=venue.clock.now_ms())).json
         async with v.session.ws_connect(venue.ws_user_url(key["listenKey"])) as ws:
-            await v.order(symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="MARKET", quantity="0.1",
-                          timestamp=venue.clock.now_ms())
+            await v.order(
+                symbol="BTC-USDT",
+                side="BUY",
+                positionSide="BOTH",
+                type="MARKET",
+                quantity="0.1",
+                timestamp=venue.clock.now_ms(),
+            )
             balance_before = venue.state.balance
             venue.advance_clock(HOUR_MS - 1)  # 07:59:59.999: not yet
             assert venue.state.balance == balance_before
@@ -102,8 +117,9 @@ def test_funding_at_00_08_16_utc_is_applied_and_reported(manual_venue):
                 events.append(item)
                 if item["a"]["m"] == "FUNDING_FEE":
                     break
-            income = await v.signed("GET", "/openApi/swap/v2/user/income", {"incomeType": "FUNDING_FEE"},
-                                    timestamp=venue.clock.now_ms())
+            income = await v.signed(
+                "GET", "/openApi/swap/v2/user/income", {"incomeType": "FUNDING_FEE"}, timestamp=venue.clock.now_ms()
+            )
             premium = await v.public("/openApi/swap/v2/quote/premiumIndex", symbol="BTC-USDT")
             return balance_before, events[-1], income, premium
 
@@ -117,19 +133,23 @@ def test_funding_at_00_08_16_utc_is_applied_and_reported(manual_venue):
     assert premium.data["nextFundingTime"] == day + 16 * HOUR_MS
     venue.advance_clock(16 * HOUR_MS)  # 16:00 and 00:00 the next day
     assert [i.time for i in venue.state.income if i.income_type == "FUNDING_FEE"][1:] == [
-        day + 24 * HOUR_MS, day + 24 * HOUR_MS]  # both settled when the clock jumped to 00:00
+        day + 24 * HOUR_MS,
+        day + 24 * HOUR_MS,
+    ]  # both settled when the clock jumped to 00:00
 
 
 def test_liquidation_at_risk_rate_100_percent(manual_venue):
-    venue = manual_venue(1_767_225_600_000 + HOUR_MS, initial_balance="600", default_leverage=20,
-                         contracts={"BTC-USDT": THIN_BTC})
+    venue = manual_venue(
+        1_767_225_600_000 + HOUR_MS, initial_balance="600", default_leverage=20, contracts={"BTC-USDT": THIN_BTC}
+    )
 
     async def scenario(v: Venue):
         now = venue.clock.now_ms
         key = (await v.signed("POST", "/openApi/user/auth/userDataStream", timestamp=now())).json
         async with v.session.ws_connect(venue.ws_user_url(key["listenKey"])) as ws:
-            await v.order(symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="MARKET", quantity="0.2",
-                          timestamp=now())
+            await v.order(
+                symbol="BTC-USDT", side="BUY", positionSide="BOTH", type="MARKET", quantity="0.2", timestamp=now()
+            )
             [pos] = (await v.signed("GET", "/openApi/swap/v2/user/positions", timestamp=now())).data
             liq = Decimal(str(pos["liquidationPrice"]))
             venue.set_price("BTC-USDT", liq + 20)
@@ -140,11 +160,12 @@ def test_liquidation_at_risk_rate_100_percent(manual_venue):
                 if event["o"]["o"] == "LIQUIDATION":
                     break
             after = (await v.signed("GET", "/openApi/swap/v2/user/positions", timestamp=now())).data
-            forced = (await v.signed("GET", "/openApi/swap/v2/trade/forceOrders", {"symbol": "BTC-USDT"},
-                                     timestamp=now())).data
+            forced = (
+                await v.signed("GET", "/openApi/swap/v2/trade/forceOrders", {"symbol": "BTC-USDT"}, timestamp=now())
+            ).data
             return pos, liq, still, event, after, forced
 
-    pos, liq, still, event, after, forced = run(venue, scenario)
+    _, liq, still, event, after, forced = run(venue, scenario)
     # cross margin, 0.2 BTC at ~50000 on 600 USDT: liquidated where equity = maintenance margin, i.e.
     # 0.2 * (entry - p) = 600 - fees - 0.2 * p * 0.004  ->  p ~ 47214
     assert Decimal("47200") < liq < Decimal("47230")
@@ -162,19 +183,24 @@ def test_hedge_mode_end_to_end(bingx_emulator_factory):
         key = (await v.signed("POST", "/openApi/user/auth/userDataStream")).json
         async with v.session.ws_connect(venue.ws_user_url(key["listenKey"])) as ws:
             config = await next_event(ws, skip=("Ping",))
-            lev = await v.signed("POST", "/openApi/swap/v2/trade/leverage", {"symbol": "BTC-USDT", "side": "SHORT",
-                                                                               "leverage": 3})
-            both = await v.signed("POST", "/openApi/swap/v2/trade/leverage", {"symbol": "BTC-USDT", "side": "BOTH",
-                                                                                "leverage": 3})
+            lev = await v.signed(
+                "POST", "/openApi/swap/v2/trade/leverage", {"symbol": "BTC-USDT", "side": "SHORT", "leverage": 3}
+            )
+            both = await v.signed(
+                "POST", "/openApi/swap/v2/trade/leverage", {"symbol": "BTC-USDT", "side": "BOTH", "leverage": 3}
+            )
             long_ = await v.order(symbol="BTC-USDT", side="BUY", positionSide="LONG", type="MARKET", quantity="0.01")
             short = await v.order(symbol="BTC-USDT", side="SELL", positionSide="SHORT", type="MARKET", quantity="0.02")
-            reduce_only = await v.order(symbol="BTC-USDT", side="SELL", positionSide="LONG", type="MARKET",
-                                        quantity="0.01", reduceOnly="true")
+            reduce_only = await v.order(
+                symbol="BTC-USDT", side="SELL", positionSide="LONG", type="MARKET", quantity="0.01", reduceOnly="true"
+            )
             positions = (await v.signed("GET", "/openApi/swap/v2/user/positions")).data
-            close_long = await v.order(symbol="BTC-USDT", side="SELL", positionSide="LONG", type="MARKET",
-                                       quantity="0.01")
-            over_close = await v.order(symbol="BTC-USDT", side="BUY", positionSide="SHORT", type="MARKET",
-                                       quantity="0.05")
+            close_long = await v.order(
+                symbol="BTC-USDT", side="SELL", positionSide="LONG", type="MARKET", quantity="0.01"
+            )
+            over_close = await v.order(
+                symbol="BTC-USDT", side="BUY", positionSide="SHORT", type="MARKET", quantity="0.05"
+            )
             updates = []
             while len(updates) < 3:
                 event = await next_event(ws, skip=("Ping", "ORDER_TRADE_UPDATE"))
@@ -183,12 +209,19 @@ def test_hedge_mode_end_to_end(bingx_emulator_factory):
             left = (await v.signed("GET", "/openApi/swap/v2/user/positions")).data
             return config, lev, both, long_, short, reduce_only, positions, close_long, over_close, updates, left
 
-    config, lev, both, long_, short, reduce_only, positions, close_long, over_close, updates, left = run(venue, scenario)
+    config, lev, both, long_, short, reduce_only, positions, close_long, over_close, updates, left = run(
+        venue, scenario
+    )
     assert config["e"] == "ACCOUNT_CONFIG_UPDATE" and lev.code == 0 and both.code == 109400
     assert long_.code == 0 and short.code == 0 and reduce_only.code == 109400
     assert sorted((p["positionSide"], p["positionAmt"], p["leverage"]) for p in positions) == [
-        ("LONG", "0.0100", 5), ("SHORT", "0.0200", 3)]
+        ("LONG", "0.0100", 5),
+        ("SHORT", "0.0200", 3),
+    ]
     assert close_long.code == 0 and over_close.code == 109400
-    assert [(u["ps"], u["pa"]) for u in updates] == [("LONG", "0.01000000"), ("SHORT", "0.02000000"),
-                                                    ("LONG", "0.00000000")]
+    assert [(u["ps"], u["pa"]) for u in updates] == [
+        ("LONG", "0.01000000"),
+        ("SHORT", "0.02000000"),
+        ("LONG", "0.00000000"),
+    ]
     assert [(p["positionSide"], p["positionAmt"]) for p in left] == [("SHORT", "0.0200")]

@@ -47,9 +47,17 @@ class Venue:
             return Reply(resp.status, resp.headers, await resp.text())
 
     async def signed(
-        self, method: str, path: str, params: dict[str, Any] | None = None, *,
-        api_key: str | None = None, secret: str | None = None, timestamp: int | None = None,
-        sign: bool = True, form_body: bool = False, timeout: float | None = None,
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        api_key: str | None = None,
+        secret: str | None = None,
+        timestamp: int | None = None,
+        sign: bool = True,
+        form_body: bool = False,
+        timeout: float | None = None,
     ) -> Reply:
         """All params in the query string, sorted a-z, the decoded string signed (reference §2.2)."""
         items = {k: _text(v) for k, v in (params or {}).items()}

@@ -47,9 +47,22 @@ def legacy_db(chdb_client):
 def cand(**overrides) -> Candidate:
     """A valid OPEN candidate of our own schema; override any field."""
     fields = dict(
-        source="clickhouse", trade_id="t1", instrument_id=BTC, side="LONG", status="OPEN",
-        quantity=Decimal("0.01"), notional=Decimal("600"), entry_price=Decimal("60000"), bars_held=3,
-        realized_pnl=Decimal("0"), fees=Decimal("0.3"), legs=0, seq=1, ts=1_000, opened_ts=500, order_seq=1,
+        source="clickhouse",
+        trade_id="t1",
+        instrument_id=BTC,
+        side="LONG",
+        status="OPEN",
+        quantity=Decimal("0.01"),
+        notional=Decimal("600"),
+        entry_price=Decimal("60000"),
+        bars_held=3,
+        realized_pnl=Decimal("0"),
+        fees=Decimal("0.3"),
+        legs=0,
+        seq=1,
+        ts=1_000,
+        opened_ts=500,
+        order_seq=1,
         raw="{}",
     )
     fields.update(overrides)

@@ -87,9 +87,17 @@ def test_bars_held_bounds_are_inclusive(bars_held):
 def test_valid_slot_carries_every_field_restore_slot_needs():
     [slot] = run(("clickhouse", [cand(realized_pnl=Decimal("-1.5"), legs=2, order_seq=7)])).slots
     assert slot.slot_fields() == {
-        "trade_id": "t1", "instrument_id": BTC, "side": "LONG", "quantity": Decimal("0.01"),
-        "entry_price": Decimal("60000"), "bars_held": 3, "realized_pnl": Decimal("-1.5"), "fees": Decimal("0.3"),
-        "legs": 2, "opened_ts": 500, "order_seq": 7,
+        "trade_id": "t1",
+        "instrument_id": BTC,
+        "side": "LONG",
+        "quantity": Decimal("0.01"),
+        "entry_price": Decimal("60000"),
+        "bars_held": 3,
+        "realized_pnl": Decimal("-1.5"),
+        "fees": Decimal("0.3"),
+        "legs": 2,
+        "opened_ts": 500,
+        "order_seq": 7,
     }
 
 
@@ -102,8 +110,11 @@ def test_closed_latest_is_history_not_a_rejection():
 
 
 def test_latest_zero_size_open_hides_older_non_zero_open_rows():
-    rows = [cand(seq=1, quantity=Decimal(3)), cand(seq=3, quantity=Decimal(0), notional=Decimal(0)),
-            cand(seq=2, quantity=Decimal(1))]
+    rows = [
+        cand(seq=1, quantity=Decimal(3)),
+        cand(seq=3, quantity=Decimal(0), notional=Decimal(0)),
+        cand(seq=2, quantity=Decimal(1)),
+    ]
     decision = run(("clickhouse", rows))
     assert decision.slots == ()
     [rejection] = decision.rejections
@@ -111,8 +122,11 @@ def test_latest_zero_size_open_hides_older_non_zero_open_rows():
 
 
 def test_highest_seq_decides_then_ts():
-    rows = [cand(seq=2, ts=10, quantity=Decimal(1)), cand(seq=2, ts=30, quantity=Decimal(2)),
-            cand(seq=1, ts=99, quantity=Decimal(3))]
+    rows = [
+        cand(seq=2, ts=10, quantity=Decimal(1)),
+        cand(seq=2, ts=30, quantity=Decimal(2)),
+        cand(seq=1, ts=99, quantity=Decimal(3)),
+    ]
     assert restored(run(("clickhouse", rows))) == {("t1", "clickhouse", Decimal(2))}
 
 
@@ -142,18 +156,25 @@ def test_identical_duplicates_are_not_a_tie():
 
 def test_same_values_written_with_different_decimal_scales_are_not_a_disagreement():
     # ClickHouse Decimal(38,18) reads back 0.010000000000000000; the live state holds "0.01".
-    padded = dict(quantity=Decimal("0.010000000000000000"), notional=Decimal("600.000000000000000000"),
-                  fees=Decimal("0.300000000000000000"))
+    padded = dict(
+        quantity=Decimal("0.010000000000000000"),
+        notional=Decimal("600.000000000000000000"),
+        fees=Decimal("0.300000000000000000"),
+    )
     decision = run(("hazelcast", [cand(source="hazelcast", seq=4)]), ("clickhouse", [cand(seq=4, **padded)]))
     assert len(decision.slots) == 1 and decision.disagreements == ()
-    different = run(("hazelcast", [cand(source="hazelcast", seq=4)]),
-                    ("clickhouse", [cand(seq=4, quantity=Decimal("0.011000000000000000"))]))
+    different = run(
+        ("hazelcast", [cand(source="hazelcast", seq=4)]),
+        ("clickhouse", [cand(seq=4, quantity=Decimal("0.011000000000000000"))]),
+    )
     assert [d.kind for d in different.disagreements] == ["tie_across_sources"]
 
 
 def test_newest_valid_record_wins_and_the_disagreement_is_recorded():
-    decision = run(("hazelcast", [cand(source="hazelcast", seq=5, quantity=Decimal(2))]),
-                   ("clickhouse", [cand(seq=7, quantity=Decimal(1))]))
+    decision = run(
+        ("hazelcast", [cand(source="hazelcast", seq=5, quantity=Decimal(2))]),
+        ("clickhouse", [cand(seq=7, quantity=Decimal(1))]),
+    )
     assert restored(decision) == {("t1", "clickhouse", Decimal(1))}
     [d] = decision.disagreements
     assert d.kind == "sources_differ" and d.chosen_source == "clickhouse" and "quantity 1 vs 2" in d.detail
@@ -161,16 +182,14 @@ def test_newest_valid_record_wins_and_the_disagreement_is_recorded():
 
 
 def test_closed_newer_in_any_source_supersedes_open():
-    decision = run(("hazelcast", [cand(source="hazelcast", seq=5)]),
-                   ("clickhouse", [cand(seq=6, status="TOMBSTONED")]))
+    decision = run(("hazelcast", [cand(source="hazelcast", seq=5)]), ("clickhouse", [cand(seq=6, status="TOMBSTONED")]))
     assert decision.slots == ()
     [r] = decision.rejections
     assert (r.source, r.kind) == ("hazelcast", "superseded") and "TOMBSTONED" in r.reason
 
 
 def test_closed_older_than_open_in_another_source_keeps_open_and_records_it():
-    decision = run(("hazelcast", [cand(source="hazelcast", seq=9)]),
-                   ("clickhouse", [cand(seq=8, status="CLOSED")]))
+    decision = run(("hazelcast", [cand(source="hazelcast", seq=9)]), ("clickhouse", [cand(seq=8, status="CLOSED")]))
     assert restored(decision) == {("t1", "hazelcast", Decimal("0.01"))}
     assert [d.kind for d in decision.disagreements] == ["closed_older_than_open"]
 
@@ -182,8 +201,7 @@ def test_legacy_rows_without_seq_compare_by_ts_across_sources():
 
 
 def test_newer_corrupt_claim_falls_back_to_older_valid_claim_of_next_source():
-    decision = run(("hazelcast", [cand(source="hazelcast", seq=9, instrument_id="???")]),
-                   ("clickhouse", [cand(seq=8)]))
+    decision = run(("hazelcast", [cand(source="hazelcast", seq=9, instrument_id="???")]), ("clickhouse", [cand(seq=8)]))
     assert restored(decision) == {("t1", "clickhouse", Decimal("0.01"))}
     [r] = decision.rejections
     assert r.source == "hazelcast" and "restored from clickhouse instead" in r.reason
@@ -210,8 +228,10 @@ def test_all_sources_unreachable_is_degraded_flat_not_failed():
 
 
 def test_order_seq_is_the_highest_any_source_recorded():
-    decision = run(("hazelcast", [cand(source="hazelcast", seq=5, order_seq=3)]),
-                   ("clickhouse", [cand(seq=4, order_seq=6), cand(seq=1, order_seq=2)]))
+    decision = run(
+        ("hazelcast", [cand(source="hazelcast", seq=5, order_seq=3)]),
+        ("clickhouse", [cand(seq=4, order_seq=6), cand(seq=1, order_seq=2)]),
+    )
     [slot] = decision.slots
     assert slot.source == "hazelcast" and slot.order_seq == 6
 
@@ -220,8 +240,16 @@ def test_order_seq_is_the_highest_any_source_recorded():
 
 
 def test_two_trades_on_one_instrument_keep_the_newest():
-    decision = run(("clickhouse", [cand(trade_id="old", seq=3, ts=100), cand(trade_id="new", seq=1, ts=200),
-                                   cand(trade_id="eth", instrument_id=ETH)]))
+    decision = run(
+        (
+            "clickhouse",
+            [
+                cand(trade_id="old", seq=3, ts=100),
+                cand(trade_id="new", seq=1, ts=200),
+                cand(trade_id="eth", instrument_id=ETH),
+            ],
+        )
+    )
     assert {s.trade_id for s in decision.slots} == {"new", "eth"}
     [r] = decision.rejections
     assert (r.trade_id, r.kind) == ("old", "instrument_conflict") and "newer trade new" in r.reason
@@ -231,8 +259,9 @@ def test_two_trades_on_one_instrument_keep_the_newest():
 
 
 def test_capital_comes_from_the_first_source_that_has_one():
-    snapshot = CapitalSnapshot(source="ledger", currency="USDT", total=Decimal(5), free=None, locked=None,
-                               ts=None, entries_seen=1)
+    snapshot = CapitalSnapshot(
+        source="ledger", currency="USDT", total=Decimal(5), free=None, locked=None, ts=None, entries_seen=1
+    )
     decision = run(("hazelcast", []), SourceBatch(name="ledger", capital=snapshot, warnings=("w",)))
     assert decision.capital == snapshot and decision.warnings == ("w",)
 
@@ -240,8 +269,13 @@ def test_capital_comes_from_the_first_source_that_has_one():
 def test_anomalies_are_deterministic_restore_facts_with_namespace_details():
     decision = run(("clickhouse", [cand(quantity=NAN), cand(trade_id="t2", instrument_id=ATOM, seq=2)]))
     first = to_anomalies(decision, "blue", ts=42)
-    again = to_anomalies(decide([("clickhouse", [cand(quantity=NAN), cand(trade_id="t2", instrument_id=ATOM,
-                                                                         seq=2)])], KNOWN, MAX_BARS, 99), "blue", 42)
+    again = to_anomalies(
+        decide(
+            [("clickhouse", [cand(quantity=NAN), cand(trade_id="t2", instrument_id=ATOM, seq=2)])], KNOWN, MAX_BARS, 99
+        ),
+        "blue",
+        42,
+    )
     assert [a.row_id for a in first] == [a.row_id for a in again]
     [a] = first
     assert (a.origin, a.code, a.severity, a.trade_id, a.ts) == ("restore", "RESTORE_REJECTED", "WARNING", "t1", 42)
@@ -249,8 +283,10 @@ def test_anomalies_are_deterministic_restore_facts_with_namespace_details():
 
 
 def test_json_form_round_trips_and_report_names_every_rejection():
-    decision = run(("hazelcast", [cand(source="hazelcast", seq=5, quantity=Decimal(2))]),
-                   ("clickhouse", [cand(seq=7), cand(trade_id="bad", instrument_id=ETH, bars_held=999)]))
+    decision = run(
+        ("hazelcast", [cand(source="hazelcast", seq=5, quantity=Decimal(2))]),
+        ("clickhouse", [cand(seq=7), cand(trade_id="bad", instrument_id=ETH, bars_held=999)]),
+    )
     as_dict = json.loads(decision_to_json(decision))
     assert as_dict["status"] == "RESTORED" and as_dict["slots"][0]["quantity"] == "0.01"
     assert msgspec.json.decode(decision_to_json(decision), type=type(decision)) == decision

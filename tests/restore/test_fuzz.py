@@ -25,21 +25,52 @@ from dolphin_nautilus.restore import (
 from .conftest import ATOM, BTC, KNOWN, MAX_BARS, cand
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-NUMBERS = st.sampled_from([Decimal(x) for x in (
-    "0", "-0", "-1", "1", "2.5", "NaN", "sNaN", "Infinity", "-Infinity", "1E-9", "1E+24", "-1E+24",
-    "1E+999999999", "1E-999999999", "5E-324", "1000000000000000", "1000000000000000.1")])
+NUMBERS = st.sampled_from(
+    [
+        Decimal(x)
+        for x in (
+            "0",
+            "-0",
+            "-1",
+            "1",
+            "2.5",
+            "NaN",
+            "sNaN",
+            "Infinity",
+            "-Infinity",
+            "1E-9",
+            "1E+24",
+            "-1E+24",
+            "1E+999999999",
+            "1E-999999999",
+            "5E-324",
+            "1000000000000000",
+            "1000000000000000.1",
+        )
+    ]
+)
 STATUSES = st.sampled_from(["OPEN", "OPEN", "OPEN", "CLOSED", "TOMBSTONED", "WEIRD", ""])
 SMALL = st.one_of(st.none(), st.integers(0, 4))  # few values: duplicated seq/ts and ties are common
 HUGE_INTS = st.sampled_from([None, -1, MAX_BARS + 1, 2**63, -(2**70), 10**5000])
 
-CORRUPTIONS = st.fixed_dictionaries({}, optional={
-    "instrument_id": st.sampled_from(["DOGE-USDT-PERP.BINGX", ""]),
-    "side": st.sampled_from(["??", ""]),
-    "quantity": NUMBERS, "notional": NUMBERS, "entry_price": NUMBERS, "realized_pnl": NUMBERS, "fees": NUMBERS,
-    "bars_held": HUGE_INTS, "legs": HUGE_INTS, "order_seq": HUGE_INTS,
-    "seq": st.sampled_from([2**63, 10**5000]), "ts": st.sampled_from([2**64]),
-    "defects": st.just(("x missing",)),
-})
+CORRUPTIONS = st.fixed_dictionaries(
+    {},
+    optional={
+        "instrument_id": st.sampled_from(["DOGE-USDT-PERP.BINGX", ""]),
+        "side": st.sampled_from(["??", ""]),
+        "quantity": NUMBERS,
+        "notional": NUMBERS,
+        "entry_price": NUMBERS,
+        "realized_pnl": NUMBERS,
+        "fees": NUMBERS,
+        "bars_held": HUGE_INTS,
+        "legs": HUGE_INTS,
+        "order_seq": HUGE_INTS,
+        "seq": st.sampled_from([2**63, 10**5000]),
+        "ts": st.sampled_from([2**64]),
+        "defects": st.just(("x missing",)),
+    },
+)
 
 
 @st.composite
@@ -52,7 +83,9 @@ def candidates(draw):
         status=draw(STATUSES),
         quantity=draw(st.sampled_from([Decimal(1), Decimal("0.5")])),
         bars_held=draw(st.sampled_from([0, 7, MAX_BARS])),
-        seq=draw(SMALL), ts=draw(SMALL), opened_ts=draw(SMALL),
+        seq=draw(SMALL),
+        ts=draw(SMALL),
+        opened_ts=draw(SMALL),
     )
     if draw(st.booleans()):
         fields.update(draw(CORRUPTIONS))
@@ -60,9 +93,12 @@ def candidates(draw):
 
 
 sources = st.lists(
-    st.tuples(st.sampled_from(["hazelcast", "clickhouse", "legacy"]),
-              st.one_of(st.none(), st.lists(candidates(), max_size=8))),
-    min_size=1, max_size=3, unique_by=lambda s: s[0],
+    st.tuples(
+        st.sampled_from(["hazelcast", "clickhouse", "legacy"]), st.one_of(st.none(), st.lists(candidates(), max_size=8))
+    ),
+    min_size=1,
+    max_size=3,
+    unique_by=lambda s: s[0],
 )
 
 
@@ -103,10 +139,22 @@ def finite_positive(x: Decimal) -> bool:
 
 
 def sane_alone(c) -> bool:
-    return (c.status == "OPEN" and finite_positive(c.quantity) and finite_positive(c.notional)
-            and finite_positive(c.entry_price) and read_number(c.realized_pnl).is_finite()
-            and read_number(c.fees).is_finite() and c.side in ("LONG", "SHORT") and c.instrument_id in KNOWN
-            and c.bars_held is not None and 0 <= c.bars_held <= MAX_BARS and all(v is None or 0 <= v <= INT64 for v in (c.legs, c.order_seq)) and in_int64(c.seq) and in_int64(c.ts) and not c.defects)
+    return (
+        c.status == "OPEN"
+        and finite_positive(c.quantity)
+        and finite_positive(c.notional)
+        and finite_positive(c.entry_price)
+        and read_number(c.realized_pnl).is_finite()
+        and read_number(c.fees).is_finite()
+        and c.side in ("LONG", "SHORT")
+        and c.instrument_id in KNOWN
+        and c.bars_held is not None
+        and 0 <= c.bars_held <= MAX_BARS
+        and all(v is None or 0 <= v <= INT64 for v in (c.legs, c.order_seq))
+        and in_int64(c.seq)
+        and in_int64(c.ts)
+        and not c.defects
+    )
 
 
 def ends_position(c) -> bool:
@@ -137,8 +185,7 @@ def latest_in_source(records):
     tops = []
     if with_seq:
         best = max((order_of(c)[0], order_of(c)[1] if order_of(c)[1] is not None else -1) for c in with_seq)
-        tops += [c for c in with_seq if (order_of(c)[0], order_of(c)[1] if order_of(c)[1] is not None else -1)
-                 == best]
+        tops += [c for c in with_seq if (order_of(c)[0], order_of(c)[1] if order_of(c)[1] is not None else -1) == best]
     if with_ts:
         tops += [c for c in with_ts if order_of(c)[1] == max(order_of(o)[1] for o in with_ts) and c not in tops]
     return tops
@@ -146,7 +193,14 @@ def latest_in_source(records):
 
 def same_record(slot, c) -> bool:
     return (slot.trade_id, slot.instrument_id, slot.side, slot.quantity, slot.notional, slot.seq, slot.ts) == (
-        c.trade_id, c.instrument_id, c.side, c.quantity, c.notional, c.seq, c.ts)
+        c.trade_id,
+        c.instrument_id,
+        c.side,
+        c.quantity,
+        c.notional,
+        c.seq,
+        c.ts,
+    )
 
 
 def check_decision(srcs, decision, allowed_drops=("instrument_conflict", "superseded")):
@@ -166,22 +220,32 @@ def check_decision(srcs, decision, allowed_drops=("instrument_conflict", "supers
         record = matches[0]
         assert sane_alone(record), "restored an invalid record"
         assert not any(ends_position(c) for c in latest), "a close tied with the restored record"
-        closers = [c for c in everything if c.trade_id == slot.trade_id and ends_position(c)
-                   and strictly_newer(c, record)]
+        closers = [
+            c for c in everything if c.trade_id == slot.trade_id and ends_position(c) and strictly_newer(c, record)
+        ]
         assert not closers, "restored a slot superseded by a newer close/retraction"
     restored_ids = {s.trade_id for s in decision.slots}
     rejected_ids = {r.trade_id for r in decision.rejections}
     for trade_id in {c.trade_id for c in everything} - restored_ids:
-        latests = [latest_in_source([c for c in cs if c.trade_id == trade_id]) for cs in by_source.values()
-                   if any(c.trade_id == trade_id for c in cs)]
+        latests = [
+            latest_in_source([c for c in cs if c.trade_id == trade_id])
+            for cs in by_source.values()
+            if any(c.trade_id == trade_id for c in cs)
+        ]
         closed_somewhere = any(c.status in ("CLOSED", "TOMBSTONED") for group in latests for c in group)
         assert trade_id in rejected_ids or closed_somewhere, f"{trade_id} dropped without a record"
         for group in latests:  # a clean, uncontested, unsuperseded claim must come back (or lose its instrument)
-            clean = len(group) == 1 and sane_alone(group[0]) and not any(
-                ends_position(c) and strictly_newer(c, group[0]) for c in everything if c.trade_id == trade_id)
+            clean = (
+                len(group) == 1
+                and sane_alone(group[0])
+                and not any(
+                    ends_position(c) and strictly_newer(c, group[0]) for c in everything if c.trade_id == trade_id
+                )
+            )
             if clean:
-                assert any(r.trade_id == trade_id and r.kind in allowed_drops
-                           for r in decision.rejections), f"{trade_id} had a clean claim and was not restored"
+                assert any(r.trade_id == trade_id and r.kind in allowed_drops for r in decision.rejections), (
+                    f"{trade_id} had a clean claim and was not restored"
+                )
 
 
 @SETTINGS
@@ -214,21 +278,51 @@ json_values = st.recursive(
 )
 field_values = st.one_of(json_values, st.sampled_from(["NaN", "inf", "-1", "0", "1", "sNaN", "2026-06-11", "OPEN"]))
 raw_rows = st.dictionaries(
-    st.sampled_from(["trade_id", "asset", "instrument_id", "side", "status", "quantity", "notional", "entry_price",
-                     "bars_held", "seq", "ts", "updated_at", "created_at", "legs", "order_seq", "fees"]),
-    field_values, max_size=16,
+    st.sampled_from(
+        [
+            "trade_id",
+            "asset",
+            "instrument_id",
+            "side",
+            "status",
+            "quantity",
+            "notional",
+            "entry_price",
+            "bars_held",
+            "seq",
+            "ts",
+            "updated_at",
+            "created_at",
+            "legs",
+            "order_seq",
+            "fees",
+        ]
+    ),
+    field_values,
+    max_size=16,
 )
-live_values = st.one_of(raw_rows, raw_rows.map(json.dumps), raw_rows.map(lambda r: json.dumps(r).encode()[:-1]),
-                        st.binary(max_size=20), json_values)
+live_values = st.one_of(
+    raw_rows,
+    raw_rows.map(json.dumps),
+    raw_rows.map(lambda r: json.dumps(r).encode()[:-1]),
+    st.binary(max_size=20),
+    json_values,
+)
 
 
 @SETTINGS
-@given(st.lists(st.one_of(raw_rows, json_values), max_size=6),
-       st.dictionaries(st.sampled_from(["t1", "t2", "account", "x"]), live_values, max_size=4),
-       st.one_of(json_values, st.lists(raw_rows, max_size=4), st.binary(max_size=10)))
+@given(
+    st.lists(st.one_of(raw_rows, json_values), max_size=6),
+    st.dictionaries(st.sampled_from(["t1", "t2", "account", "x"]), live_values, max_size=4),
+    st.one_of(json_values, st.lists(raw_rows, max_size=4), st.binary(max_size=10)),
+)
 def test_raw_shapes_parse_and_decide_without_raising(rows, entries, ledger):
-    batches = [parse_live_entries(entries), parse_position_state_rows(rows), parse_legacy_rows(rows, "legacy"),
-               parse_capital_ledger(ledger)]
+    batches = [
+        parse_live_entries(entries),
+        parse_position_state_rows(rows),
+        parse_legacy_rows(rows, "legacy"),
+        parse_capital_ledger(ledger),
+    ]
     for batch in batches:
         assert all(c.trade_id for c in batch.candidates)
     decision = decide(batches, KNOWN, MAX_BARS, now_ns=1)

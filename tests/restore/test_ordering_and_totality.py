@@ -30,8 +30,10 @@ def test_newer_zero_size_open_without_seq_wins_within_a_source_and_across_source
     old_open = cand(seq=3, ts=1_000)
     retraction = cand(seq=None, ts=2_000, quantity=Decimal(0), notional=Decimal(0))
     within = run(("clickhouse", [old_open, retraction]))
-    across = run(("clickhouse", [old_open]), ("legacy", [cand(source="legacy", seq=None, ts=2_000,
-                                                              quantity=Decimal(0), notional=Decimal(0))]))
+    across = run(
+        ("clickhouse", [old_open]),
+        ("legacy", [cand(source="legacy", seq=None, ts=2_000, quantity=Decimal(0), notional=Decimal(0))]),
+    )
     assert within.slots == () and across.slots == ()
     assert [r.kind for r in within.rejections] == ["retracted"]
     assert {r.kind for r in across.rejections} == {"superseded", "retracted"}
@@ -59,21 +61,47 @@ def test_seq_and_ts_disagreeing_in_a_cycle_is_a_tie_settled_conservatively():
 
 
 def test_end_record_newer_than_an_open_wins_in_any_source():
-    for end in (cand(source="legacy", seq=None, ts=2_000, status="TOMBSTONED"),
-                cand(source="legacy", seq=None, ts=2_000, quantity=Decimal(0))):
+    for end in (
+        cand(source="legacy", seq=None, ts=2_000, status="TOMBSTONED"),
+        cand(source="legacy", seq=None, ts=2_000, quantity=Decimal(0)),
+    ):
         decision = run(("hazelcast", [cand(source="hazelcast", seq=9, ts=1_000)]), ("legacy", [end]))
         assert decision.slots == ()
 
 
 def test_live_entry_is_parsed_like_a_legacy_row_so_the_newer_live_record_wins():
-    live_entry = {"trade_id": "t1", "instrument_id": BTC, "side": "LONG", "status": "OPEN", "quantity": "0.02",
-                  "notional": "1200", "bars_held": 4, "seq": 8, "ts": 2_000_000_000_000_000_000}
-    older_row = {**live_entry, "quantity": "0.01", "notional": "600", "entry_price": "60000", "realized_pnl": "0",
-                 "fees": "0", "legs": 0, "order_seq": 1, "seq": 7, "ts": 1_900_000_000_000_000_000}
+    live_entry = {
+        "trade_id": "t1",
+        "instrument_id": BTC,
+        "side": "LONG",
+        "status": "OPEN",
+        "quantity": "0.02",
+        "notional": "1200",
+        "bars_held": 4,
+        "seq": 8,
+        "ts": 2_000_000_000_000_000_000,
+    }
+    older_row = {
+        **live_entry,
+        "quantity": "0.01",
+        "notional": "600",
+        "entry_price": "60000",
+        "realized_pnl": "0",
+        "fees": "0",
+        "legs": 0,
+        "order_seq": 1,
+        "seq": 7,
+        "ts": 1_900_000_000_000_000_000,
+    }
     live = parse_live_entries({"t1": live_entry}, "live_state")
     [candidate] = live.candidates
     assert (candidate.entry_price, candidate.realized_pnl, candidate.fees, candidate.legs, candidate.defects) == (
-        Decimal(60000), 0, 0, 0, ())
+        Decimal(60000),
+        0,
+        0,
+        0,
+        (),
+    )
     decision = run(live, parse_position_state_rows([older_row]))
     [slot] = decision.slots
     assert (slot.source, slot.quantity) == ("live_state", Decimal("0.02"))
@@ -83,9 +111,19 @@ def test_live_entry_is_parsed_like_a_legacy_row_so_the_newer_live_record_wins():
 
 
 def row(trade_id, iid, quantity="0.01", notional="600", **extra):
-    return {"trade_id": trade_id, "instrument_id": iid, "side": "LONG", "status": "OPEN", "quantity": quantity,
-            "notional": notional, "entry_price": "60000", "bars_held": 1, "seq": 1,
-            "ts": 1_800_000_000_000_000_000, **extra}
+    return {
+        "trade_id": trade_id,
+        "instrument_id": iid,
+        "side": "LONG",
+        "status": "OPEN",
+        "quantity": quantity,
+        "notional": notional,
+        "entry_price": "60000",
+        "bars_held": 1,
+        "seq": 1,
+        "ts": 1_800_000_000_000_000_000,
+        **extra,
+    }
 
 
 @pytest.mark.parametrize("field", ["quantity", "notional", "entry_price", "realized_pnl", "fees"])
@@ -102,10 +140,27 @@ def test_one_huge_number_is_one_rejection_and_the_valid_slot_beside_it_is_restor
 def test_hand_built_candidates_with_huge_values_are_rejected_not_raised():
     bad = cand(trade_id="bad", quantity=Decimal("1E+24"), notional=Decimal("1E+999999999"))
     snan = cand(trade_id="snan", instrument_id=ATOM, fees=Decimal("sNaN"), seq=2**80)
-    decision = decide_with_dust([("clickhouse", [bad, snan, cand(trade_id="ok", instrument_id=ETH,
-                                                                   entry_price=Decimal(3000), quantity=Decimal(1),
-                                                                   notional=Decimal(3000))])],
-                                SPECS, MAX_BARS, now_ns=1)
+    decision = decide_with_dust(
+        [
+            (
+                "clickhouse",
+                [
+                    bad,
+                    snan,
+                    cand(
+                        trade_id="ok",
+                        instrument_id=ETH,
+                        entry_price=Decimal(3000),
+                        quantity=Decimal(1),
+                        notional=Decimal(3000),
+                    ),
+                ],
+            )
+        ],
+        SPECS,
+        MAX_BARS,
+        now_ns=1,
+    )
     assert [s.trade_id for s in decision.slots] == ["ok"]
     reasons = {r.trade_id: r.reason for r in decision.rejections}
     assert "quantity 1E+24 beyond the sane bound" in reasons["bad"]
@@ -137,9 +192,9 @@ def test_wrong_types_in_a_candidate_reject_that_candidate_only():
 
 
 def sideless(qty="0.01", iid=BTC):
-    return parse_position_state_rows([{k: v for k, v in row("t1", iid, quantity=qty,
-                                                            notional=str(Decimal(qty) * 60000)).items()
-                                       if k != "side"}])
+    return parse_position_state_rows(
+        [{k: v for k, v in row("t1", iid, quantity=qty, notional=str(Decimal(qty) * 60000)).items() if k != "side"}]
+    )
 
 
 @pytest.mark.parametrize(("venue_qty", "side"), [("0.01", "LONG"), ("-0.01", "SHORT"), ("0.01004", "LONG")])
@@ -150,13 +205,16 @@ def test_sideless_candidate_takes_the_venue_side_when_quantities_agree_within_pr
     assert [s.side for s in decide_with_dust([batch], SPECS, MAX_BARS, 1).slots] == [side]
 
 
-@pytest.mark.parametrize(("venue", "reason"), [
-    ({BTC: (Decimal("0.02"), Decimal(1))}, "venue holds 0.02"),
-    ({BTC: (Decimal(0), Decimal(0))}, "venue is flat"),
-    ({}, "venue is flat"),
-    ({BTC: (Decimal("NaN"), Decimal(0))}, "not a sane number"),
-    ({BTC: ("x", 1)}, "not a sane number"),
-])
+@pytest.mark.parametrize(
+    ("venue", "reason"),
+    [
+        ({BTC: (Decimal("0.02"), Decimal(1))}, "venue holds 0.02"),
+        ({BTC: (Decimal(0), Decimal(0))}, "venue is flat"),
+        ({}, "venue is flat"),
+        ({BTC: (Decimal("NaN"), Decimal(0))}, "not a sane number"),
+        ({BTC: ("x", 1)}, "not a sane number"),
+    ],
+)
 def test_sideless_candidate_is_rejected_with_the_reason_when_the_venue_disagrees(venue, reason):
     [batch] = complete_sides_from_venue([sideless()], venue, SPECS)
     decision = decide_with_dust([batch], SPECS, MAX_BARS, 1)

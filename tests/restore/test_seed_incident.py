@@ -20,8 +20,19 @@ from dolphin_nautilus.restore import (
 from .conftest import ATOM, BTC, KNOWN, MAX_BARS
 
 T0 = dt.datetime(2026, 6, 11, 9, 0)
-COLUMNS = ["trade_id", "asset", "side", "status", "quantity", "notional", "entry_price", "bars_held", "ts",
-           "updated_at", "created_at"]
+COLUMNS = [
+    "trade_id",
+    "asset",
+    "side",
+    "status",
+    "quantity",
+    "notional",
+    "entry_price",
+    "bars_held",
+    "ts",
+    "updated_at",
+    "created_at",
+]
 # The legacy capital_update_ledger file: a LIST of entries (the old parser called .get on it).
 LIST_LEDGER = [
     {"ts": "2026-06-11T08:00:00", "capital": 10_000.0, "reason": "start"},
@@ -82,8 +93,12 @@ def test_seed_incident_zero_size_open_atom_leg_1a3d2f9c_is_rejected_and_restore_
 def test_seed_incident_only_bad_leg_goes_flat_not_failed(chdb_client, legacy_db):
     _seed_legacy_table(chdb_client, legacy_db)
     chdb_client.command(f"DELETE FROM {legacy_db}.position_state WHERE trade_id = '77be01aa'")
-    decision = decide([read_legacy_position_state(chdb_client, legacy_db),
-                       parse_capital_ledger(json.dumps(LIST_LEDGER))], KNOWN, MAX_BARS, now_ns=1)
+    decision = decide(
+        [read_legacy_position_state(chdb_client, legacy_db), parse_capital_ledger(json.dumps(LIST_LEDGER))],
+        KNOWN,
+        MAX_BARS,
+        now_ns=1,
+    )
     assert decision.status is RestoreStatus.FLAT
     assert decision.slots == ()
     _assert_atom_leg_rejected(decision)
@@ -93,17 +108,32 @@ def test_seed_incident_only_bad_leg_goes_flat_not_failed(chdb_client, legacy_db)
 def test_seed_incident_stale_live_entry_for_retracted_leg_does_not_come_back(chdb_client, legacy_db):
     """The live state still holds the leg at its last non-zero size, older than the zero-size row."""
     _seed_legacy_table(chdb_client, legacy_db)
-    stale = {"trade_id": "1a3d2f9c", "instrument_id": ATOM, "side": "SHORT", "status": "OPEN", "quantity": "40",
-             "notional": "320", "entry_price": "8", "bars_held": 33, "realized_pnl": "1.2", "fees": "0.4",
-             "legs": 1, "seq": 2, "ts": int(dt.datetime(2026, 6, 11, 9, 20, tzinfo=dt.UTC).timestamp() * 1e9),
-             "opened_ts": 1, "order_seq": 2}
+    stale = {
+        "trade_id": "1a3d2f9c",
+        "instrument_id": ATOM,
+        "side": "SHORT",
+        "status": "OPEN",
+        "quantity": "40",
+        "notional": "320",
+        "entry_price": "8",
+        "bars_held": 33,
+        "realized_pnl": "1.2",
+        "fees": "0.4",
+        "legs": 1,
+        "seq": 2,
+        "ts": int(dt.datetime(2026, 6, 11, 9, 20, tzinfo=dt.UTC).timestamp() * 1e9),
+        "opened_ts": 1,
+        "order_seq": 2,
+    }
     live = parse_live_entries({"1a3d2f9c": json.dumps(stale, sort_keys=True), "account": LIST_LEDGER})
 
     decision = decide([live, read_legacy_position_state(chdb_client, legacy_db)], KNOWN, MAX_BARS, now_ns=1)
 
     assert [s.trade_id for s in decision.slots] == ["77be01aa"]
     superseded = [r for r in decision.rejections if r.trade_id == "1a3d2f9c"]
-    assert [(r.source, r.kind) for r in superseded] == [("hazelcast", "superseded"),
-                                                        ("legacy_position_state", "retracted")]
+    assert [(r.source, r.kind) for r in superseded] == [
+        ("hazelcast", "superseded"),
+        ("legacy_position_state", "retracted"),
+    ]
     assert "superseded by newer legacy_position_state OPEN qty=0.0" in superseded[0].reason
     assert decision.capital.source == "hazelcast" and decision.capital.total == Decimal("10042.5")

@@ -168,13 +168,12 @@ class Config(_Section):
 
 
 # Paths a node writes under its own state folder (or a backtest's run folder), and the folders themselves.
-STORE_PATH_KEYS: tuple[tuple[str, str], ...] = (("clickhouse", "path"), ("hazelcast", "path"),
-                                                 ("journal", "spool_dir"))
+STORE_PATH_KEYS: tuple[tuple[str, str], ...] = (("clickhouse", "path"), ("hazelcast", "path"), ("journal", "spool_dir"))
 HOME_PATH_KEYS: tuple[tuple[str, str], ...] = (("node", "state_dir"), ("node", "output_dir"))
 UNCLAIMED_DEFAULT_BY_ENVIRONMENT = {"live": "refuse"}
 
 
-def resolve_path(config: "Config", path: str) -> Path:
+def resolve_path(config: Config, path: str) -> Path:
     """Relative paths in a config are relative to the project folder (the parent of configs/)."""
     candidate = Path(path)
     if candidate.is_absolute() or not config.source:
@@ -182,7 +181,7 @@ def resolve_path(config: "Config", path: str) -> Path:
     return (Path(config.source).resolve().parent.parent / candidate).resolve()
 
 
-def state_dir_for(config: "Config") -> Path:
+def state_dir_for(config: Config) -> Path:
     """The namespace's own folder under node.state_dir: stores, logs, status and control files."""
     return resolve_path(config, config.node.state_dir) / config.node.namespace
 
@@ -197,6 +196,7 @@ OWNER_ONLY_UMASK = 0o077
 def restrict_new_files() -> None:
     """Called first thing by dolphin-node, dolphin-backtest and dolphin-ctl."""
     os.umask(OWNER_ONLY_UMASK)
+
 
 # Environment variable -> (config key path, type). Operational knobs only; never secrets.
 ENV_OVERRIDES: dict[str, tuple[tuple[str, ...], type]] = {
@@ -262,8 +262,11 @@ def _default_unclaimed_policy(raw: dict[str, Any]) -> None:
     """Live refuses to adopt a venue position nobody claims unless a config says otherwise."""
     environment = (raw.get("node") or {}).get("environment")
     restore = raw.setdefault("restore", {})
-    if isinstance(restore, dict) and "unclaimed_venue_position" not in restore \
-            and environment in UNCLAIMED_DEFAULT_BY_ENVIRONMENT:
+    if (
+        isinstance(restore, dict)
+        and "unclaimed_venue_position" not in restore
+        and environment in UNCLAIMED_DEFAULT_BY_ENVIRONMENT
+    ):
         restore["unclaimed_venue_position"] = UNCLAIMED_DEFAULT_BY_ENVIRONMENT[environment]
 
 
@@ -274,9 +277,13 @@ def _check_paths(config: Config, origins: dict[tuple[str, ...], str], source: st
         value = getattr(getattr(config, keys[0]), keys[1])
         where = origins.get(keys, source)
         if ".." in Path(value).parts:
-            raise ConfigError(where, ".".join(keys), value,
-                              "a path without '..' (it must not escape its folder; write an absolute path "
-                              "instead if the folder really lives elsewhere)")
+            raise ConfigError(
+                where,
+                ".".join(keys),
+                value,
+                "a path without '..' (it must not escape its folder; write an absolute path "
+                "instead if the folder really lives elsewhere)",
+            )
         if not value.strip():
             raise ConfigError(where, ".".join(keys), value, "a non-empty path")
     if config.node.allow_absolute_store_paths:
@@ -284,9 +291,13 @@ def _check_paths(config: Config, origins: dict[tuple[str, ...], str], source: st
     for keys in STORE_PATH_KEYS:
         value = getattr(getattr(config, keys[0]), keys[1])
         if Path(value).is_absolute():
-            raise ConfigError(origins.get(keys, source), ".".join(keys), value,
-                              "a path relative to the node's state folder (or the backtest run folder); an "
-                              "absolute store path needs `allow_absolute_store_paths = true` in [node]")
+            raise ConfigError(
+                origins.get(keys, source),
+                ".".join(keys),
+                value,
+                "a path relative to the node's state folder (or the backtest run folder); an "
+                "absolute store path needs `allow_absolute_store_paths = true` in [node]",
+            )
 
 
 def _read_with_bases(path: Path, seen: tuple[Path, ...], origins: dict[tuple[str, ...], str]) -> dict[str, Any]:
@@ -308,8 +319,9 @@ def _read_with_bases(path: Path, seen: tuple[Path, ...], origins: dict[tuple[str
     return data if base_name is None else _merge(base, data)
 
 
-def _record_origins(data: dict[str, Any], source: str, prefix: tuple[str, ...],
-                    origins: dict[tuple[str, ...], str]) -> None:
+def _record_origins(
+    data: dict[str, Any], source: str, prefix: tuple[str, ...], origins: dict[tuple[str, ...], str]
+) -> None:
     for key, value in data.items():
         if isinstance(value, dict):
             _record_origins(value, source, prefix + (key,), origins)
@@ -332,9 +344,13 @@ def _reject_secrets(raw: dict[str, Any], source: str, prefix: tuple[str, ...]) -
         if isinstance(value, dict):
             _reject_secrets(value, source, prefix + (key,))
         elif SECRET_KEY_PATTERN.search(key) and key != "live_authorization":
-            raise ConfigError(source, ".".join(prefix + (key,)), "<redacted>",
-                              "no secrets in config files: set them as environment variables "
-                              "(BINGX_API_KEY, BINGX_API_SECRET, DOLPHIN_CLICKHOUSE_PASSWORD, DOLPHIN_HAZELCAST_PASSWORD)")
+            raise ConfigError(
+                source,
+                ".".join(prefix + (key,)),
+                "<redacted>",
+                "no secrets in config files: set them as environment variables "
+                "(BINGX_API_KEY, BINGX_API_SECRET, DOLPHIN_CLICKHOUSE_PASSWORD, DOLPHIN_HAZELCAST_PASSWORD)",
+            )
 
 
 def _apply_env_overrides(raw: dict[str, Any], environ: dict[str, str]) -> None:

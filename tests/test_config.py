@@ -46,17 +46,34 @@ def test_namespace_derives_trader_id_and_client_order_prefix(tmp_path: Path) -> 
         (MINIMAL + "bogus = 1\n", "strategy.bogus", "bad value 1: expected no such key (unknown setting)"),
         (MINIMAL + 'max_hold_bars = "x"\n', "strategy.max_hold_bars", "bad value 'x': expected `int`, got `str`"),
         (MINIMAL + "max_hold_bars = 0\n", "strategy.max_hold_bars", "bad value 0: expected `int` >= 1"),
-        (MINIMAL + 'trade_notional_usdt = "-5"\n', "strategy.trade_notional_usdt", "bad value '-5': expected a decimal > 0"),
+        (
+            MINIMAL + 'trade_notional_usdt = "-5"\n',
+            "strategy.trade_notional_usdt",
+            "bad value '-5': expected a decimal > 0",
+        ),
         (MINIMAL.replace('namespace = "blue"\n', ""), "node.namespace", "is missing: expected a required value"),
-        (MINIMAL.replace('"backtest"', '"paper"'), "node.environment",
-         "bad value 'paper': expected one of 'backtest', 'vst', 'live'"),
+        (
+            MINIMAL.replace('"backtest"', '"paper"'),
+            "node.environment",
+            "bad value 'paper': expected one of 'backtest', 'vst', 'live'",
+        ),
         (MINIMAL.replace('"blue"', '"Blue!"'), "node.namespace", "expected `str` matching regex"),
-        (MINIMAL.replace('"BTC-USDT-PERP.BINGX"', '"BTCUSDT"'), "strategy.instruments",
-         "expected ids like 'BTC-USDT-PERP.BINGX'"),
-        (MINIMAL + "[backtest]\nleverage = 500\n", "backtest.leverage", "bad value 500: expected a decimal between 1 and 125"),
+        (
+            MINIMAL.replace('"BTC-USDT-PERP.BINGX"', '"BTCUSDT"'),
+            "strategy.instruments",
+            "expected ids like 'BTC-USDT-PERP.BINGX'",
+        ),
+        (
+            MINIMAL + "[backtest]\nleverage = 500\n",
+            "backtest.leverage",
+            "bad value 500: expected a decimal between 1 and 125",
+        ),
         (MINIMAL + "[clickhouse]\nport = 70000\n", "clickhouse.port", "bad value 70000: expected `int` <= 65535"),
-        (MINIMAL + "[strategy.reference]\nretract_step = 1.5\n", "strategy.reference.retract_step",
-         "bad value 1.5: expected `float` < 1"),
+        (
+            MINIMAL + "[strategy.reference]\nretract_step = 1.5\n",
+            "strategy.reference.retract_step",
+            "bad value 1.5: expected `float` < 1",
+        ),
     ],
 )
 def test_errors_name_file_key_value_and_expectation(tmp_path: Path, text: str, key: str, fragment: str) -> None:
@@ -98,7 +115,11 @@ def test_extends_merges_tables_and_rejects_cycles(tmp_path: Path) -> None:
 def test_environment_overrides_operational_knobs(tmp_path: Path) -> None:
     env = {"DOLPHIN_POLL_INTERVAL_SEC": "2.5", "DOLPHIN_MAX_HOLD_BARS": "40", "DOLPHIN_RATE_LIMIT_COOLDOWN_SEC": "9"}
     cfg = load_config(write(tmp_path, MINIMAL), environ=env)
-    assert (cfg.strategy.poll_interval_s, cfg.strategy.max_hold_bars, cfg.strategy.rate_limit_cooldown_s) == (2.5, 40, 9.0)
+    assert (cfg.strategy.poll_interval_s, cfg.strategy.max_hold_bars, cfg.strategy.rate_limit_cooldown_s) == (
+        2.5,
+        40,
+        9.0,
+    )
 
 
 def test_bad_environment_override_names_the_variable(tmp_path: Path) -> None:
@@ -126,11 +147,19 @@ def test_live_authorization_phrase_is_documented_in_live_config() -> None:
 
 
 # ------------------------------------------------------------------------------------------ files stay home
-@pytest.mark.parametrize(("section", "key"), [("clickhouse", "path"), ("hazelcast", "path"), ("journal", "spool_dir"),
-                                              ("node", "state_dir"), ("node", "output_dir")])
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [
+        ("clickhouse", "path"),
+        ("hazelcast", "path"),
+        ("journal", "spool_dir"),
+        ("node", "state_dir"),
+        ("node", "output_dir"),
+    ],
+)
 def test_a_dotdot_path_is_refused_naming_the_file_and_the_key(tmp_path: Path, section: str, key: str) -> None:
     base = write(tmp_path, f'[{section}]\n{key} = "data/../../elsewhere"\n', "base.toml")
-    text = MINIMAL.replace("[node]\n", "extends = \"base.toml\"\n[node]\n")
+    text = MINIMAL.replace("[node]\n", 'extends = "base.toml"\n[node]\n')
     child = write(tmp_path, text)
     with pytest.raises(ConfigError) as err:
         load_config(child, environ={})

@@ -18,7 +18,11 @@ from pathlib import Path
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 
-from dolphin_nautilus.contracts.restore import RESTORE_HANDOVER_CACHE_KEY, RESTORE_REPORT_TEXT_CACHE_KEY, decode_handover
+from dolphin_nautilus.contracts.restore import (
+    RESTORE_HANDOVER_CACHE_KEY,
+    RESTORE_REPORT_TEXT_CACHE_KEY,
+    decode_handover,
+)
 from dolphin_nautilus.logs import log_event, node_logger
 from dolphin_nautilus.state.node_files import RESULT_FILE, STATUS_FILE, take_reconcile_request, write_json
 
@@ -47,8 +51,9 @@ class NodeControlActor(Actor):
         self._reconcile, self._loop = reconcile, loop
 
     def on_start(self) -> None:
-        self.clock.set_timer("dolphin-control", timedelta(seconds=self.config.interval_s),
-                             callback=lambda _event: self.tick())
+        self.clock.set_timer(
+            "dolphin-control", timedelta(seconds=self.config.interval_s), callback=lambda _event: self.tick()
+        )
         self.tick()
 
     def on_stop(self) -> None:
@@ -69,8 +74,13 @@ class NodeControlActor(Actor):
         if request is None:
             return
         self._reconciling = True
-        log_event(self._jlog, logging.WARNING, "reconcile_requested",
-                  f"full venue reconcile requested by {request.get('requested_by', '?')}", request=request)
+        log_event(
+            self._jlog,
+            logging.WARNING,
+            "reconcile_requested",
+            f"full venue reconcile requested by {request.get('requested_by', '?')}",
+            request=request,
+        )
         future = asyncio.run_coroutine_threadsafe(self._run_reconcile(request), self._loop)
         future.add_done_callback(lambda _f: None)
 
@@ -81,25 +91,38 @@ class NodeControlActor(Actor):
             error = ""
         except Exception as exc:  # noqa: BLE001 - reported to the operator, the node keeps running
             ok, error = False, f"{type(exc).__name__}: {exc}"
-        result = {"request": request, "started_ns": started, "finished_ns": time.time_ns(), "ok": bool(ok),
-                  "error": error}
+        result = {
+            "request": request,
+            "started_ns": started,
+            "finished_ns": time.time_ns(),
+            "ok": bool(ok),
+            "error": error,
+        }
         self._last_reconcile = result
         write_json(self._state_dir / RESULT_FILE, result)
-        log_event(self._jlog, logging.INFO if ok else logging.ERROR, "reconcile_done",
-                  "venue reconcile finished" if ok else f"venue reconcile FAILED {error}".strip(),
-                  code=None if ok else "STALE_STATE_RECONCILING", ok=bool(ok))
+        log_event(
+            self._jlog,
+            logging.INFO if ok else logging.ERROR,
+            "reconcile_done",
+            "venue reconcile finished" if ok else f"venue reconcile FAILED {error}".strip(),
+            code=None if ok else "STALE_STATE_RECONCILING",
+            ok=bool(ok),
+        )
         self._reconciling = False
 
     def write_status(self, *, trader_running: bool) -> None:
         handover = self.cache.get(RESTORE_HANDOVER_CACHE_KEY)
         report = self.cache.get(RESTORE_REPORT_TEXT_CACHE_KEY)
-        write_json(self._state_dir / STATUS_FILE, {
-            **self._identity,
-            "pid": os.getpid(),
-            "started_ns": self._started_ns,
-            "updated_ns": time.time_ns(),
-            "trader_running": trader_running,
-            "safe_mode": decode_handover(bytes(handover)).safe_mode if handover else "",
-            "restore_report": report.decode() if report else "",
-            "last_reconcile": self._last_reconcile,
-        })
+        write_json(
+            self._state_dir / STATUS_FILE,
+            {
+                **self._identity,
+                "pid": os.getpid(),
+                "started_ns": self._started_ns,
+                "updated_ns": time.time_ns(),
+                "trader_running": trader_running,
+                "safe_mode": decode_handover(bytes(handover)).safe_mode if handover else "",
+                "restore_report": report.decode() if report else "",
+                "last_reconcile": self._last_reconcile,
+            },
+        )

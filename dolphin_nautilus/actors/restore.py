@@ -11,12 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.model.identifiers import InstrumentId
@@ -35,7 +34,7 @@ from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.resources import resources_for, spec_of_instrument
 from dolphin_nautilus.restore.breaker import BreakerVerdict, RestartBreaker
 from dolphin_nautilus.restore.candidates import SourceBatch
-from dolphin_nautilus.restore.report import UNCLAIMED_ADOPTED, UNCLAIMED_CODES
+from dolphin_nautilus.restore.decide import decide_with_dust
 from dolphin_nautilus.restore.plan import (
     REPORT_JSON,
     REPORT_TEXT,
@@ -49,17 +48,17 @@ from dolphin_nautilus.restore.plan import (
     VenueUnavailable,
     _anomaly,
     build_plan,
-    decide_with_dust,
     external_slot,
-    refuse_unclaimed,
     fallback_plan,
     read_sources,
+    refuse_unclaimed,
     run_bounded,
     store_legacy_reader,
 )
-
+from dolphin_nautilus.restore.report import UNCLAIMED_ADOPTED, UNCLAIMED_CODES
 
 _JSON_LOG = logging.getLogger("dolphin.restore")  # routed to dolphin-node.jsonl by the launcher's logging set-up
+
 
 def cache_venue_positions(cache: Any, instrument_ids: list[str]) -> VenuePositions:
     """The live `VenuePositions`: the open positions in the Nautilus cache, vouched for by the exec client's
@@ -79,8 +78,10 @@ def cache_venue_positions(cache: Any, instrument_ids: list[str]) -> VenuePositio
             signed = sum((p.signed_decimal_qty() for p in positions), Decimal(0))
             if signed != 0:
                 weights = sum((abs(p.signed_decimal_qty()) for p in positions), Decimal(0))
-                avg = sum((abs(p.signed_decimal_qty()) * Decimal(repr(p.avg_px_open)) for p in positions),
-                          Decimal(0)) / weights
+                avg = (
+                    sum((abs(p.signed_decimal_qty()) * Decimal(repr(p.avg_px_open)) for p in positions), Decimal(0))
+                    / weights
+                )
                 result[iid] = (signed, avg)
         return result
 
@@ -130,14 +131,20 @@ class RestoreActor(Actor):
             self._wire()
             self.plan = self._restore()
         except Exception as exc:  # noqa: BLE001 - an exception here would leave the trader STARTING
-            self.plan = fallback_plan(f"restore actor error: {exc!r}", "RESTORE_INTERNAL_ERROR",
-                                      namespace=self.config.namespace, now_ns=self.clock.timestamp_ns())
+            self.plan = fallback_plan(
+                f"restore actor error: {exc!r}",
+                "RESTORE_INTERNAL_ERROR",
+                namespace=self.config.namespace,
+                now_ns=self.clock.timestamp_ns(),
+            )
         try:
             self._apply(self.plan)
         except Exception as exc:  # noqa: BLE001
             self.log.error(f"RESTORE could not hand over its plan: {exc!r}; starting flat in safe mode")
-            self.cache.add(RESTORE_HANDOVER_CACHE_KEY, encode_handover(RestoreHandover(
-                slots=[], safe_mode=f"restore hand-over failed: {exc!r}", flatten=[])))
+            self.cache.add(
+                RESTORE_HANDOVER_CACHE_KEY,
+                encode_handover(RestoreHandover(slots=[], safe_mode=f"restore hand-over failed: {exc!r}", flatten=[])),
+            )
 
     def _wire(self) -> None:
         cfg = self.config
@@ -162,28 +169,46 @@ class RestoreActor(Actor):
             return fallback_plan(str(exc), "RESTORE_TIMEOUT", namespace=cfg.namespace, now_ns=now)
         self.breaker = verdict
         decision = decide_with_dust(batches, self._specs, cfg.max_bars_held, now)
-        plan = build_plan(batches, decision, self._ask_venue(), namespace=cfg.namespace, specs=self._specs,
-                          unclaimed=cfg.unclaimed_venue_position, now_ns=now)
+        plan = build_plan(
+            batches,
+            decision,
+            self._ask_venue(),
+            namespace=cfg.namespace,
+            specs=self._specs,
+            unclaimed=cfg.unclaimed_venue_position,
+            now_ns=now,
+        )
         plan.notes += list(verdict.warnings)
         if verdict.tripped:
             plan.safe_mode.append(verdict.reason)
-            plan.anomalies.append(_anomaly(now, "RESTART_LOOP", "CRITICAL", cfg.namespace,
-                                           f"{verdict.reason}: starting in safe mode (exits only)",
-                                           starts=verdict.starts_in_window))
+            plan.anomalies.append(
+                _anomaly(
+                    now,
+                    "RESTART_LOOP",
+                    "CRITICAL",
+                    cfg.namespace,
+                    f"{verdict.reason}: starting in safe mode (exits only)",
+                    starts=verdict.starts_in_window,
+                )
+            )
         if plan.venue.startswith("unavailable"):
-            self.clock.set_timer(VENUE_RETRY_TIMER, dt.timedelta(seconds=cfg.venue_retry_s),
-                                 callback=self._retry_venue)
+            self.clock.set_timer(VENUE_RETRY_TIMER, dt.timedelta(seconds=cfg.venue_retry_s), callback=self._retry_venue)
         return plan
 
     def _read(self) -> tuple[BreakerVerdict, list[SourceBatch]]:
         cfg = self.config
         state_dir = Path(cfg.state_dir) if cfg.state_dir else None
-        breaker = RestartBreaker(window_s=cfg.restart_window_s, max_starts=cfg.restart_max,
-                                 live_state=self._stores.live_state, state_dir=state_dir,
-                                 clock_ns=self._wall_clock_ns)
+        breaker = RestartBreaker(
+            window_s=cfg.restart_window_s,
+            max_starts=cfg.restart_max,
+            live_state=self._stores.live_state,
+            state_dir=state_dir,
+            clock_ns=self._wall_clock_ns,
+        )
         verdict = breaker.record_start()
-        batches = read_sources(self._stores, legacy_reader=self._legacy_reader,
-                               capital_ledger_path=cfg.capital_ledger_path)
+        batches = read_sources(
+            self._stores, legacy_reader=self._legacy_reader, capital_ledger_path=cfg.capital_ledger_path
+        )
         return verdict, batches
 
     def _ask_venue(self) -> VenueAnswer:
@@ -201,21 +226,38 @@ class RestoreActor(Actor):
                 self._stores.journal.append(fact)
             except Exception as exc:  # noqa: BLE001 - the report still says it; the start goes on
                 self.log.error(f"RESTORE could not journal {fact.table} {getattr(fact, 'code', '')}: {exc!r}")
-        self.cache.add(RESTORE_HANDOVER_CACHE_KEY, encode_handover(RestoreHandover(
-            slots=plan.book_slots(), safe_mode="; ".join(plan.safe_mode), flatten=list(plan.flatten))))
+        self.cache.add(
+            RESTORE_HANDOVER_CACHE_KEY,
+            encode_handover(
+                RestoreHandover(
+                    slots=plan.book_slots(), safe_mode="; ".join(plan.safe_mode), flatten=list(plan.flatten)
+                )
+            ),
+        )
         self._publish_report(plan)
         for fact in plan.anomalies:  # each with its code in the node's JSON log (the `dolphin` logger)
-            _JSON_LOG.log(logging.getLevelName(fact.severity), fact.message,
-                          extra={"event": "restore_fault", "code": fact.code, "instrument_id": fact.instrument_id,
-                                 "trade_id": fact.trade_id})
+            _JSON_LOG.log(
+                logging.getLevelName(fact.severity),
+                fact.message,
+                extra={
+                    "event": "restore_fault",
+                    "code": fact.code,
+                    "instrument_id": fact.instrument_id,
+                    "trade_id": fact.trade_id,
+                },
+            )
             if fact.code in UNCLAIMED_CODES:
                 self.log.warning(f"[{fact.code}] {fact.message}")
         for rejection in plan.decision.rejections:
-            self.log.warning(f"RESTORE rejected [{rejection.kind}] {rejection.source} "
-                             f"trade={rejection.trade_id or '?'}: {rejection.reason}")
-        summary = (f"RESTORE {plan.decision.status}: {len(plan.slots)} slot(s), "
-                   f"{len(plan.decision.rejections)} rejection(s), {len(plan.tombstones)} tombstone(s), "
-                   f"venue {plan.venue}")
+            self.log.warning(
+                f"RESTORE rejected [{rejection.kind}] {rejection.source} "
+                f"trade={rejection.trade_id or '?'}: {rejection.reason}"
+            )
+        summary = (
+            f"RESTORE {plan.decision.status}: {len(plan.slots)} slot(s), "
+            f"{len(plan.decision.rejections)} rejection(s), {len(plan.tombstones)} tombstone(s), "
+            f"venue {plan.venue}"
+        )
         if plan.safe_mode:
             self.log.error(f"{summary}; SAFE MODE: {'; '.join(plan.safe_mode)}")
         else:
@@ -245,21 +287,35 @@ class RestoreActor(Actor):
         now = self.clock.timestamp_ns()
         plan = self.plan
         held = {s.instrument_id: s.trade_id for s in plan.slots}
-        unclaimed = {iid: (q, px) for iid, (q, px) in sorted(answer.items())
-                     if q != 0 and iid not in held and iid in self._specs}
+        unclaimed = {
+            iid: (q, px) for iid, (q, px) in sorted(answer.items()) if q != 0 and iid not in held and iid in self._specs
+        }
         refusing = self.config.unclaimed_venue_position == "refuse"
         adopt = [] if refusing else [external_slot(iid, q, px, now) for iid, (q, px) in unclaimed.items()]
         plan.safe_mode = [r for r in plan.safe_mode if not r.startswith("venue positions unknown")]
         unclaimed_facts: list = []
         if refusing:
-            plan.safe_mode += [refuse_unclaimed(unclaimed_facts, iid, q, px, self.config.namespace, now)
-                               for iid, (q, px) in unclaimed.items()]
-        unclaimed_facts += [_anomaly(now, UNCLAIMED_ADOPTED, "WARNING", self.config.namespace,
-                                     f"venue holds {s.quantity} {s.instrument_id} that no trade owns: adopted as "
-                                     f"external slot {s.trade_id}", s.trade_id, s.instrument_id) for s in adopt]
+            plan.safe_mode += [
+                refuse_unclaimed(unclaimed_facts, iid, q, px, self.config.namespace, now)
+                for iid, (q, px) in unclaimed.items()
+            ]
+        unclaimed_facts += [
+            _anomaly(
+                now,
+                UNCLAIMED_ADOPTED,
+                "WARNING",
+                self.config.namespace,
+                f"venue holds {s.quantity} {s.instrument_id} that no trade owns: adopted as external slot {s.trade_id}",
+                s.trade_id,
+                s.instrument_id,
+            )
+            for s in adopt
+        ]
         message = VenueReconciled(
-            positions={iid: (str(answer.get(iid, (ZERO, ZERO))[0]), str(answer.get(iid, (ZERO, ZERO))[1]))
-                       for iid in self.config.instrument_ids},
+            positions={
+                iid: (str(answer.get(iid, (ZERO, ZERO))[0]), str(answer.get(iid, (ZERO, ZERO))[1]))
+                for iid in self.config.instrument_ids
+            },
             adopt=list(adopt),
             flatten=[s.instrument_id for s in adopt] if self.config.unclaimed_venue_position == "flatten" else [],
             safe_mode="; ".join(plan.safe_mode),
@@ -267,12 +323,18 @@ class RestoreActor(Actor):
         plan.venue = f"reconciled after {self.venue_retries} retr{'y' if self.venue_retries == 1 else 'ies'}"
         plan.slots = [s for s in plan.slots if answer.get(s.instrument_id, (ZERO, ZERO))[0] != 0] + adopt
         plan.flatten = message.flatten
-        plan.anomalies = [_anomaly(now, "RESTORE_VENUE_RECONCILED", "WARNING", self.config.namespace,
-                                   f"venue answered after {self.venue_retries} retr"
-                                   f"{'y' if self.venue_retries == 1 else 'ies'}; reconciled "
-                                   f"{len(held)} restored slot(s), {len(unclaimed)} unclaimed position(s)"),
-                          *unclaimed_facts]
+        plan.anomalies = [
+            _anomaly(
+                now,
+                "RESTORE_VENUE_RECONCILED",
+                "WARNING",
+                self.config.namespace,
+                f"venue answered after {self.venue_retries} retr"
+                f"{'y' if self.venue_retries == 1 else 'ies'}; reconciled "
+                f"{len(held)} restored slot(s), {len(unclaimed)} unclaimed position(s)",
+            ),
+            *unclaimed_facts,
+        ]
         plan.tombstones = []  # the book closes slots the venue shows flat (a CLOSED row, reason RECONCILE)
         self._apply(plan)
         self.msgbus.publish(VENUE_RECONCILED_TOPIC, message)
-

@@ -27,4 +27,4 @@ def spec_for(instrument_id: str) -> InstrumentSpec:
 
 BINGX_SPECS: dict[str, InstrumentSpec] = {iid: spec_for(iid) for iid in WELL_KNOWN_IDS}
 
-__all__ = ["SAMPLE_START", "BINGX_SPECS", "WELL_KNOWN_IDS", "spec_for", "UnknownInstrument"]
+__all__ = ["BINGX_SPECS", "SAMPLE_START", "WELL_KNOWN_IDS", "UnknownInstrument", "spec_for"]

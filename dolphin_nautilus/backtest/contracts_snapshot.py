@@ -63,12 +63,20 @@ class ContractSnapshot(msgspec.Struct, kw_only=True):
 
 def unknown_instrument_message(instrument_id: str, known: list[str], snapshot: ContractSnapshot) -> str:
     nearest = difflib.get_close_matches(instrument_id, known, n=5, cutoff=0.5)
-    hint = f"nearest: {', '.join(nearest)}" if nearest else f"known: {', '.join(known[:20])}" + (
-        f" ... ({len(known)} in all)" if len(known) > 20 else "")
-    partial = "" if snapshot.header.complete else (
-        " (the bundled list is partial; `dolphin-backtest contracts --refresh` loads the venue's full list)")
-    return (f"instrument {instrument_id!r} is not in the BingX contract snapshot {snapshot.path} "
-            f"(taken {snapshot.header.taken_at or 'at an unknown date'}); {hint}{partial}")
+    hint = (
+        f"nearest: {', '.join(nearest)}"
+        if nearest
+        else f"known: {', '.join(known[:20])}" + (f" ... ({len(known)} in all)" if len(known) > 20 else "")
+    )
+    partial = (
+        ""
+        if snapshot.header.complete
+        else (" (the bundled list is partial; `dolphin-backtest contracts --refresh` loads the venue's full list)")
+    )
+    return (
+        f"instrument {instrument_id!r} is not in the BingX contract snapshot {snapshot.path} "
+        f"(taken {snapshot.header.taken_at or 'at an unknown date'}); {hint}{partial}"
+    )
 
 
 def load_contracts_snapshot(path: str | Path | None = None) -> ContractSnapshot:
@@ -86,8 +94,7 @@ def _load(path: str) -> ContractSnapshot:
     except msgspec.DecodeError as exc:
         raise ContractSnapshotError(f"{path}: not valid JSON: {exc}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("data"), list):
-        raise ContractSnapshotError(f"{path}: expected the quote/contracts response shape "
-                                    "{\"code\": 0, \"data\": [...]}")
+        raise ContractSnapshotError(f'{path}: expected the quote/contracts response shape {{"code": 0, "data": [...]}}')
     try:
         header = msgspec.convert(raw.get("snapshot", {}), SnapshotHeader)
     except msgspec.ValidationError as exc:

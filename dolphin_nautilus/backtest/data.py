@@ -35,8 +35,12 @@ NS_PER_MINUTE = 60_000_000_000
 MAX_TICK_ROUNDING = 0.01  # a price moved by more than 1 % by the tick is not data for this contract
 
 # Epoch units by the order of magnitude of a 1990..2100 timestamp.
-_EPOCH_UNITS = (("s", "epoch seconds", 6.3e8, 4.2e9), ("ms", "epoch milliseconds", 6.3e11, 4.2e12),
-                ("us", "epoch microseconds", 6.3e14, 4.2e15), ("ns", "epoch nanoseconds", 6.3e17, 4.2e18))
+_EPOCH_UNITS = (
+    ("s", "epoch seconds", 6.3e8, 4.2e9),
+    ("ms", "epoch milliseconds", 6.3e11, 4.2e12),
+    ("us", "epoch microseconds", 6.3e14, 4.2e15),
+    ("ns", "epoch nanoseconds", 6.3e17, 4.2e18),
+)
 
 
 class BarDataError(ValueError):
@@ -65,13 +69,21 @@ class DataReport(msgspec.Struct, kw_only=True):
     bars_after_until: int  # bars dropped by --until
 
     def lines(self) -> list[str]:
-        out = [f"data                {self.source}: {self.rows:,} rows, timestamps as {self.timestamp_format}, "
-               f"{self.bar_minutes}-minute bars"]
+        out = [
+            f"data                {self.source}: {self.rows:,} rows, timestamps as {self.timestamp_format}, "
+            f"{self.bar_minutes}-minute bars"
+        ]
         for d in self.instruments:
-            gaps = (f"{d.gaps} gap(s), {d.missing_bars:,} missing bar(s) (largest {d.largest_gap_bars})"
-                    if d.gaps else "no gaps")
-            tick = (f"; {d.off_tick_rows:,} row(s) off the tick, rounded (max {d.max_tick_rounding_pct:.4f} %)"
-                    if d.off_tick_rows else "")
+            gaps = (
+                f"{d.gaps} gap(s), {d.missing_bars:,} missing bar(s) (largest {d.largest_gap_bars})"
+                if d.gaps
+                else "no gaps"
+            )
+            tick = (
+                f"; {d.off_tick_rows:,} row(s) off the tick, rounded (max {d.max_tick_rounding_pct:.4f} %)"
+                if d.off_tick_rows
+                else ""
+            )
             out.append(f"  {d.instrument_id:<22} {d.bars:,} bars {d.first_bar_open} .. {d.last_bar_open}, {gaps}{tick}")
         if self.ignored_instruments:
             out.append(f"  ignored (not in the run): {', '.join(self.ignored_instruments)}")
@@ -111,16 +123,19 @@ def read_frame(source: str, default_instrument: str | None = None) -> pd.DataFra
 def _validate(df: pd.DataFrame, path: Path, default_instrument: str | None) -> pd.DataFrame:
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
-        raise BarDataError(f"{path}: missing column(s) {missing}; expected {list(REQUIRED_COLUMNS)} "
-                           f"and optionally 'instrument_id'")
+        raise BarDataError(
+            f"{path}: missing column(s) {missing}; expected {list(REQUIRED_COLUMNS)} and optionally 'instrument_id'"
+        )
     if df.empty:
         raise BarDataError(f"{path}: no rows")
     # A frame this module wrote back out (benchmarks do) carries our helper columns: they are derived again.
     df = df.drop(columns=["file_row", "ts_open_ns"], errors="ignore").reset_index(drop=True).copy()
     if "instrument_id" not in df.columns:
         if default_instrument is None:
-            raise BarDataError(f"{path}: no 'instrument_id' column, so the file is one instrument: name it with "
-                               f"--instrument ID (e.g. --instrument XRP-USDT-PERP.BINGX)")
+            raise BarDataError(
+                f"{path}: no 'instrument_id' column, so the file is one instrument: name it with "
+                f"--instrument ID (e.g. --instrument XRP-USDT-PERP.BINGX)"
+            )
         df["instrument_id"] = default_instrument
     df["ts_open_ns"], fmt = _parse_timestamps(df["timestamp"], path)
     for column in (*PRICE_COLUMNS, "volume"):
@@ -128,15 +143,21 @@ def _validate(df: pd.DataFrame, path: Path, default_instrument: str | None) -> p
         _fail_on_rows(path, values.isna() | ~np.isfinite(values), column, "is not a finite number")
         df[column] = values.astype("float64")
     _fail_on_rows(path, df[list(PRICE_COLUMNS)].le(0).any(axis=1), "open/high/low/close", "is not > 0")
-    _fail_on_rows(path, df[list(PRICE_COLUMNS)].ge(PRICE_MAX).any(axis=1), "open/high/low/close",
-                  f"is beyond the largest price NautilusTrader can hold ({PRICE_MAX:,.0f})")
+    _fail_on_rows(
+        path,
+        df[list(PRICE_COLUMNS)].ge(PRICE_MAX).any(axis=1),
+        "open/high/low/close",
+        f"is beyond the largest price NautilusTrader can hold ({PRICE_MAX:,.0f})",
+    )
     _fail_on_rows(path, df["volume"] < 0, "volume", "is negative")
     _fail_on_rows(path, df["volume"] >= QUANTITY_MAX, "volume", f"is beyond {QUANTITY_MAX:,.0f}")
     _fail_on_rows(path, df["high"] < df[["open", "close", "low"]].max(axis=1), "high", "is below open/close/low")
     _fail_on_rows(path, df["low"] > df[["open", "close"]].min(axis=1), "low", "is above open/close")
     order = df.sort_values(["instrument_id", "ts_open_ns"], kind="stable")
     dup = order.duplicated(["instrument_id", "ts_open_ns"], keep="first")
-    _fail_on_rows(path, dup.reindex(df.index, fill_value=False), "timestamp", "repeats an earlier bar of the same instrument")
+    _fail_on_rows(
+        path, dup.reindex(df.index, fill_value=False), "timestamp", "repeats an earlier bar of the same instrument"
+    )
     out = order.reset_index(names="file_row")
     out["timestamp"] = pd.to_datetime(out["ts_open_ns"], unit="ns", utc=True)
     out.attrs["timestamp_format"] = fmt
@@ -171,15 +192,18 @@ def _epoch(values: pd.Series, path: Path) -> tuple[pd.Series, str]:
             if (values % 1 != 0).any():  # fractional seconds/ms: through float, exact enough below ns
                 return (values.astype("float64") * scale).round().astype("int64"), label
             return values.astype("int64") * scale, label
-    raise BarDataError(f"{path}: 'timestamp' holds numbers ({values.iloc[0]} ...) that are not epoch seconds, "
-                       "milliseconds, microseconds or nanoseconds of a date between 1990 and 2100")
+    raise BarDataError(
+        f"{path}: 'timestamp' holds numbers ({values.iloc[0]} ...) that are not epoch seconds, "
+        "milliseconds, microseconds or nanoseconds of a date between 1990 and 2100"
+    )
 
 
 def _fail_on_rows(path: Path, bad: pd.Series, column: str, problem: str) -> None:
     if bool(bad.any()):
         rows = bad[bad].index[:5].tolist()
-        raise BarDataError(f"{path}: {int(bad.sum())} bad value(s) in '{column}' ({problem}); "
-                           f"first at {_where(path, rows)}")
+        raise BarDataError(
+            f"{path}: {int(bad.sum())} bad value(s) in '{column}' ({problem}); first at {_where(path, rows)}"
+        )
 
 
 def _where(path: Path, rows: list[int]) -> str:
@@ -200,8 +224,14 @@ def infer_bar_minutes(df: pd.DataFrame, path: Path) -> int:
     return step // NS_PER_MINUTE
 
 
-def load_bars(source: str, specs: dict[str, InstrumentSpec], minutes: int, *, until_ns: int | None = None,
-              minutes_key: str = "strategy.bar_minutes") -> LoadedBars:
+def load_bars(
+    source: str,
+    specs: dict[str, InstrumentSpec],
+    minutes: int,
+    *,
+    until_ns: int | None = None,
+    minutes_key: str = "strategy.bar_minutes",
+) -> LoadedBars:
     """Read, check and convert `source` for the instruments in `specs` (bar closes <= `until_ns`)."""
     path = resolve_source(source)
     frame = read_frame(source, default_instrument=next(iter(specs)) if len(specs) == 1 else None)
@@ -213,8 +243,10 @@ def load_bars(source: str, specs: dict[str, InstrumentSpec], minutes: int, *, un
     frame = frame[frame["instrument_id"].isin(wanted)]
     inferred = infer_bar_minutes(frame, path)
     if inferred != minutes:
-        raise BarDataError(f"{path}: the bars are {inferred} minute(s) apart but {minutes_key} = {minutes}; "
-                           f"set it to {inferred} or resample the data")
+        raise BarDataError(
+            f"{path}: the bars are {inferred} minute(s) apart but {minutes_key} = {minutes}; "
+            f"set it to {inferred} or resample the data"
+        )
     step_ns = minutes * NS_PER_MINUTE
     bars: dict[str, list[Bar]] = {}
     per_instrument: list[InstrumentData] = []
@@ -228,32 +260,53 @@ def load_bars(source: str, specs: dict[str, InstrumentSpec], minutes: int, *, un
         dropped += int((~keep).sum())
         if not keep.any():
             first = pd.Timestamp(int(close_ns[0]), tz="UTC").isoformat()
-            raise BarDataError(f"--until {pd.Timestamp(until_ns, tz='UTC').isoformat()} is before the first bar "
-                               f"of {instrument_id} in {path} (it closes {first})")
+            raise BarDataError(
+                f"--until {pd.Timestamp(until_ns, tz='UTC').isoformat()} is before the first bar "
+                f"of {instrument_id} in {path} (it closes {first})"
+            )
         ts = np.ascontiguousarray(close_ns[keep].astype(np.uint64))
         col = lambda a: np.array(a[keep], dtype=np.float64, copy=True)  # noqa: E731 - writable copies
         bars[instrument_id] = Bar.from_raw_arrays_to_list(
-            BarType.from_str(bar_type_name(instrument_id, minutes)), spec.price_precision, spec.size_precision,
-            col(prices["open"]), col(prices["high"]), col(prices["low"]), col(prices["close"]),
-            col(group["volume"].to_numpy()), ts, ts.copy(),
+            BarType.from_str(bar_type_name(instrument_id, minutes)),
+            spec.price_precision,
+            spec.size_precision,
+            col(prices["open"]),
+            col(prices["high"]),
+            col(prices["low"]),
+            col(prices["close"]),
+            col(group["volume"].to_numpy()),
+            ts,
+            ts.copy(),
         )
-    report = DataReport(source=str(path), rows=int(len(frame)), timestamp_format=frame.attrs["timestamp_format"],
-                        bar_minutes=inferred, instruments=per_instrument,
-                        ignored_instruments=sorted(set(in_file) - set(wanted)), bars_after_until=dropped)
-    return LoadedBars(bars=bars, report=report,
-                      first_close_ns=min(int(s[0].ts_event) for s in bars.values()),
-                      last_close_ns=max(int(s[-1].ts_event) for s in bars.values()))
+    report = DataReport(
+        source=str(path),
+        rows=len(frame),
+        timestamp_format=frame.attrs["timestamp_format"],
+        bar_minutes=inferred,
+        instruments=per_instrument,
+        ignored_instruments=sorted(set(in_file) - set(wanted)),
+        bars_after_until=dropped,
+    )
+    return LoadedBars(
+        bars=bars,
+        report=report,
+        first_close_ns=min(int(s[0].ts_event) for s in bars.values()),
+        last_close_ns=max(int(s[-1].ts_event) for s in bars.values()),
+    )
 
 
-def _check_instrument(group: pd.DataFrame, spec: InstrumentSpec, step_ns: int,
-                      path: Path) -> tuple[InstrumentData, dict[str, np.ndarray]]:
+def _check_instrument(
+    group: pd.DataFrame, spec: InstrumentSpec, step_ns: int, path: Path
+) -> tuple[InstrumentData, dict[str, np.ndarray]]:
     stamps = group["ts_open_ns"].to_numpy(dtype=np.int64)
     steps = np.diff(stamps)
     off_grid = steps % step_ns != 0
     if off_grid.any():
         row = int(group["file_row"].iloc[int(np.argmax(off_grid)) + 1])
-        raise BarDataError(f"{path}: bar at {_where(path, [row])} of {spec.instrument_id} is off the "
-                           f"{step_ns // NS_PER_MINUTE}-minute grid of the bars before it")
+        raise BarDataError(
+            f"{path}: bar at {_where(path, [row])} of {spec.instrument_id} is off the "
+            f"{step_ns // NS_PER_MINUTE}-minute grid of the bars before it"
+        )
     missing_per_gap = steps // step_ns - 1
     tick = float(spec.price_increment)
     prices: dict[str, np.ndarray] = {}
@@ -266,21 +319,27 @@ def _check_instrument(group: pd.DataFrame, spec: InstrumentSpec, step_ns: int,
         off_any |= moved > 1e-12
         worst = np.maximum(worst, moved)
         prices[column] = rounded
-    too_far = (worst > MAX_TICK_ROUNDING)
+    too_far = worst > MAX_TICK_ROUNDING
     if too_far.any():
         i = int(np.argmax(too_far))
         row = int(group["file_row"].iloc[i])
         raise BarDataError(
             f"{path}: {int(too_far.sum())} row(s) of {spec.instrument_id} have prices the contract's tick "
             f"({spec.price_increment}) moves by more than {MAX_TICK_ROUNDING:.0%}, first at {_where(path, [row])} "
-            f"(e.g. close {float(group["close"].iloc[i])!r} -> {float(prices["close"][i])!r}); is this data quoted in another "
-            "currency or for another contract?")
+            f"(e.g. close {float(group['close'].iloc[i])!r} -> {float(prices['close'][i])!r}); is this data quoted in another "
+            "currency or for another contract?"
+        )
     iso = lambda ns: pd.Timestamp(int(ns), tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
     info = InstrumentData(
-        instrument_id=spec.instrument_id, bars=len(group), first_bar_open=iso(stamps[0]), last_bar_open=iso(stamps[-1]),
-        gaps=int((missing_per_gap > 0).sum()), missing_bars=int(missing_per_gap.sum()),
+        instrument_id=spec.instrument_id,
+        bars=len(group),
+        first_bar_open=iso(stamps[0]),
+        last_bar_open=iso(stamps[-1]),
+        gaps=int((missing_per_gap > 0).sum()),
+        missing_bars=int(missing_per_gap.sum()),
         largest_gap_bars=int(missing_per_gap.max()) if len(missing_per_gap) else 0,
-        off_tick_rows=int(off_any.sum()), max_tick_rounding_pct=round(float(worst.max()) * 100, 6),
+        off_tick_rows=int(off_any.sum()),
+        max_tick_rounding_pct=round(float(worst.max()) * 100, 6),
     )
     return info, prices
 
@@ -294,7 +353,12 @@ def build_bars(frame: pd.DataFrame, specs: dict[str, InstrumentSpec], minutes: i
         _, prices = _check_instrument(group, spec, step_ns, Path("frame"))
         ts = np.ascontiguousarray(group["ts_open_ns"].to_numpy(dtype=np.int64).astype(np.uint64) + np.uint64(step_ns))
         bars[instrument_id] = Bar.from_raw_arrays_to_list(
-            BarType.from_str(bar_type_name(instrument_id, minutes)), spec.price_precision, spec.size_precision,
+            BarType.from_str(bar_type_name(instrument_id, minutes)),
+            spec.price_precision,
+            spec.size_precision,
             *(np.array(prices[c], copy=True) for c in PRICE_COLUMNS),
-            np.array(group["volume"].to_numpy(dtype=np.float64), copy=True), ts, ts.copy())
+            np.array(group["volume"].to_numpy(dtype=np.float64), copy=True),
+            ts,
+            ts.copy(),
+        )
     return bars

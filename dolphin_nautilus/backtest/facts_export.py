@@ -43,8 +43,11 @@ class RunFacts:
 
     @property
     def equity(self) -> list[tuple[int, Decimal]]:
-        return [(f.ts, f.total) for f in self.by_table_rows.get(CapitalUpdate.table, [])
-                if isinstance(f, CapitalUpdate) and f.currency == "USDT"]
+        return [
+            (f.ts, f.total)
+            for f in self.by_table_rows.get(CapitalUpdate.table, [])
+            if isinstance(f, CapitalUpdate) and f.currency == "USDT"
+        ]
 
 
 def facts_frame(rows: list[Fact]) -> pd.DataFrame:

@@ -23,8 +23,11 @@ class ProgressActor(Actor):
 
     def on_start(self) -> None:
         self._wall_start = time.perf_counter()
-        self.clock.set_timer("dolphin-progress", timedelta(hours=self.config.every_hours),
-                             callback=lambda event: self._report(event.ts_event))
+        self.clock.set_timer(
+            "dolphin-progress",
+            timedelta(hours=self.config.every_hours),
+            callback=lambda event: self._report(event.ts_event),
+        )
 
     def on_stop(self) -> None:
         self.clock.cancel_timers()
@@ -38,5 +41,7 @@ class ProgressActor(Actor):
             done = 1.0
         stamp = self.clock.utc_now().strftime("%Y-%m-%d")
         extra = f"  trades {len(self.cache.positions_closed())}  open {len(self.cache.positions_open())}"
-        sys.stderr.write(f"  [{done:6.1%}] simulated {stamp}  wall {time.perf_counter() - self._wall_start:6.1f}s{extra}\n")
+        sys.stderr.write(
+            f"  [{done:6.1%}] simulated {stamp}  wall {time.perf_counter() - self._wall_start:6.1f}s{extra}\n"
+        )
         sys.stderr.flush()

@@ -87,17 +87,27 @@ def group_stats(trades: Iterable[TradeClosed], key: Callable[[TradeClosed], str]
         net = float(sum((t.net_pnl for t in rows), Decimal(0)))
         durations = [(t.ts - t.opened_ts) / 1e9 for t in rows]
         avg_s = sum(durations) / n
-        out.append(GroupStats(
-            key=name, trades=n, wins=wins, win_rate=round(wins / n, 4), avg_net_pnl=round(net / n, 6),
-            total_net_pnl=round(net, 6), total_gross_pnl=round(float(sum((t.realized_pnl for t in rows), Decimal(0))), 6),
-            fees=round(float(sum((t.fees for t in rows), Decimal(0))), 6), avg_duration=format_duration(avg_s),
-            avg_duration_s=round(avg_s, 1), avg_bars_held=round(sum(t.bars_held for t in rows) / n, 2),
-        ))
+        out.append(
+            GroupStats(
+                key=name,
+                trades=n,
+                wins=wins,
+                win_rate=round(wins / n, 4),
+                avg_net_pnl=round(net / n, 6),
+                total_net_pnl=round(net, 6),
+                total_gross_pnl=round(float(sum((t.realized_pnl for t in rows), Decimal(0))), 6),
+                fees=round(float(sum((t.fees for t in rows), Decimal(0))), 6),
+                avg_duration=format_duration(avg_s),
+                avg_duration_s=round(avg_s, 1),
+                avg_bars_held=round(sum(t.bars_held for t in rows) / n, 2),
+            )
+        )
     return out
 
 
-def equity_series(equity: list[tuple[int, Decimal]], *, start_ns: int, end_ns: int,
-                  starting_balance: Decimal) -> pd.Series:
+def equity_series(
+    equity: list[tuple[int, Decimal]], *, start_ns: int, end_ns: int, starting_balance: Decimal
+) -> pd.Series:
     """The account's USDT balance over the run, from the starting balance at the start to the end."""
     points = [(start_ns, float(starting_balance)), *((ts, float(v)) for ts, v in equity)]
     last = points[-1][1]
@@ -121,8 +131,12 @@ def drawdown_stats(series: pd.Series) -> DrawdownStats:
     if under_since is not None:
         longest = max(longest, series.index[-1] - under_since)
     seconds = longest.total_seconds()
-    return DrawdownStats(max_drawdown=round(worst, 6), max_drawdown_pct=round(worst_pct, 6),
-                         max_drawdown_duration=format_duration(seconds), max_drawdown_duration_s=seconds)
+    return DrawdownStats(
+        max_drawdown=round(worst, 6),
+        max_drawdown_pct=round(worst_pct, 6),
+        max_drawdown_duration=format_duration(seconds),
+        max_drawdown_duration_s=seconds,
+    )
 
 
 def daily_returns(series: pd.Series) -> pd.Series:
@@ -132,9 +146,20 @@ def daily_returns(series: pd.Series) -> pd.Series:
 
 def run_statistics(trades: list[TradeClosed], equity: pd.Series) -> RunStatistics:
     analyzer = PortfolioAnalyzer()
-    for stat in (SharpeRatio(TRADING_DAYS), SortinoRatio(TRADING_DAYS), CAGR(TRADING_DAYS), CalmarRatio(TRADING_DAYS),
-                 ReturnsVolatility(TRADING_DAYS), MaxDrawdown(), ProfitFactor(), Expectancy(), AvgWinner(), AvgLoser(),
-                 MaxWinner(), MaxLoser()):
+    for stat in (
+        SharpeRatio(TRADING_DAYS),
+        SortinoRatio(TRADING_DAYS),
+        CAGR(TRADING_DAYS),
+        CalmarRatio(TRADING_DAYS),
+        ReturnsVolatility(TRADING_DAYS),
+        MaxDrawdown(),
+        ProfitFactor(),
+        Expectancy(),
+        AvgWinner(),
+        AvgLoser(),
+        MaxWinner(),
+        MaxLoser(),
+    ):
         analyzer.register_statistic(stat)
     for trade in trades:
         analyzer.add_trade(PositionId(trade.trade_id), Money(trade.net_pnl, USDT), trade.ts)

@@ -20,8 +20,10 @@ from nautilus_trader.model.objects import Money
 
 BINGX_VENUE = Venue("BINGX")
 # Says what it is: a reject the backtest injects on purpose (backtest.reject_exit_every), not a venue answer.
-SIMULATED_REJECT_REASON = ("SIMULATED exit reject injected by the backtest (backtest.reject_exit_every) to exercise "
-                           "the strategy's reject handling; not a venue response")
+SIMULATED_REJECT_REASON = (
+    "SIMULATED exit reject injected by the backtest (backtest.reject_exit_every) to exercise "
+    "the strategy's reject handling; not a venue response"
+)
 
 
 class ExitRejecter:
@@ -44,9 +46,12 @@ class ExitRejecter:
     def execute(self, command) -> None:
         if isinstance(command, SubmitOrder) and command.order.is_reduce_only and self._should_reject():
             order, now = command.order, self._clock.timestamp_ns()
-            self._client.generate_order_submitted(command.strategy_id, command.instrument_id, order.client_order_id, now)
-            self._client.generate_order_rejected(command.strategy_id, command.instrument_id, order.client_order_id,
-                                                 SIMULATED_REJECT_REASON, now)
+            self._client.generate_order_submitted(
+                command.strategy_id, command.instrument_id, order.client_order_id, now
+            )
+            self._client.generate_order_rejected(
+                command.strategy_id, command.instrument_id, order.client_order_id, SIMULATED_REJECT_REASON, now
+            )
             self.rejected_exits += 1
             return
         self._exec_engine.execute(command)
@@ -56,8 +61,9 @@ class ExitRejecter:
         return self._exit_orders_seen % self._every == 0
 
 
-def add_bingx_venue(engine: BacktestEngine, *, starting_balance: Decimal, leverage: Decimal,
-                    reject_exit_every: int) -> ExitRejecter | None:
+def add_bingx_venue(
+    engine: BacktestEngine, *, starting_balance: Decimal, leverage: Decimal, reject_exit_every: int
+) -> ExitRejecter | None:
     engine.add_venue(
         venue=BINGX_VENUE,
         oms_type=OmsType.NETTING,

@@ -65,8 +65,10 @@ def _child(mode: str, days: int, workdir: str) -> dict:
         trades = result.summary.trades
         orders = pd.read_csv(run_dir / "fills.csv")
         orders[["ts_init", "instrument_id", "side", "quantity", "is_reduce_only"]].to_csv(
-            Path(workdir).parent / "orders.csv", index=False)
+            Path(workdir).parent / "orders.csv", index=False
+        )
     else:
+
         class SubscribeOnlyConfig(StrategyConfig, frozen=True):
             bar_types: list[str]
 
@@ -89,27 +91,39 @@ def _child(mode: str, days: int, workdir: str) -> dict:
                 for row in frame.itertuples():
                     key = (row.instrument_id, int(pd.Timestamp(row.ts_init).value))
                     self._due.setdefault(key, []).append(
-                        (InstrumentId.from_str(row.instrument_id), OrderSide.BUY if row.side == "BUY" else OrderSide.SELL,
-                         str(row.quantity), bool(row.is_reduce_only)))
+                        (
+                            InstrumentId.from_str(row.instrument_id),
+                            OrderSide.BUY if row.side == "BUY" else OrderSide.SELL,
+                            str(row.quantity),
+                            bool(row.is_reduce_only),
+                        )
+                    )
 
             def on_bar(self, bar) -> None:
                 for iid, side, qty, reduce_only in self._due.pop((bar.bar_type.instrument_id.value, bar.ts_event), ()):
                     instrument = self.cache.instrument(iid)
-                    self.submit_order(self.order_factory.market(iid, side, instrument.make_qty(float(qty)),
-                                                                reduce_only=reduce_only))
+                    self.submit_order(
+                        self.order_factory.market(iid, side, instrument.make_qty(float(qty)), reduce_only=reduce_only)
+                    )
 
         specs = {iid: spec_for(iid) for iid in INSTRUMENTS}
         series = build_bars(read_frame(str(data_path)), specs, 1)
         all_bars = [b for s in series.values() for b in s]
-        engine = BacktestEngine(BacktestEngineConfig(trader_id=TraderId("BARE-001"),
-                                                     logging=LoggingConfig(log_level="ERROR")))
+        engine = BacktestEngine(
+            BacktestEngineConfig(trader_id=TraderId("BARE-001"), logging=LoggingConfig(log_level="ERROR"))
+        )
         add_bingx_venue(engine, starting_balance=Decimal(100000), leverage=Decimal(10), reject_exit_every=0)
         for spec in specs.values():
             engine.add_instrument(spec_to_perpetual(spec))
         engine.add_data(all_bars, validate=False, sort=True)
         strategy_cls = ReplayOrders if mode == "orders" else SubscribeOnly
-        engine.add_strategy(strategy_cls(SubscribeOnlyConfig(
-            bar_types=[bar_type_name(i, 1) for i in INSTRUMENTS], log_events=False, log_commands=False)))
+        engine.add_strategy(
+            strategy_cls(
+                SubscribeOnlyConfig(
+                    bar_types=[bar_type_name(i, 1) for i in INSTRUMENTS], log_events=False, log_commands=False
+                )
+            )
+        )
         started = time.perf_counter()
         engine.run()
         wall = time.perf_counter() - started
@@ -134,13 +148,28 @@ def main() -> None:
     for rep in range(args.repeats):
         for mode in ("bare", "full", "orders"):  # "orders" replays the orders of the "full" run just before
             with tempfile.TemporaryDirectory(dir=shared.name) as workdir:
-                out = subprocess.run([sys.executable, "-m", "dolphin_nautilus.bench.backtest", "--child", mode,
-                                      "--days", str(args.days), "--workdir", workdir],
-                                     capture_output=True, text=True, check=True)
+                out = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "dolphin_nautilus.bench.backtest",
+                        "--child",
+                        mode,
+                        "--days",
+                        str(args.days),
+                        "--workdir",
+                        workdir,
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
                 row = json.loads(out.stdout.strip().splitlines()[-1])
                 results[mode].append(row)
-                print(f"  run {rep + 1} {mode:6s}: {row['bars']:,} bars in {row['wall']:.2f}s = "
-                      f"{row['bars_per_s']:,.0f} bars/s, peak RSS {row['rss_mb']:.0f} MB, trades {row['trades']}")
+                print(
+                    f"  run {rep + 1} {mode:6s}: {row['bars']:,} bars in {row['wall']:.2f}s = "
+                    f"{row['bars_per_s']:,.0f} bars/s, peak RSS {row['rss_mb']:.0f} MB, trades {row['trades']}"
+                )
     bare_rate = statistics.median(r["bars_per_s"] for r in results["bare"])
     full_rate = statistics.median(r["bars_per_s"] for r in results["full"])
     bare_rss = statistics.median(r["rss_mb"] for r in results["bare"])
@@ -150,10 +179,14 @@ def main() -> None:
     print(f"throughput ratio full/bare:   {full_rate / bare_rate:.2f}  (target >= 0.85)")
     print(f"memory ratio full/bare:       {full_rss / bare_rss:.2f}  (target <= 1.20)")
     orders_rate = statistics.median(r["bars_per_s"] for r in results["orders"])
-    print(f"bare engine replaying the full stack's orders: {orders_rate:,.0f} bars/s "
-          f"({orders_rate / bare_rate:.2f} of subscribe-only: the engine's own cost of those orders)")
-    print(f"full stack vs the same orders without it:      {full_rate / orders_rate:.2f}  "
-          f"(the book, signals and journal's own overhead)")
+    print(
+        f"bare engine replaying the full stack's orders: {orders_rate:,.0f} bars/s "
+        f"({orders_rate / bare_rate:.2f} of subscribe-only: the engine's own cost of those orders)"
+    )
+    print(
+        f"full stack vs the same orders without it:      {full_rate / orders_rate:.2f}  "
+        f"(the book, signals and journal's own overhead)"
+    )
     shared.cleanup()
 
 

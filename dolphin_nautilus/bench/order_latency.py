@@ -44,8 +44,9 @@ QTY = Decimal("0.001")
 
 
 def _serve(queue: mp.Queue, stop: mp.Event) -> None:
-    config = EmulatorConfig(symbols=["BTC-USDT"], rate_limits=RateLimitConfig(enabled=False),
-                            initial_balance="100000000")
+    config = EmulatorConfig(
+        symbols=["BTC-USDT"], rate_limits=RateLimitConfig(enabled=False), initial_balance="100000000"
+    )
     with EmulatorHandle(config) as venue:
         queue.put((venue.rest_url, venue.ws_market_url, venue.api_key, venue.api_secret))
         stop.wait()
@@ -64,8 +65,13 @@ async def _baseline(rest: str, creds: BingXCredentials, count: int) -> list[floa
         for i in range(count):
             side = BingXOrderSide.BUY if i % 2 == 0 else BingXOrderSide.SELL
             start = time.perf_counter_ns()
-            await trade.place_order(symbol="BTC-USDT", side=side, order_type=BingXOrderType.MARKET, quantity=QTY,
-                                    client_order_id=f"base-{i}")
+            await trade.place_order(
+                symbol="BTC-USDT",
+                side=side,
+                order_type=BingXOrderType.MARKET,
+                quantity=QTY,
+                client_order_id=f"base-{i}",
+            )
             out.append((time.perf_counter_ns() - start) / 1e6)
     finally:
         await client.close()
@@ -82,8 +88,12 @@ class LatencyStrategy(Strategy):
 
     def submit(self, i: int) -> str:
         coid = f"lat-{i}"
-        order = self.order_factory.market(BTC, OrderSide.BUY if i % 2 == 0 else OrderSide.SELL,
-                                          self.cache.instrument(BTC).make_qty(QTY), client_order_id=ClientOrderId(coid))
+        order = self.order_factory.market(
+            BTC,
+            OrderSide.BUY if i % 2 == 0 else OrderSide.SELL,
+            self.cache.instrument(BTC).make_qty(QTY),
+            client_order_id=ClientOrderId(coid),
+        )
         self.sent[coid] = time.perf_counter_ns()
         self.submit_order(order)
         return coid
@@ -97,15 +107,22 @@ class LatencyStrategy(Strategy):
 
 
 def _run_node(rest: str, ws: str, count: int) -> LatencyStrategy:
-    common = dict(environment="VST", base_url_http=rest, base_url_ws=ws, client_rate_limit=False,
-                  instrument_provider=InstrumentProviderConfig(load_ids=frozenset([BTC])))
+    common = dict(
+        environment="VST",
+        base_url_http=rest,
+        base_url_ws=ws,
+        client_rate_limit=False,
+        instrument_provider=InstrumentProviderConfig(load_ids=frozenset([BTC])),
+    )
     config = TradingNodeConfig(
-        trader_id="BENCH-001", logging=LoggingConfig(log_level="ERROR"),
+        trader_id="BENCH-001",
+        logging=LoggingConfig(log_level="ERROR"),
         exec_engine=LiveExecEngineConfig(reconciliation=False),
         risk_engine=LiveRiskEngineConfig(max_order_submit_rate="100000/00:00:01"),  # default 100/s would deny
         data_clients={"BINGX": BingXDataClientConfig(**common)},
         exec_clients={"BINGX": BingXExecClientConfig(**common)},
-        timeout_post_stop=0.1, timeout_disconnection=2.0,
+        timeout_post_stop=0.1,
+        timeout_disconnection=2.0,
     )
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -128,8 +145,10 @@ def _run_node(rest: str, ws: str, count: int) -> LatencyStrategy:
                         await asyncio.wait_for(strategy.filled_event.wait(), 5.0)
                     except TimeoutError:
                         client = next(iter(node.kernel.exec_engine._clients.values()))  # noqa: SLF001
-                        raise SystemExit(f"{coid} not filled within 5 s (accepted: {coid in strategy.accepted}, "
-                                         f"user stream {client.user_stream.stats})") from None
+                        raise SystemExit(
+                            f"{coid} not filled within 5 s (accepted: {coid in strategy.accepted}, "
+                            f"user stream {client.user_stream.stats})"
+                        ) from None
         finally:
             await node.stop_async()
             runner.cancel()
@@ -160,9 +179,11 @@ def main(argv: list[str] | None = None) -> None:
         stop.set()
         server.join(timeout=10)
     to_ms = lambda end: [(end[c] - strategy.sent[c]) / 1e6 for c in strategy.sent if c in end]  # noqa: E731
-    rows = [("baseline: signed place-order REST round trip", baseline),
-            ("node: submit -> accepted", to_ms(strategy.accepted)),
-            ("node: submit -> filled", to_ms(strategy.filled))]
+    rows = [
+        ("baseline: signed place-order REST round trip", baseline),
+        ("node: submit -> accepted", to_ms(strategy.accepted)),
+        ("node: submit -> filled", to_ms(strategy.filled)),
+    ]
     base_p50 = percentiles(baseline)[0]
     print(f"order latency, {args.orders} MARKET orders, emulator in a child process (ms)")
     print(f"{'':48} {'p50':>8} {'p90':>8} {'p99':>8} {'p50/base':>9}")
@@ -170,8 +191,10 @@ def main(argv: list[str] | None = None) -> None:
         p50, p90, p99 = percentiles(samples)
         print(f"{name:48} {p50:8.3f} {p90:8.3f} {p99:8.3f} {p50 / base_p50:9.2f}")
     p50, _, p99 = percentiles(rows[1][1])
-    print(f"target submit -> accepted p50 < 2 ms: {'met' if p50 < 2 else 'MISSED'}; "
-          f"p99 < 10 ms: {'met' if p99 < 10 else 'MISSED'}")
+    print(
+        f"target submit -> accepted p50 < 2 ms: {'met' if p50 < 2 else 'MISSED'}; "
+        f"p99 < 10 ms: {'met' if p99 < 10 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

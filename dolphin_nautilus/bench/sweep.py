@@ -18,13 +18,16 @@ import msgspec
 import pandas as pd
 
 from dolphin_nautilus.backtest.data import SAMPLE_PATH
-from dolphin_nautilus.launch.backtest_sweep import run_sweep
 from dolphin_nautilus.config import load_config
+from dolphin_nautilus.launch.backtest_sweep import run_sweep
 
 REPO = Path(__file__).resolve().parents[2]
 INSTRUMENTS = ["BTC-USDT-PERP.BINGX", "ETH-USDT-PERP.BINGX"]
-GRID_VALUES = {"strategy.reference.fast_bars": [20, 30, 45, 60], "strategy.reference.slow_bars": [120, 240],
-               "strategy.reference.enter_above": [0.5, 0.6, 0.7]}
+GRID_VALUES = {
+    "strategy.reference.fast_bars": [20, 30, 45, 60],
+    "strategy.reference.slow_bars": [120, 240],
+    "strategy.reference.enter_above": [0.5, 0.6, 0.7],
+}
 
 
 def main() -> int:
@@ -44,19 +47,32 @@ def main() -> int:
         grid.write_text("[grid]\n" + "".join(f'"{k}" = {v}\n' for k, v in GRID_VALUES.items()))
         config = load_config(REPO / "configs" / "backtest.toml")
         config = msgspec.structs.replace(
-            config, strategy=msgspec.structs.replace(config.strategy, instruments=INSTRUMENTS),
-            backtest=msgspec.structs.replace(config.backtest, progress=False))
+            config,
+            strategy=msgspec.structs.replace(config.strategy, instruments=INSTRUMENTS),
+            backtest=msgspec.structs.replace(config.backtest, progress=False),
+        )
         results = {}
         for workers in (1, cores):
-            result = run_sweep(config, grid_path=grid, data=str(data), sample=args.runs, seed=7, workers=workers,
-                               out_dir=root / f"w{workers}")
+            result = run_sweep(
+                config,
+                grid_path=grid,
+                data=str(data),
+                sample=args.runs,
+                seed=7,
+                workers=workers,
+                out_dir=root / f"w{workers}",
+            )
             assert result.failed == 0, result.table[["run", "error"]].to_string()
             results[workers] = result
-            print(f"{workers} worker(s): {result.runs} runs in {result.wall_seconds:.1f} s = "
-                  f"{result.runs_per_minute:.2f} runs/min", flush=True)
+            print(
+                f"{workers} worker(s): {result.runs} runs in {result.wall_seconds:.1f} s = "
+                f"{result.runs_per_minute:.2f} runs/min",
+                flush=True,
+            )
     # The cores are shared: a load above the core count means other work took part of them during the runs.
-    print(f"load average (1/5/15 min) after the runs: {' / '.join(f'{x:.1f}' for x in os.getloadavg())} "
-          f"on {cores} cores")
+    print(
+        f"load average (1/5/15 min) after the runs: {' / '.join(f'{x:.1f}' for x in os.getloadavg())} on {cores} cores"
+    )
     ratio = results[cores].runs_per_minute / results[1].runs_per_minute
     print(f"all cores ({cores}) / 1 worker: {ratio:.2f}x (target >= 1.8x on 2 cores)")
     return 0

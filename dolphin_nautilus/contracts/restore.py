@@ -53,9 +53,19 @@ class RestoredSlot(msgspec.Struct, frozen=True, kw_only=True):
         return {name: getattr(self, name) for name in RESTORED_TRADE_FIELDS}
 
 
-RESTORED_TRADE_FIELDS = ("trade_id", "instrument_id", "side", "quantity", "entry_price", "bars_held",
-                         "realized_pnl", "fees", "legs", "opened_ts", "order_seq")
-
+RESTORED_TRADE_FIELDS = (
+    "trade_id",
+    "instrument_id",
+    "side",
+    "quantity",
+    "entry_price",
+    "bars_held",
+    "realized_pnl",
+    "fees",
+    "legs",
+    "opened_ts",
+    "order_seq",
+)
 
 
 class RestoreHandover(msgspec.Struct, frozen=True, kw_only=True):

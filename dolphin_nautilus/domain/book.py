@@ -56,8 +56,12 @@ class TradeBook:
         unknown_outcome_timeout_ns: int = DEFAULT_UNKNOWN_OUTCOME_TIMEOUT_NS,
     ) -> None:
         self._book = BookState(
-            specs, namespace=namespace, client_order_prefix=client_order_prefix, max_hold_bars=max_hold_bars,
-            origin=origin, snapshot_every_bars=snapshot_every_bars,
+            specs,
+            namespace=namespace,
+            client_order_prefix=client_order_prefix,
+            max_hold_bars=max_hold_bars,
+            origin=origin,
+            snapshot_every_bars=snapshot_every_bars,
             unknown_outcome_timeout_ns=unknown_outcome_timeout_ns,
         )
 
@@ -148,7 +152,13 @@ class TradeBook:
         return intents.exit_intent(self._book, instrument_id, quantity, None, price, ts, reason)
 
     def retract(
-        self, instrument_id: str, *, quantity: Any = None, fraction: Any = None, price: Any, ts: int,
+        self,
+        instrument_id: str,
+        *,
+        quantity: Any = None,
+        fraction: Any = None,
+        price: Any,
+        ts: int,
         reason: str = "RETRACT",
     ) -> Decision:
         """Partial exit of `quantity` or `fraction` (0 < f <= 1) of the remaining size (DESIGN.md §3.2)."""
@@ -197,17 +207,30 @@ class TradeBook:
 
     def on_order_rate_limited(self, client_order_id: str, retry_after_ms: int | None, ts: int) -> Decision:
         """Kept for the strategy's reject-reason path until it consumes the placement-outcome topic."""
-        return self.on_placement_outcome(PlacementRateLimited(
-            client_order_id=client_order_id, retry_after_ms=retry_after_ms or 0, message="rate limited", ts=ts,
-        ))
+        return self.on_placement_outcome(
+            PlacementRateLimited(
+                client_order_id=client_order_id,
+                retry_after_ms=retry_after_ms or 0,
+                message="rate limited",
+                ts=ts,
+            )
+        )
 
     def on_order_unknown(self, client_order_id: str, reason: str, ts: int) -> Decision:
         """Kept for the strategy's reject-reason path until it consumes the placement-outcome topic."""
         return order_transitions.on_unknown(self._book, client_order_id, reason, ts)
 
     def on_fill(
-        self, client_order_id: str, venue_trade_id: str, quantity: Any, price: Any, fee: Any, ts: int,
-        liquidity: str = "TAKER", *, instrument_id: str = "",
+        self,
+        client_order_id: str,
+        venue_trade_id: str,
+        quantity: Any,
+        price: Any,
+        fee: Any,
+        ts: int,
+        liquidity: str = "TAKER",
+        *,
+        instrument_id: str = "",
     ) -> Decision:
         """Apply one execution. Idempotent by venue trade id; never oversells, never flips."""
         return fill_application.on_fill(

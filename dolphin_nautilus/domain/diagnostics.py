@@ -128,8 +128,7 @@ GUIDANCE: dict[Code, Guidance] = {
         meaning="A fill (same venue trade id) or order event already applied arrived again (WS replay, "
         "reconnect, REST and WS both reporting it).",
         automatic="Dropped: no state change, no capital change, no extra row.",
-        operator="None. A steady stream of duplicates points at a reconnect loop in the data feed; check WS "
-        "health.",
+        operator="None. A steady stream of duplicates points at a reconnect loop in the data feed; check WS health.",
     ),
     Code.LATE_EVENT: _G(
         severity=Severity.INFO,
@@ -163,8 +162,7 @@ GUIDANCE: dict[Code, Guidance] = {
     ),
     Code.ENTRY_IN_FLIGHT: _G(
         severity=Severity.INFO,
-        meaning="An exit or retract was asked while the entry order is still working and nothing is filled "
-        "yet.",
+        meaning="An exit or retract was asked while the entry order is still working and nothing is filled yet.",
         automatic="Nothing sent. Cancel the entry (cancel intent) or wait for its fills.",
         operator="None.",
     ),
@@ -172,8 +170,7 @@ GUIDANCE: dict[Code, Guidance] = {
         severity=Severity.INFO,
         meaning="An exit or retract was asked while an exit order for this slot is still working. Only one "
         "exit is in flight at a time, so exits can never add up to an oversell.",
-        automatic="Nothing sent. The working exit continues; ask again after it fills, is canceled or "
-        "rejected.",
+        automatic="Nothing sent. The working exit continues; ask again after it fills, is canceled or rejected.",
         operator="None.",
     ),
     Code.EXIT_ON_CLOSED_SLOT: _G(
@@ -246,8 +243,7 @@ GUIDANCE: dict[Code, Guidance] = {
     ),
     Code.ORDER_REJECTED: _G(
         severity=Severity.WARNING,
-        meaning="The venue (or the engine's risk checks) rejected an ENTRY order. details.reason holds the "
-        "venue text.",
+        meaning="The venue (or the engine's risk checks) rejected an ENTRY order. details.reason holds the venue text.",
         automatic="The slot returns to IDLE; the decision logic re-evaluates on the next cycle.",
         operator="Check the instrument is tradeable (suspension, precision or min-size change, margin). "
         "Repeated rejects with the same reason need a config or funding fix.",
@@ -272,8 +268,7 @@ GUIDANCE: dict[Code, Guidance] = {
         severity=Severity.ERROR,
         meaning="A venue event or fill names a client order id this book did not create (manual trading on "
         "the account, another node on the same key, or state lost in a crash).",
-        automatic="Not applied to any slot. A fill on a known instrument puts that instrument into "
-        "reconcile.",
+        automatic="Not applied to any slot. A fill on a known instrument puts that instrument into reconcile.",
         operator="Make sure no one else trades this account/sub-account; run `dolphin-ctl mode-verify`. "
         "Then reconcile the instrument.",
     ),
@@ -326,8 +321,7 @@ GUIDANCE: dict[Code, Guidance] = {
         severity=Severity.ERROR,
         meaning="A restored slot snapshot was refused (non-positive or non-finite size/price, unknown "
         "instrument, bad counters).",
-        automatic="Not restored; the instrument stays flat in the book. Restore carries on with other "
-        "sources.",
+        automatic="Not restored; the instrument stays flat in the book. Restore carries on with other sources.",
         operator="Read the restore report; list the bad history with `dolphin-ctl history-clean --config F` "
         "(dry run), then tombstone it with `--apply` (nothing is deleted).",
     ),
@@ -341,8 +335,7 @@ GUIDANCE: dict[Code, Guidance] = {
     ),
     Code.RESTORE_DISAGREEMENT: _G(
         severity=Severity.WARNING,
-        meaning="Two restore sources (live state, ClickHouse, legacy) hold different records of the same "
-        "trade.",
+        meaning="Two restore sources (live state, ClickHouse, legacy) hold different records of the same trade.",
         automatic="The newest valid record wins (details.chosen_source); the other is ignored.",
         operator="None if the chosen source is the newer one. Repeated disagreements mean a store lags: check "
         "the journal spool and the store service.",
@@ -396,7 +389,7 @@ GUIDANCE: dict[Code, Guidance] = {
         automatic="'adopt': it becomes an external slot (trade id x...) that the strategy manages and exits. "
         "'flatten': it is adopted and closed at once with a reduce-only order. The report header says so.",
         operator="Find out who opened it. If another deployment trades the same account, stop one of them "
-        "(`dolphin-ctl mode-verify`); set `unclaimed_venue_position = \"refuse\"` where adoption is wrong.",
+        '(`dolphin-ctl mode-verify`); set `unclaimed_venue_position = "refuse"` where adoption is wrong.',
     ),
     Code.RESTORE_VENUE_UNCLAIMED_REFUSED: _G(
         severity=Severity.ERROR,
@@ -405,7 +398,7 @@ GUIDANCE: dict[Code, Guidance] = {
         automatic="The position is left alone at the venue and the node runs in safe mode (exits only) "
         "until the operator decides.",
         operator="Decide: close it with `dolphin-ctl flatten --config F` (dry run, then `--apply`), or "
-        "set `unclaimed_venue_position = \"adopt\"` and restart. Then find out who opened it.",
+        'set `unclaimed_venue_position = "adopt"` and restart. Then find out who opened it.',
     ),
     Code.RESTORE_VENUE_UNKNOWN_INSTRUMENT: _G(
         severity=Severity.ERROR,
@@ -477,10 +470,8 @@ GUIDANCE: dict[Code, Guidance] = {
     ),
     Code.LEASE_HELD: _G(
         severity=Severity.CRITICAL,
-        meaning="The namespace lease is held by another node (or by this node's previous life until it "
-        "expires).",
-        automatic="dolphin-node exits 4; the supervisor restarts it with backoff; it starts once the lease is "
-        "free.",
+        meaning="The namespace lease is held by another node (or by this node's previous life until it expires).",
+        automatic="dolphin-node exits 4; the supervisor restarts it with backoff; it starts once the lease is free.",
         operator="If another node of this namespace runs, stop one of them (`dolphin-ctl status` names the "
         "holder); otherwise it clears within the lease TTL.",
     ),
@@ -510,8 +501,7 @@ GUIDANCE: dict[Code, Guidance] = {
     ),
     Code.INSTRUMENT_NOT_TRADABLE: _G(
         severity=Severity.CRITICAL,
-        meaning="A configured instrument is not a tradable USDT-M perpetual at BingX (unknown, offline or "
-        "suspended).",
+        meaning="A configured instrument is not a tradable USDT-M perpetual at BingX (unknown, offline or suspended).",
         automatic="Start-up ends at once with exit 9, not restarted.",
         operator="Fix strategy.instruments (the message lists the instruments), then start the node by hand.",
     ),
@@ -553,8 +543,7 @@ GUIDANCE: dict[Code, Guidance] = {
     ),
     Code.RETRACT_DUST_FULL_CLOSE: _G(
         severity=Severity.INFO,
-        meaning="A retract would have left less than the venue minimum, so it became a full close (a "
-        "counter).",
+        meaning="A retract would have left less than the venue minimum, so it became a full close (a counter).",
         automatic="The whole position was exited instead of leaving dust.",
         operator="None.",
     ),

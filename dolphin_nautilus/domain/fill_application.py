@@ -21,8 +21,15 @@ ZERO = Decimal(0)
 
 
 def on_fill(
-    book: BookState, client_order_id: str, venue_trade_id: str, quantity: Any, price: Any, fee: Any, ts: int,
-    liquidity: str, instrument_id: str,
+    book: BookState,
+    client_order_id: str,
+    venue_trade_id: str,
+    quantity: Any,
+    price: Any,
+    fee: Any,
+    ts: int,
+    liquidity: str,
+    instrument_id: str,
 ) -> Decision:
     try:
         qty = to_decimal("quantity", quantity)
@@ -36,7 +43,11 @@ def on_fill(
     slot = record.slot
     if slot.ledger.has(venue_trade_id):
         return facts.refuse(
-            book, Code.DUPLICATE_EVENT, ts, f"fill {venue_trade_id} already applied", slot=slot,
+            book,
+            Code.DUPLICATE_EVENT,
+            ts,
+            f"fill {venue_trade_id} already applied",
+            slot=slot,
             venue_trade_id=venue_trade_id,
         )
     facts.fill_fact(book, record, client_order_id, venue_trade_id, qty, px, fee_d, ts, liquidity, instrument_id)
@@ -57,31 +68,65 @@ def on_fill(
 
 
 def _fill_after_end(
-    book: BookState, slot: TradeSlot, record: OrderRecord, venue_trade_id: str, qty: Decimal, px: Decimal,
-    fee: Decimal, ts: int,
+    book: BookState,
+    slot: TradeSlot,
+    record: OrderRecord,
+    venue_trade_id: str,
+    qty: Decimal,
+    px: Decimal,
+    fee: Decimal,
+    ts: int,
 ) -> Decision:
     """The trade is CLOSED (or never opened): a slot closes exactly once, so the fill is recorded as seen
     but not applied, and the instrument goes to reconcile."""
-    slot.ledger.append(LedgerEntry(
-        key=venue_trade_id, kind=LedgerKind.UNAPPLIED, quantity=ZERO, price=px, fee=fee, ts=ts,
-        client_order_id=record.client_order_id, excess=qty,
-    ))
+    slot.ledger.append(
+        LedgerEntry(
+            key=venue_trade_id,
+            kind=LedgerKind.UNAPPLIED,
+            quantity=ZERO,
+            price=px,
+            fee=fee,
+            ts=ts,
+            client_order_id=record.client_order_id,
+            excess=qty,
+        )
+    )
     book.reconciling[slot.instrument_id] = f"fill {venue_trade_id} after trade {slot.trade_id} finished"
     return facts.refuse(
-        book, Code.FILL_AFTER_CLOSE, ts, f"fill {venue_trade_id} for finished trade {slot.trade_id}",
-        slot=slot, venue_trade_id=venue_trade_id, quantity=qty, client_order_id=record.client_order_id,
+        book,
+        Code.FILL_AFTER_CLOSE,
+        ts,
+        f"fill {venue_trade_id} for finished trade {slot.trade_id}",
+        slot=slot,
+        venue_trade_id=venue_trade_id,
+        quantity=qty,
+        client_order_id=record.client_order_id,
     )
 
 
 def _apply_entry_fill(
-    book: BookState, slot: TradeSlot, record: OrderRecord, venue_trade_id: str, qty: Decimal, px: Decimal,
-    fee: Decimal, ts: int, order_overfill: Decimal,
+    book: BookState,
+    slot: TradeSlot,
+    record: OrderRecord,
+    venue_trade_id: str,
+    qty: Decimal,
+    px: Decimal,
+    fee: Decimal,
+    ts: int,
+    order_overfill: Decimal,
 ) -> Decision:
     first = slot.ledger.entry_quantity == ZERO
-    slot.ledger.append(LedgerEntry(
-        key=venue_trade_id, kind=LedgerKind.ENTRY, quantity=qty, price=px, fee=fee, ts=ts,
-        client_order_id=record.client_order_id,
-    ))
+    slot.ledger.append(
+        LedgerEntry(
+            key=venue_trade_id,
+            kind=LedgerKind.ENTRY,
+            quantity=qty,
+            price=px,
+            fee=fee,
+            ts=ts,
+            client_order_id=record.client_order_id,
+        )
+    )
     if first and not slot.entry_reported:
         slot.opened_ts = ts  # the position exists from its first fill
     if order_overfill > ZERO:
@@ -89,8 +134,13 @@ def _apply_entry_fill(
         book.reconciling[slot.instrument_id] = f"entry {record.client_order_id} overfilled by {order_overfill}"
         facts.position_state(book, slot, ts)
         return facts.refuse(
-            book, Code.OVERFILL_DETECTED, ts, f"entry overfilled by {order_overfill}", slot=slot,
-            client_order_id=record.client_order_id, excess=order_overfill,
+            book,
+            Code.OVERFILL_DETECTED,
+            ts,
+            f"entry overfilled by {order_overfill}",
+            slot=slot,
+            client_order_id=record.client_order_id,
+            excess=order_overfill,
         )
     if record.status is OrderStatus.FILLED and slot.entry_order is record:
         slots.entry_finished(book, slot, ts)  # reports the entry and writes the OPEN snapshot
@@ -100,14 +150,31 @@ def _apply_entry_fill(
 
 
 def _apply_exit_fill(
-    book: BookState, slot: TradeSlot, record: OrderRecord, venue_trade_id: str, qty: Decimal, px: Decimal,
-    fee: Decimal, ts: int, order_overfill: Decimal, was_active: bool,
+    book: BookState,
+    slot: TradeSlot,
+    record: OrderRecord,
+    venue_trade_id: str,
+    qty: Decimal,
+    px: Decimal,
+    fee: Decimal,
+    ts: int,
+    order_overfill: Decimal,
+    was_active: bool,
 ) -> Decision:
     applied = min(qty, slot.ledger.remaining)
     excess = qty - applied
     is_working_exit = was_active and slot.exit_order is record
     slots.append_leg(
-        book, slot, LedgerKind.EXIT, venue_trade_id, applied, px, fee, ts, record.reason, record.client_order_id,
+        book,
+        slot,
+        LedgerKind.EXIT,
+        venue_trade_id,
+        applied,
+        px,
+        fee,
+        ts,
+        record.reason,
+        record.client_order_id,
         excess=excess,
     )
     if slot.ledger.remaining == ZERO:
@@ -124,20 +191,39 @@ def _apply_exit_fill(
         if not slot.closed:
             slots.make_stale(slot)
         return facts.refuse(
-            book, Code.OVERFILL_DETECTED, ts, why, slot=slot, client_order_id=record.client_order_id,
-            applied=applied, excess=excess, order_overfill=max(order_overfill, ZERO),
+            book,
+            Code.OVERFILL_DETECTED,
+            ts,
+            why,
+            slot=slot,
+            client_order_id=record.client_order_id,
+            applied=applied,
+            excess=excess,
+            order_overfill=max(order_overfill, ZERO),
         )
     if not is_working_exit:
         return facts.refuse(
-            book, Code.NO_ACTIVE_EXIT_ORDER, ts, f"fill on {record.client_order_id}, not the working exit; applied",
-            slot=slot, client_order_id=record.client_order_id, venue_trade_id=venue_trade_id,
+            book,
+            Code.NO_ACTIVE_EXIT_ORDER,
+            ts,
+            f"fill on {record.client_order_id}, not the working exit; applied",
+            slot=slot,
+            client_order_id=record.client_order_id,
+            venue_trade_id=venue_trade_id,
         )
     return OK_DECISION
 
 
 def _foreign_fill(
-    book: BookState, client_order_id: str, venue_trade_id: str, qty: Decimal, px: Decimal, fee: Decimal, ts: int,
-    liquidity: str, instrument_id: str,
+    book: BookState,
+    client_order_id: str,
+    venue_trade_id: str,
+    qty: Decimal,
+    px: Decimal,
+    fee: Decimal,
+    ts: int,
+    liquidity: str,
+    instrument_id: str,
 ) -> Decision:
     """A fill for an order the book did not create: record it, block the instrument for reconcile."""
     facts.fill_fact(book, None, client_order_id, venue_trade_id, qty, px, fee, ts, liquidity, instrument_id)

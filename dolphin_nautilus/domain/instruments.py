@@ -6,7 +6,6 @@ from decimal import MAX_EMAX, MIN_EMIN, ROUND_DOWN, Context, Decimal
 
 import msgspec
 
-
 MAX_ROUNDABLE_EXPONENT = 300
 
 

@@ -54,10 +54,14 @@ def enter(book: BookState, instrument_id: str, side: Any, quantity: Any, price: 
     rounded = spec.round_qty_down(qty)
     if is_effectively_zero(spec, rounded, px):
         return facts.refuse(
-            book, Code.BELOW_VENUE_MINIMUM, ts,
+            book,
+            Code.BELOW_VENUE_MINIMUM,
+            ts,
             f"entry {qty} @ {px} is below the venue minimum (min qty {spec.min_quantity}, "
             f"min notional {spec.min_notional})",
-            instrument_id, requested=qty, rounded=rounded,
+            instrument_id,
+            requested=qty,
+            rounded=rounded,
         )
     slot = slots.new_slot(book, spec, side, ts)
     slot.state = SlotState.ENTRY_WORKING
@@ -67,7 +71,13 @@ def enter(book: BookState, instrument_id: str, side: Any, quantity: Any, price: 
 
 
 def exit_intent(
-    book: BookState, instrument_id: str, quantity: Any, fraction: Any, price: Any, ts: int, reason: str,
+    book: BookState,
+    instrument_id: str,
+    quantity: Any,
+    fraction: Any,
+    price: Any,
+    ts: int,
+    reason: str,
     ok_code: Code = Code.OK,
 ) -> Decision:
     spec = book.specs.get(instrument_id)
@@ -94,17 +104,26 @@ def exit_intent(
     plan = plan_exit(spec, remaining, requested, px)
     if plan.refused:
         return facts.refuse(
-            book, Code.BELOW_VENUE_MINIMUM, ts,
+            book,
+            Code.BELOW_VENUE_MINIMUM,
+            ts,
             f"exit of {requested} @ {px} is below the venue minimum (min qty {spec.min_quantity}, "
             f"min notional {spec.min_notional}) and would leave {remaining - (requested or ZERO)}",
-            slot=slot, requested=requested, remaining=remaining,
+            slot=slot,
+            requested=requested,
+            remaining=remaining,
         )
     request = slots.new_order(book, slot, Purpose.EXIT, exit_order_side(slot.side), plan.quantity, px, reason, ts)
     slot.state = SlotState.EXIT_WORKING
     facts.position_state(book, slot, ts)  # persists the order sequence before the order can be lost
     result = book_outcome(
-        ok_code, "exit sent", requested=requested, quantity=plan.quantity, full_close=plan.full_close,
-        clamped=plan.clamped, dust_widened=plan.dust_widened,
+        ok_code,
+        "exit sent",
+        requested=requested,
+        quantity=plan.quantity,
+        full_close=plan.full_close,
+        clamped=plan.clamped,
+        dust_widened=plan.dust_widened,
     )
     return Decision(outcome=result, order=request)
 
@@ -128,12 +147,19 @@ def _exit_blocked(book: BookState, slot: TradeSlot, ts: int) -> Decision | None:
     if working is not None:
         if working.status is OrderStatus.UNKNOWN:
             return facts.refuse(
-                book, Code.UNKNOWN_ORDER_OUTCOME, ts,
+                book,
+                Code.UNKNOWN_ORDER_OUTCOME,
+                ts,
                 f"exit {working.client_order_id} outcome unknown: resolve it before sending another",
-                slot=slot, client_order_id=working.client_order_id,
+                slot=slot,
+                client_order_id=working.client_order_id,
             )
         return facts.refuse(
-            book, Code.EXIT_ALREADY_WORKING, ts, f"exit {working.client_order_id} is working", slot=slot,
+            book,
+            Code.EXIT_ALREADY_WORKING,
+            ts,
+            f"exit {working.client_order_id} is working",
+            slot=slot,
             client_order_id=working.client_order_id,
         )
     return _retry_wait(book, slot.instrument_id, ts, slot)
@@ -154,9 +180,15 @@ def _retry_wait(book: BookState, instrument_id: str, ts: int, slot: TradeSlot | 
         del book.retry_not_before[instrument_id]
         return None
     return facts.refuse(
-        book, Code.RATE_LIMITED, ts, f"rate limited: nothing sent before {retry_at}", instrument_id, slot=slot,
+        book,
+        Code.RATE_LIMITED,
+        ts,
+        f"rate limited: nothing sent before {retry_at}",
+        instrument_id,
+        slot=slot,
         severity=Severity.INFO,  # the rate limit itself was recorded once, as a WARNING
-        retry_at=retry_at, retry_after_ms=(retry_at - ts + NS_PER_MS - 1) // NS_PER_MS,
+        retry_at=retry_at,
+        retry_after_ms=(retry_at - ts + NS_PER_MS - 1) // NS_PER_MS,
     )
 
 
@@ -178,8 +210,11 @@ def _cancel_request(book: BookState, record: OrderRecord, ts: int, reason: str) 
     record.cancel_requested = True
     facts.order_event(book, record, "CANCEL_REQUESTED", ts, reason)
     return CancelToSend(
-        client_order_id=record.client_order_id, venue_order_id=record.venue_order_id,
-        instrument_id=record.instrument_id, trade_id=record.trade_id, reason=reason,
+        client_order_id=record.client_order_id,
+        venue_order_id=record.venue_order_id,
+        instrument_id=record.instrument_id,
+        trade_id=record.trade_id,
+        reason=reason,
     )
 
 

@@ -55,20 +55,20 @@ class OrderRecord:
     """An order the book created; mutated only by the book's order transitions as venue events arrive."""
 
     __slots__ = (
+        "cancel_requested",
         "client_order_id",
-        "venue_order_id",
-        "trade_id",
         "instrument_id",
-        "side",
-        "quantity",
         "price",
         "purpose",
-        "reduce_only",
+        "quantity",
         "reason",
-        "status",
-        "unknown_since",
-        "cancel_requested",
+        "reduce_only",
+        "side",
         "slot",
+        "status",
+        "trade_id",
+        "unknown_since",
+        "venue_order_id",
     )
 
     def __init__(

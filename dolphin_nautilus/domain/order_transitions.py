@@ -71,7 +71,12 @@ def on_accepted(book: BookState, client_order_id: str, venue_order_id: str, ts: 
 
 
 def on_rejected(
-    book: BookState, client_order_id: str, reason: str, ts: int, *, venue_code: int | None = None,
+    book: BookState,
+    client_order_id: str,
+    reason: str,
+    ts: int,
+    *,
+    venue_code: int | None = None,
     status: OrderStatus = OrderStatus.REJECTED,
 ) -> Decision:
     """A definitive refusal (venue reject, or a Nautilus denial with `status` DENIED): nothing placed."""
@@ -122,9 +127,15 @@ def on_change_rejected(book: BookState, client_order_id: str, reason: str, ts: i
     if event == "CANCEL_REJECTED":
         record.cancel_requested = False  # if it still works, max hold may ask again
     return facts.refuse(
-        book, Code.CANCEL_REJECTED, ts, f"{event.lower().replace('_', ' ')}: {reason}", slot=record.slot,
-        severity=None if event == "CANCEL_REJECTED" else Severity.INFO, client_order_id=client_order_id,
-        reason=reason, event=event,
+        book,
+        Code.CANCEL_REJECTED,
+        ts,
+        f"{event.lower().replace('_', ' ')}: {reason}",
+        slot=record.slot,
+        severity=None if event == "CANCEL_REJECTED" else Severity.INFO,
+        client_order_id=client_order_id,
+        reason=reason,
+        event=event,
     )
 
 
@@ -140,8 +151,14 @@ def on_rate_limited(book: BookState, outcome: PlacementRateLimited) -> Decision:
     if record.status is OrderStatus.SUBMITTED or record.status is OrderStatus.UNKNOWN:
         _not_placed(book, record, ts)
     return facts.refuse(
-        book, Code.RATE_LIMITED, ts, f"{coid} rate limited, nothing placed; retry after {wait_ms} ms",
-        slot=record.slot, client_order_id=coid, retry_after_ms=wait_ms, retry_at=book.retry_not_before[inst],
+        book,
+        Code.RATE_LIMITED,
+        ts,
+        f"{coid} rate limited, nothing placed; retry after {wait_ms} ms",
+        slot=record.slot,
+        client_order_id=coid,
+        retry_after_ms=wait_ms,
+        retry_at=book.retry_not_before[inst],
         venue_code=outcome.venue_code,
     )
 
@@ -156,8 +173,13 @@ def on_unknown(book: BookState, client_order_id: str, reason: str, ts: int) -> D
         record.status = OrderStatus.UNKNOWN
         record.unknown_since = ts
     return facts.refuse(
-        book, Code.UNKNOWN_ORDER_OUTCOME, ts, f"outcome of {client_order_id} unknown: {reason}",
-        slot=record.slot, client_order_id=client_order_id, reason=reason,
+        book,
+        Code.UNKNOWN_ORDER_OUTCOME,
+        ts,
+        f"outcome of {client_order_id} unknown: {reason}",
+        slot=record.slot,
+        client_order_id=client_order_id,
+        reason=reason,
     )
 
 
@@ -188,15 +210,23 @@ def check_unknown_overdue(book: BookState, instrument_id: str, ts: int) -> Decis
     if slot is None or instrument_id in book.reconciling:
         return None
     for record in (slot.entry_order, slot.exit_order):
-        if record is not None and record.status is OrderStatus.UNKNOWN and (
-            ts - record.unknown_since >= book.unknown_outcome_timeout_ns
+        if (
+            record is not None
+            and record.status is OrderStatus.UNKNOWN
+            and (ts - record.unknown_since >= book.unknown_outcome_timeout_ns)
         ):
             why = _unknown_reason(record)
             book.reconciling[instrument_id] = why
             slots.make_stale(slot)
             return facts.refuse(
-                book, Code.STALE_STATE_RECONCILING, ts, f"reconciling: {why}", instrument_id, slot=slot,
-                reason=why, client_order_id=record.client_order_id,
+                book,
+                Code.STALE_STATE_RECONCILING,
+                ts,
+                f"reconciling: {why}",
+                instrument_id,
+                slot=slot,
+                reason=why,
+                client_order_id=record.client_order_id,
             )
     return None
 

@@ -43,9 +43,7 @@ class ExitPlan(msgspec.Struct, frozen=True, kw_only=True):
     refused: str = ""  # "" or "BELOW_VENUE_MINIMUM"
 
 
-def plan_exit(
-    spec: InstrumentSpec, remaining: Decimal, requested: Decimal | None, price: Decimal
-) -> ExitPlan:
+def plan_exit(spec: InstrumentSpec, remaining: Decimal, requested: Decimal | None, price: Decimal) -> ExitPlan:
     """Plan a reduce-only exit of `requested` (None: everything) from `remaining` at about `price`."""
     if requested is None or requested >= remaining:
         return ExitPlan(

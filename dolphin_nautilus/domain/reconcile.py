@@ -36,8 +36,14 @@ def begin(book: BookState, instrument_id: str, reason: str, ts: int) -> Decision
     if slot is not None:
         slots.make_stale(slot)
     return facts.refuse(
-        book, Code.STALE_STATE_RECONCILING, ts, f"reconciling: {reason}", instrument_id, slot=slot,
-        severity=Severity.INFO if again else None, reason=reason,
+        book,
+        Code.STALE_STATE_RECONCILING,
+        ts,
+        f"reconciling: {reason}",
+        instrument_id,
+        slot=slot,
+        severity=Severity.INFO if again else None,
+        reason=reason,
     )
 
 
@@ -57,8 +63,13 @@ def resolve(book: BookState, instrument_id: str, venue_signed_qty: Any, avg_px: 
             return OK_DECISION
         book.reconciling[instrument_id] = f"unowned venue position {venue_qty}"
         return facts.refuse(
-            book, Code.VENUE_POSITION_MISMATCH, ts, f"venue holds {venue_qty} that no trade owns", instrument_id,
-            venue_signed_qty=venue_qty, avg_px=venue_px,
+            book,
+            Code.VENUE_POSITION_MISMATCH,
+            ts,
+            f"venue holds {venue_qty} that no trade owns",
+            instrument_id,
+            venue_signed_qty=venue_qty,
+            avg_px=venue_px,
         )
     if slot.state is STALE:
         slot.state = slot.resume_state
@@ -68,13 +79,25 @@ def resolve(book: BookState, instrument_id: str, venue_signed_qty: Any, avg_px: 
     if own < ZERO:
         book.reconciling[instrument_id] = f"venue holds {venue_qty} opposite to trade {slot.trade_id}"
         return facts.refuse(
-            book, Code.VENUE_POSITION_MISMATCH, ts, f"venue holds {venue_qty}, opposite to our {slot.side}",
-            instrument_id, slot=slot, venue_signed_qty=venue_qty, avg_px=venue_px,
+            book,
+            Code.VENUE_POSITION_MISMATCH,
+            ts,
+            f"venue holds {venue_qty}, opposite to our {slot.side}",
+            instrument_id,
+            slot=slot,
+            venue_signed_qty=venue_qty,
+            avg_px=venue_px,
         )
     if diff != ZERO:
         return facts.refuse(
-            book, Code.RECONCILE_ADJUSTED, ts, f"adjusted by {diff} to the venue's {venue_qty}", instrument_id,
-            slot=slot, adjustment=diff, venue_signed_qty=venue_qty,
+            book,
+            Code.RECONCILE_ADJUSTED,
+            ts,
+            f"adjusted by {diff} to the venue's {venue_qty}",
+            instrument_id,
+            slot=slot,
+            adjustment=diff,
+            venue_signed_qty=venue_qty,
         )
     return OK_DECISION
 
@@ -126,7 +149,10 @@ def restore_slot(book: BookState, snapshot: RestoredSlot, ts: int | None) -> Dec
         return facts.refuse(book, Code.SLOT_BUSY, when, f"trade {live.trade_id} already live", inst, slot=live)
     assert spec is not None  # restored_slot_problems rejects an unknown instrument
     slot = TradeSlot(
-        trade_id=snapshot.trade_id, coid_token=coid_token(snapshot.trade_id), spec=spec, side=Side(snapshot.side),
+        trade_id=snapshot.trade_id,
+        coid_token=coid_token(snapshot.trade_id),
+        spec=spec,
+        side=Side(snapshot.side),
         opened_ts=snapshot.opened_ts,
     )
     _restored_ledger(slot, snapshot)
@@ -148,14 +174,27 @@ def _restored_ledger(slot: TradeSlot, snapshot: RestoredSlot) -> None:
     entry_qty = snapshot.entry_quantity if snapshot.entry_quantity is not None else snapshot.quantity
     exited = entry_qty - snapshot.quantity
     key = f"restore:{snapshot.trade_id}"
-    slot.ledger.append(LedgerEntry(
-        key=key + ":entry", kind=LedgerKind.RESTORE_ENTRY, quantity=entry_qty, price=snapshot.entry_price,
-        fee=snapshot.fees, ts=snapshot.opened_ts,
-    ))
+    slot.ledger.append(
+        LedgerEntry(
+            key=key + ":entry",
+            kind=LedgerKind.RESTORE_ENTRY,
+            quantity=entry_qty,
+            price=snapshot.entry_price,
+            fee=snapshot.fees,
+            ts=snapshot.opened_ts,
+        )
+    )
     if exited > ZERO or snapshot.realized_pnl != ZERO:
         sign = 1 if slot.side is Side.LONG else -1
         implied_px = snapshot.entry_price + sign * snapshot.realized_pnl / exited if exited else snapshot.entry_price
-        slot.ledger.append(LedgerEntry(
-            key=key + ":exits", kind=LedgerKind.RESTORE_EXIT, quantity=exited, price=implied_px, fee=ZERO,
-            realized_pnl=snapshot.realized_pnl, ts=snapshot.opened_ts,
-        ))
+        slot.ledger.append(
+            LedgerEntry(
+                key=key + ":exits",
+                kind=LedgerKind.RESTORE_EXIT,
+                quantity=exited,
+                price=implied_px,
+                fee=ZERO,
+                realized_pnl=snapshot.realized_pnl,
+                ts=snapshot.opened_ts,
+            )
+        )

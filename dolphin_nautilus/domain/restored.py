@@ -9,9 +9,10 @@ to every candidate record of a source, the book to what it is handed.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 
-from dolphin_nautilus.contracts.restore import RESTORED_TRADE_FIELDS, RestoredSlot  # re-exported: the domain's name for it
+# The type itself is a contract (the restore hand-over carries it); the domain re-exports it beside its validator.
+from dolphin_nautilus.contracts.restore import RESTORED_TRADE_FIELDS, RestoredSlot
 
 ZERO = Decimal(0)
 VALID_SIDES = frozenset({"LONG", "SHORT"})
@@ -54,8 +55,12 @@ def restored_slot_problems(
         found.append(f"instrument {record.instrument_id!r} is not a known instrument")
     found += _counter_problems(record, max_bars_held)
     entry_quantity = getattr(record, "entry_quantity", None)
-    if entry_quantity is not None and _finite(record.quantity) and not (
-        isinstance(entry_quantity, Decimal) and entry_quantity.is_finite() and entry_quantity >= record.quantity
+    if (
+        entry_quantity is not None
+        and _finite(record.quantity)
+        and not (
+            isinstance(entry_quantity, Decimal) and entry_quantity.is_finite() and entry_quantity >= record.quantity
+        )
     ):
         found.append(f"entry_quantity {entry_quantity} is below the remaining {record.quantity}")
     return found
@@ -75,3 +80,6 @@ def _counter_problems(record: RestorableRecord, max_bars_held: int | None) -> li
 
 def _finite(value: object) -> bool:
     return isinstance(value, Decimal) and value.is_finite()
+
+
+__all__ = ["RESTORED_TRADE_FIELDS", "RestorableRecord", "RestoredSlot", "restored_slot_problems"]

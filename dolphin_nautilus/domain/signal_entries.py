@@ -131,9 +131,17 @@ def parse_signal_entries(entries: Any, known_instruments: Iterable[str]) -> Sign
     elif isinstance(entries, list | tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in entries):
         pairs = entries
     else:
-        return SignalRead(targets={}, rejections=(SignalRejection(
-            key="", code=Code.SIGNAL_SOURCE_INVALID, excerpt=_excerpt(entries),
-            reason=f"the signal source is a {type(entries).__name__}, not an object keyed by instrument id"),))
+        return SignalRead(
+            targets={},
+            rejections=(
+                SignalRejection(
+                    key="",
+                    code=Code.SIGNAL_SOURCE_INVALID,
+                    excerpt=_excerpt(entries),
+                    reason=f"the signal source is a {type(entries).__name__}, not an object keyed by instrument id",
+                ),
+            ),
+        )
     targets: dict[str, SignalTarget] = {}
     rejections: list[SignalRejection] = []
     for key, value in pairs:
@@ -149,12 +157,17 @@ def source_too_large(size: int, max_bytes: int = MAX_SIGNAL_SOURCE_BYTES) -> Sig
     """Check a file's size BEFORE reading it: a rejection when it exceeds `max_bytes`."""
     if size <= max_bytes:
         return None
-    return SignalRejection(key="", code=Code.SIGNAL_SOURCE_TOO_LARGE, excerpt="",
-                           reason=f"the signal source is {size} bytes, over the {max_bytes}-byte limit; not read")
+    return SignalRejection(
+        key="",
+        code=Code.SIGNAL_SOURCE_TOO_LARGE,
+        excerpt="",
+        reason=f"the signal source is {size} bytes, over the {max_bytes}-byte limit; not read",
+    )
 
 
-def parse_signal_document(raw: bytes | str, known_instruments: Iterable[str],
-                          max_bytes: int = MAX_SIGNAL_SOURCE_BYTES) -> SignalRead:
+def parse_signal_document(
+    raw: bytes | str, known_instruments: Iterable[str], max_bytes: int = MAX_SIGNAL_SOURCE_BYTES
+) -> SignalRead:
     """The local signal file's content: size limit, JSON, top-level object, then each entry. Never raises."""
     too_large = source_too_large(len(raw), max_bytes)
     if too_large is not None:
@@ -164,13 +177,29 @@ def parse_signal_document(raw: bytes | str, known_instruments: Iterable[str],
     try:
         document = json.loads(raw)
     except (ValueError, RecursionError) as exc:
-        return SignalRead(targets={}, rejections=(SignalRejection(
-            key="", code=Code.SIGNAL_SOURCE_INVALID, reason=f"the signal file is not JSON: {exc}",
-            excerpt=_excerpt(raw)),))
+        return SignalRead(
+            targets={},
+            rejections=(
+                SignalRejection(
+                    key="",
+                    code=Code.SIGNAL_SOURCE_INVALID,
+                    reason=f"the signal file is not JSON: {exc}",
+                    excerpt=_excerpt(raw),
+                ),
+            ),
+        )
     if not isinstance(document, dict):
-        return SignalRead(targets={}, rejections=(SignalRejection(
-            key="", code=Code.SIGNAL_SOURCE_INVALID, excerpt=_excerpt(raw),
-            reason=f"the signal file holds a JSON {type(document).__name__}, not an object keyed by instrument id"),))
+        return SignalRead(
+            targets={},
+            rejections=(
+                SignalRejection(
+                    key="",
+                    code=Code.SIGNAL_SOURCE_INVALID,
+                    excerpt=_excerpt(raw),
+                    reason=f"the signal file holds a JSON {type(document).__name__}, not an object keyed by instrument id",
+                ),
+            ),
+        )
     return parse_signal_entries(document, known_instruments)
 
 

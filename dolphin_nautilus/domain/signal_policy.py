@@ -37,8 +37,9 @@ class TargetPolicy(msgspec.Struct, frozen=True, kw_only=True):
     retract_step: float = 0.2
     min_hold_bars: int = 5
 
-    def intent_for(self, target: float, price: Decimal, held_side: str | None, held_qty: Decimal,
-                   bars_held: int) -> Intent | None:
+    def intent_for(
+        self, target: float, price: Decimal, held_side: str | None, held_qty: Decimal, bars_held: int
+    ) -> Intent | None:
         """`held_side` None means no open slot. Quantities are raw; the book rounds to the instrument."""
         if not math.isfinite(target) or price <= 0:
             return None
@@ -62,7 +63,7 @@ class ReferenceSignalModel:
     spread = (ema_fast - ema_slow) / ema_slow. It publishes a new target only when it moved by `emit_step`
     or changed sign, so the strategy sees a handful of signals per trend rather than one per bar."""
 
-    __slots__ = ("_a_fast", "_a_slow", "_fast", "_slow", "_bars", "_warmup", "_full", "_step", "last")
+    __slots__ = ("_a_fast", "_a_slow", "_bars", "_fast", "_full", "_slow", "_step", "_warmup", "last")
 
     def __init__(self, fast_bars: int, slow_bars: int, full_exposure_spread: float, emit_step: float) -> None:
         self._a_fast = 2.0 / (fast_bars + 1)
@@ -101,7 +102,7 @@ class TargetBoard:
     `accepted` once the book accepted the intent, and `reopen` after the venue rejected it.
     """
 
-    __slots__ = ("policy", "_latest", "_pending")
+    __slots__ = ("_latest", "_pending", "policy")
 
     def __init__(self, policy: TargetPolicy) -> None:
         self.policy = policy
@@ -127,8 +128,16 @@ class TargetBoard:
     def is_pending(self, instrument_id: str) -> bool:
         return instrument_id in self._pending
 
-    def next_intent(self, instrument_id: str, price: Decimal | None, held_side: str | None, held_qty: Decimal,
-                    bars_held: int, *, blocked: bool = False) -> Intent | None:
+    def next_intent(
+        self,
+        instrument_id: str,
+        price: Decimal | None,
+        held_side: str | None,
+        held_qty: Decimal,
+        bars_held: int,
+        *,
+        blocked: bool = False,
+    ) -> Intent | None:
         """The intent the pending target asks for now, or None.
 
         Kept pending (asked again next time): no price yet (before the first bar), `blocked` (cooldown,

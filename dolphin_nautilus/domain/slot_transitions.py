@@ -31,7 +31,13 @@ def new_slot(book: BookState, spec: InstrumentSpec, side: Side, ts: int) -> Trad
 
 
 def new_order(
-    book: BookState, slot: TradeSlot, purpose: Purpose, side: OrderSide, qty: Decimal, px: Decimal, reason: str,
+    book: BookState,
+    slot: TradeSlot,
+    purpose: Purpose,
+    side: OrderSide,
+    qty: Decimal,
+    px: Decimal,
+    reason: str,
     ts: int,
 ) -> OrderToSend:
     """Mint the next client order id of the slot (never reused, not even for an order never placed)."""
@@ -49,8 +55,15 @@ def new_order(
         slot.exit_order = record
     facts.order_event(book, record, "SUBMITTED", ts, reason)
     return OrderToSend(
-        client_order_id=coid, instrument_id=slot.instrument_id, trade_id=slot.trade_id, side=side,
-        quantity=qty, price=px, reduce_only=record.reduce_only, purpose=purpose, reason=reason,
+        client_order_id=coid,
+        instrument_id=slot.instrument_id,
+        trade_id=slot.trade_id,
+        side=side,
+        quantity=qty,
+        price=px,
+        reduce_only=record.reduce_only,
+        purpose=purpose,
+        reason=reason,
     )
 
 
@@ -122,8 +135,17 @@ def report_entry(book: BookState, slot: TradeSlot, ts: int) -> None:
 
 
 def append_leg(
-    book: BookState, slot: TradeSlot, kind: LedgerKind, key: str, qty: Decimal, px: Decimal, fee: Decimal, ts: int,
-    reason: str, client_order_id: str, excess: Decimal = ZERO,
+    book: BookState,
+    slot: TradeSlot,
+    kind: LedgerKind,
+    key: str,
+    qty: Decimal,
+    px: Decimal,
+    fee: Decimal,
+    ts: int,
+    reason: str,
+    client_order_id: str,
+    excess: Decimal = ZERO,
 ) -> None:
     """Append one exit leg (an exit fill or a reconcile reduction) and queue its row."""
     avg = slot.ledger.avg_entry_price
@@ -131,8 +153,18 @@ def append_leg(
         pnl = ZERO  # unknown for a reduction we did not see fill; capital stays exact from the venue account
     else:
         pnl = (px - avg) * qty if slot.side is Side.LONG else (avg - px) * qty
-    entry = LedgerEntry(key=key, kind=kind, quantity=qty, price=px, fee=fee, realized_pnl=pnl, ts=ts,
-                        client_order_id=client_order_id, reason=reason, excess=excess)
+    entry = LedgerEntry(
+        key=key,
+        kind=kind,
+        quantity=qty,
+        price=px,
+        fee=fee,
+        realized_pnl=pnl,
+        ts=ts,
+        client_order_id=client_order_id,
+        reason=reason,
+        excess=excess,
+    )
     slot.ledger.append(entry)
     facts.exit_leg(book, slot, entry)
 

@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from dolphin_nautilus.contracts.restore import RestoredSlot  # the hand-over message: restore -> book
-
 from .instruments import InstrumentSpec
 
 if TYPE_CHECKING:  # order_records imports this module for TradeSlot; annotations only
@@ -105,17 +103,17 @@ class FillLedger:
     """Append-only fill ledger of one trade. Totals and indexes are maintained by `append` only."""
 
     __slots__ = (
-        "entries",
-        "_keys",
         "_filled_by_order",
+        "_keys",
+        "entries",
+        "entry_fees",
         "entry_quantity",
         "entry_value",
-        "entry_fees",
         "exit_quantity",
         "exit_value",
         "fees",
-        "realized_pnl",
         "leg_count",
+        "realized_pnl",
     )
 
     def __init__(self) -> None:
@@ -184,12 +182,21 @@ class FillLedger:
             elif entry.kind in _DECREASING:
                 remaining -= entry.quantity
                 if entry.kind in LEG_KINDS:
-                    legs.append(Leg(
-                        leg_no=prior_legs + len(legs) + 1, quantity=entry.quantity, price=entry.price,
-                        realized_pnl=entry.realized_pnl, fee=entry.fee, remaining=remaining,
-                        is_final=remaining == ZERO, reason=entry.reason, ts=entry.ts,
-                        client_order_id=entry.client_order_id, venue_trade_id=entry.key,
-                    ))
+                    legs.append(
+                        Leg(
+                            leg_no=prior_legs + len(legs) + 1,
+                            quantity=entry.quantity,
+                            price=entry.price,
+                            realized_pnl=entry.realized_pnl,
+                            fee=entry.fee,
+                            remaining=remaining,
+                            is_final=remaining == ZERO,
+                            reason=entry.reason,
+                            ts=entry.ts,
+                            client_order_id=entry.client_order_id,
+                            venue_trade_id=entry.key,
+                        )
+                    )
         return legs
 
     def totals(self) -> LedgerTotals:
@@ -217,30 +224,28 @@ class TradeSlot:
     """One trade on one instrument. Read its properties; only the book's transition modules change it."""
 
     __slots__ = (
-        "trade_id",
-        "instrument_id",
-        "spec",
-        "side",
-        "state",
-        "ledger",
-        "prior_legs",
         "bars_held",
-        "opened_ts",
-        "order_seq",
         "coid_token",
-        "seq",
         "entry_order",
-        "exit_order",
         "entry_reported",
+        "exit_order",
         "exit_reason",
+        "instrument_id",
         "last_price",
+        "ledger",
+        "opened_ts",
         "order_ids",
+        "order_seq",
+        "prior_legs",
         "resume_state",
+        "seq",
+        "side",
+        "spec",
+        "state",
+        "trade_id",
     )
 
-    def __init__(
-        self, *, trade_id: str, coid_token: str, spec: InstrumentSpec, side: Side, opened_ts: int
-    ) -> None:
+    def __init__(self, *, trade_id: str, coid_token: str, spec: InstrumentSpec, side: Side, opened_ts: int) -> None:
         self.trade_id = trade_id
         self.coid_token = coid_token
         self.instrument_id = spec.instrument_id
@@ -312,9 +317,7 @@ class TradeSlot:
     def can_exit(self) -> bool:
         """A new exit could be sent now (book-wide blocks aside): a position, no entry or exit working."""
         return (
-            self.holds_position
-            and self.state in (SlotState.OPEN, SlotState.EXIT_WORKING)
-            and self.exit_order is None
+            self.holds_position and self.state in (SlotState.OPEN, SlotState.EXIT_WORKING) and self.exit_order is None
         )
 
     def __repr__(self) -> str:

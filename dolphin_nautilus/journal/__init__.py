@@ -12,6 +12,16 @@ from dolphin_nautilus.journal.store import (
 from dolphin_nautilus.journal.writer import Journal, JournalConfig, JournalStatus
 
 __all__ = [
-    "BadRows", "ClickHouseStore", "Journal", "JournalConfig", "JournalStatus", "SchemaError", "SchemaMismatch",
-    "StoreBusy", "StoreConfig", "StoreError", "StoreUnavailable", "ensure_schema",
+    "BadRows",
+    "ClickHouseStore",
+    "Journal",
+    "JournalConfig",
+    "JournalStatus",
+    "SchemaError",
+    "SchemaMismatch",
+    "StoreBusy",
+    "StoreConfig",
+    "StoreError",
+    "StoreUnavailable",
+    "ensure_schema",
 ]

@@ -65,5 +65,6 @@ def _encode_pair(fact: object) -> bytes:
             text = repr(fact)[:2000]
         except Exception:  # noqa: BLE001
             text = f"<unprintable {type(fact).__name__}>"
-        return _encoder.encode((REJECTED_TABLE, UnencodableFact(type(fact).__name__, text,
-                                                                f"{type(exc).__name__}: {exc}")))
+        return _encoder.encode(
+            (REJECTED_TABLE, UnencodableFact(type(fact).__name__, text, f"{type(exc).__name__}: {exc}"))
+        )

@@ -36,8 +36,20 @@ DEDUP_WINDOW = 10_000  # recent insert blocks remembered per table: a replayed i
 
 # Low-cardinality string fields (repeated values): cheaper storage and filters.
 _LOW_CARDINALITY = frozenset(
-    {"origin", "instrument_id", "side", "status", "type", "event", "currency", "severity", "code",
-     "liquidity", "reason", "exit_reason"}
+    {
+        "origin",
+        "instrument_id",
+        "side",
+        "status",
+        "type",
+        "event",
+        "currency",
+        "severity",
+        "code",
+        "liquidity",
+        "reason",
+        "exit_reason",
+    }
 )
 # Sorting keys: content-derived columns (so a replayed row lands beside its original) ending in row_id.
 _ORDER_BY = {
@@ -81,8 +93,10 @@ class Column:
         if not self.ephemeral_ns:
             return [f"`{self.name}` {self.type}"]
         source = self.name + NS_SUFFIX
-        return [f"`{source}` Int64 EPHEMERAL 0",
-                f"`{self.name}` {self.type} DEFAULT fromUnixTimestamp64Nano(`{source}`, 'UTC')"]
+        return [
+            f"`{source}` Int64 EPHEMERAL 0",
+            f"`{self.name}` {self.type} DEFAULT fromUnixTimestamp64Nano(`{source}`, 'UTC')",
+        ]
 
 
 @dataclass(frozen=True)
@@ -196,8 +210,9 @@ def _expected_types(columns: tuple[Column, ...]) -> list[tuple[str, str, Column]
     return out
 
 
-def _migrate_table(client: CommandClient, database: str, table: str, columns: tuple[Column, ...],
-                   found: dict[str, str]) -> list[str]:
+def _migrate_table(
+    client: CommandClient, database: str, table: str, columns: tuple[Column, ...], found: dict[str, str]
+) -> list[str]:
     """Add missing columns; raise on a type conflict. Returns the names of the added columns."""
     for name, expected, _ in _expected_types(columns):
         if name in found and found[name] != expected:
@@ -224,8 +239,10 @@ def ensure_schema(client: CommandClient, namespace: str, money_type: str = DECIM
     changes: list[str] = []
     for spec in specs.values():
         if spec.name in found:
-            changes += [f"added {spec.name}.{c}"
-                        for c in _migrate_table(client, database, spec.name, spec.columns, found[spec.name])]
+            changes += [
+                f"added {spec.name}.{c}"
+                for c in _migrate_table(client, database, spec.name, spec.columns, found[spec.name])
+            ]
         else:
             client.command(create_table_sql(database, spec))
             changes.append(f"created {spec.name}")

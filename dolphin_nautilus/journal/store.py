@@ -35,9 +35,7 @@ from dolphin_nautilus.journal.schema import (
 
 # ClickHouse error codes that mean "this data is bad", as opposed to "the store is unavailable".
 # Only these may quarantine a row; any other failure keeps the row in the spool and retries.
-DATA_ERROR_CODES = frozenset(
-    {6, 25, 26, 27, 32, 33, 38, 41, 53, 69, 70, 72, 117, 131, 321, 407}
-)
+DATA_ERROR_CODES = frozenset({6, 25, 26, 27, 32, 33, 38, 41, 53, 69, 70, 72, 117, 131, 321, 407})
 _CODE = re.compile(rb"Code: (\d+)\.")
 
 
@@ -165,7 +163,9 @@ class ClickHouseStore:
         self.database = database_name(config.namespace)
         self.specs: dict[str, TableSpec] = table_specs(config.money_type)
         self.client = open_client(config, password)
-        self.schema_changes: list[str] = ensure_schema(self.client, self.namespace, config.money_type) if migrate else []
+        self.schema_changes: list[str] = (
+            ensure_schema(self.client, self.namespace, config.money_type) if migrate else []
+        )
 
     # ---- writes -------------------------------------------------------------------------------
     def ping(self) -> bool:
@@ -178,8 +178,12 @@ class ClickHouseStore:
         """Insert a JSONCompactEachRow payload made by `encode_rows`. Raises BadRows or StoreUnavailable."""
         spec = self.specs[table]
         try:
-            self.client.raw_insert(f"`{self.database}`.`{table}`", list(spec.insert_columns),
-                                   insert_block=payload, fmt="JSONCompactEachRow")
+            self.client.raw_insert(
+                f"`{self.database}`.`{table}`",
+                list(spec.insert_columns),
+                insert_block=payload,
+                fmt="JSONCompactEachRow",
+            )
         except Exception as exc:
             raise classify(exc) from exc
 
@@ -199,9 +203,11 @@ class ClickHouseStore:
     def _latest_sql(self, where: str = "") -> str:
         # LIMIT 1 BY reads the right row whether or not the engine has merged yet; (seq, ts) is restore's order.
         # *_ns: exact nanosecond ints beside the DateTime64 columns (Python datetimes stop at microseconds).
-        return (f"SELECT *, toUnixTimestamp64Nano(ts) AS ts_ns, toUnixTimestamp64Nano(opened_ts) AS opened_ts_ns "
-                f"FROM `{self.database}`.`{LATEST_TABLE}` {where} "
-                "ORDER BY trade_id, seq DESC, ts DESC LIMIT 1 BY trade_id")
+        return (
+            f"SELECT *, toUnixTimestamp64Nano(ts) AS ts_ns, toUnixTimestamp64Nano(opened_ts) AS opened_ts_ns "
+            f"FROM `{self.database}`.`{LATEST_TABLE}` {where} "
+            "ORDER BY trade_id, seq DESC, ts DESC LIMIT 1 BY trade_id"
+        )
 
     def latest_position_states(self, trade_ids: list[str] | None = None) -> list[dict[str, Any]]:
         """The latest position_state row per trade (any status), from the engine-maintained latest table."""
@@ -217,7 +223,8 @@ class ClickHouseStore:
         # cost with the open trades instead of the whole history; the status filter still runs after the
         # latest row per trade is chosen.
         narrowed = self._latest_sql(
-            f"WHERE trade_id IN (SELECT trade_id FROM `{self.database}`.`{LATEST_TABLE}` WHERE status = 'OPEN')")
+            f"WHERE trade_id IN (SELECT trade_id FROM `{self.database}`.`{LATEST_TABLE}` WHERE status = 'OPEN')"
+        )
         return self._dicts(f"SELECT * FROM ({narrowed}) WHERE status = 'OPEN' ORDER BY trade_id")
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
@@ -239,8 +246,7 @@ class ClickHouseStore:
             raise ValueError(f"unknown table {table!r}")
         if table == LATEST_TABLE:
             return len(self.latest_position_states())
-        return int(self.client.command(
-            f"SELECT count() FROM `{self.database}`.`{table}`{' FINAL' if final else ''}"))
+        return int(self.client.command(f"SELECT count() FROM `{self.database}`.`{table}`{' FINAL' if final else ''}"))
 
     def row_ids(self, table: str) -> set[int]:
         result = self.client.query(f"SELECT DISTINCT row_id FROM `{self.database}`.`{table}`")
@@ -263,4 +269,3 @@ class ClickHouseStore:
 
     def close(self) -> None:
         self.client.close()
-

@@ -54,7 +54,7 @@ class WriteAheadLog:
 
     def _list_segments(self) -> list[int]:
         names = (n for n in os.listdir(self.directory) if n.startswith(_SEGMENT_PREFIX) and n.endswith(_SEGMENT_SUFFIX))
-        return sorted(int(n[len(_SEGMENT_PREFIX):-len(_SEGMENT_SUFFIX)]) for n in names)
+        return sorted(int(n[len(_SEGMENT_PREFIX) : -len(_SEGMENT_SUFFIX)]) for n in names)
 
     def _read_checkpoint(self) -> Position:
         try:

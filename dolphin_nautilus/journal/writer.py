@@ -288,8 +288,12 @@ class Journal:
             try:
                 if table == REJECTED_TABLE:
                     rejected = _unencodable_decoder.decode(blob)
-                    self._quarantine(rejected.type_name, 0, rejected.describe(),
-                                     f"not a journal fact ({rejected.type_name}): {rejected.error}")
+                    self._quarantine(
+                        rejected.type_name,
+                        0,
+                        rejected.describe(),
+                        f"not a journal fact ({rejected.type_name}): {rejected.error}",
+                    )
                     continue
                 out.append((table, blob, _fact_decoders[table].decode(blob)))
             except Exception as exc:  # noqa: BLE001 - one bad entry must not lose the batch
@@ -385,12 +389,20 @@ class Journal:
         log.error("journal quarantined a %s row (row_id %s) to %s: %s", table, row_id, self._quarantine_path, error)
         if isinstance(fact, Anomaly) and fact.code == QUARANTINE_CODE:
             return  # never loop on our own report
-        self._queue.append(Anomaly(
-            ts=time.time_ns(), origin="journal", code=QUARANTINE_CODE, severity="ERROR",
-            trade_id=str(getattr(fact, "trade_id", "")), instrument_id=str(getattr(fact, "instrument_id", "")),
-            message=f"{table} row rejected and quarantined", details=canonical_json(
-                {"table": table, "row_id": row_id, "error": error[:500], "file": self._quarantine_path}),
-        ))
+        self._queue.append(
+            Anomaly(
+                ts=time.time_ns(),
+                origin="journal",
+                code=QUARANTINE_CODE,
+                severity="ERROR",
+                trade_id=str(getattr(fact, "trade_id", "")),
+                instrument_id=str(getattr(fact, "instrument_id", "")),
+                message=f"{table} row rejected and quarantined",
+                details=canonical_json(
+                    {"table": table, "row_id": row_id, "error": error[:500], "file": self._quarantine_path}
+                ),
+            )
+        )
 
 
 def _count(item: object) -> int:

@@ -53,22 +53,35 @@ def main(argv: list[str] | None = None) -> int:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="e.g. configs/backtest.toml")
-    parser.add_argument("--data", help="CSV/Parquet bars (timestamp, open, high, low, close, volume"
-                                       "[, instrument_id]); default: the config's backtest.data")
-    parser.add_argument("--instrument", help="run this one instrument (e.g. XRP-USDT-PERP.BINGX); needed for a "
-                                             "file without an instrument_id column when the config lists several")
+    parser.add_argument(
+        "--data",
+        help="CSV/Parquet bars (timestamp, open, high, low, close, volume"
+        "[, instrument_id]); default: the config's backtest.data",
+    )
+    parser.add_argument(
+        "--instrument",
+        help="run this one instrument (e.g. XRP-USDT-PERP.BINGX); needed for a "
+        "file without an instrument_id column when the config lists several",
+    )
     parser.add_argument("--no-progress", action="store_true")
 
 
 def _run_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     _common(parser)
-    parser.add_argument("--state-dir", help="stores folder to reuse (a restart continues from it; never removed); "
-                                            "default: a fresh one inside the run folder")
+    parser.add_argument(
+        "--state-dir",
+        help="stores folder to reuse (a restart continues from it; never removed); "
+        "default: a fresh one inside the run folder",
+    )
     parser.add_argument("--until", help="stop at this UTC time (e.g. 2026-09-15T12:00), for split runs")
-    parser.add_argument("--keep-store", action="store_true",
-                        help="keep the embedded chDB/live-state stores in the run folder (default: reports and "
-                             "facts/*.parquet only)")
+    parser.add_argument(
+        "--keep-store",
+        action="store_true",
+        help="keep the embedded chDB/live-state stores in the run folder (default: reports and facts/*.parquet only)",
+    )
     args = parser.parse_args(argv)
     try:
         config = checked_config(args.config, instrument=args.instrument, no_progress=args.no_progress)
@@ -77,21 +90,30 @@ def _run_main(argv: list[str]) -> int:
     except INPUT_ERRORS as exc:
         return _input_error(exc)
     try:
-        result = run_job(config, inputs=inputs, until_ns=until_ns, keep_store=args.keep_store,
-                         state_dir=Path(args.state_dir).resolve() if args.state_dir else None)
+        result = run_job(
+            config,
+            inputs=inputs,
+            until_ns=until_ns,
+            keep_store=args.keep_store,
+            state_dir=Path(args.state_dir).resolve() if args.state_dir else None,
+        )
     except StoreOpenError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
-    print(f"run folder size     {result.folder_bytes / 1e6:.1f} MB"
-          + ("" if args.keep_store or args.state_dir else " (stores dropped; --keep-store keeps them)"))
+    print(
+        f"run folder size     {result.folder_bytes / 1e6:.1f} MB"
+        + ("" if args.keep_store or args.state_dir else " (stores dropped; --keep-store keeps them)")
+    )
     return 0
 
 
 def checked_config(path: str, *, instrument: str | None = None, no_progress: bool = False) -> Config:
     config = load_config(path)
     if config.node.environment != "backtest":
-        raise BacktestInputError(f"{path}: key 'node.environment' is '{config.node.environment}'; use a backtest "
-                                 "config (node.environment = \"backtest\")")
+        raise BacktestInputError(
+            f"{path}: key 'node.environment' is '{config.node.environment}'; use a backtest "
+            'config (node.environment = "backtest")'
+        )
     if instrument:
         config = with_instrument(config, normalize_instrument_id(instrument))
     if no_progress:
@@ -106,7 +128,10 @@ def _input_error(exc: Exception) -> int:
 
 
 def _sweep_main(argv: list[str]) -> int:
-    from dolphin_nautilus.launch.backtest_sweep import SweepError, run_sweep  # the distributed engine loads only for sweeps
+    from dolphin_nautilus.launch.backtest_sweep import (  # the distributed engine loads only for sweeps
+        SweepError,
+        run_sweep,
+    )
 
     parser = argparse.ArgumentParser(prog=f"{PROG} sweep", description="run a grid of strategy parameters")
     _common(parser)
@@ -120,9 +145,17 @@ def _sweep_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         config = checked_config(args.config, instrument=args.instrument, no_progress=True)
-        result = run_sweep(config, grid_path=Path(args.grid), data=args.data, sample=args.sample, seed=args.seed,
-                           workers=args.workers, cluster=args.cluster, rank_by=args.rank_by,
-                           out_dir=Path(args.out) if args.out else None)
+        result = run_sweep(
+            config,
+            grid_path=Path(args.grid),
+            data=args.data,
+            sample=args.sample,
+            seed=args.seed,
+            workers=args.workers,
+            cluster=args.cluster,
+            rank_by=args.rank_by,
+            out_dir=Path(args.out) if args.out else None,
+        )
     except (*INPUT_ERRORS, SweepError) as exc:
         return _input_error(exc)
     print(result.render())
@@ -146,8 +179,10 @@ def _contracts_main(argv: list[str]) -> int:
         print(f"{PROG}: refreshing from {args.rest_url} failed: {exc}", file=sys.stderr)
         return 2
     header = snapshot.header
-    print(f"{snapshot.path}: {len(snapshot.contracts)} USDT-M contracts, taken {header.taken_at}, "
-          f"{'complete' if header.complete else 'PARTIAL'}")
+    print(
+        f"{snapshot.path}: {len(snapshot.contracts)} USDT-M contracts, taken {header.taken_at}, "
+        f"{'complete' if header.complete else 'PARTIAL'}"
+    )
     for source in header.sources:
         print(f"  source: {source}")
     print("  " + ", ".join(snapshot.instrument_ids))

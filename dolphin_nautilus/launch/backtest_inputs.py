@@ -36,8 +36,9 @@ def normalize_instrument_id(text: str) -> str:
     if not candidate.endswith(".BINGX"):
         candidate = f"{candidate.removesuffix('-PERP')}-PERP.BINGX"
     if not INSTRUMENT_ID_RE.match(candidate):
-        raise BacktestInputError(f"--instrument {text!r}: expected a BingX USDT-M perpetual like "
-                                 "'XRP-USDT-PERP.BINGX' (or 'XRP-USDT')")
+        raise BacktestInputError(
+            f"--instrument {text!r}: expected a BingX USDT-M perpetual like 'XRP-USDT-PERP.BINGX' (or 'XRP-USDT')"
+        )
     return candidate
 
 
@@ -66,16 +67,24 @@ def contract_specs(config: Config, snapshot: ContractSnapshot) -> dict[str, Inst
         if max_leverage and config.backtest.leverage > max_leverage:
             raise BacktestInputError(
                 f"{config.source or 'config'}: key 'backtest.leverage' = {config.backtest.leverage} is above "
-                f"{iid}'s maximum leverage {max_leverage} (contract snapshot {snapshot.path})")
+                f"{iid}'s maximum leverage {max_leverage} (contract snapshot {snapshot.path})"
+            )
     return specs
 
 
-def prepare_inputs(config: Config, *, data: str | None = None, until_ns: int | None = None,
-                   snapshot: ContractSnapshot | None = None) -> RunInputs:
+def prepare_inputs(
+    config: Config, *, data: str | None = None, until_ns: int | None = None, snapshot: ContractSnapshot | None = None
+) -> RunInputs:
     snapshot = snapshot or load_contracts_snapshot()
     specs = contract_specs(config, snapshot)
     key = "strategy.bar_minutes" + (f" (in {config.source})" if config.source else "")
-    loaded = load_bars(data or config.backtest.data, specs, config.strategy.bar_minutes, until_ns=until_ns,
-                       minutes_key=key)
-    return RunInputs(specs=specs, loaded=loaded, until_ns=until_ns, snapshot_path=snapshot.path,
-                     snapshot_taken_at=snapshot.header.taken_at)
+    loaded = load_bars(
+        data or config.backtest.data, specs, config.strategy.bar_minutes, until_ns=until_ns, minutes_key=key
+    )
+    return RunInputs(
+        specs=specs,
+        loaded=loaded,
+        until_ns=until_ns,
+        snapshot_path=snapshot.path,
+        snapshot_taken_at=snapshot.header.taken_at,
+    )

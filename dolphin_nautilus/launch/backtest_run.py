@@ -27,6 +27,7 @@ from dolphin_nautilus.node.stores import Stores
 from dolphin_nautilus.resources import NodeResources, register_resources, unregister_resources
 from dolphin_nautilus.strategy.strategy import DolphinStrategy
 
+
 def new_run_dir(config: Config, label: str = "") -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     base = Path(config.node.output_dir)
@@ -73,8 +74,14 @@ def run_backtest(
     register_resources(namespace, NodeResources(stores=stores, fact_observers=(tally,)))
     try:
         engine, rejecter = build_backtest_engine(
-            config, Path(getattr(stores, "state_dir", run_dir)), run_dir, bars=all_bars, specs=inputs.specs,
-            trade_from_ns=trade_from_ns, progress_window=window if config.backtest.progress else None)
+            config,
+            Path(getattr(stores, "state_dir", run_dir)),
+            run_dir,
+            bars=all_bars,
+            specs=inputs.specs,
+            trade_from_ns=trade_from_ns,
+            progress_window=window if config.backtest.progress else None,
+        )
         strategy = component(engine.trader, DolphinStrategy)
         log(f"dolphin backtest: {len(all_bars):,} bars of {len(inputs.specs)} instruments -> {run_dir}")
         started = time.perf_counter()
@@ -83,15 +90,25 @@ def run_backtest(
         journal_stats = _journal_figures(stores)
         outputs = collect_engine_outputs(engine, inputs.specs)
         summary, equity = summarize(
-            facts=tally, outputs=outputs, diagnostics=strategy.diagnostics, journal=journal_stats,
-            bars=len(all_bars), instruments=sorted(inputs.specs), start_ns=window[0], end_ns=window[1],
-            starting_balance=config.backtest.starting_balance_usdt, leverage=config.backtest.leverage,
-            wall_seconds=wall, run_dir=run_dir, data=inputs.loaded.report,
+            facts=tally,
+            outputs=outputs,
+            diagnostics=strategy.diagnostics,
+            journal=journal_stats,
+            bars=len(all_bars),
+            instruments=sorted(inputs.specs),
+            start_ns=window[0],
+            end_ns=window[1],
+            starting_balance=config.backtest.starting_balance_usdt,
+            leverage=config.backtest.leverage,
+            wall_seconds=wall,
+            run_dir=run_dir,
+            data=inputs.loaded.report,
             contracts=f"{inputs.snapshot_path} (taken {inputs.snapshot_taken_at})",
             simulated_exit_rejects=rejecter.rejected_exits if rejecter is not None else 0,
         )
-        write_reports(run_dir, summary=summary, facts=tally, outputs=outputs, equity=equity, specs=inputs.specs,
-                      html=html_report)
+        write_reports(
+            run_dir, summary=summary, facts=tally, outputs=outputs, equity=equity, specs=inputs.specs, html=html_report
+        )
         engine.dispose()
         log(render(summary))
         return BacktestRun(summary=summary, run_dir=run_dir, strategy=strategy, tally=tally)
@@ -103,8 +120,13 @@ def _journal_figures(stores: Stores) -> dict[str, int]:
     """Flush the journal and read back what ClickHouse holds, so the summary shows persisted rows."""
     flushed = stores.journal.flush(120.0)
     status = stores.journal.status()
-    figures = {"appended": status.appended, "written": status.written, "spooled": status.spooled,
-               "quarantined": status.quarantined, "flushed": int(flushed)}
+    figures = {
+        "appended": status.appended,
+        "written": status.written,
+        "spooled": status.spooled,
+        "quarantined": status.quarantined,
+        "flushed": int(flushed),
+    }
     for table in ("trades", "trade_exit_legs", "position_state", "fills", "orders", "anomalies"):
         figures[f"ch_{table}"] = stores.clickhouse.count(table)
     return figures
@@ -126,10 +148,19 @@ def folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def run_job(config: Config, *, data: str | None = None, inputs: RunInputs | None = None,
-            until_ns: int | None = None, run_dir: Path | None = None, state_dir: Path | None = None,
-            keep_store: bool = False, html_report: bool = True, store_mode: str = "process",
-            log: Callable[[str], None] = print) -> JobResult:
+def run_job(
+    config: Config,
+    *,
+    data: str | None = None,
+    inputs: RunInputs | None = None,
+    until_ns: int | None = None,
+    run_dir: Path | None = None,
+    state_dir: Path | None = None,
+    keep_store: bool = False,
+    html_report: bool = True,
+    store_mode: str = "process",
+    log: Callable[[str], None] = print,
+) -> JobResult:
     inputs = inputs or prepare_inputs(config, data=data, until_ns=until_ns)
     run_dir = run_dir or new_run_dir(config)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -137,12 +168,13 @@ def run_job(config: Config, *, data: str | None = None, inputs: RunInputs | None
     state_dir = state_dir or run_dir / "stores"
     try:
         stores = Stores(config, state_dir, mode=store_mode)
-    except Exception as exc:  # noqa: BLE001 - a store that cannot open is an operator problem, say it plainly
+    except Exception as exc:
         _remove_if_unfinished(run_dir)
         raise StoreOpenError(f"cannot open stores in {state_dir}: {exc}") from exc
     try:
-        run = run_backtest(config, run_dir=run_dir, stores=stores, until_ns=until_ns, inputs=inputs,
-                           html_report=html_report, log=log)
+        run = run_backtest(
+            config, run_dir=run_dir, stores=stores, until_ns=until_ns, inputs=inputs, html_report=html_report, log=log
+        )
     finally:
         stores.close()
     export_facts(run.tally, run_dir / "facts")

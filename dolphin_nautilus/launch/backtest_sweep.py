@@ -28,12 +28,27 @@ from typing import Any
 import msgspec
 import pandas as pd
 
-from dolphin_nautilus.launch.backtest_inputs import prepare_inputs
 from dolphin_nautilus.config import Config, resolve_path
+from dolphin_nautilus.launch.backtest_inputs import prepare_inputs
 
-RESULT_COLUMNS = ("trades", "win_rate", "net_pnl", "fees", "max_drawdown", "max_drawdown_pct",
-                  "return_on_account_pct", "return_on_deployed_pct", "unrealized_pnl", "open_positions",
-                  "sharpe_ratio", "sortino_ratio", "profit_factor", "expectancy", "cagr", "wall_seconds")
+RESULT_COLUMNS = (
+    "trades",
+    "win_rate",
+    "net_pnl",
+    "fees",
+    "max_drawdown",
+    "max_drawdown_pct",
+    "return_on_account_pct",
+    "return_on_deployed_pct",
+    "unrealized_pnl",
+    "open_positions",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "profit_factor",
+    "expectancy",
+    "cagr",
+    "wall_seconds",
+)
 
 
 class SweepError(ValueError):
@@ -58,12 +73,18 @@ class SweepResult:
 
     def render(self) -> str:
         shown = self.table.head(10).to_string(index=False, max_colwidth=40)
-        return "\n".join([
-            "", f"=== dolphin sweep: {self.runs} runs ({self.failed} failed) on {self.workers} worker(s) ===",
-            f"wall {self.wall_seconds:.1f} s, {self.runs_per_minute:.2f} runs/min",
-            f"ranked by {self.rank_by} (top 10 of {len(self.table)}):", shown,
-            f"table               {self.table_path}", f"run folders         {self.out_dir}", *self.notes,
-        ])
+        return "\n".join(
+            [
+                "",
+                f"=== dolphin sweep: {self.runs} runs ({self.failed} failed) on {self.workers} worker(s) ===",
+                f"wall {self.wall_seconds:.1f} s, {self.runs_per_minute:.2f} runs/min",
+                f"ranked by {self.rank_by} (top 10 of {len(self.table)}):",
+                shown,
+                f"table               {self.table_path}",
+                f"run folders         {self.out_dir}",
+                *self.notes,
+            ]
+        )
 
 
 def read_grid(path: Path) -> dict[str, list[Any]]:
@@ -100,7 +121,9 @@ def apply_params(config: Config, params: dict[str, Any], grid_path: Path) -> Con
         *parents, leaf = dotted.split(".")
         for part in parents:
             if not isinstance(node.get(part), dict):
-                raise SweepError(f"{grid_path}: grid key '{dotted}' is not a config setting ('{part}' is not a section)")
+                raise SweepError(
+                    f"{grid_path}: grid key '{dotted}' is not a config setting ('{part}' is not a section)"
+                )
             node = node[part]
         if leaf not in node:
             raise SweepError(f"{grid_path}: grid key '{dotted}' is not a config setting")
@@ -123,12 +146,26 @@ def run_sweep_task(config_builtins: dict, data: str | None, run_dir: str, params
         return {**row, "error": f"{type(exc).__name__}: {exc}", "run_dir": run_dir}
     s = result.summary
     st = s.statistics
-    row.update(trades=s.trades, win_rate=s.win_rate, net_pnl=float(s.net_pnl), fees=float(s.fees),
-               max_drawdown=float(s.max_drawdown), max_drawdown_pct=s.max_drawdown_pct,
-               return_on_account_pct=s.return_on_account_pct, return_on_deployed_pct=s.return_on_deployed_pct,
-               unrealized_pnl=s.unrealized_pnl, open_positions=len(s.open_positions), sharpe_ratio=st.sharpe_ratio,
-               sortino_ratio=st.sortino_ratio, profit_factor=st.profit_factor, expectancy=st.expectancy, cagr=st.cagr,
-               wall_seconds=s.wall_seconds, error="", run_dir=run_dir)
+    row.update(
+        trades=s.trades,
+        win_rate=s.win_rate,
+        net_pnl=float(s.net_pnl),
+        fees=float(s.fees),
+        max_drawdown=float(s.max_drawdown),
+        max_drawdown_pct=s.max_drawdown_pct,
+        return_on_account_pct=s.return_on_account_pct,
+        return_on_deployed_pct=s.return_on_deployed_pct,
+        unrealized_pnl=s.unrealized_pnl,
+        open_positions=len(s.open_positions),
+        sharpe_ratio=st.sharpe_ratio,
+        sortino_ratio=st.sortino_ratio,
+        profit_factor=st.profit_factor,
+        expectancy=st.expectancy,
+        cagr=st.cagr,
+        wall_seconds=s.wall_seconds,
+        error="",
+        run_dir=run_dir,
+    )
     return row
 
 
@@ -143,9 +180,18 @@ def sweep_dir(config: Config) -> Path:
     return out
 
 
-def run_sweep(config: Config, *, grid_path: Path, data: str | None = None, sample: int | None = None, seed: int = 1,
-              workers: int | None = None, cluster: str | None = None, rank_by: str = "net_pnl",
-              out_dir: Path | None = None) -> SweepResult:
+def run_sweep(
+    config: Config,
+    *,
+    grid_path: Path,
+    data: str | None = None,
+    sample: int | None = None,
+    seed: int = 1,
+    workers: int | None = None,
+    cluster: str | None = None,
+    rank_by: str = "net_pnl",
+    out_dir: Path | None = None,
+) -> SweepResult:
     grid = read_grid(grid_path)
     combos = combinations(grid, sample, seed)
     configs = [apply_params(config, params, grid_path) for params in combos]  # every bad value before any run
@@ -156,8 +202,10 @@ def run_sweep(config: Config, *, grid_path: Path, data: str | None = None, sampl
     out_dir = (out_dir or sweep_dir(config)).resolve()
     out_dir.mkdir(parents=True)
     (out_dir / "grid.toml").write_text(grid_path.read_text())
-    tasks = [(msgspec.to_builtins(c), data, str(out_dir / f"run-{i:04d}"), p)
-             for i, (c, p) in enumerate(zip(configs, combos, strict=True), start=1)]
+    tasks = [
+        (msgspec.to_builtins(c), data, str(out_dir / f"run-{i:04d}"), p)
+        for i, (c, p) in enumerate(zip(configs, combos, strict=True), start=1)
+    ]
     started = time.perf_counter()
     rows, used = _run_on_dask(tasks, workers=workers, cluster=cluster)
     wall = time.perf_counter() - started
@@ -169,8 +217,16 @@ def run_sweep(config: Config, *, grid_path: Path, data: str | None = None, sampl
     table_path = out_dir / "results.csv"
     table.to_csv(table_path, index=False)
     failed = int((table.get("error", pd.Series(dtype=str)).fillna("") != "").sum())
-    return SweepResult(out_dir=out_dir, table_path=table_path, table=table, runs=len(rows), failed=failed,
-                       wall_seconds=wall, workers=used, rank_by=rank_by)
+    return SweepResult(
+        out_dir=out_dir,
+        table_path=table_path,
+        table=table,
+        runs=len(rows),
+        failed=failed,
+        wall_seconds=wall,
+        workers=used,
+        rank_by=rank_by,
+    )
 
 
 def _run_on_dask(tasks: list[tuple], *, workers: int | None, cluster: str | None) -> tuple[list[dict], int]:
@@ -182,13 +238,13 @@ def _run_on_dask(tasks: list[tuple], *, workers: int | None, cluster: str | None
     else:
         n = workers or os.cpu_count() or 1
         # One single-threaded process per core: a backtest holds the GIL; processes give true parallelism.
-        local = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                             silence_logs=40)
+        local = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40)
         client = Client(local)
     try:
         used = len(client.scheduler_info()["workers"])
-        futures = [client.submit(run_sweep_task, *task, pure=False, key=f"dolphin-run-{i}")
-                   for i, task in enumerate(tasks)]
+        futures = [
+            client.submit(run_sweep_task, *task, pure=False, key=f"dolphin-run-{i}") for i, task in enumerate(tasks)
+        ]
         rows = client.gather(futures)
     finally:
         client.close()

@@ -83,23 +83,28 @@ EXIT_CODES: dict[int, ExitCode] = {
     EXIT_STORES: ExitCode("stores unavailable or the namespace lease is held", restart=True),
     EXIT_NOT_TRADING: ExitCode("the trader did not reach RUNNING within --startup-timeout", restart=True),
     EXIT_VENUE: ExitCode("the venue could not be asked for its contract list", restart=True),
-    EXIT_CREDENTIALS: ExitCode("BingX refused the API credentials (key, secret, permissions, IP whitelist)",
-                               restart=False),
+    EXIT_CREDENTIALS: ExitCode(
+        "BingX refused the API credentials (key, secret, permissions, IP whitelist)", restart=False
+    ),
     EXIT_ACCOUNT_MODE: ExitCode("the BingX account is in hedge mode (bingx.switch_to_one_way is off)", restart=False),
     EXIT_INSTRUMENTS: ExitCode("an instrument is not a tradable perpetual at BingX", restart=False),
 }
 NO_RESTART_EXIT_CODES = tuple(code for code, exit_code in EXIT_CODES.items() if not exit_code.restart)
-REFUSAL_EXIT_CODES = {"credentials": EXIT_CREDENTIALS, "account_mode": EXIT_ACCOUNT_MODE,
-                      "instruments": EXIT_INSTRUMENTS}  # contracts.venue.RefusalReason -> exit code
+REFUSAL_EXIT_CODES = {
+    "credentials": EXIT_CREDENTIALS,
+    "account_mode": EXIT_ACCOUNT_MODE,
+    "instruments": EXIT_INSTRUMENTS,
+}  # contracts.venue.RefusalReason -> exit code
 
 EXIT_CODES_HELP = "exit codes (restart: whether the supervisor examples restart the node):\n" + "".join(
     f"  {code}  {'restart   ' if exit_code.restart else 'no restart'}  {exit_code.meaning}\n"
-    for code, exit_code in EXIT_CODES.items())
+    for code, exit_code in EXIT_CODES.items()
+)
 
 LIVE_REFUSAL = (
     "live trading refused: this config trades REAL MONEY on BingX and is not authorized. To authorize, set "
     f"the environment variable DOLPHIN_LIVE_AUTHORIZATION={LIVE_AUTHORIZATION_PHRASE} for the node "
-    f"(or node.live_authorization = \"{LIVE_AUTHORIZATION_PHRASE}\" in the config)."
+    f'(or node.live_authorization = "{LIVE_AUTHORIZATION_PHRASE}" in the config).'
 )
 
 log = node_logger("launcher")
@@ -124,8 +129,12 @@ def load(path: str) -> Config:
     except ConfigError as exc:
         raise LaunchError(EXIT_CONFIG, f"bad config: {exc}", Code.CONFIG_REFUSED) from None
     if config.node.environment not in ("vst", "live"):
-        raise LaunchError(EXIT_CONFIG, f"{path}: node.environment is {config.node.environment!r}; dolphin-node runs "
-                                       "'vst' or 'live' (backtests: dolphin-backtest)", Code.CONFIG_REFUSED)
+        raise LaunchError(
+            EXIT_CONFIG,
+            f"{path}: node.environment is {config.node.environment!r}; dolphin-node runs "
+            "'vst' or 'live' (backtests: dolphin-backtest)",
+            Code.CONFIG_REFUSED,
+        )
     return config
 
 
@@ -142,13 +151,19 @@ def check_venue_lists_instruments(config: Config) -> None:
     try:
         specs = venue_specs(config)
     except Exception as exc:  # noqa: BLE001 - any failure here means we cannot trade; say which
-        raise LaunchError(EXIT_VENUE, f"cannot read BingX contracts from {bingx_urls(config).rest}: "
-                                      f"{type(exc).__name__}: {exc}", Code.VENUE_UNREACHABLE) from None
+        raise LaunchError(
+            EXIT_VENUE,
+            f"cannot read BingX contracts from {bingx_urls(config).rest}: {type(exc).__name__}: {exc}",
+            Code.VENUE_UNREACHABLE,
+        ) from None
     missing = [iid for iid in config.strategy.instruments if iid not in specs]
     if missing:
-        raise LaunchError(EXIT_INSTRUMENTS, f"BingX lists no tradable perpetual for {missing} (unknown, offline or "
-                                            "suspended); fix strategy.instruments, then start the node again",
-                          Code.INSTRUMENT_NOT_TRADABLE)
+        raise LaunchError(
+            EXIT_INSTRUMENTS,
+            f"BingX lists no tradable perpetual for {missing} (unknown, offline or "
+            "suspended); fix strategy.instruments, then start the node again",
+            Code.INSTRUMENT_NOT_TRADABLE,
+        )
 
 
 def open_stores(config: Config, state_dir: Path, secrets: Secrets):
@@ -166,8 +181,16 @@ class NodeRun:
     """One live node: assembled from config and open stores (node.assembly), run until a signal, then stopped
     and disposed."""
 
-    def __init__(self, config: Config, stores, state_dir: Path, log_file: Path, *,
-                 startup_timeout_s: float, without_restore: bool = False) -> None:
+    def __init__(
+        self,
+        config: Config,
+        stores,
+        state_dir: Path,
+        log_file: Path,
+        *,
+        startup_timeout_s: float,
+        without_restore: bool = False,
+    ) -> None:
         self.config, self.stores, self.startup_timeout_s = config, stores, startup_timeout_s
         self.namespace = config.node.namespace
         self.signal_map = open_signal_map(config, state_dir) if config.strategy.signal_source == "hazelcast" else None
@@ -180,17 +203,33 @@ class NodeRun:
 
     def _build(self, config: Config, stores, state_dir: Path, log_file: Path, without_restore: bool) -> None:
         if without_restore:
-            log_event(log, logging.WARNING, "restore_skipped", "--without-restore: starting flat, nothing restored",
-                      code=Code.RESTORE_SKIPPED)
-        identity = {"node_id": stores.node_id, "namespace": config.node.namespace,
-                    "environment": config.node.environment, "trader_id": config.node.trader_id,
-                    "log_file": str(log_file), "config": str(Path(config.source).resolve())}
+            log_event(
+                log,
+                logging.WARNING,
+                "restore_skipped",
+                "--without-restore: starting flat, nothing restored",
+                code=Code.RESTORE_SKIPPED,
+            )
+        identity = {
+            "node_id": stores.node_id,
+            "namespace": config.node.namespace,
+            "environment": config.node.environment,
+            "trader_id": config.node.trader_id,
+            "log_file": str(log_file),
+            "config": str(Path(config.source).resolve()),
+        }
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
         self.node = build_trading_node(
-            trading_node_config(config, state_dir, startup_timeout_s=self.startup_timeout_s,
-                                without_restore=without_restore, identity=identity),
-            loop=self.loop)
+            trading_node_config(
+                config,
+                state_dir,
+                startup_timeout_s=self.startup_timeout_s,
+                without_restore=without_restore,
+                identity=identity,
+            ),
+            loop=self.loop,
+        )
         self.stop_requested = asyncio.Event()
         self.stop_signal = ""
         for sig in (signal.SIGINT, signal.SIGTERM):  # replaces Nautilus' handlers: we stop in order ourselves
@@ -214,14 +253,24 @@ class NodeRun:
             refused = await self._wait_trading(runner)
             if refused is not None:
                 return refused
-            log_event(log, logging.INFO, "trading", f"trader {self.config.node.trader_id} is RUNNING",
-                      instruments=list(self.config.strategy.instruments))
+            log_event(
+                log,
+                logging.INFO,
+                "trading",
+                f"trader {self.config.node.trader_id} is RUNNING",
+                instruments=list(self.config.strategy.instruments),
+            )
             stop = asyncio.ensure_future(self.stop_requested.wait())
             await asyncio.wait([runner, stop], return_when=asyncio.FIRST_COMPLETED)
             if runner.done() and not self.stop_requested.is_set():
                 error = runner.exception() if not runner.cancelled() else None
-                log_event(log, logging.ERROR, "node_exited", f"the node's run loop ended by itself: {error!r}",
-                          code=Code.NODE_FAILED)
+                log_event(
+                    log,
+                    logging.ERROR,
+                    "node_exited",
+                    f"the node's run loop ended by itself: {error!r}",
+                    code=Code.NODE_FAILED,
+                )
                 return EXIT_FAILED
             log_event(log, logging.INFO, "stopping", f"{self.stop_signal or 'stop'} received: stopping gracefully")
             return EXIT_OK
@@ -242,13 +291,25 @@ class NodeRun:
             refusal = self._venue_refusal()
             if refusal is not None:
                 exit_code = REFUSAL_EXIT_CODES[refusal.reason]
-                log_event(log, logging.CRITICAL, "refused", f"{refusal.message}; a restart cannot fix this: fix it, "
-                          "then start the node again", code=refusal.code, exit_code=exit_code,
-                          venue_code=refusal.venue_code)
+                log_event(
+                    log,
+                    logging.CRITICAL,
+                    "refused",
+                    f"{refusal.message}; a restart cannot fix this: fix it, then start the node again",
+                    code=refusal.code,
+                    exit_code=exit_code,
+                    venue_code=refusal.venue_code,
+                )
                 return exit_code
             if runner.done() or time.monotonic() > deadline:
-                log_event(log, logging.CRITICAL, "not_trading", self._not_trading_reason(runner),
-                          code=Code.NOT_TRADING, exit_code=EXIT_NOT_TRADING)
+                log_event(
+                    log,
+                    logging.CRITICAL,
+                    "not_trading",
+                    self._not_trading_reason(runner),
+                    code=Code.NOT_TRADING,
+                    exit_code=EXIT_NOT_TRADING,
+                )
                 return EXIT_NOT_TRADING
             await asyncio.sleep(0.1)
         return None
@@ -264,11 +325,15 @@ class NodeRun:
             "exec_engine_connected": self.node.kernel.exec_engine.check_connected(),
         }
         why = "node run loop ended" if runner.done() else f"not RUNNING after {self.startup_timeout_s:.0f}s"
-        hint = ("a BingX client did not connect (check [bingx] URLs, network, credentials)"
-                if not all(engines.values()) else
-                "startup reconciliation or portfolio initialization failed (see the nautilus JSON log)")
-        return f"trader {self.config.node.trader_id} is not trading ({why}): {hint}; {json.dumps(engines)}; " \
-               f"clients={[str(c) for c in clients]}"
+        hint = (
+            "a BingX client did not connect (check [bingx] URLs, network, credentials)"
+            if not all(engines.values())
+            else "startup reconciliation or portfolio initialization failed (see the nautilus JSON log)"
+        )
+        return (
+            f"trader {self.config.node.trader_id} is not trading ({why}): {hint}; {json.dumps(engines)}; "
+            f"clients={[str(c) for c in clients]}"
+        )
 
     def run(self) -> int:
         try:
@@ -283,13 +348,24 @@ class NodeRun:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="dolphin-node", description="Run a dolphin live node (vst or live).",
-                                     epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="dolphin-node",
+        description="Run a dolphin live node (vst or live).",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--config", required=True, help="a node config, e.g. configs/vst.toml")
-    parser.add_argument("--startup-timeout", type=float, default=90.0,
-                        help="seconds for the trader to reach RUNNING before giving up (default 90)")
-    parser.add_argument("--without-restore", action="store_true",
-                        help="vst only: start flat without restoring slots (a fresh paper account); refused for live")
+    parser.add_argument(
+        "--startup-timeout",
+        type=float,
+        default=90.0,
+        help="seconds for the trader to reach RUNNING before giving up (default 90)",
+    )
+    parser.add_argument(
+        "--without-restore",
+        action="store_true",
+        help="vst only: start flat without restoring slots (a fresh paper account); refused for live",
+    )
     return parser.parse_args(argv)
 
 
@@ -300,8 +376,19 @@ def main(argv: list[str] | None = None) -> int:
         return launch(args.config, startup_timeout_s=args.startup_timeout, without_restore=args.without_restore)
     except LaunchError as exc:
         # Logging may not be set up yet (bad config): the refusal always reaches stderr as one JSON line too.
-        print(json.dumps({"level": "CRITICAL", "component": "launcher", "event": "refused", "code": str(exc.code),
-                          "exit_code": exc.exit_code, "message": str(exc)}), file=sys.stderr)
+        print(
+            json.dumps(
+                {
+                    "level": "CRITICAL",
+                    "component": "launcher",
+                    "event": "refused",
+                    "code": str(exc.code),
+                    "exit_code": exc.exit_code,
+                    "message": str(exc),
+                }
+            ),
+            file=sys.stderr,
+        )
         return exc.exit_code
 
 
@@ -309,21 +396,29 @@ def launch(config_path: str, *, startup_timeout_s: float, without_restore: bool 
     config = load(config_path)
     check_authorized(config)
     if without_restore and config.node.environment == "live":
-        raise LaunchError(EXIT_CONFIG, "--without-restore is refused for live: a live node always restores",
-                          Code.CONFIG_REFUSED)
+        raise LaunchError(
+            EXIT_CONFIG, "--without-restore is refused for live: a live node always restores", Code.CONFIG_REFUSED
+        )
     check_credentials()
     state_dir = state_dir_for(config)
     secrets = Secrets.from_env()  # read once: the log redactor and the stores get them from here
-    log_file = setup_logging(state_dir, config.node.log_level if config.node.log_level != "ERROR" else "INFO",
-                             secrets)
-    log_event(log, logging.INFO, "starting", f"dolphin-node {config.node.environment}/{config.node.namespace}",
-              config=str(Path(config.source).resolve()), state_dir=str(state_dir), log_file=str(log_file))
+    log_file = setup_logging(state_dir, config.node.log_level if config.node.log_level != "ERROR" else "INFO", secrets)
+    log_event(
+        log,
+        logging.INFO,
+        "starting",
+        f"dolphin-node {config.node.environment}/{config.node.namespace}",
+        config=str(Path(config.source).resolve()),
+        state_dir=str(state_dir),
+        log_file=str(log_file),
+    )
     stores = _logged(open_stores, config, state_dir, secrets)
     status = EXIT_FAILED
     try:
         _logged(check_venue_lists_instruments, config)
-        run = NodeRun(config, stores, state_dir, log_file, startup_timeout_s=startup_timeout_s,
-                      without_restore=without_restore)
+        run = NodeRun(
+            config, stores, state_dir, log_file, startup_timeout_s=startup_timeout_s, without_restore=without_restore
+        )
         status = run.run()
         return status
     except LaunchError as exc:
@@ -349,8 +444,9 @@ def _close_stores(stores) -> dict:
     try:
         status = stores.close()
     except Exception as exc:  # noqa: BLE001 - reported; the spool keeps whatever did not reach ClickHouse
-        log_event(log, logging.ERROR, "stores_close_failed", f"{type(exc).__name__}: {exc}",
-                  code=Code.STORES_UNAVAILABLE)
+        log_event(
+            log, logging.ERROR, "stores_close_failed", f"{type(exc).__name__}: {exc}", code=Code.STORES_UNAVAILABLE
+        )
         return {}
     return {"journal": msgspec.to_builtins(status)} if status is not None else {}
 

@@ -55,8 +55,9 @@ BINGX = "BINGX"
 
 
 # ---------------------------------------------------------------------------------- TOML -> Nautilus configs
-def strategy_config(config: Config, *, seed_restored: bool, trade_from_ns: int = 0,
-                    snapshot_every_bars: int | None = None) -> DolphinStrategyConfig:
+def strategy_config(
+    config: Config, *, seed_restored: bool, trade_from_ns: int = 0, snapshot_every_bars: int | None = None
+) -> DolphinStrategyConfig:
     s, ref = config.strategy, config.strategy.reference
     extra = {} if snapshot_every_bars is None else {"snapshot_every_bars": snapshot_every_bars}
     return DolphinStrategyConfig(
@@ -89,11 +90,17 @@ def strategy_config(config: Config, *, seed_restored: bool, trade_from_ns: int =
 def restore_actor_config(config: Config, state_dir: str | Path, **overrides: Any) -> RestoreActorConfig:
     r = config.restore
     values: dict[str, Any] = dict(
-        component_id="RestoreActor", namespace=config.node.namespace,
-        instrument_ids=list(config.strategy.instruments), max_bars_held=config.strategy.max_hold_bars,
-        timeout_s=r.timeout_s, restart_window_s=r.restart_window_s, restart_max=r.restart_max,
-        unclaimed_venue_position=r.unclaimed_venue_position, legacy_database=r.legacy_database,
-        legacy_table=r.legacy_table, state_dir=str(state_dir),
+        component_id="RestoreActor",
+        namespace=config.node.namespace,
+        instrument_ids=list(config.strategy.instruments),
+        max_bars_held=config.strategy.max_hold_bars,
+        timeout_s=r.timeout_s,
+        restart_window_s=r.restart_window_s,
+        restart_max=r.restart_max,
+        unclaimed_venue_position=r.unclaimed_venue_position,
+        legacy_database=r.legacy_database,
+        legacy_table=r.legacy_table,
+        state_dir=str(state_dir),
     )
     ledger = Path(state_dir) / LEGACY_LEDGER_FILE
     if ledger.exists():
@@ -103,13 +110,15 @@ def restore_actor_config(config: Config, state_dir: str | Path, **overrides: Any
 
 
 def importable_actor(actor_cls: type[Actor], config: ActorConfig) -> ImportableActorConfig:
-    return ImportableActorConfig(actor_path=_path_of(actor_cls), config_path=_path_of(type(config)),
-                                 config=config.json_primitives())
+    return ImportableActorConfig(
+        actor_path=_path_of(actor_cls), config_path=_path_of(type(config)), config=config.json_primitives()
+    )
 
 
 def importable_strategy(strategy_cls: type[Strategy], config: StrategyConfig) -> ImportableStrategyConfig:
-    return ImportableStrategyConfig(strategy_path=_path_of(strategy_cls), config_path=_path_of(type(config)),
-                                    config=config.json_primitives())
+    return ImportableStrategyConfig(
+        strategy_path=_path_of(strategy_cls), config_path=_path_of(type(config)), config=config.json_primitives()
+    )
 
 
 def _path_of(cls: type) -> str:
@@ -134,22 +143,43 @@ def node_components(
     namespace = config.node.namespace
     actors: list[ImportableActorConfig] = []
     if not without_restore:
-        actors.append(importable_actor(RestoreActor, restore_actor_config(
-            config, state_dir, venue_truth="cache" if live else "none")))
-    actors.append(importable_actor(JournalActor, JournalActorConfig(component_id="JournalActor",
-                                                                    namespace=namespace)))
+        actors.append(
+            importable_actor(
+                RestoreActor, restore_actor_config(config, state_dir, venue_truth="cache" if live else "none")
+            )
+        )
+    actors.append(importable_actor(JournalActor, JournalActorConfig(component_id="JournalActor", namespace=namespace)))
     if live:
         actors.append(importable_actor(FaultLogActor, FaultLogActorConfig(component_id="FaultLog")))
-        actors.append(importable_actor(NodeControlActor, NodeControlActorConfig(
-            component_id="NodeControl", namespace=namespace, state_dir=str(state_dir), identity=identity or {})))
+        actors.append(
+            importable_actor(
+                NodeControlActor,
+                NodeControlActorConfig(
+                    component_id="NodeControl", namespace=namespace, state_dir=str(state_dir), identity=identity or {}
+                ),
+            )
+        )
         if config.strategy.signal_source == "hazelcast":
-            actors.append(importable_actor(LiveStateSignalActor, LiveStateSignalActorConfig(
-                component_id="SignalMap", namespace=namespace, poll_interval_s=config.strategy.poll_interval_s)))
+            actors.append(
+                importable_actor(
+                    LiveStateSignalActor,
+                    LiveStateSignalActorConfig(
+                        component_id="SignalMap", namespace=namespace, poll_interval_s=config.strategy.poll_interval_s
+                    ),
+                )
+            )
     elif progress_window is not None:
-        actors.append(importable_actor(ProgressActor, ProgressActorConfig(
-            component_id="ProgressActor", start_ns=progress_window[0], end_ns=progress_window[1])))
-    strategy = strategy_config(config, seed_restored=not live, trade_from_ns=trade_from_ns,
-                               snapshot_every_bars=1 if live else None)
+        actors.append(
+            importable_actor(
+                ProgressActor,
+                ProgressActorConfig(
+                    component_id="ProgressActor", start_ns=progress_window[0], end_ns=progress_window[1]
+                ),
+            )
+        )
+    strategy = strategy_config(
+        config, seed_restored=not live, trade_from_ns=trade_from_ns, snapshot_every_bars=1 if live else None
+    )
     return actors, [importable_strategy(DolphinStrategy, strategy)]
 
 
@@ -172,19 +202,29 @@ def build_backtest_engine(
 ) -> tuple[BacktestEngine, ExitRejecter | None]:
     """A BacktestEngine with the simulated BINGX venue, its instruments, the bars and the full dolphin stack.
     The node's resources must be registered under its namespace before the engine runs."""
-    actors, strategies = node_components(config, state_dir, live=False, trade_from_ns=trade_from_ns,
-                                         progress_window=progress_window)
-    engine = BacktestEngine(BacktestEngineConfig(
-        trader_id=TraderId(config.node.trader_id),
-        run_analysis=False,  # Nautilus's post-run statistics cost ~15 ms per position; we summarize ourselves
-        logging=LoggingConfig(log_level=config.node.log_level, log_directory=str(run_dir),
-                              log_file_name="nautilus", log_level_file="INFO"),
-        actors=actors,
-        strategies=strategies,
-    ))
-    rejecter = add_bingx_venue(engine, starting_balance=config.backtest.starting_balance_usdt,
-                               leverage=config.backtest.leverage,
-                               reject_exit_every=config.backtest.reject_exit_every)
+    actors, strategies = node_components(
+        config, state_dir, live=False, trade_from_ns=trade_from_ns, progress_window=progress_window
+    )
+    engine = BacktestEngine(
+        BacktestEngineConfig(
+            trader_id=TraderId(config.node.trader_id),
+            run_analysis=False,  # Nautilus's post-run statistics cost ~15 ms per position; we summarize ourselves
+            logging=LoggingConfig(
+                log_level=config.node.log_level,
+                log_directory=str(run_dir),
+                log_file_name="nautilus",
+                log_level_file="INFO",
+            ),
+            actors=actors,
+            strategies=strategies,
+        )
+    )
+    rejecter = add_bingx_venue(
+        engine,
+        starting_balance=config.backtest.starting_balance_usdt,
+        leverage=config.backtest.leverage,
+        reject_exit_every=config.backtest.reject_exit_every,
+    )
     for spec in (specs or backtest_specs(config)).values():
         engine.add_instrument(spec_to_perpetual(spec))
     engine.add_data(bars, validate=False, sort=True)
@@ -196,8 +236,11 @@ def bingx_urls(config: Config) -> BingXUrls:
     """The [bingx] overrides, else the documented hosts of the environment (vst -> demo, live -> real)."""
     base = urls_for("VST" if config.node.environment == "vst" else "LIVE")
     bx = config.bingx
-    return BingXUrls(rest=bx.rest_url or base.rest, ws_market=bx.ws_market_url or base.ws_market,
-                     ws_user=bx.ws_user_url or bx.ws_market_url or base.ws_user)
+    return BingXUrls(
+        rest=bx.rest_url or base.rest,
+        ws_market=bx.ws_market_url or base.ws_market,
+        ws_user=bx.ws_user_url or bx.ws_market_url or base.ws_user,
+    )
 
 
 def venue_specs(config: Config) -> dict[str, InstrumentSpec]:
@@ -220,21 +263,37 @@ def venue_specs(config: Config) -> dict[str, InstrumentSpec]:
     return specs
 
 
-def trading_node_config(config: Config, state_dir: Path, *, startup_timeout_s: float,
-                        without_restore: bool = False, identity: dict[str, str] | None = None) -> TradingNodeConfig:
+def trading_node_config(
+    config: Config,
+    state_dir: Path,
+    *,
+    startup_timeout_s: float,
+    without_restore: bool = False,
+    identity: dict[str, str] | None = None,
+) -> TradingNodeConfig:
     urls = bingx_urls(config)
     provider = InstrumentProviderConfig(load_ids=frozenset(config.strategy.instruments))
-    common = dict(environment="VST" if config.node.environment == "vst" else "LIVE", base_url_http=urls.rest,
-                  base_url_ws=urls.ws_market, recv_window_ms=config.bingx.recv_window_ms,
-                  instrument_provider=provider)
-    actors, strategies = node_components(config, state_dir, live=True, without_restore=without_restore,
-                                         identity=identity)
+    common = dict(
+        environment="VST" if config.node.environment == "vst" else "LIVE",
+        base_url_http=urls.rest,
+        base_url_ws=urls.ws_market,
+        recv_window_ms=config.bingx.recv_window_ms,
+        instrument_provider=provider,
+    )
+    actors, strategies = node_components(
+        config, state_dir, live=True, without_restore=without_restore, identity=identity
+    )
     return TradingNodeConfig(
         trader_id=config.node.trader_id,
         # Nautilus' own log goes to a JSON file beside ours; stdout carries only our JSON events.
-        logging=LoggingConfig(log_level="OFF", log_level_file=config.node.log_level,
-                              log_directory=str(state_dir / "logs"), log_file_name="nautilus",
-                              log_file_format="json", log_colors=False),
+        logging=LoggingConfig(
+            log_level="OFF",
+            log_level_file=config.node.log_level,
+            log_directory=str(state_dir / "logs"),
+            log_file_name="nautilus",
+            log_file_format="json",
+            log_colors=False,
+        ),
         exec_engine=LiveExecEngineConfig(
             reconciliation=True,
             reconciliation_lookback_mins=24 * 60,
@@ -258,8 +317,13 @@ def trading_node_config(config: Config, state_dir: Path, *, startup_timeout_s: f
     )
 
 
-def build_trading_node(node_config: TradingNodeConfig, *, loop: asyncio.AbstractEventLoop,
-                       strategies: Iterable[Strategy] = (), actors: Iterable[Actor] = ()) -> TradingNode:
+def build_trading_node(
+    node_config: TradingNodeConfig,
+    *,
+    loop: asyncio.AbstractEventLoop,
+    strategies: Iterable[Strategy] = (),
+    actors: Iterable[Actor] = (),
+) -> TradingNode:
     """A built TradingNode with the BingX data and exec clients. `strategies`/`actors`: extra instances next to
     the config's importable ones (test harnesses that record events)."""
     node = TradingNode(config=node_config, loop=loop)
@@ -282,7 +346,16 @@ def component(trader: Any, cls: type) -> Any:
 
 
 __all__ = [
-    "backtest_specs", "bingx_urls", "build_backtest_engine", "build_trading_node", "component",
-    "importable_actor", "importable_strategy", "node_components", "restore_actor_config", "strategy_config",
-    "trading_node_config", "venue_specs",
+    "backtest_specs",
+    "bingx_urls",
+    "build_backtest_engine",
+    "build_trading_node",
+    "component",
+    "importable_actor",
+    "importable_strategy",
+    "node_components",
+    "restore_actor_config",
+    "strategy_config",
+    "trading_node_config",
+    "venue_specs",
 ]

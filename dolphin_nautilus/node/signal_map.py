@@ -36,8 +36,12 @@ class FileSignalMap:
 
 class HazelcastSignalMap:
     def __init__(self, members: list[str], cluster_name: str, namespace: str, *, timeout_s: float = 5.0) -> None:
-        self._client = hazelcast.HazelcastClient(cluster_members=list(members), cluster_name=cluster_name,
-                                                 cluster_connect_timeout=timeout_s, invocation_timeout=timeout_s)
+        self._client = hazelcast.HazelcastClient(
+            cluster_members=list(members),
+            cluster_name=cluster_name,
+            cluster_connect_timeout=timeout_s,
+            invocation_timeout=timeout_s,
+        )
         self._map = self._client.get_map(signals_map_name(namespace)).blocking()
 
     def entries(self) -> dict[str, dict]:

@@ -11,16 +11,25 @@ from __future__ import annotations
 from pathlib import Path
 
 from dolphin_nautilus.config import Config, Secrets
-from dolphin_nautilus.stores.owner import open_live_state as open_spec_live_state
-from dolphin_nautilus.stores.spec import HazelcastStateSpec, LocalStateSpec, StoresSpec, StoreSecrets
 from dolphin_nautilus.journal.store import StoreConfig
-from dolphin_nautilus.stores.wiring import Stores as OpenStores
-from dolphin_nautilus.stores.wiring import StoresMode, default_node_id, open_stores
 from dolphin_nautilus.journal.writer import JournalConfig
 from dolphin_nautilus.state import HazelcastStoreConfig, LeaseHeld, LiveStateStore
+from dolphin_nautilus.stores.owner import open_live_state as open_spec_live_state
+from dolphin_nautilus.stores.spec import HazelcastStateSpec, LocalStateSpec, StoreSecrets, StoresSpec
+from dolphin_nautilus.stores.wiring import Stores as OpenStores
+from dolphin_nautilus.stores.wiring import StoresMode, default_node_id, open_stores
 
-__all__ = ["LeaseHeld", "Stores", "clickhouse_config", "journal_config", "node_id_for", "open_live_state",
-           "open_node_stores", "store_secrets", "stores_spec"]
+__all__ = [
+    "LeaseHeld",
+    "Stores",
+    "clickhouse_config",
+    "journal_config",
+    "node_id_for",
+    "open_live_state",
+    "open_node_stores",
+    "store_secrets",
+    "stores_spec",
+]
 
 
 def node_id_for(config: Config) -> str:
@@ -31,14 +40,23 @@ def clickhouse_config(config: Config, state_dir: Path) -> StoreConfig:
     ch = config.clickhouse
     if ch.backend == "chdb":
         return StoreConfig(namespace=config.node.namespace, backend="chdb", chdb_path=str(state_dir / ch.path))
-    return StoreConfig(namespace=config.node.namespace, backend="http", host=ch.host, port=ch.port,
-                       username=ch.username, secure=ch.secure)
+    return StoreConfig(
+        namespace=config.node.namespace,
+        backend="http",
+        host=ch.host,
+        port=ch.port,
+        username=ch.username,
+        secure=ch.secure,
+    )
 
 
 def journal_config(config: Config, state_dir: Path) -> JournalConfig:
     journal = config.journal
-    return JournalConfig(spool_dir=str(state_dir / journal.spool_dir), batch_size=journal.batch_size,
-                         flush_interval=journal.flush_interval_s)
+    return JournalConfig(
+        spool_dir=str(state_dir / journal.spool_dir),
+        batch_size=journal.batch_size,
+        flush_interval=journal.flush_interval_s,
+    )
 
 
 def stores_spec(config: Config, state_dir: Path) -> StoresSpec:
@@ -47,17 +65,22 @@ def stores_spec(config: Config, state_dir: Path) -> StoresSpec:
     if hz.backend == "local":
         live_state: LocalStateSpec | HazelcastStateSpec = LocalStateSpec(path=str(state_dir / hz.path))
     else:
-        live_state = HazelcastStateSpec(config=HazelcastStoreConfig(cluster_members=list(hz.members),
-                                                                    cluster_name=hz.cluster_name),
-                                        username=hz.username)
-    return StoresSpec(namespace=config.node.namespace, state_dir=str(state_dir),
-                      clickhouse=clickhouse_config(config, state_dir), journal=journal_config(config, state_dir),
-                      live_state=live_state, lease_ttl_s=hz.lease_ttl_s)
+        live_state = HazelcastStateSpec(
+            config=HazelcastStoreConfig(cluster_members=list(hz.members), cluster_name=hz.cluster_name),
+            username=hz.username,
+        )
+    return StoresSpec(
+        namespace=config.node.namespace,
+        state_dir=str(state_dir),
+        clickhouse=clickhouse_config(config, state_dir),
+        journal=journal_config(config, state_dir),
+        live_state=live_state,
+        lease_ttl_s=hz.lease_ttl_s,
+    )
 
 
 def store_secrets(secrets: Secrets) -> StoreSecrets:
-    return StoreSecrets(clickhouse_password=secrets.clickhouse_password,
-                        hazelcast_password=secrets.hazelcast_password)
+    return StoreSecrets(clickhouse_password=secrets.clickhouse_password, hazelcast_password=secrets.hazelcast_password)
 
 
 def open_live_state(config: Config, state_dir: Path, secrets: Secrets | None = None) -> LiveStateStore:
@@ -65,11 +88,21 @@ def open_live_state(config: Config, state_dir: Path, secrets: Secrets | None = N
     return open_spec_live_state(stores_spec(config, state_dir), store_secrets(secrets or Secrets.from_env()))
 
 
-def open_node_stores(config: Config, state_dir: Path, *, secrets: Secrets | None = None, node_id: str | None = None,
-                     mode: StoresMode = "process") -> OpenStores:
+def open_node_stores(
+    config: Config,
+    state_dir: Path,
+    *,
+    secrets: Secrets | None = None,
+    node_id: str | None = None,
+    mode: StoresMode = "process",
+) -> OpenStores:
     """Open the node's stores. `secrets`: what the caller read once at start (read here when not given)."""
-    stores = open_stores(stores_spec(config, state_dir), store_secrets(secrets or Secrets.from_env()),
-                         node_id=node_id or node_id_for(config), mode=mode)
+    stores = open_stores(
+        stores_spec(config, state_dir),
+        store_secrets(secrets or Secrets.from_env()),
+        node_id=node_id or node_id_for(config),
+        mode=mode,
+    )
     # restore.cleanup (dolphin-ctl history-clean) still reads the instruments and limits off the stores.
     stores.config = config  # type: ignore[attr-defined]
     return stores

@@ -11,8 +11,8 @@ import argparse
 import getpass
 import json
 import os
-import socket
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
@@ -93,8 +93,10 @@ def _store_location(config: Config, state_dir: Path) -> str:
 
 
 def busy_message(config: Config, state_dir: Path, holder: str | None) -> str:
-    return (f"the store at {_store_location(config, state_dir)} is held by running node {holder or '(unknown)'}; "
-            "run this against a ClickHouse server, or stop the node")
+    return (
+        f"the store at {_store_location(config, state_dir)} is held by running node {holder or '(unknown)'}; "
+        "run this against a ClickHouse server, or stop the node"
+    )
 
 
 def open_clickhouse(config: Config, state_dir: Path, holder: str | None = None):
@@ -105,11 +107,14 @@ def open_clickhouse(config: Config, state_dir: Path, holder: str | None = None):
             raise CtlError(EXIT_STORE, f"no journal at {chdb_path} (the node never ran here)")
         locked_by = _chdb_lock_holder(str(chdb_path))  # ask before chDB prints its own lock error
         if locked_by is not None:
-            raise CtlError(EXIT_STORE, busy_message(config, state_dir, holder or _node_holder(state_dir)
-                                                    or f"(chDB lock: {locked_by})"))
+            raise CtlError(
+                EXIT_STORE,
+                busy_message(config, state_dir, holder or _node_holder(state_dir) or f"(chDB lock: {locked_by})"),
+            )
     try:
-        return ClickHouseStore(clickhouse_config(config, state_dir), migrate=False,
-                               password=Secrets.from_env().clickhouse_password)
+        return ClickHouseStore(
+            clickhouse_config(config, state_dir), migrate=False, password=Secrets.from_env().clickhouse_password
+        )
     except StoreBusy:
         raise CtlError(EXIT_STORE, busy_message(config, state_dir, holder or _node_holder(state_dir))) from None
     except StoreError as exc:
@@ -148,8 +153,12 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 # ------------------------------------------------------------------------------------------ status
 def collect_status(config: Config) -> tuple[dict[str, Any], int]:
     state_dir = _state_dir(config)
-    out: dict[str, Any] = {"namespace": config.node.namespace, "environment": config.node.environment,
-                           "state_dir": str(state_dir), "problems": []}
+    out: dict[str, Any] = {
+        "namespace": config.node.namespace,
+        "environment": config.node.environment,
+        "state_dir": str(state_dir),
+        "problems": [],
+    }
     problems: list[str] = out["problems"]
     exit_code = EXIT_OK
     node = read_json(state_dir / STATUS_FILE) or {}
@@ -178,8 +187,9 @@ def collect_status(config: Config) -> tuple[dict[str, Any], int]:
         out["open_slots"] = [_slot_row(k, v) for k, v in sorted(entries.items()) if k not in RESERVED_LIVE_KEYS]
         age = out["heartbeat_age_s"]
         if holder and (age is None or age > STALE_HEARTBEAT_S):
-            problems.append(f"lease held by {holder} but the last heartbeat is "
-                            f"{'missing' if age is None else f'{age:.0f}s old'}")
+            problems.append(
+                f"lease held by {holder} but the last heartbeat is {'missing' if age is None else f'{age:.0f}s old'}"
+            )
         stuck = [s for s in out["open_slots"] if s["status"] == "STALE_STATE_RECONCILING"]
         if stuck:
             problems.append(f"{len(stuck)} slot(s) in STALE_STATE_RECONCILING: see docs/operator.md runbook")
@@ -210,9 +220,14 @@ def collect_status(config: Config) -> tuple[dict[str, Any], int]:
 
 
 def _slot_row(trade_id: str, value: dict) -> dict[str, Any]:
-    return {"trade_id": trade_id, "instrument_id": value.get("instrument_id", ""), "side": value.get("side", ""),
-            "quantity": str(value.get("quantity", "")), "status": value.get("status", ""),
-            "bars_held": value.get("bars_held", "")}
+    return {
+        "trade_id": trade_id,
+        "instrument_id": value.get("instrument_id", ""),
+        "side": value.get("side", ""),
+        "quantity": str(value.get("quantity", "")),
+        "status": value.get("status", ""),
+        "bars_held": value.get("bars_held", ""),
+    }
 
 
 def _restore_report(state_dir: Path, node: dict) -> str:
@@ -224,19 +239,37 @@ def _restore_report(state_dir: Path, node: dict) -> str:
 
 def render_status(s: dict[str, Any]) -> str:
     node = s["node"]
-    lines = [f"namespace {s['namespace']} ({s['environment']})   state dir {s['state_dir']}",
-             f"node       {'RUNNING' if node['running'] else 'not running'}  id={node.get('node_id') or '-'}  "
-             f"pid={node.get('pid') or '-'}",
-             f"lease      {s.get('lease_holder') or '(free)'}",
-             f"heartbeat  " + ("-" if s.get("heartbeat_age_s") is None else f"{s['heartbeat_age_s']:.1f}s ago"),
-             f"safe mode  {s['safe_mode'] or 'off'}"]
+    lines = [
+        f"namespace {s['namespace']} ({s['environment']})   state dir {s['state_dir']}",
+        f"node       {'RUNNING' if node['running'] else 'not running'}  id={node.get('node_id') or '-'}  "
+        f"pid={node.get('pid') or '-'}",
+        f"lease      {s.get('lease_holder') or '(free)'}",
+        "heartbeat  " + ("-" if s.get("heartbeat_age_s") is None else f"{s['heartbeat_age_s']:.1f}s ago"),
+        f"safe mode  {s['safe_mode'] or 'off'}",
+    ]
     slots = s.get("open_slots")
     if isinstance(slots, list):
         lines.append(f"open slots {len(slots)}")
         if slots:
-            lines.append(textwrap.indent(_table([[r["trade_id"], r["instrument_id"], r["side"], r["quantity"],
-                                                   r["status"], str(r["bars_held"])] for r in slots],
-                                                 ["trade", "instrument", "side", "qty", "status", "bars"]), "  "))
+            lines.append(
+                textwrap.indent(
+                    _table(
+                        [
+                            [
+                                r["trade_id"],
+                                r["instrument_id"],
+                                r["side"],
+                                r["quantity"],
+                                r["status"],
+                                str(r["bars_held"]),
+                            ]
+                            for r in slots
+                        ],
+                        ["trade", "instrument", "side", "qty", "status", "bars"],
+                    ),
+                    "  ",
+                )
+            )
     else:
         lines.append(f"live state {s.get('live_state')}")
     anomalies = s.get("anomalies")
@@ -261,8 +294,11 @@ def cmd_status(args: argparse.Namespace, redactor: RedactingFilter) -> int:
 # ------------------------------------------------------------------------------------------ faults
 def faults_markdown(rows: list[dict[str, str]]) -> str:
     """The operator guide's taxonomy section, exactly (a test keeps docs/operator.md in step)."""
-    return "\n\n".join(f"### `{r['code']}` ({r['severity']})\n\n- **Means:** {r['meaning']}\n"
-                       f"- **The system:** {r['automatic']}\n- **You:** {r['operator']}" for r in rows)
+    return "\n\n".join(
+        f"### `{r['code']}` ({r['severity']})\n\n- **Means:** {r['meaning']}\n"
+        f"- **The system:** {r['automatic']}\n- **You:** {r['operator']}"
+        for r in rows
+    )
 
 
 def cmd_faults(args: argparse.Namespace, redactor: RedactingFilter) -> int:
@@ -271,10 +307,13 @@ def cmd_faults(args: argparse.Namespace, redactor: RedactingFilter) -> int:
         print(faults_markdown(rows))
         return EXIT_OK
     human = "\n\n".join(
-        f"{r['code']} [{r['severity']}]\n" + "\n".join(
+        f"{r['code']} [{r['severity']}]\n"
+        + "\n".join(
             textwrap.fill(f"{label}: {r[key]}", 100, initial_indent="  ", subsequent_indent="    ")
-            for label, key in (("means", "meaning"), ("system", "automatic"), ("operator", "operator")))
-        for r in rows)
+            for label, key in (("means", "meaning"), ("system", "automatic"), ("operator", "operator"))
+        )
+        for r in rows
+    )
     _emit(rows, human, args.json, redactor)
     return EXIT_OK
 
@@ -300,11 +339,12 @@ def collisions(configs: list[Config]) -> list[str]:
     found = []
     ids = [(c, identities(c, _state_dir(c))) for c in configs]
     for i, (a, ida) in enumerate(ids):
-        for b, idb in ids[i + 1:]:
+        for b, idb in ids[i + 1 :]:
             for what, value in ida.items():
                 other = idb[what]
-                clash = value == other or (what == "client order id prefix"
-                                           and (value.startswith(other) or other.startswith(value)))
+                clash = value == other or (
+                    what == "client order id prefix" and (value.startswith(other) or other.startswith(value))
+                )
                 if clash:
                     found.append(f"{what} collides: {a.source} ({value}) and {b.source} ({other})")
     return found
@@ -328,8 +368,9 @@ def live_state_violations(config: Config, state_dir: Path) -> tuple[list[str], l
         found.append(f"lease of {live.lease_map_name} is held by {holder!r}, not by a node of {ns!r} ({trader})")
     writer = heartbeat.get("node_id")
     if writer is not None and not str(writer).startswith(f"{trader}@"):
-        found.append(f"heartbeat in {live.state_map_name} was written by {writer!r}, not by a node of {ns!r} "
-                     f"({trader})")
+        found.append(
+            f"heartbeat in {live.state_map_name} was written by {writer!r}, not by a node of {ns!r} ({trader})"
+        )
     return found, maps
 
 
@@ -358,9 +399,11 @@ def cmd_mode_verify(args: argparse.Namespace, redactor: RedactingFilter) -> int:
             store.close()
         checked.append(store.database)
         for row in rows:
-            violations.append(f"foreign namespace row in {store.database}.{row['table']}: namespace "
-                              f"{row['namespace']!r} (row_id {row['row_id']}) in the database of "
-                              f"{config.node.namespace!r} ({config.source})")
+            violations.append(
+                f"foreign namespace row in {store.database}.{row['table']}: namespace "
+                f"{row['namespace']!r} (row_id {row['row_id']}) in the database of "
+                f"{config.node.namespace!r} ({config.source})"
+            )
     cluster_maps: dict[str, list[str]] = {}
     for config in configs:
         if args.skip_stores or config.hazelcast.backend != "cluster":
@@ -373,12 +416,22 @@ def cmd_mode_verify(args: argparse.Namespace, redactor: RedactingFilter) -> int:
             continue
         checked.append(f"{where}/{state_map_name(config.node.namespace)}")
         violations += [f"{v} ({config.source})" for v in found]
-    result = {"configs": [c.source for c in configs], "violations": violations, "databases_checked": checked,
-              "unchecked": unchecked, "cluster_maps": cluster_maps}
-    human = "\n".join([f"mode-verify: {len(configs)} config(s), databases checked: {', '.join(checked) or 'none'}",
-                       *(f"maps on {where}: {', '.join(names) or 'none'}" for where, names in cluster_maps.items()),
-                       *(f"VIOLATION: {v}" for v in violations), *(f"NOT CHECKED: {u}" for u in unchecked),
-                       "OK: namespaces are isolated" if not violations and not unchecked else ""]).rstrip()
+    result = {
+        "configs": [c.source for c in configs],
+        "violations": violations,
+        "databases_checked": checked,
+        "unchecked": unchecked,
+        "cluster_maps": cluster_maps,
+    }
+    human = "\n".join(
+        [
+            f"mode-verify: {len(configs)} config(s), databases checked: {', '.join(checked) or 'none'}",
+            *(f"maps on {where}: {', '.join(names) or 'none'}" for where, names in cluster_maps.items()),
+            *(f"VIOLATION: {v}" for v in violations),
+            *(f"NOT CHECKED: {u}" for u in unchecked),
+            "OK: namespaces are isolated" if not violations and not unchecked else "",
+        ]
+    ).rstrip()
     _emit(result, human, args.json, redactor)
     if violations:
         return EXIT_ATTENTION
@@ -406,31 +459,46 @@ def cmd_restart(args: argparse.Namespace, redactor: RedactingFilter) -> int:
         result = _wait_result(state_dir, before, args.wait) if args.wait > 0 else None
         data = {"action": "reconcile-request", "node_id": node.get("node_id"), "request": request, "result": result}
         if result is None:
-            human = (f"asked running node {node.get('node_id')} for a full venue reconcile "
-                     f"(request file {state_dir / 'control' / 'reconcile.request'})"
-                     + ("; no answer yet" if args.wait > 0 else ""))
+            human = (
+                f"asked running node {node.get('node_id')} for a full venue reconcile "
+                f"(request file {state_dir / 'control' / 'reconcile.request'})"
+                + ("; no answer yet" if args.wait > 0 else "")
+            )
         else:
-            human = f"node {node.get('node_id')} reconciled with the venue: ok={result.get('ok')} {result.get('error', '')}"
+            human = (
+                f"node {node.get('node_id')} reconciled with the venue: ok={result.get('ok')} {result.get('error', '')}"
+            )
         _emit(data, human.strip(), args.json, redactor)
         return EXIT_OK if result is None or result.get("ok") else EXIT_ATTENTION
     command = supervisor_command(config)
     if command is None:
-        raise CtlError(EXIT_NO_NODE, "no running node answered for this namespace, and neither supervisorctl nor "
-                                     "systemctl is available: start it with `dolphin-node --config "
-                                     f"{config.source}`")
+        raise CtlError(
+            EXIT_NO_NODE,
+            "no running node answered for this namespace, and neither supervisorctl nor "
+            "systemctl is available: start it with `dolphin-node --config "
+            f"{config.source}`",
+        )
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
         returncode, output = done.returncode, (done.stdout + done.stderr).strip()
     except (OSError, subprocess.TimeoutExpired) as exc:
         returncode, output = None, f"{type(exc).__name__}: {exc}"
     ok = returncode == 0
-    data = {"action": "supervisor-restart", "ok": ok, "command": command, "returncode": returncode,
-            "output": output, "requested_by": requested_by()}
+    data = {
+        "action": "supervisor-restart",
+        "ok": ok,
+        "command": command,
+        "returncode": returncode,
+        "output": output,
+        "requested_by": requested_by(),
+    }
     if ok:
         _emit(data, f"restarted through {command[0]}: {' '.join(command)} {output}".strip(), args.json, redactor)
         return EXIT_OK
-    human = (f"RESTART FAILED: `{' '.join(command)}` exited {returncode}: {output or '(no output)'}; the node was "
-             f"not restarted. Check the supervisor ({command[0]}) and the node's unit/program name.")
+    human = (
+        f"RESTART FAILED: `{' '.join(command)}` exited {returncode}: {output or '(no output)'}; the node was "
+        f"not restarted. Check the supervisor ({command[0]}) and the node's unit/program name."
+    )
     if args.json:
         _emit(data, human, True, redactor)
     else:
@@ -476,8 +544,7 @@ def _cleanup_specs(config: Config) -> dict:
         try:
             listed = venue_specs(config)
         except Exception as exc:  # noqa: BLE001 - without the venue's specs the dust rule cannot be judged
-            raise CtlError(EXIT_FAILED, f"cannot read the venue's contract list: {type(exc).__name__}: {exc}") \
-                from None
+            raise CtlError(EXIT_FAILED, f"cannot read the venue's contract list: {type(exc).__name__}: {exc}") from None
     return {iid: listed[iid] for iid in config.strategy.instruments if iid in listed}
 
 
@@ -492,10 +559,16 @@ def cmd_history_clean(args: argparse.Namespace, redactor: RedactingFilter) -> in
     items = [_plain(r) for r in rejected]
     data = {"applied": args.apply, "rejected": items, "tombstones": _plain(result)}
     verb = f"wrote {result.written}" if args.apply else f"would write {len(result.planned)} (dry run; add --apply)"
-    human = "\n".join([f"{len(items)} trade(s) whose history restore rejects:",
-                       *(f"  {i['trade_id']} {i['instrument_id']} {','.join(i['kinds'])}: {'; '.join(i['reasons'])}"
-                         for i in items),
-                       f"{verb} tombstone row(s); nothing is ever deleted"])
+    human = "\n".join(
+        [
+            f"{len(items)} trade(s) whose history restore rejects:",
+            *(
+                f"  {i['trade_id']} {i['instrument_id']} {','.join(i['kinds'])}: {'; '.join(i['reasons'])}"
+                for i in items
+            ),
+            f"{verb} tombstone row(s); nothing is ever deleted",
+        ]
+    )
     _emit(data, human, args.json, redactor)
     return EXIT_ATTENTION if items and not args.apply else EXIT_OK
 
@@ -571,12 +644,27 @@ def cmd_positions(args: argparse.Namespace, redactor: RedactingFilter) -> int:
     rows = compare_positions(venue, slots, config.strategy.instruments)
     differ = [r for r in rows if r["diff"]]
     data = {"namespace": config.node.namespace, "positions": rows, "differences": len(differ), "book_note": note}
-    human = "\n".join([f"positions of {config.node.namespace}: venue (signed qty) vs book (open slots)",
-                       _table([[r["instrument_id"], r["venue"], r["avg_price"] if r["venue"] != "0" else "",
-                                r["book"], ",".join(r["trade_ids"]), r["diff"] or "same"] for r in rows],
-                              ["instrument", "venue", "avg price", "book", "trades", "difference"]),
-                       *([f"NOTE: {note}"] if note else []),
-                       f"{len(differ)} difference(s)" if differ else "venue and book agree"])
+    human = "\n".join(
+        [
+            f"positions of {config.node.namespace}: venue (signed qty) vs book (open slots)",
+            _table(
+                [
+                    [
+                        r["instrument_id"],
+                        r["venue"],
+                        r["avg_price"] if r["venue"] != "0" else "",
+                        r["book"],
+                        ",".join(r["trade_ids"]),
+                        r["diff"] or "same",
+                    ]
+                    for r in rows
+                ],
+                ["instrument", "venue", "avg price", "book", "trades", "difference"],
+            ),
+            *([f"NOTE: {note}"] if note else []),
+            f"{len(differ)} difference(s)" if differ else "venue and book agree",
+        ]
+    )
     _emit(data, human, args.json, redactor)
     return EXIT_ATTENTION if differ or note else EXIT_OK
 
@@ -589,15 +677,45 @@ def cmd_orders(args: argparse.Namespace, redactor: RedactingFilter) -> int:
     rows = compare_orders(venue, slots, config.node.client_order_prefix)
     differ = [r for r in rows if r["diff"]]
     data = {"namespace": config.node.namespace, "orders": rows, "differences": len(differ), "book_note": note}
-    human = "\n".join([f"open orders at the venue for {config.node.namespace} "
-                       f"(ours: client order id '{config.node.client_order_prefix}-...')",
-                       _table([[r["instrument_id"], r["client_order_id"] or "-", r["order_id"], r["side"], r["type"],
-                                r["quantity"], r["price"], r["filled"], "yes" if r["reduce_only"] else "",
-                                r["diff"] or "ok"] for r in rows],
-                              ["instrument", "client id", "order id", "side", "type", "qty", "price", "filled",
-                               "reduce", "difference"]) if rows else "  (none)",
-                       *([f"NOTE: {note}"] if note else []),
-                       f"{len(differ)} difference(s)" if differ else "no differences"])
+    human = "\n".join(
+        [
+            f"open orders at the venue for {config.node.namespace} "
+            f"(ours: client order id '{config.node.client_order_prefix}-...')",
+            _table(
+                [
+                    [
+                        r["instrument_id"],
+                        r["client_order_id"] or "-",
+                        r["order_id"],
+                        r["side"],
+                        r["type"],
+                        r["quantity"],
+                        r["price"],
+                        r["filled"],
+                        "yes" if r["reduce_only"] else "",
+                        r["diff"] or "ok",
+                    ]
+                    for r in rows
+                ],
+                [
+                    "instrument",
+                    "client id",
+                    "order id",
+                    "side",
+                    "type",
+                    "qty",
+                    "price",
+                    "filled",
+                    "reduce",
+                    "difference",
+                ],
+            )
+            if rows
+            else "  (none)",
+            *([f"NOTE: {note}"] if note else []),
+            f"{len(differ)} difference(s)" if differ else "no differences",
+        ]
+    )
     _emit(data, human, args.json, redactor)
     return EXIT_ATTENTION if differ or note else EXIT_OK
 
@@ -613,35 +731,56 @@ def cmd_flatten(args: argparse.Namespace, redactor: RedactingFilter) -> int:
     plan = flatten_plan(venue, wanted, config.node.client_order_prefix)
     node = read_json(state_dir / STATUS_FILE) or {}
     running = bool(node.get("pid")) and pid_alive(int(node["pid"])) and node.get("trader_running", False)
-    data: dict[str, Any] = {"namespace": config.node.namespace, "applied": args.apply, "node_running": running,
-                            "instruments": wanted, "closes": [], "via": "dry run"}
+    data: dict[str, Any] = {
+        "namespace": config.node.namespace,
+        "applied": args.apply,
+        "node_running": running,
+        "instruments": wanted,
+        "closes": [],
+        "via": "dry run",
+    }
     lines = [f"flatten {config.node.namespace}: {len(plan)} position(s) to close among {', '.join(wanted)}"]
     code = EXIT_OK
     if not args.apply:
         data["closes"] = [_plain(p) for p in plan]
-        lines += [f"  would send {p.side} {p.quantity} {p.instrument_id} MARKET reduce-only (venue holds "
-                  f"{p.position})" for p in plan]
+        lines += [
+            f"  would send {p.side} {p.quantity} {p.instrument_id} MARKET reduce-only (venue holds {p.position})"
+            for p in plan
+        ]
         lines.append("dry run: nothing sent; add --apply to send")
     elif not plan:
         lines.append("nothing to close: the venue is flat on these instruments")
     elif running:
-        request = {"requested_at_ns": time.time_ns(), "requested_by": requested_by(), "instruments": wanted,
-                   "closes": [_plain(p) for p in plan]}
+        request = {
+            "requested_at_ns": time.time_ns(),
+            "requested_by": requested_by(),
+            "instruments": wanted,
+            "closes": [_plain(p) for p in plan],
+        }
         write_json(state_dir / FLATTEN_REQUEST_FILE, request)
-        data.update(via="node request file", request_file=str(state_dir / FLATTEN_REQUEST_FILE), request=request,
-                    closes=request["closes"])
-        lines.append(f"node {node.get('node_id')} runs: wrote {state_dir / FLATTEN_REQUEST_FILE} for it to close "
-                     "through its own execution client (so its book sees the exits)")
+        data.update(
+            via="node request file",
+            request_file=str(state_dir / FLATTEN_REQUEST_FILE),
+            request=request,
+            closes=request["closes"],
+        )
+        lines.append(
+            f"node {node.get('node_id')} runs: wrote {state_dir / FLATTEN_REQUEST_FILE} for it to close "
+            "through its own execution client (so its book sees the exits)"
+        )
         if "flatten" not in (node.get("accepts") or []):
             code = EXIT_ATTENTION
-            lines.append("ATTENTION: this node does not say it takes flatten requests (no 'flatten' in its "
-                         "status 'accepts'); stop it and run this again to close directly, or use the BingX UI")
+            lines.append(
+                "ATTENTION: this node does not say it takes flatten requests (no 'flatten' in its "
+                "status 'accepts'); stop it and run this again to close directly, or use the BingX UI"
+            )
     else:
         rest, credentials, recv_window = _venue_access(config)
         done = run(send_flatten(rest, credentials, recv_window, plan))
         data.update(via="adapter http client", closes=[_plain(p) for p in done])
-        lines += [f"  {p.side} {p.quantity} {p.instrument_id} reduce-only {p.client_order_id}: {p.outcome}"
-                  for p in done]
+        lines += [
+            f"  {p.side} {p.quantity} {p.instrument_id} reduce-only {p.client_order_id}: {p.outcome}" for p in done
+        ]
         if any(p.outcome.startswith("FAILED") for p in done):
             code = EXIT_FAILED
     _emit(data, "\n".join(lines), args.json, redactor)
@@ -650,25 +789,36 @@ def cmd_flatten(args: argparse.Namespace, redactor: RedactingFilter) -> int:
 
 # ------------------------------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dolphin-ctl", description="Operate dolphin nodes.", epilog=EXIT_HELP,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="dolphin-ctl",
+        description="Operate dolphin nodes.",
+        epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(name: str, help_text: str, *, config: bool = True, many: bool = False) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, epilog=EXIT_HELP,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=EXIT_HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         if config:
-            p.add_argument("--config", required=True, action="append" if many else "store",
-                           help="a node config" + (" (repeat for every deployment)" if many else ""))
+            p.add_argument(
+                "--config",
+                required=True,
+                action="append" if many else "store",
+                help="a node config" + (" (repeat for every deployment)" if many else ""),
+            )
         p.add_argument("--json", action="store_true", help="machine-readable output")
         return p
 
     add("status", "per namespace: node, lease, heartbeat, open slots, safe mode, anomalies by code, restore report")
-    p = add("faults", "the fault taxonomy: what each code means, what the system does, what you do",
-            config=False)
+    p = add("faults", "the fault taxonomy: what each code means, what the system does, what you do", config=False)
     p.add_argument("--markdown", action="store_true", help="the taxonomy as docs/operator.md carries it")
-    p = add("mode-verify", "namespace isolation: no shared database/maps/prefix/trader id, no foreign rows",
-            many=True)
+    p = add("mode-verify", "namespace isolation: no shared database/maps/prefix/trader id, no foreign rows", many=True)
     p.add_argument("--skip-stores", action="store_true", help="only compare the configs")
     p = add("restart", "ask the running node for a full venue reconcile; --hard restarts it via the supervisor")
     p.add_argument("--hard", action="store_true", help="restart through supervisorctl or systemctl")
@@ -678,17 +828,29 @@ def build_parser() -> argparse.ArgumentParser:
     add("restore-report", "the last restore report of the namespace (from its state dir)")
     add("positions", "venue positions (BingX REST) beside the book's open slots, differences marked")
     add("orders", "the venue's open orders, each marked ours / no slot / foreign")
-    p = add("flatten", "close positions with reduce-only market orders: dry run unless --apply; through the "
-                       "running node when one runs, directly through the adapter when none does")
-    p.add_argument("--instrument", action="append", help="an instrument id to close (repeat; default: every "
-                                                          "configured instrument)")
+    p = add(
+        "flatten",
+        "close positions with reduce-only market orders: dry run unless --apply; through the "
+        "running node when one runs, directly through the adapter when none does",
+    )
+    p.add_argument(
+        "--instrument", action="append", help="an instrument id to close (repeat; default: every configured instrument)"
+    )
     p.add_argument("--apply", action="store_true", help="send the closes (default: only show them)")
     return parser
 
 
-COMMANDS = {"status": cmd_status, "faults": cmd_faults, "mode-verify": cmd_mode_verify, "restart": cmd_restart,
-            "history-clean": cmd_history_clean, "restore-report": cmd_restore_report, "positions": cmd_positions,
-            "orders": cmd_orders, "flatten": cmd_flatten}
+COMMANDS = {
+    "status": cmd_status,
+    "faults": cmd_faults,
+    "mode-verify": cmd_mode_verify,
+    "restart": cmd_restart,
+    "history-clean": cmd_history_clean,
+    "restore-report": cmd_restore_report,
+    "positions": cmd_positions,
+    "orders": cmd_orders,
+    "flatten": cmd_flatten,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -701,8 +863,13 @@ def main(argv: list[str] | None = None) -> int:
         except CtlError as exc:
             message = redactor.redact(str(exc))
             if getattr(args, "json", False):  # --json always gives JSON, failures included
-                print(json.dumps({"command": args.command, "ok": False, "exit_code": exc.exit_code,
-                                  "error": message}, indent=2, sort_keys=True))
+                print(
+                    json.dumps(
+                        {"command": args.command, "ok": False, "exit_code": exc.exit_code, "error": message},
+                        indent=2,
+                        sort_keys=True,
+                    )
+                )
             print(f"dolphin-ctl {args.command}: {message}", file=sys.stderr)
             return exc.exit_code
         finally:

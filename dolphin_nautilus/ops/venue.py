@@ -49,10 +49,21 @@ async def read_venue(rest_url: str, credentials: BingXCredentials, recv_window_m
     return VenueSnapshot(
         positions={iid: q for iid, q in signed.items() if q != 0},
         avg_prices={to_instrument_id(p.symbol): Decimal(p.avg_price) for p in positions},
-        orders=[{"instrument_id": to_instrument_id(o.symbol), "client_order_id": o.client_order_id,
-                 "order_id": str(o.order_id), "side": o.side, "type": o.type, "quantity": str(o.orig_qty),
-                 "price": str(o.price), "filled": str(o.executed_qty), "reduce_only": o.reduce_only,
-                 "status": o.status} for o in orders],
+        orders=[
+            {
+                "instrument_id": to_instrument_id(o.symbol),
+                "client_order_id": o.client_order_id,
+                "order_id": str(o.order_id),
+                "side": o.side,
+                "type": o.type,
+                "quantity": str(o.orig_qty),
+                "price": str(o.price),
+                "filled": str(o.executed_qty),
+                "reduce_only": o.reduce_only,
+                "status": o.status,
+            }
+            for o in orders
+        ],
     )
 
 
@@ -67,8 +78,9 @@ def signed_slot_quantities(slots: Iterable[Mapping[str, Any]]) -> dict[str, Deci
     return net
 
 
-def compare_positions(venue: VenueSnapshot, slots: list[Mapping[str, Any]],
-                      instruments: Iterable[str]) -> list[dict[str, Any]]:
+def compare_positions(
+    venue: VenueSnapshot, slots: list[Mapping[str, Any]], instruments: Iterable[str]
+) -> list[dict[str, Any]]:
     """One row per instrument that is configured, held at the venue, or held in the book."""
     book = signed_slot_quantities(slots)
     trade_ids: dict[str, list[str]] = {}
@@ -88,8 +100,16 @@ def compare_positions(venue: VenueSnapshot, slots: list[Mapping[str, Any]],
             diff = f"DIFFERS by {at_venue - in_book}"
         if iid not in configured:
             diff = (diff + "; " if diff else "") + "not a configured instrument"
-        rows.append({"instrument_id": iid, "venue": str(at_venue), "avg_price": str(venue.avg_prices.get(iid, "")),
-                     "book": str(in_book), "trade_ids": trade_ids.get(iid, []), "diff": diff})
+        rows.append(
+            {
+                "instrument_id": iid,
+                "venue": str(at_venue),
+                "avg_price": str(venue.avg_prices.get(iid, "")),
+                "book": str(in_book),
+                "trade_ids": trade_ids.get(iid, []),
+                "diff": diff,
+            }
+        )
     return rows
 
 
@@ -109,8 +129,9 @@ def compare_orders(venue: VenueSnapshot, slots: list[Mapping[str, Any]], prefix:
     return rows
 
 
-def flatten_plan(venue: VenueSnapshot, instruments: Iterable[str], prefix: str,
-                 now_ms: int | None = None) -> list[FlattenResult]:
+def flatten_plan(
+    venue: VenueSnapshot, instruments: Iterable[str], prefix: str, now_ms: int | None = None
+) -> list[FlattenResult]:
     """A reduce-only market close for each named instrument the venue holds a position in."""
     stamp = int(time.time() * 1000) if now_ms is None else now_ms
     plan = []
@@ -118,14 +139,23 @@ def flatten_plan(venue: VenueSnapshot, instruments: Iterable[str], prefix: str,
         qty = venue.positions.get(iid, ZERO)
         if qty == 0:
             continue
-        plan.append(FlattenResult(
-            instrument_id=iid, position=str(qty), side="SELL" if qty > 0 else "BUY", quantity=str(abs(qty)),
-            client_order_id=f"{prefix}-flat-{stamp}{n}", sent=False, outcome="dry run"))
+        plan.append(
+            FlattenResult(
+                instrument_id=iid,
+                position=str(qty),
+                side="SELL" if qty > 0 else "BUY",
+                quantity=str(abs(qty)),
+                client_order_id=f"{prefix}-flat-{stamp}{n}",
+                sent=False,
+                outcome="dry run",
+            )
+        )
     return plan
 
 
-async def send_flatten(rest_url: str, credentials: BingXCredentials, recv_window_ms: int,
-                       plan: list[FlattenResult]) -> list[FlattenResult]:
+async def send_flatten(
+    rest_url: str, credentials: BingXCredentials, recv_window_ms: int, plan: list[FlattenResult]
+) -> list[FlattenResult]:
     """Send each close; one refusal does not stop the others (each outcome is reported)."""
     done = []
     async with BingXHttpClient(rest_url, credentials, recv_window_ms=recv_window_ms) as client:
@@ -133,9 +163,13 @@ async def send_flatten(rest_url: str, credentials: BingXCredentials, recv_window
         for item in plan:
             try:
                 ack = await trade.place_order(
-                    symbol=to_venue_symbol(item.instrument_id), side=BingXOrderSide(item.side),
-                    order_type=BingXOrderType.MARKET, quantity=Decimal(item.quantity), reduce_only=True,
-                    client_order_id=item.client_order_id)
+                    symbol=to_venue_symbol(item.instrument_id),
+                    side=BingXOrderSide(item.side),
+                    order_type=BingXOrderType.MARKET,
+                    quantity=Decimal(item.quantity),
+                    reduce_only=True,
+                    client_order_id=item.client_order_id,
+                )
             except Exception as exc:  # noqa: BLE001 - reported per instrument; the operator sees each one
                 done.append(msgspec.structs.replace(item, sent=True, outcome=f"FAILED: {type(exc).__name__}: {exc}"))
             else:

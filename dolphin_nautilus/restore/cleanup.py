@@ -21,8 +21,8 @@ import msgspec
 from dolphin_nautilus.domain.facts import PositionState
 from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.restore.candidates import Candidate, parse_position_state_rows
+from dolphin_nautilus.restore.decide import decide_with_dust
 from dolphin_nautilus.restore.plan import (
-    decide_with_dust,
     exact_ts,
     latest_open_somewhere,
     read_sources,

@@ -55,8 +55,8 @@ from dolphin_nautilus.restore.candidates import (
     OPEN,
     SIDE_MISSING,
     TERMINAL_STATUSES,
-    CapitalSnapshot,
     Candidate,
+    CapitalSnapshot,
     Rejection,
     SourceBatch,
     bounded,
@@ -234,8 +234,17 @@ def decide(
         return _Decider(_batches(sources), frozenset(known_instruments), max_bars_held, now_ns).run()
     except Exception as exc:  # noqa: BLE001 - restore must never turn into a restart loop
         return RestoreDecision(
-            status=RestoreStatus.DEGRADED, slots=(), rejections=(), disagreements=(), capital=None,
-            sources_used=(), sources_read=(), unreachable=(), warnings=(), closed_trades=0, decided_ts=now_ns,
+            status=RestoreStatus.DEGRADED,
+            slots=(),
+            rejections=(),
+            disagreements=(),
+            capital=None,
+            sources_used=(),
+            sources_read=(),
+            unreachable=(),
+            warnings=(),
+            closed_trades=0,
+            decided_ts=now_ns,
             internal_error="".join(traceback.format_exception_only(exc)).strip(),
         )
 
@@ -303,14 +312,26 @@ class _Decider:
                 c = sanitized(item)
                 if isinstance(c, str):
                     trade_id = getattr(item, "trade_id", "")
-                    unused.append(Rejection(
-                        source=batch.name, trade_id=trade_id if isinstance(trade_id, str) else "",
-                        raw_excerpt=excerpt(item), reason=f"unusable candidate: {c}"))
+                    unused.append(
+                        Rejection(
+                            source=batch.name,
+                            trade_id=trade_id if isinstance(trade_id, str) else "",
+                            raw_excerpt=excerpt(item),
+                            reason=f"unusable candidate: {c}",
+                        )
+                    )
                 elif not is_ordered(c):
-                    unused.append(Rejection(
-                        source=c.source, trade_id=c.trade_id, instrument_id=c.instrument_id, kind="unordered",
-                        raw_excerpt=excerpt(c.raw), reason="record has neither seq nor ts: it cannot be "
-                        "ordered against the trade's other records"))
+                    unused.append(
+                        Rejection(
+                            source=c.source,
+                            trade_id=c.trade_id,
+                            instrument_id=c.instrument_id,
+                            kind="unordered",
+                            raw_excerpt=excerpt(c.raw),
+                            reason="record has neither seq nor ts: it cannot be "
+                            "ordered against the trade's other records",
+                        )
+                    )
                 else:
                     records[c.trade_id][index].append(c)
         # Sorted, so the decision does not depend on the order of records within a source.
@@ -329,9 +350,16 @@ class _Decider:
             self.closed_trades = closed
             for records in by_source.values():
                 for c in records:
-                    self.rejections.append(Rejection(
-                        source=c.source, trade_id=c.trade_id, instrument_id=c.instrument_id, kind="internal",
-                        raw_excerpt=excerpt(c.raw), reason=f"trade could not be decided: {exc!r}"))
+                    self.rejections.append(
+                        Rejection(
+                            source=c.source,
+                            trade_id=c.trade_id,
+                            instrument_id=c.instrument_id,
+                            kind="internal",
+                            raw_excerpt=excerpt(c.raw),
+                            reason=f"trade could not be decided: {exc!r}",
+                        )
+                    )
             return None
 
     def _decide_trade(self, trade_id: str, by_source: dict[int, list[Candidate]]) -> _Claim | None:
@@ -358,12 +386,16 @@ class _Decider:
         tied = latest_records(records)
         chosen = tied[0] if len(tied) == 1 else min(tied, key=self._conservative_order)
         if len(tied) > 1 and len({_content(c) for c in tied}) > 1:
-            self.disagreements.append(Disagreement(
-                trade_id=trade_id, kind="tie_in_source", chosen_source=self.batches[index].name,
-                detail=f"{len(tied)} latest records, none newer than the others; kept the most conservative: "
-                f"{_describe(chosen)}",
-                sources=(self.batches[index].name,),
-            ))
+            self.disagreements.append(
+                Disagreement(
+                    trade_id=trade_id,
+                    kind="tie_in_source",
+                    chosen_source=self.batches[index].name,
+                    detail=f"{len(tied)} latest records, none newer than the others; kept the most conservative: "
+                    f"{_describe(chosen)}",
+                    sources=(self.batches[index].name,),
+                )
+            )
         return _Claim(candidate=chosen, source_index=index, problems=problems(chosen, self.known, self.max_bars))
 
     def _conservative_order(self, c: Candidate) -> tuple[int, str]:
@@ -388,8 +420,11 @@ class _Decider:
             if claim.candidate.status in TERMINAL_STATUSES or not claim.problems:
                 continue  # closed history is normal; valid claims were recorded as superseded
             if is_retraction(claim.candidate):
-                self._reject(claim, "retracted", "latest record is OPEN with nothing left (fully retracted): "
-                             + "; ".join(claim.problems))
+                self._reject(
+                    claim,
+                    "retracted",
+                    "latest record is OPEN with nothing left (fully retracted): " + "; ".join(claim.problems),
+                )
             else:
                 self._reject(claim, "invalid", "; ".join(claim.problems))
 
@@ -400,30 +435,47 @@ class _Decider:
             c = claim.candidate
             names = (self.batches[winner.source_index].name, self.batches[claim.source_index].name)
             if is_end(c):
-                self.disagreements.append(Disagreement(
-                    trade_id=c.trade_id, kind="closed_older_than_open", chosen_source=names[0], sources=names,
-                    detail=f"kept {_describe(winner.candidate)}; {_describe(c)} is not newer",
-                ))
+                self.disagreements.append(
+                    Disagreement(
+                        trade_id=c.trade_id,
+                        kind="closed_older_than_open",
+                        chosen_source=names[0],
+                        sources=names,
+                        detail=f"kept {_describe(winner.candidate)}; {_describe(c)} is not newer",
+                    )
+                )
             elif claim.problems:
                 self._reject(claim, "invalid", "; ".join(claim.problems) + f" (restored from {names[0]} instead)")
             elif _content(c) != _content(winner.candidate):
                 tie = not is_newer(winner.candidate, c)
-                self.disagreements.append(Disagreement(
-                    trade_id=c.trade_id, kind="tie_across_sources" if tie else "sources_differ",
-                    chosen_source=names[0], sources=names,
-                    detail=f"kept {_describe(winner.candidate)} over {_describe(c)}: {_diff(winner.candidate, c)}",
-                ))
+                self.disagreements.append(
+                    Disagreement(
+                        trade_id=c.trade_id,
+                        kind="tie_across_sources" if tie else "sources_differ",
+                        chosen_source=names[0],
+                        sources=names,
+                        detail=f"kept {_describe(winner.candidate)} over {_describe(c)}: {_diff(winner.candidate, c)}",
+                    )
+                )
 
     def _reject(self, claim: _Claim, kind: str, reason: str) -> None:
         c = claim.candidate
-        self.rejections.append(Rejection(
-            source=c.source, trade_id=c.trade_id, reason=reason, raw_excerpt=excerpt(c.raw), kind=kind,
-            instrument_id=c.instrument_id,
-        ))
+        self.rejections.append(
+            Rejection(
+                source=c.source,
+                trade_id=c.trade_id,
+                reason=reason,
+                raw_excerpt=excerpt(c.raw),
+                kind=kind,
+                instrument_id=c.instrument_id,
+            )
+        )
 
     # -- across trades
 
-    def _one_per_instrument(self, winners: list[_Claim], records: dict[str, dict[int, list[Candidate]]]) -> list[RestoredSlot]:
+    def _one_per_instrument(
+        self, winners: list[_Claim], records: dict[str, dict[int, list[Candidate]]]
+    ) -> list[RestoredSlot]:
         by_instrument: dict[str, list[_Claim]] = defaultdict(list)
         for claim in winners:
             by_instrument[claim.candidate.instrument_id].append(claim)
@@ -433,9 +485,12 @@ class _Decider:
             ordered = sorted(contenders, key=_trade_recency, reverse=True)
             keep = ordered[0]
             for loser in ordered[1:]:
-                self._reject(loser, "instrument_conflict",
-                             f"{instrument_id} already restored for newer trade {keep.candidate.trade_id} "
-                             "(one-way account: one slot per instrument)")
+                self._reject(
+                    loser,
+                    "instrument_conflict",
+                    f"{instrument_id} already restored for newer trade {keep.candidate.trade_id} "
+                    "(one-way account: one slot per instrument)",
+                )
             all_records = [c for per_source in records[keep.candidate.trade_id].values() for c in per_source]
             try:
                 slots.append(self._slot(keep, all_records))
@@ -448,10 +503,21 @@ class _Decider:
         order_seqs = [r.order_seq for r in all_records if r.order_seq is not None and r.order_seq >= 0]
         opened = c.opened_ts if c.opened_ts is not None else (c.ts if c.ts is not None else 0)
         return RestoredSlot(
-            trade_id=c.trade_id, instrument_id=c.instrument_id, side=c.side, quantity=c.quantity,
-            entry_price=c.entry_price, bars_held=c.bars_held or 0, realized_pnl=c.realized_pnl, fees=c.fees,
-            legs=c.legs or 0, opened_ts=opened, order_seq=max(order_seqs, default=0), notional=c.notional,
-            source=self.batches[claim.source_index].name, seq=c.seq, ts=c.ts,
+            trade_id=c.trade_id,
+            instrument_id=c.instrument_id,
+            side=c.side,
+            quantity=c.quantity,
+            entry_price=c.entry_price,
+            bars_held=c.bars_held or 0,
+            realized_pnl=c.realized_pnl,
+            fees=c.fees,
+            legs=c.legs or 0,
+            opened_ts=opened,
+            order_seq=max(order_seqs, default=0),
+            notional=c.notional,
+            source=self.batches[claim.source_index].name,
+            seq=c.seq,
+            ts=c.ts,
         )
 
 
@@ -481,12 +547,18 @@ def _value_text(value: Any) -> str:
 
 
 def _describe(c: Candidate) -> str:
-    return (f"{c.source} {c.status} qty={c.quantity} notional={c.notional} seq={c.seq} ts={c.ts}")
+    return f"{c.source} {c.status} qty={c.quantity} notional={c.notional} seq={c.seq} ts={c.ts}"
 
 
 def _diff(a: Candidate, b: Candidate) -> str:
-    return ", ".join(f"{n} {getattr(a, n)} vs {getattr(b, n)}" for n in MATERIAL_FIELDS
-                     if _value_text(getattr(a, n)) != _value_text(getattr(b, n))) or "same fields, different seq/ts"
+    return (
+        ", ".join(
+            f"{n} {getattr(a, n)} vs {getattr(b, n)}"
+            for n in MATERIAL_FIELDS
+            if _value_text(getattr(a, n)) != _value_text(getattr(b, n))
+        )
+        or "same fields, different seq/ts"
+    )
 
 
 # ---------------------------------------------------------------------------------------------- venue rules
@@ -510,9 +582,16 @@ def decide_with_dust(
             dropped.append(_slot_rejection(slot, "internal", f"dust check failed: {exc!r}"))
             continue
         if dust:
-            dropped.append(_slot_rejection(slot, "dust", (
-                f"quantity {slot.quantity} at {slot.entry_price} is effectively zero (size step "
-                f"{spec.size_increment}, min qty {spec.min_quantity}, min notional {spec.min_notional})")))
+            dropped.append(
+                _slot_rejection(
+                    slot,
+                    "dust",
+                    (
+                        f"quantity {slot.quantity} at {slot.entry_price} is effectively zero (size step "
+                        f"{spec.size_increment}, min qty {spec.min_quantity}, min notional {spec.min_notional})"
+                    ),
+                )
+            )
         else:
             kept.append(slot)
     if not dropped:
@@ -520,13 +599,20 @@ def decide_with_dust(
     status = decision.status
     if status is RestoreStatus.RESTORED and not kept:
         status = RestoreStatus.FLAT
-    return msgspec.structs.replace(decision, slots=tuple(kept), rejections=(*decision.rejections, *dropped),
-                                   status=status)
+    return msgspec.structs.replace(
+        decision, slots=tuple(kept), rejections=(*decision.rejections, *dropped), status=status
+    )
 
 
 def _slot_rejection(slot: RestoredSlot, kind: str, reason: str) -> Rejection:
-    return Rejection(source=slot.source, trade_id=slot.trade_id, instrument_id=slot.instrument_id, kind=kind,
-                     reason=reason, raw_excerpt=excerpt(msgspec.to_builtins(slot)))
+    return Rejection(
+        source=slot.source,
+        trade_id=slot.trade_id,
+        instrument_id=slot.instrument_id,
+        kind=kind,
+        reason=reason,
+        raw_excerpt=excerpt(msgspec.to_builtins(slot)),
+    )
 
 
 def complete_sides_from_venue(
@@ -547,8 +633,10 @@ def complete_sides_from_venue(
         if not any(SIDE_MISSING in c.defects for c in batch.candidates if isinstance(c, Candidate)):
             out.append(batch)
             continue
-        completed = tuple(_with_venue_side(c, venue_positions, specs) if isinstance(c, Candidate)
-                          and SIDE_MISSING in c.defects else c for c in batch.candidates)
+        completed = tuple(
+            _with_venue_side(c, venue_positions, specs) if isinstance(c, Candidate) and SIDE_MISSING in c.defects else c
+            for c in batch.candidates
+        )
         out.append(msgspec.structs.replace(batch, candidates=completed))
     return out
 
@@ -582,6 +670,7 @@ def _venue_side(
         return "", f"venue is flat on {c.instrument_id}"
     tolerance = spec.size_increment / 2
     if (signed.copy_abs() - c.quantity).copy_abs() > tolerance:
-        return "", (f"venue holds {signed.copy_abs()} {c.instrument_id}, not {c.quantity} within half a size "
-                    f"step ({tolerance})")
+        return "", (
+            f"venue holds {signed.copy_abs()} {c.instrument_id}, not {c.quantity} within half a size step ({tolerance})"
+        )
     return ("LONG" if signed > 0 else "SHORT"), ""

@@ -8,11 +8,9 @@ Venue truth comes in as a `VenueAnswer`: positions, a reason the venue could not
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import threading
-import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -34,10 +32,8 @@ from dolphin_nautilus.restore.decide import (
     RestoreDecision,
     RestoredSlot,
     RestoreStatus,
-    decide_with_dust,
     within_source_key,
 )
-from dolphin_nautilus.restore.breaker import BreakerVerdict, RestartBreaker
 from dolphin_nautilus.restore.legacy import read_legacy_position_state
 from dolphin_nautilus.restore.report import (
     ORIGIN,
@@ -87,11 +83,17 @@ class RestorePlan(msgspec.Struct, kw_only=True):
 
     def report_text(self) -> str:
         unclaimed = [a for a in self.anomalies if a.code in UNCLAIMED_CODES]
-        lines = [render_report(self.decision, unclaimed), f"Venue: {self.venue}",
-                 f"Safe mode: {'; '.join(self.safe_mode) if self.safe_mode else 'off'}"]
+        lines = [
+            render_report(self.decision, unclaimed),
+            f"Venue: {self.venue}",
+            f"Safe mode: {'; '.join(self.safe_mode) if self.safe_mode else 'off'}",
+        ]
         lines.append("Handed to the strategy:" if self.slots else "Handed to the strategy: nothing (flat)")
-        lines += [f"  {s.trade_id} {s.instrument_id} {s.side} qty={s.quantity} from {s.source}"
-                  + ("  [FLATTEN]" if s.instrument_id in self.flatten else "") for s in self.slots]
+        lines += [
+            f"  {s.trade_id} {s.instrument_id} {s.side} qty={s.quantity} from {s.source}"
+            + ("  [FLATTEN]" if s.instrument_id in self.flatten else "")
+            for s in self.slots
+        ]
         if self.tombstones:
             lines.append("Tombstoned (a store still showed them OPEN):")
             lines += [f"  {t.trade_id} {t.instrument_id} seq={t.seq}" for t in self.tombstones]
@@ -99,14 +101,21 @@ class RestorePlan(msgspec.Struct, kw_only=True):
         return "\n".join(lines)
 
     def report_json(self) -> str:
-        return canonical_json({
-            "decision": json.loads(decision_to_json(self.decision)),
-            "slots": msgspec.to_builtins(self.slots), "flatten": self.flatten,
-            "tombstoned": [t.trade_id for t in self.tombstones], "safe_mode": self.safe_mode,
-            "venue": self.venue, "notes": self.notes,
-            "anomalies": [{"code": a.code, "severity": a.severity, "trade_id": a.trade_id, "message": a.message}
-                          for a in self.anomalies],
-        })
+        return canonical_json(
+            {
+                "decision": json.loads(decision_to_json(self.decision)),
+                "slots": msgspec.to_builtins(self.slots),
+                "flatten": self.flatten,
+                "tombstoned": [t.trade_id for t in self.tombstones],
+                "safe_mode": self.safe_mode,
+                "venue": self.venue,
+                "notes": self.notes,
+                "anomalies": [
+                    {"code": a.code, "severity": a.severity, "trade_id": a.trade_id, "message": a.message}
+                    for a in self.anomalies
+                ],
+            }
+        )
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -152,8 +161,11 @@ def _read_live(stores: Any) -> SourceBatch:
     read, problem = _call(stores.live_state.read_entries)  # decoded entry by entry: one bad value is one rejection
     if problem is not None:
         return SourceBatch(name=LIVE_SOURCE, unreachable=problem)
-    return parse_live_entries({k: v for k, v in read.entries.items() if k not in NON_SLOT_LIVE_KEYS}, LIVE_SOURCE,
-                              malformed=[m for m in read.malformed if m.key not in NON_SLOT_LIVE_KEYS])
+    return parse_live_entries(
+        {k: v for k, v in read.entries.items() if k not in NON_SLOT_LIVE_KEYS},
+        LIVE_SOURCE,
+        malformed=[m for m in read.malformed if m.key not in NON_SLOT_LIVE_KEYS],
+    )
 
 
 def exact_ts(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -199,15 +211,30 @@ def build_plan(
     now_ns: int,
 ) -> RestorePlan:
     """Apply the venue rules (§5.5) and list the tombstones and anomalies."""
-    plan = RestorePlan(decision=decision, slots=list(decision.slots), flatten=[], tombstones=[], anomalies=[],
-                       safe_mode=[], venue="none (no venue truth: backtest seeds the simulated venue)", notes=[])
+    plan = RestorePlan(
+        decision=decision,
+        slots=list(decision.slots),
+        flatten=[],
+        tombstones=[],
+        anomalies=[],
+        safe_mode=[],
+        venue="none (no venue truth: backtest seeds the simulated venue)",
+        notes=[],
+    )
     gone: dict[str, str] = {}  # trade id -> why it is gone
     if isinstance(venue, str):
         plan.venue = f"unavailable: {venue}"
         plan.safe_mode.append(f"venue positions unknown ({venue}); exits only until the venue answers")
-        plan.anomalies.append(_anomaly(now_ns, "VENUE_UNAVAILABLE", "ERROR", namespace,
-                                       f"venue positions unknown, not treated as flat: {venue}; kept "
-                                       f"{len(plan.slots)} restored slot(s), safe mode until it answers"))
+        plan.anomalies.append(
+            _anomaly(
+                now_ns,
+                "VENUE_UNAVAILABLE",
+                "ERROR",
+                namespace,
+                f"venue positions unknown, not treated as flat: {venue}; kept "
+                f"{len(plan.slots)} restored slot(s), safe mode until it answers",
+            )
+        )
     elif venue is not None:
         plan.venue = "reconciled"
         reconcile(plan, venue, gone, namespace=namespace, specs=specs, unclaimed=unclaimed, now_ns=now_ns)
@@ -218,8 +245,14 @@ def build_plan(
 
 
 def reconcile(
-    plan: RestorePlan, positions: Mapping[str, tuple[Decimal, Decimal]], gone: dict[str, str], *,
-    namespace: str, specs: Mapping[str, InstrumentSpec], unclaimed: str, now_ns: int,
+    plan: RestorePlan,
+    positions: Mapping[str, tuple[Decimal, Decimal]],
+    gone: dict[str, str],
+    *,
+    namespace: str,
+    specs: Mapping[str, InstrumentSpec],
+    unclaimed: str,
+    now_ns: int,
 ) -> None:
     kept: list[RestoredSlot] = []
     for slot in plan.slots:
@@ -231,9 +264,17 @@ def reconcile(
             plan.notes.append(f"{slot.trade_id} {slot.instrument_id} dropped: {why}")
             continue
         if abs(qty) != slot.quantity:
-            plan.anomalies.append(_anomaly(now_ns, "RESTORE_VENUE_QUANTITY", "WARNING", namespace,
-                                           f"{slot.trade_id}: quantity {slot.quantity} -> venue {abs(qty)}",
-                                           slot.trade_id, slot.instrument_id))
+            plan.anomalies.append(
+                _anomaly(
+                    now_ns,
+                    "RESTORE_VENUE_QUANTITY",
+                    "WARNING",
+                    namespace,
+                    f"{slot.trade_id}: quantity {slot.quantity} -> venue {abs(qty)}",
+                    slot.trade_id,
+                    slot.instrument_id,
+                )
+            )
             slot = msgspec.structs.replace(slot, quantity=abs(qty), notional=abs(qty) * slot.entry_price)
         kept.append(slot)
     claimed = {s.instrument_id for s in kept}
@@ -241,8 +282,17 @@ def reconcile(
         if qty == 0 or iid in claimed:
             continue
         if iid not in specs:
-            plan.anomalies.append(_anomaly(now_ns, "RESTORE_VENUE_UNKNOWN_INSTRUMENT", "ERROR", namespace,
-                                           f"venue holds {qty} {iid}, not a configured instrument", "", iid))
+            plan.anomalies.append(
+                _anomaly(
+                    now_ns,
+                    "RESTORE_VENUE_UNKNOWN_INSTRUMENT",
+                    "ERROR",
+                    namespace,
+                    f"venue holds {qty} {iid}, not a configured instrument",
+                    "",
+                    iid,
+                )
+            )
             continue
         if unclaimed == "refuse":
             plan.safe_mode.append(refuse_unclaimed(plan.anomalies, iid, qty, avg_px, namespace, now_ns))
@@ -250,19 +300,30 @@ def reconcile(
         kept.append(external_slot(iid, qty, avg_px, now_ns))
         if unclaimed == "flatten":
             plan.flatten.append(iid)
-        plan.anomalies.append(_anomaly(now_ns, UNCLAIMED_ADOPTED, "WARNING", namespace,
-                                       f"venue holds {qty} {iid} @ {avg_px} that no trade owns: "
-                                       f"{'adopted as an external slot' if unclaimed == 'adopt' else 'flattening'}",
-                                       kept[-1].trade_id, iid))
+        plan.anomalies.append(
+            _anomaly(
+                now_ns,
+                UNCLAIMED_ADOPTED,
+                "WARNING",
+                namespace,
+                f"venue holds {qty} {iid} @ {avg_px} that no trade owns: "
+                f"{'adopted as an external slot' if unclaimed == 'adopt' else 'flattening'}",
+                kept[-1].trade_id,
+                iid,
+            )
+        )
     plan.slots = kept
 
 
-def refuse_unclaimed(anomalies: list[Anomaly], iid: str, qty: Decimal, avg_px: Decimal, namespace: str,
-                     now_ns: int) -> str:
+def refuse_unclaimed(
+    anomalies: list[Anomaly], iid: str, qty: Decimal, avg_px: Decimal, namespace: str, now_ns: int
+) -> str:
     """restore.unclaimed_venue_position = "refuse": leave the position alone, say so, and return the safe-mode
     reason (entries stay blocked until the operator flattens it or allows adoption)."""
-    reason = (f"venue holds {qty} {iid} @ {avg_px} that no trade owns; adoption refused by config "
-              f"(restore.unclaimed_venue_position = refuse): flatten it (dolphin-ctl flatten) or allow adopt")
+    reason = (
+        f"venue holds {qty} {iid} @ {avg_px} that no trade owns; adoption refused by config "
+        f"(restore.unclaimed_venue_position = refuse): flatten it (dolphin-ctl flatten) or allow adopt"
+    )
     anomalies.append(_anomaly(now_ns, UNCLAIMED_REFUSED, "ERROR", namespace, reason, "", iid))
     return reason
 
@@ -272,14 +333,27 @@ def external_slot(iid: str, signed_qty: Decimal, avg_px: Decimal, now_ns: int) -
     trade_id = "x" + hashlib.blake2b(f"{iid}|{now_ns}".encode(), digest_size=5).hexdigest()
     qty = abs(signed_qty)
     return RestoredSlot(
-        trade_id=trade_id, instrument_id=iid, side="LONG" if signed_qty > 0 else "SHORT", quantity=qty,
-        entry_price=avg_px, bars_held=0, realized_pnl=ZERO, fees=ZERO, legs=0, opened_ts=now_ns, order_seq=0,
-        notional=qty * avg_px, source=VENUE_SOURCE, seq=None, ts=now_ns,
+        trade_id=trade_id,
+        instrument_id=iid,
+        side="LONG" if signed_qty > 0 else "SHORT",
+        quantity=qty,
+        entry_price=avg_px,
+        bars_held=0,
+        realized_pnl=ZERO,
+        fees=ZERO,
+        legs=0,
+        opened_ts=now_ns,
+        order_seq=0,
+        notional=qty * avg_px,
+        source=VENUE_SOURCE,
+        seq=None,
+        ts=now_ns,
     )
 
 
-def _tombstone_gone(plan: RestorePlan, batches: list[SourceBatch], gone: dict[str, str], namespace: str,
-                    now_ns: int) -> None:
+def _tombstone_gone(
+    plan: RestorePlan, batches: list[SourceBatch], gone: dict[str, str], namespace: str, now_ns: int
+) -> None:
     """A TOMBSTONED row for every trade not restored whose latest record in some source is still OPEN."""
     restored = {s.trade_id for s in plan.slots}
     by_trade: dict[str, list[Candidate]] = {}
@@ -293,8 +367,17 @@ def _tombstone_gone(plan: RestorePlan, batches: list[SourceBatch], gone: dict[st
         why = gone.get(trade_id) or reasons.get(trade_id) or "superseded"
         tomb = tombstone_for(records, now_ns)
         plan.tombstones.append(tomb)
-        plan.anomalies.append(_anomaly(now_ns, "RESTORE_TOMBSTONED", "WARNING", namespace,
-                                       f"{trade_id} tombstoned: {why}", trade_id, tomb.instrument_id))
+        plan.anomalies.append(
+            _anomaly(
+                now_ns,
+                "RESTORE_TOMBSTONED",
+                "WARNING",
+                namespace,
+                f"{trade_id} tombstoned: {why}",
+                trade_id,
+                tomb.instrument_id,
+            )
+        )
 
 
 def latest_open_somewhere(records: list[Candidate]) -> bool:
@@ -314,32 +397,72 @@ def tombstone_for(records: list[Candidate], now_ns: int, origin: str = ORIGIN) -
     finite = lambda v: v if v.is_finite() else ZERO  # noqa: E731
     opened = next((c.opened_ts for c in records if c.opened_ts is not None), None)
     return PositionState(
-        ts=ts, origin=origin, trade_id=latest.trade_id, instrument_id=latest.instrument_id,
-        side=latest.side, status="TOMBSTONED", quantity=ZERO, notional=ZERO,
-        entry_price=finite(latest.entry_price), bars_held=max(latest.bars_held or 0, 0),
-        realized_pnl=finite(latest.realized_pnl), fees=finite(latest.fees), legs=max(latest.legs or 0, 0),
-        seq=seq, opened_ts=opened or 0,
+        ts=ts,
+        origin=origin,
+        trade_id=latest.trade_id,
+        instrument_id=latest.instrument_id,
+        side=latest.side,
+        status="TOMBSTONED",
+        quantity=ZERO,
+        notional=ZERO,
+        entry_price=finite(latest.entry_price),
+        bars_held=max(latest.bars_held or 0, 0),
+        realized_pnl=finite(latest.realized_pnl),
+        fees=finite(latest.fees),
+        legs=max(latest.legs or 0, 0),
+        seq=seq,
+        opened_ts=opened or 0,
         order_seq=max((c.order_seq for c in records if c.order_seq is not None), default=0),
     )
 
 
-def _anomaly(ts: int, code: str, severity: str, namespace: str, message: str, trade_id: str = "",
-             instrument_id: str = "", **details: object) -> Anomaly:
-    return Anomaly(ts=ts, origin=ORIGIN, code=code, severity=severity, trade_id=trade_id,
-                   instrument_id=instrument_id, message=message,
-                   details=canonical_json({"namespace": namespace, **details}))
+def _anomaly(
+    ts: int,
+    code: str,
+    severity: str,
+    namespace: str,
+    message: str,
+    trade_id: str = "",
+    instrument_id: str = "",
+    **details: object,
+) -> Anomaly:
+    return Anomaly(
+        ts=ts,
+        origin=ORIGIN,
+        code=code,
+        severity=severity,
+        trade_id=trade_id,
+        instrument_id=instrument_id,
+        message=message,
+        details=canonical_json({"namespace": namespace, **details}),
+    )
 
 
 def fallback_plan(reason: str, code: str, *, namespace: str, now_ns: int) -> RestorePlan:
     """The defined safe outcome when restore cannot finish: flat, safe mode, a CRITICAL anomaly."""
     decision = RestoreDecision(
-        status=RestoreStatus.DEGRADED, slots=(), rejections=(), disagreements=(), capital=None, sources_used=(),
-        sources_read=(), unreachable=(), warnings=(), closed_trades=0, decided_ts=now_ns, internal_error=reason,
+        status=RestoreStatus.DEGRADED,
+        slots=(),
+        rejections=(),
+        disagreements=(),
+        capital=None,
+        sources_used=(),
+        sources_read=(),
+        unreachable=(),
+        warnings=(),
+        closed_trades=0,
+        decided_ts=now_ns,
+        internal_error=reason,
     )
     return RestorePlan(
-        decision=decision, slots=[], flatten=[], tombstones=[], safe_mode=[f"restore failed: {reason}"],
+        decision=decision,
+        slots=[],
+        flatten=[],
+        tombstones=[],
+        safe_mode=[f"restore failed: {reason}"],
         anomalies=[_anomaly(now_ns, code, "CRITICAL", namespace, f"{reason}; started flat in safe mode")],
-        venue="not asked", notes=[],
+        venue="not asked",
+        notes=[],
     )
 
 

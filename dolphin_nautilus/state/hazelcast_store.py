@@ -37,8 +37,8 @@ from hazelcast.protocol.codec import client_create_proxy_codec
 
 from dolphin_nautilus.state.store import (
     LeaseLost,
-    NotLeaseHolder,
     LiveEntries,
+    NotLeaseHolder,
     StateUnavailable,
     decode_entries,
     decode_value,
@@ -80,8 +80,7 @@ class HazelcastStoreConfig(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class HazelcastStateStore:
-    def __init__(self, config: HazelcastStoreConfig, namespace: str, *, username: str = "",
-                 password: str = "") -> None:
+    def __init__(self, config: HazelcastStoreConfig, namespace: str, *, username: str = "", password: str = "") -> None:
         """`username`/`password`: the cluster credentials, passed in by the caller (never read here, never kept)."""
         self.namespace = namespace
         self.config = config
@@ -189,8 +188,10 @@ class HazelcastStateStore:
                 self._pending[key] = text
             self._deliver_pending()
             if self._holder is None:
-                raise LeaseLost(f"namespace {self.namespace}: the member's lease record no longer carries this "
-                                f"store's token {self._token}; the write was not sent")
+                raise LeaseLost(
+                    f"namespace {self.namespace}: the member's lease record no longer carries this "
+                    f"store's token {self._token}; the write was not sent"
+                )
 
     def compare_and_set(self, key: str, expected: dict | None, new: dict | None) -> bool:
         expected_text = None if expected is None else encode_value(expected)
@@ -201,8 +202,10 @@ class HazelcastStateStore:
             if key in self._pending:
                 raise StateUnavailable(f"compare_and_set {key}: an earlier write to it is still undelivered")
             if self._holder is None or not self._fence_check():
-                raise LeaseLost(f"namespace {self.namespace}: the member's lease record no longer carries this "
-                                f"store's token {self._token}; compare_and_set {key} was not sent")
+                raise LeaseLost(
+                    f"namespace {self.namespace}: the member's lease record no longer carries this "
+                    f"store's token {self._token}; compare_and_set {key} was not sent"
+                )
             swapped = self._call(lambda: self._cas_future(key, expected_text, new_text), f"compare_and_set {key}")
             if swapped:
                 if new_text is None:
@@ -241,8 +244,9 @@ class HazelcastStateStore:
             return self._join(holder_id, held, ttl_s, started)
         token = self._next_token()
         mine = _lease_value(holder_id, token)
-        existing = self._call(lambda: self._leases.put_if_absent(LEASE_KEY, mine, ttl=_member_ttl(ttl_s)),
-                              "lease acquire")
+        existing = self._call(
+            lambda: self._leases.put_if_absent(LEASE_KEY, mine, ttl=_member_ttl(ttl_s)), "lease acquire"
+        )
         if existing is not None:
             return self._join(holder_id, existing, ttl_s, started)
         self._hold(holder_id, token, ttl_s, started)
@@ -281,9 +285,11 @@ class HazelcastStateStore:
         current = self._call(lambda: self._leases.get(LEASE_KEY), "lease read")
         if current is None:  # the cluster lost its data (a restart) and the resync has not put it back yet
             current = self._retake(holder_id, self._token, ttl_s)
-        still_mine = (current == mine
-                      and self._call(lambda: self._leases.set_ttl(LEASE_KEY, _member_ttl(ttl_s)), "lease ttl")
-                      and self._call(lambda: self._leases.get(LEASE_KEY), "lease renew") == mine)
+        still_mine = (
+            current == mine
+            and self._call(lambda: self._leases.set_ttl(LEASE_KEY, _member_ttl(ttl_s)), "lease ttl")
+            and self._call(lambda: self._leases.get(LEASE_KEY), "lease renew") == mine
+        )
         with self._lock:
             if not still_mine:
                 if self._holder == holder_id:
@@ -298,8 +304,7 @@ class HazelcastStateStore:
         with self._lock:
             token = self._token if self._holder == holder_id else None
         if token is not None:
-            self._call(lambda: self._leases.remove_if_same(LEASE_KEY, _lease_value(holder_id, token)),
-                       "lease release")
+            self._call(lambda: self._leases.remove_if_same(LEASE_KEY, _lease_value(holder_id, token)), "lease release")
         with self._lock:
             if self._holder == holder_id:
                 self._holder, self._token = None, None
@@ -331,24 +336,32 @@ class HazelcastStateStore:
                 # No counter: a new namespace, or a cluster that lost its data. Start above any token handed
                 # out before (milliseconds since the epoch), so an old holder's token never comes back.
                 token = time.time_ns() // 1_000_000
-                if self._call(lambda: self._leases.put_if_absent(FENCE_KEY, encode_value({"token": token})),
-                              "fence create") is None:
+                if (
+                    self._call(
+                        lambda: self._leases.put_if_absent(FENCE_KEY, encode_value({"token": token})), "fence create"
+                    )
+                    is None
+                ):
                     return token
                 continue
             token = decode_value(current)["token"] + 1
-            if self._call(lambda: self._leases.replace_if_same(FENCE_KEY, current, encode_value({"token": token})),
-                          "fence bump"):
+            if self._call(
+                lambda: self._leases.replace_if_same(FENCE_KEY, current, encode_value({"token": token})), "fence bump"
+            ):
                 return token
 
     def _restore_fence(self, token: int) -> None:
         """After the cluster lost its data: put the counter back to at least our token."""
         while True:
-            current = self._call(lambda: self._leases.put_if_absent(FENCE_KEY, encode_value({"token": token})),
-                                 "fence restore")
+            current = self._call(
+                lambda: self._leases.put_if_absent(FENCE_KEY, encode_value({"token": token})), "fence restore"
+            )
             if current is None or decode_value(current)["token"] >= token:
                 return
-            if self._call(lambda: self._leases.replace_if_same(FENCE_KEY, current, encode_value({"token": token})),
-                          "fence restore"):
+            if self._call(
+                lambda: self._leases.replace_if_same(FENCE_KEY, current, encode_value({"token": token})),
+                "fence restore",
+            ):
                 return
 
     def _fence_check(self) -> bool:
@@ -371,8 +384,9 @@ class HazelcastStateStore:
         """Put our lease record back after the cluster lost it; returns the record now on the member."""
         mine = _lease_value(holder, token)
         started = time.monotonic()
-        existing = self._call(lambda: self._leases.put_if_absent(LEASE_KEY, mine, ttl=_member_ttl(ttl_s)),
-                              "lease retake")
+        existing = self._call(
+            lambda: self._leases.put_if_absent(LEASE_KEY, mine, ttl=_member_ttl(ttl_s)), "lease retake"
+        )
         if existing is not None:
             return existing
         self._restore_fence(token)
@@ -388,9 +402,16 @@ class HazelcastStateStore:
         with self._lock:
             lost, self._holder = self._holder, None
             dropped, self._pending = self._pending, {}
-        log.error("namespace %s: lease of %r (token %s) is now %s; this store stops writing and drops %d "
-                  "undelivered write(s): %s", self.namespace, lost, self._token, current, len(dropped),
-                  sorted(dropped))
+        log.error(
+            "namespace %s: lease of %r (token %s) is now %s; this store stops writing and drops %d "
+            "undelivered write(s): %s",
+            self.namespace,
+            lost,
+            self._token,
+            current,
+            len(dropped),
+            sorted(dropped),
+        )
 
     def _load_mirror(self) -> None:
         """A new holder adopts the member's current state as the state it will keep re-putting."""
@@ -404,8 +425,10 @@ class HazelcastStateStore:
     def _check_holder(self) -> None:
         if self._holder is None:
             if self._token is not None:
-                raise LeaseLost(f"namespace {self.namespace}: the lease (token {self._token}) was lost or taken "
-                                "over; this store no longer writes")
+                raise LeaseLost(
+                    f"namespace {self.namespace}: the lease (token {self._token}) was lost or taken "
+                    "over; this store no longer writes"
+                )
             raise NotLeaseHolder(f"namespace {self.namespace}: this store does not hold the writer lease")
         if time.monotonic() >= self._lease_deadline:
             lost, self._holder = self._holder, None

@@ -34,8 +34,9 @@ class LeaseStatus(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class LeaseKeeper:
-    def __init__(self, store: LiveStateStore, holder_id: str, ttl_s: float, *,
-                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+    def __init__(
+        self, store: LiveStateStore, holder_id: str, ttl_s: float, *, clock_ns: Callable[[], int] = time.time_ns
+    ) -> None:
         self.store = store
         self.holder_id = holder_id
         self.ttl_s = ttl_s
@@ -50,8 +51,10 @@ class LeaseKeeper:
         """Take the lease (a holder's own unexpired lease is taken over) or raise LeaseHeld naming the holder."""
         if not self.store.acquire_lease(self.holder_id, self.ttl_s):
             holder = self.store.lease_holder()
-            raise LeaseHeld(f"namespace '{self.store.namespace}' is held by another node ({holder}); "
-                            f"it expires {self.ttl_s:.0f}s after that node stops renewing it")
+            raise LeaseHeld(
+                f"namespace '{self.store.namespace}' is held by another node ({holder}); "
+                f"it expires {self.ttl_s:.0f}s after that node stops renewing it"
+            )
         self._record(held=True, renewed=True)
         self._write_heartbeat()
 
@@ -63,7 +66,8 @@ class LeaseKeeper:
         """One round: renew (or take back a lapsed lease nobody else took), then heartbeat. True while held."""
         try:
             held = self.store.renew_lease(self.holder_id, self.ttl_s) or self.store.acquire_lease(
-                self.holder_id, self.ttl_s)
+                self.holder_id, self.ttl_s
+            )
             if not held:
                 holder = self.store.lease_holder()
                 self._record(held=False, error=f"lease of namespace '{self.store.namespace}' lost to {holder}")

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from dolphin_nautilus.state.store import (
     LeaseLost,
+    LiveEntries,
     NotLeaseHolder,
     StateStoreError,
-    LiveEntries,
     _checked_namespace,
     decode_entries,
     decode_value,
@@ -140,8 +140,12 @@ class LocalStateStore:
         if self._holder is None:
             raise NotLeaseHolder(f"namespace {self.namespace}: this store does not hold the writer lease")
         lease = state["lease"]
-        if (not lease or lease["holder"] != self._holder or lease.get("token") != self._token
-                or lease["expires_at"] <= time.time()):
+        if (
+            not lease
+            or lease["holder"] != self._holder
+            or lease.get("token") != self._token
+            or lease["expires_at"] <= time.time()
+        ):
             lost, self._holder = self._holder, None
             now_held_by = lease["holder"] if lease and lease["expires_at"] > time.time() else None
             raise LeaseLost(

@@ -107,8 +107,11 @@ def decode_entries(pairs: Iterable[tuple[Any, Any]]) -> LiveEntries:
 
 
 def _excerpt(value: Any) -> str:
-    text = value.decode("utf-8", "replace") if isinstance(value, bytes | bytearray) else (
-        value if isinstance(value, str) else repr(value))
+    text = (
+        value.decode("utf-8", "replace")
+        if isinstance(value, bytes | bytearray)
+        else (value if isinstance(value, str) else repr(value))
+    )
     return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + "..."
 
 

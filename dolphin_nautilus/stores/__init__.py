@@ -12,8 +12,17 @@ Modules: `spec` (input structs), `owner` (StoreOwner: every store write, the lea
 the trading process sees it), `remote` (Journal, readers and live state by proxy), `wiring` (open_stores).
 """
 
-from dolphin_nautilus.stores.spec import HazelcastStateSpec, LocalStateSpec, StoresSpec, StoreSecrets
+from dolphin_nautilus.stores.spec import HazelcastStateSpec, LocalStateSpec, StoreSecrets, StoresSpec
 from dolphin_nautilus.stores.wiring import SPILL_DIR, Stores, StoresMode, default_node_id, open_stores
 
-__all__ = ["SPILL_DIR", "HazelcastStateSpec", "LocalStateSpec", "StoreSecrets", "Stores", "StoresMode",
-           "StoresSpec", "default_node_id", "open_stores"]
+__all__ = [
+    "SPILL_DIR",
+    "HazelcastStateSpec",
+    "LocalStateSpec",
+    "StoreSecrets",
+    "Stores",
+    "StoresMode",
+    "StoresSpec",
+    "default_node_id",
+    "open_stores",
+]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from dolphin_nautilus.stores.spec import HazelcastStateSpec, StoresSpec, StoreSecrets
 from dolphin_nautilus.journal.store import ClickHouseStore
 from dolphin_nautilus.journal.writer import Journal, JournalStatus
 from dolphin_nautilus.state import (
@@ -23,6 +22,7 @@ from dolphin_nautilus.state import (
     LocalStateStore,
     SlotStateWriter,
 )
+from dolphin_nautilus.stores.spec import HazelcastStateSpec, StoreSecrets, StoresSpec
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,9 @@ def open_live_state(spec: StoresSpec, secrets: StoreSecrets) -> LiveStateStore:
     """The namespace's live-state store (no lease taken): also what read-only tools open."""
     live = spec.live_state
     if isinstance(live, HazelcastStateSpec):
-        return HazelcastStateStore(live.config, spec.namespace, username=live.username,
-                                   password=secrets.hazelcast_password)
+        return HazelcastStateStore(
+            live.config, spec.namespace, username=live.username, password=secrets.hazelcast_password
+        )
     return LocalStateStore(Path(live.path), spec.namespace)
 
 

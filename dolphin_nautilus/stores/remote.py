@@ -39,15 +39,15 @@ from typing import Any
 import msgspec
 
 from dolphin_nautilus.domain.facts import Fact
-from dolphin_nautilus.stores import wire
 from dolphin_nautilus.journal.record import encode_record
-from dolphin_nautilus.stores.service_client import ServiceClient
 from dolphin_nautilus.journal.store import QueryResult
 from dolphin_nautilus.journal.wal import Position, WriteAheadLog
-from dolphin_nautilus.stores.wire import ServiceDied, StoreServiceError
 from dolphin_nautilus.journal.writer import JournalStatus
 from dolphin_nautilus.state.lease import LeaseStatus
 from dolphin_nautilus.state.store import LiveEntries, NotLeaseHolder
+from dolphin_nautilus.stores import wire
+from dolphin_nautilus.stores.service_client import ServiceClient
+from dolphin_nautilus.stores.wire import ServiceDied, StoreServiceError
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +100,16 @@ _spill_decoder = msgspec.msgpack.Decoder(tuple[int, bytes])
 class RemoteJournal:
     """Journal by proxy: same append/flush/sync/status/close, the writing done in the store service."""
 
-    def __init__(self, service: ServiceClient, *, spill_dir: str, batch_size: int = 5000,
-                 send_interval: float = 0.05, max_unacked_batches: int = 64, spill_after: int | None = None) -> None:
+    def __init__(
+        self,
+        service: ServiceClient,
+        *,
+        spill_dir: str,
+        batch_size: int = 5000,
+        send_interval: float = 0.05,
+        max_unacked_batches: int = 64,
+        spill_after: int | None = None,
+    ) -> None:
         self.service = service
         self.batch_size = batch_size
         self.send_interval = send_interval
@@ -164,7 +172,8 @@ class RemoteJournal:
         with self._acked:
             return self._acked.wait_for(
                 lambda: (not self._unacked or next(iter(self._unacked)) > batch_id) and not self._spill.has_pending,
-                timeout)
+                timeout,
+            )
 
     @property
     def accepted(self) -> int:
@@ -187,7 +196,7 @@ class RemoteJournal:
         status.restarts = self.service.restarts
         status.service_pid = self.service.pid
         status.service_reachable = reachable
-        if not reachable or self.service.last_error and not status.last_error:
+        if not reachable or (self.service.last_error and not status.last_error):
             status.last_error = self.service.last_error
         return status
 
@@ -203,12 +212,22 @@ class RemoteJournal:
         status = self.status()
         final = self.service.close(max(1.0, deadline - time.monotonic()))
         if final is not None:
-            status = RemoteJournalStatus(**{**msgspec.structs.asdict(status), **msgspec.structs.asdict(final),
-                                            "appended": status.appended, "accepted": self._accepted})
+            status = RemoteJournalStatus(
+                **{
+                    **msgspec.structs.asdict(status),
+                    **msgspec.structs.asdict(final),
+                    "appended": status.appended,
+                    "accepted": self._accepted,
+                }
+            )
         if status.unacked or status.spilled:
-            log.error("journal closed with %d facts the store service never acknowledged (%d of them safe in the "
-                      "spill %s, sent by the next start)", status.unacked + status.spilled, status.spilled,
-                      self._spill.directory)
+            log.error(
+                "journal closed with %d facts the store service never acknowledged (%d of them safe in the "
+                "spill %s, sent by the next start)",
+                status.unacked + status.spilled,
+                status.spilled,
+                self._spill.directory,
+            )
         self._spill.close()
         return status
 
@@ -220,8 +239,12 @@ class RemoteJournal:
             if not self.service.alive and self.service.restart():
                 self._resend_unacked()
             self._send_spilled()
-            while (self._queue and self.service.alive and not self._spill_left()
-                   and len(self._unacked) < self.max_unacked_batches):
+            while (
+                self._queue
+                and self.service.alive
+                and not self._spill_left()
+                and len(self._unacked) < self.max_unacked_batches
+            ):
                 self._send_next_batch()
             if len(self._queue) > self.spill_after:
                 self._spill_queue()
@@ -284,8 +307,12 @@ class RemoteJournal:
             self._spill.append_many(records)
             with self._acked:
                 self._spilled += count
-            log.warning("store service not taking facts (%s): %d facts spilled to %s",
-                        self.service.last_error or "slow", count, self._spill.directory)
+            log.warning(
+                "store service not taking facts (%s): %d facts spilled to %s",
+                self.service.last_error or "slow",
+                count,
+                self._spill.directory,
+            )
         _release(markers, self._last_batch)  # sync() also waits for the spill to drain
 
     def _spill_unacked(self) -> None:

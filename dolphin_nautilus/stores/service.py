@@ -43,8 +43,7 @@ class StoreService:
         self._conn = conn
         self._send_lock = threading.Lock()
         self._acks: queue.SimpleQueue = queue.SimpleQueue()
-        self._workers: ThreadPoolExecutor | None = ThreadPoolExecutor(max_workers=2,
-                                                                      thread_name_prefix="store-service")
+        self._workers: ThreadPoolExecutor | None = ThreadPoolExecutor(max_workers=2, thread_name_prefix="store-service")
 
     def serve(self) -> None:
         acker = threading.Thread(target=self._ack_loop, name="store-service-acker", daemon=True)
@@ -77,8 +76,12 @@ class StoreService:
         try:
             return wire.request_decoder.decode(call.request)
         except msgspec.DecodeError as exc:
-            self._send(wire.Failure(call.request_id, wire.ErrorReport(
-                "bad_request", f"store service: unknown or malformed request: {exc}")))
+            self._send(
+                wire.Failure(
+                    call.request_id,
+                    wire.ErrorReport("bad_request", f"store service: unknown or malformed request: {exc}"),
+                )
+            )
             return None
 
     def _dispatch(self, request_id: int, request: Any) -> None:
@@ -96,7 +99,7 @@ class StoreService:
         else:
             self._send(wire.Reply(request_id, msgspec.Raw(wire.encode_value(result))))
 
-    def _answer(self, request: Any) -> Any:  # noqa: C901, PLR0911 - one branch per request kind
+    def _answer(self, request: Any) -> Any:
         owner, store, live = self.owner, self.owner.clickhouse, self.owner.live_state
         match request:
             case wire.Flush(timeout=timeout):
@@ -106,8 +109,12 @@ class StoreService:
             case wire.JournalStatusRequest():
                 return owner.journal.status()
             case wire.ServiceInfoRequest():
-                return wire.ServiceInfo(pid=os.getpid(), namespace=store.namespace, database=store.database,
-                                        nautilus_loaded=any(m.startswith("nautilus_trader") for m in sys.modules))
+                return wire.ServiceInfo(
+                    pid=os.getpid(),
+                    namespace=store.namespace,
+                    database=store.database,
+                    nautilus_loaded=any(m.startswith("nautilus_trader") for m in sys.modules),
+                )
             case wire.LeaseStatusRequest():
                 return owner.lease_status()
             case wire.LatestPositionStates(trade_ids=trade_ids):
@@ -175,8 +182,9 @@ class StoreService:
 def main(argv: list[str]) -> int:
     # Owner-only files (chDB, WAL, live state) even when started outside dolphin-node, which sets the same mask.
     os.umask(0o077)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s store-service %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(asctime)s store-service %(levelname)s %(name)s: %(message)s"
+    )
     conn = Connection(int(argv[0]))
     try:
         spec = wire.spec_decoder.decode(conn.recv_bytes())

@@ -23,9 +23,9 @@ from typing import Any
 
 import msgspec
 
+from dolphin_nautilus.journal.writer import JournalStatus
 from dolphin_nautilus.stores import wire
 from dolphin_nautilus.stores.wire import ServiceDied, StoreServiceError
-from dolphin_nautilus.journal.writer import JournalStatus
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,8 @@ class ServiceClient:
         try:
             process = subprocess.Popen(
                 [sys.executable, "-m", "dolphin_nautilus.stores.service", str(child_sock.fileno())],
-                pass_fds=(child_sock.fileno(),), start_new_session=True,  # Ctrl-C is the parent's to handle
+                pass_fds=(child_sock.fileno(),),
+                start_new_session=True,  # Ctrl-C is the parent's to handle
             )
         finally:
             child_sock.close()
@@ -91,8 +92,9 @@ class ServiceClient:
             self._generation += 1
             generation = self._generation
             self._alive.set()
-        threading.Thread(target=self._receive, args=(conn, generation), name="store-service-receiver",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._receive, args=(conn, generation), name="store-service-receiver", daemon=True
+        ).start()
 
     @property
     def alive(self) -> bool:

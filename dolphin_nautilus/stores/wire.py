@@ -23,7 +23,6 @@ from typing import Any, Literal
 import msgspec
 
 from dolphin_nautilus.journal.schema import SchemaError, SchemaMismatch
-from dolphin_nautilus.stores.spec import StoresSpec, StoreSecrets
 from dolphin_nautilus.journal.store import BadRows, QueryResult, StoreBusy, StoreError, StoreUnavailable
 from dolphin_nautilus.journal.writer import JournalStatus
 from dolphin_nautilus.state.lease import LeaseStatus
@@ -35,6 +34,7 @@ from dolphin_nautilus.state.store import (
     StateStoreError,
     StateUnavailable,
 )
+from dolphin_nautilus.stores.spec import StoreSecrets, StoresSpec
 
 
 class StoreServiceError(RuntimeError):
@@ -51,18 +51,43 @@ class BadRequest(StoreServiceError):
 
 # ---- errors: one table, both directions ---------------------------------------------------------------
 ErrorKind = Literal[
-    "store_busy", "store_unavailable", "bad_rows", "schema_mismatch", "schema_error", "store_error",
-    "lease_held", "lease_lost", "not_lease_holder", "state_unavailable", "state_error",
-    "bad_request", "value_error", "key_error", "type_error", "timeout", "internal",
+    "store_busy",
+    "store_unavailable",
+    "bad_rows",
+    "schema_mismatch",
+    "schema_error",
+    "store_error",
+    "lease_held",
+    "lease_lost",
+    "not_lease_holder",
+    "state_unavailable",
+    "state_error",
+    "bad_request",
+    "value_error",
+    "key_error",
+    "type_error",
+    "timeout",
+    "internal",
 ]
 # Most specific first: a raised exception maps to the first kind whose class it is an instance of.
 ERROR_KINDS: dict[str, type[Exception]] = {
-    "store_busy": StoreBusy, "store_unavailable": StoreUnavailable, "bad_rows": BadRows,
-    "schema_mismatch": SchemaMismatch, "schema_error": SchemaError, "store_error": StoreError,
-    "lease_held": LeaseHeld, "lease_lost": LeaseLost, "not_lease_holder": NotLeaseHolder,
-    "state_unavailable": StateUnavailable, "state_error": StateStoreError,
-    "bad_request": BadRequest, "value_error": ValueError, "key_error": KeyError, "type_error": TypeError,
-    "timeout": TimeoutError, "internal": StoreServiceError,
+    "store_busy": StoreBusy,
+    "store_unavailable": StoreUnavailable,
+    "bad_rows": BadRows,
+    "schema_mismatch": SchemaMismatch,
+    "schema_error": SchemaError,
+    "store_error": StoreError,
+    "lease_held": LeaseHeld,
+    "lease_lost": LeaseLost,
+    "not_lease_holder": NotLeaseHolder,
+    "state_unavailable": StateUnavailable,
+    "state_error": StateStoreError,
+    "bad_request": BadRequest,
+    "value_error": ValueError,
+    "key_error": KeyError,
+    "type_error": TypeError,
+    "timeout": TimeoutError,
+    "internal": StoreServiceError,
 }
 
 
@@ -186,9 +211,28 @@ class StateCompareAndSet(msgspec.Struct, frozen=True, tag="state_cas"):
     new: dict[str, Any] | None
 
 
-Request = (Flush | Sync | JournalStatusRequest | ServiceInfoRequest | CloseService | LeaseStatusRequest
-           | LatestPositionStates | OpenPositionStates | RecentAnomalies | CountRows | RowIds | ForeignNamespaceRows
-           | Ping | SelectQuery | StateGet | StateEntries | StateReadEntries | StateLeaseHolder | StateWrite | StateCompareAndSet)
+Request = (
+    Flush
+    | Sync
+    | JournalStatusRequest
+    | ServiceInfoRequest
+    | CloseService
+    | LeaseStatusRequest
+    | LatestPositionStates
+    | OpenPositionStates
+    | RecentAnomalies
+    | CountRows
+    | RowIds
+    | ForeignNamespaceRows
+    | Ping
+    | SelectQuery
+    | StateGet
+    | StateEntries
+    | StateReadEntries
+    | StateLeaseHolder
+    | StateWrite
+    | StateCompareAndSet
+)
 
 
 class ServiceInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -200,12 +244,26 @@ class ServiceInfo(msgspec.Struct, frozen=True, kw_only=True):
 
 Rows = list[dict[str, Any]]
 REPLY_TYPES: dict[type, Any] = {
-    Flush: bool, Sync: bool, JournalStatusRequest: JournalStatus, ServiceInfoRequest: ServiceInfo,
-    CloseService: JournalStatus, LeaseStatusRequest: LeaseStatus,
-    LatestPositionStates: Rows, OpenPositionStates: Rows, RecentAnomalies: Rows, CountRows: int,
-    RowIds: set[int], ForeignNamespaceRows: Rows, Ping: bool, SelectQuery: QueryResult,
-    StateGet: dict[str, Any] | None, StateEntries: dict[str, dict[str, Any]], StateReadEntries: LiveEntries, StateLeaseHolder: str | None,
-    StateWrite: None, StateCompareAndSet: bool,
+    Flush: bool,
+    Sync: bool,
+    JournalStatusRequest: JournalStatus,
+    ServiceInfoRequest: ServiceInfo,
+    CloseService: JournalStatus,
+    LeaseStatusRequest: LeaseStatus,
+    LatestPositionStates: Rows,
+    OpenPositionStates: Rows,
+    RecentAnomalies: Rows,
+    CountRows: int,
+    RowIds: set[int],
+    ForeignNamespaceRows: Rows,
+    Ping: bool,
+    SelectQuery: QueryResult,
+    StateGet: dict[str, Any] | None,
+    StateEntries: dict[str, dict[str, Any]],
+    StateReadEntries: LiveEntries,
+    StateLeaseHolder: str | None,
+    StateWrite: None,
+    StateCompareAndSet: bool,
 }
 
 

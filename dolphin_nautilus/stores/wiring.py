@@ -23,6 +23,8 @@ import socket
 from pathlib import Path
 from typing import Any, Literal
 
+from dolphin_nautilus.journal.writer import JournalStatus
+from dolphin_nautilus.state.lease import LeaseStatus
 from dolphin_nautilus.stores.owner import StoreOwner
 from dolphin_nautilus.stores.remote import (
     RemoteJournal,
@@ -31,10 +33,8 @@ from dolphin_nautilus.stores.remote import (
     RemoteStoreReader,
 )
 from dolphin_nautilus.stores.service_client import ServiceClient
-from dolphin_nautilus.stores.spec import StoresSpec, StoreSecrets
+from dolphin_nautilus.stores.spec import StoreSecrets, StoresSpec
 from dolphin_nautilus.stores.wire import ServiceSpec
-from dolphin_nautilus.journal.writer import JournalStatus
-from dolphin_nautilus.state.lease import LeaseStatus
 
 StoresMode = Literal["process", "inline"]
 SPILL_DIR = "trading-process-spill"  # inside the journal's spool dir: the trading process's own spill WAL
@@ -48,8 +48,16 @@ def default_node_id(trader_id: str) -> str:
 class Stores:
     """Everything a node persists to. `close()` flushes the journal, then gives the lease back."""
 
-    def __init__(self, spec: StoresSpec, *, node_id: str, journal: Any, clickhouse: Any, live_state: Any,
-                 owner: StoreOwner | None = None) -> None:
+    def __init__(
+        self,
+        spec: StoresSpec,
+        *,
+        node_id: str,
+        journal: Any,
+        clickhouse: Any,
+        live_state: Any,
+        owner: StoreOwner | None = None,
+    ) -> None:
         self.spec = spec
         self.node_id = node_id
         self.state_dir = Path(spec.state_dir)
@@ -74,8 +82,14 @@ class Stores:
         return self.journal.close()  # closes the service, which closes the stores and gives the lease back
 
 
-def open_stores(spec: StoresSpec, secrets: StoreSecrets | None = None, *, node_id: str,
-                mode: StoresMode = "process", start_timeout_s: float = 120.0) -> Stores:
+def open_stores(
+    spec: StoresSpec,
+    secrets: StoreSecrets | None = None,
+    *,
+    node_id: str,
+    mode: StoresMode = "process",
+    start_timeout_s: float = 120.0,
+) -> Stores:
     """Open the stores of `spec` under the lease holder id `node_id`. Raises LeaseHeld (naming the holder),
     StoreBusy (the chDB path is another process's), StoreUnavailable, StateUnavailable, ..."""
     if mode not in ("process", "inline"):
@@ -83,17 +97,29 @@ def open_stores(spec: StoresSpec, secrets: StoreSecrets | None = None, *, node_i
     secrets = secrets or StoreSecrets()
     if mode == "inline":
         owner = StoreOwner(spec, secrets, node_id)
-        return Stores(spec, node_id=node_id, journal=owner.journal, clickhouse=owner.clickhouse,
-                      live_state=owner.live_state, owner=owner)
+        return Stores(
+            spec,
+            node_id=node_id,
+            journal=owner.journal,
+            clickhouse=owner.clickhouse,
+            live_state=owner.live_state,
+            owner=owner,
+        )
     service = ServiceClient(ServiceSpec(stores=spec, secrets=secrets, node_id=node_id), start_timeout=start_timeout_s)
     try:
-        journal = RemoteJournal(service, spill_dir=os.path.join(spec.journal.spool_dir, SPILL_DIR),
-                                batch_size=spec.journal.batch_size)
+        journal = RemoteJournal(
+            service, spill_dir=os.path.join(spec.journal.spool_dir, SPILL_DIR), batch_size=spec.journal.batch_size
+        )
     except BaseException:
         service.close()
         raise
-    return Stores(spec, node_id=node_id, journal=journal, clickhouse=RemoteStoreReader(service, spec.namespace),
-                  live_state=RemoteLiveState(service, spec.namespace))
+    return Stores(
+        spec,
+        node_id=node_id,
+        journal=journal,
+        clickhouse=RemoteStoreReader(service, spec.namespace),
+        live_state=RemoteLiveState(service, spec.namespace),
+    )
 
 
 __all__ = ["SPILL_DIR", "Stores", "StoresMode", "default_node_id", "open_stores"]

@@ -40,7 +40,6 @@ from dolphin_nautilus.contracts.placement import (
     PlacementRateLimited,
     PlacementRejected,
     PlacementResolved,
-    PlacementUnknown,
 )
 from dolphin_nautilus.contracts.restore import (
     RESTORE_HANDOVER_CACHE_KEY,
@@ -117,9 +116,16 @@ class DolphinStrategy(Strategy):
         )
         self._bar_type_of = {iid: bar_type_for(iid, config.bar_minutes) for iid in config.instrument_ids}
         self._bar_types = {bar_type: iid for iid, bar_type in self._bar_type_of.items()}
-        self._models = {iid: ReferenceSignalModel(config.fast_bars, config.slow_bars,
-                                                  config.full_exposure_spread, config.emit_step)
-                        for iid in config.instrument_ids} if config.signal_source == "reference" else {}
+        self._models = (
+            {
+                iid: ReferenceSignalModel(
+                    config.fast_bars, config.slow_bars, config.full_exposure_spread, config.emit_step
+                )
+                for iid in config.instrument_ids
+            }
+            if config.signal_source == "reference"
+            else {}
+        )
         self._instrument_ids = {iid: InstrumentId.from_str(iid) for iid in config.instrument_ids}
         self._pending_seeds: dict[str, RestoredSlot] = {}
         self._seed_orders: set[str] = set()
@@ -140,12 +146,15 @@ class DolphinStrategy(Strategy):
 
     def _new_book(self) -> TradeBook:
         config = self.config
-        missing = [iid for iid, instrument_id in self._instrument_ids.items()
-                   if self.cache.instrument(instrument_id) is None]
+        missing = [
+            iid for iid, instrument_id in self._instrument_ids.items() if self.cache.instrument(instrument_id) is None
+        ]
         if missing:
             raise RuntimeError(f"instruments {missing} are not in the cache: the venue did not load them")
-        self._specs = {iid: spec_of_instrument(self.cache.instrument(instrument_id))
-                       for iid, instrument_id in self._instrument_ids.items()}
+        self._specs = {
+            iid: spec_of_instrument(self.cache.instrument(instrument_id))
+            for iid, instrument_id in self._instrument_ids.items()
+        }
         return TradeBook(
             self._specs,
             namespace=config.namespace,
@@ -179,8 +188,9 @@ class DolphinStrategy(Strategy):
         for iid in instrument_ids:
             slot = self.book.slot(iid)
             if slot is not None:
-                self._act(self.book.exit(iid, price=slot.entry_price, ts=self.clock.timestamp_ns(),
-                                         reason="RESTORE_FLATTEN"))
+                self._act(
+                    self.book.exit(iid, price=slot.entry_price, ts=self.clock.timestamp_ns(), reason="RESTORE_FLATTEN")
+                )
 
     def _on_venue_reconciled(self, message: VenueReconciled) -> None:
         """The venue answered after a failed start-up query: the venue is the truth for size."""
@@ -241,7 +251,8 @@ class DolphinStrategy(Strategy):
         if slot is not None and slot.state != "OPEN":
             return  # an order is working or a reconcile is pending: the next signal decides again
         intent = self._policy.intent_for(
-            target, price,
+            target,
+            price,
             slot.side.value if slot else None,
             slot.quantity if slot else Decimal(0),
             slot.bars_held if slot else 0,
@@ -291,8 +302,7 @@ class DolphinStrategy(Strategy):
 
     # ------------------------------------------------------------------------------------ order events
     def on_order_accepted(self, event: OrderAccepted) -> None:
-        self._act(self.book.on_order_accepted(event.client_order_id.value, event.venue_order_id.value,
-                                              event.ts_event))
+        self._act(self.book.on_order_accepted(event.client_order_id.value, event.venue_order_id.value, event.ts_event))
 
     def _on_placement_outcome(self, outcome: PlacementOutcome) -> None:
         coid = outcome.client_order_id
@@ -342,11 +352,18 @@ class DolphinStrategy(Strategy):
         coid = event.client_order_id.value
         if coid in self._seed_orders:
             return  # a seed re-creates a restored position in the simulated venue; the book already has it
-        self._act(self.book.on_fill(
-            coid, event.trade_id.value, event.last_qty.as_decimal(), event.last_px.as_decimal(),
-            event.commission.as_decimal(), event.ts_event, event.liquidity_side.name,
-            instrument_id=event.instrument_id.value,
-        ))
+        self._act(
+            self.book.on_fill(
+                coid,
+                event.trade_id.value,
+                event.last_qty.as_decimal(),
+                event.last_px.as_decimal(),
+                event.commission.as_decimal(),
+                event.ts_event,
+                event.liquidity_side.name,
+                instrument_id=event.instrument_id.value,
+            )
+        )
 
     # ----------------------------------------------------------------------------------------- restore
     def _seed_position(self, iid: str) -> None:
@@ -358,10 +375,11 @@ class DolphinStrategy(Strategy):
         instrument = self.cache.instrument(instrument_id)
         coid = f"{self.config.client_order_prefix}-{snapshot.trade_id[:12]}-s{snapshot.order_seq}"
         self._seed_orders.add(coid)
-        self.submit_order(self.order_factory.market(
-            instrument_id=instrument_id,
-            order_side=NtOrderSide.BUY if snapshot.side == "LONG" else NtOrderSide.SELL,
-            quantity=instrument.make_qty(snapshot.quantity),
-            client_order_id=ClientOrderId(coid),
-        ))
-
+        self.submit_order(
+            self.order_factory.market(
+                instrument_id=instrument_id,
+                order_side=NtOrderSide.BUY if snapshot.side == "LONG" else NtOrderSide.SELL,
+                quantity=instrument.make_qty(snapshot.quantity),
+                client_order_id=ClientOrderId(coid),
+            )
+        )

@@ -9,9 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dolphin_nautilus.backtest.contracts_snapshot import UnknownInstrument, load_contracts_snapshot, refresh_contracts_snapshot
-from dolphin_nautilus.launch.backtest_sweep import SweepError, run_sweep
+from dolphin_nautilus.backtest.contracts_snapshot import (
+    UnknownInstrument,
+    load_contracts_snapshot,
+    refresh_contracts_snapshot,
+)
 from dolphin_nautilus.config import load_config
+from dolphin_nautilus.launch.backtest_sweep import SweepError, run_sweep
 
 from .conftest import write_config
 
@@ -22,7 +26,11 @@ def test_bundled_snapshot_is_dated_and_serves_any_listed_contract():
     snapshot = load_contracts_snapshot()
     assert snapshot.header.taken_at and snapshot.header.sources
     ltc = snapshot.spec("LTC-USDT-PERP.BINGX")  # not one of the old hand-written six
-    assert (ltc.price_increment, ltc.size_increment, ltc.min_notional) == (Decimal("0.01"), Decimal("0.1"), Decimal("2"))
+    assert (ltc.price_increment, ltc.size_increment, ltc.min_notional) == (
+        Decimal("0.01"),
+        Decimal("0.1"),
+        Decimal("2"),
+    )
     with pytest.raises(UnknownInstrument, match="nearest: XRP-USDT-PERP.BINGX"):
         snapshot.spec("XPR-USDT-PERP.BINGX")
 

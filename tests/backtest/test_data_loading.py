@@ -35,8 +35,15 @@ def test_interval_mismatch_names_both(xrp_csv: Path):
         load_bars(str(xrp_csv), _specs(), 1)
 
 
-@pytest.mark.parametrize(("unit", "scale", "label"), [("s", 10**9, "epoch seconds"), ("ms", 10**6, "epoch milliseconds"),
-                                                      ("us", 10**3, "epoch microseconds"), ("ns", 1, "epoch nanoseconds")])
+@pytest.mark.parametrize(
+    ("unit", "scale", "label"),
+    [
+        ("s", 10**9, "epoch seconds"),
+        ("ms", 10**6, "epoch milliseconds"),
+        ("us", 10**3, "epoch microseconds"),
+        ("ns", 1, "epoch nanoseconds"),
+    ],
+)
 def test_epoch_units_are_detected(tmp_path: Path, unit: str, scale: int, label: str):
     frame = candles(100)
     frame["timestamp"] = frame["timestamp"].dt.as_unit("ns").astype("int64") // scale
@@ -73,8 +80,9 @@ def test_prices_the_tick_would_wreck_are_an_error(tmp_path: Path):
         load_bars(str(path), _specs("BTC-USDT-PERP.BINGX"), 1)
 
 
-@pytest.mark.parametrize(("bad", "problem"), [("1e308", "largest price"), ("NaN", "not a finite number"),
-                                              ("-3", "is not > 0")])
+@pytest.mark.parametrize(
+    ("bad", "problem"), [("1e308", "largest price"), ("NaN", "not a finite number"), ("-3", "is not > 0")]
+)
 def test_bad_prices_name_file_and_line(tmp_path: Path, bad: str, problem: str):
     frame = candles(20)
     frame["close"] = frame["close"].astype(object)

@@ -12,12 +12,22 @@ ATOM = "ATOM-USDT-PERP.BINGX"
 
 SPECS = {
     BTC: InstrumentSpec(
-        instrument_id=BTC, price_precision=1, size_precision=4, price_increment=D("0.1"),
-        size_increment=D("0.0001"), min_quantity=D("0.0001"), min_notional=D("2"),
+        instrument_id=BTC,
+        price_precision=1,
+        size_precision=4,
+        price_increment=D("0.1"),
+        size_increment=D("0.0001"),
+        min_quantity=D("0.0001"),
+        min_notional=D("2"),
     ),
     ATOM: InstrumentSpec(
-        instrument_id=ATOM, price_precision=3, size_precision=1, price_increment=D("0.001"),
-        size_increment=D("0.1"), min_quantity=D("0.1"), min_notional=D("2"),
+        instrument_id=ATOM,
+        price_precision=3,
+        size_precision=1,
+        price_increment=D("0.001"),
+        size_increment=D("0.1"),
+        min_quantity=D("0.1"),
+        min_notional=D("2"),
     ),
 }
 

@@ -117,9 +117,17 @@ class BookLiveness(RuleBasedStateMachine):
             self.adopted += 1
             qty = self.position[inst]
             adopted = RestoredSlot(
-                trade_id=f"x{self.adopted:011d}", instrument_id=inst, side="LONG" if qty > 0 else "SHORT",
-                quantity=abs(qty), entry_price=self.mark[inst], bars_held=0, realized_pnl=D(0), fees=D(0), legs=0,
-                opened_ts=self.ts, order_seq=0,
+                trade_id=f"x{self.adopted:011d}",
+                instrument_id=inst,
+                side="LONG" if qty > 0 else "SHORT",
+                quantity=abs(qty),
+                entry_price=self.mark[inst],
+                bars_held=0,
+                realized_pnl=D(0),
+                fees=D(0),
+                legs=0,
+                opened_ts=self.ts,
+                order_seq=0,
             )
             assert self.book.restore_slot(adopted, ts=self.tick()).ok
 
@@ -226,8 +234,9 @@ class BookLiveness(RuleBasedStateMachine):
     def rate_limited(self, data, retry_after_ms, nautilus_reject_too):
         coid, inst = self.answered(data)
         book = self.book
-        decision = book.on_placement_outcome(PlacementRateLimited(
-            client_order_id=coid, retry_after_ms=retry_after_ms, message="429", ts=self.tick()))
+        decision = book.on_placement_outcome(
+            PlacementRateLimited(client_order_id=coid, retry_after_ms=retry_after_ms, message="429", ts=self.tick())
+        )
         assert decision.code is Code.RATE_LIMITED
         assert book.order(coid) is None or book.order(coid).status is OrderStatus.NOT_PLACED
         if nautilus_reject_too:  # the Nautilus order is terminal too: its OrderRejected follows
@@ -250,8 +259,9 @@ class BookLiveness(RuleBasedStateMachine):
         coid = data.draw(st.sampled_from(self.unresolved()))
         order = self.orders[coid]
         order.unknown = False
-        outcome = PlacementResolved(client_order_id=coid, placed=order.placed, ts=self.tick(),
-                                    venue_order_id="v2" if order.placed else None)
+        outcome = PlacementResolved(
+            client_order_id=coid, placed=order.placed, ts=self.tick(), venue_order_id="v2" if order.placed else None
+        )
         self.act(self.book.on_placement_outcome(outcome), order.request.instrument_id)
 
     # --------------------------------------------------------------------------------------- the venue

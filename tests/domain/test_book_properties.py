@@ -70,17 +70,24 @@ class BookVersusVenue(RuleBasedStateMachine):
     def enter(self, inst, long, steps, p):
         spec = SPECS[inst]
         qty = spec.size_increment * steps * (20 if inst == BTC else 1)
-        self.accept_decision(self.book.enter(inst, "LONG" if long else "SHORT", qty, self.price(inst, p), self.tick()), inst)
+        self.accept_decision(
+            self.book.enter(inst, "LONG" if long else "SHORT", qty, self.price(inst, p), self.tick()), inst
+        )
 
     @rule(inst=INSTRUMENTS, steps=st.none() | st.integers(1, 80), p=st.floats(0, 1))
     def exit(self, inst, steps, p):
         qty = None if steps is None else SPECS[inst].size_increment * steps
         self.accept_decision(self.book.exit(inst, price=self.price(inst, p), ts=self.tick(), quantity=qty), inst)
 
-    @rule(inst=INSTRUMENTS, fraction=st.sampled_from([D("0.1"), D("0.33"), D("0.5"), D("0.97"), D("1")]),
-          p=st.floats(0, 1))
+    @rule(
+        inst=INSTRUMENTS,
+        fraction=st.sampled_from([D("0.1"), D("0.33"), D("0.5"), D("0.97"), D("1")]),
+        p=st.floats(0, 1),
+    )
     def retract(self, inst, fraction, p):
-        self.accept_decision(self.book.retract(inst, fraction=fraction, price=self.price(inst, p), ts=self.tick()), inst)
+        self.accept_decision(
+            self.book.retract(inst, fraction=fraction, price=self.price(inst, p), ts=self.tick()), inst
+        )
 
     @rule(inst=INSTRUMENTS, p=st.floats(0, 1))
     def bar(self, inst, p):

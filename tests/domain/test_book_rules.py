@@ -146,8 +146,16 @@ def test_retract_by_fraction_rounds_down(book, venue):
     assert d.order.quantity == D("1.6") and d.order.side == "BUY" and d.order.reduce_only
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"quantity": D(1), "fraction": D("0.5")}, {"fraction": D("1.5")},
-                                    {"fraction": D("-0.5")}, {"quantity": D("NaN")}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"quantity": D(1), "fraction": D("0.5")},
+        {"fraction": D("1.5")},
+        {"fraction": D("-0.5")},
+        {"quantity": D("NaN")},
+    ],
+)
 def test_malformed_retract_is_refused_with_a_clear_error(book, venue, kwargs):
     venue.open(ATOM, "LONG", "5", "10")
     d = book.retract(ATOM, price=D("10"), ts=2000, **kwargs)
@@ -231,7 +239,9 @@ def test_short_leg_pnl_and_fees_are_isolated(book, venue):
     venue.fill(b.order.client_order_id, "3", "12", "0.015")
     legs = of(book.drain_facts(), TradeExitLeg)
     assert [(leg.leg_no, leg.realized_pnl, leg.fee, leg.is_final) for leg in legs] == [
-        (1, D("1"), D("0.005"), False), (2, D("-6"), D("0.015"), True)]
+        (1, D("1"), D("0.005"), False),
+        (2, D("-6"), D("0.015"), True),
+    ]
     assert book.slot(ATOM).fees == D("0.040")
 
 
@@ -331,8 +341,9 @@ def test_rate_limited_exit_returns_the_slot_and_retries_after_the_wait():
     venue.open(ATOM, "LONG", "5", "10")
     d = book.exit(ATOM, price=D("10"), ts=10_000)
     coid = d.order.client_order_id
-    r = book.on_placement_outcome(PlacementRateLimited(client_order_id=coid, retry_after_ms=100, message="429",
-                                                       ts=10_001))
+    r = book.on_placement_outcome(
+        PlacementRateLimited(client_order_id=coid, retry_after_ms=100, message="429", ts=10_001)
+    )
     assert r.code is Code.RATE_LIMITED and r.outcome.details["retry_after_ms"] == 100
     slot = book.slot(ATOM)
     assert slot.state is SlotState.OPEN and slot.exit_order is None and slot.quantity == D("5")
@@ -392,8 +403,11 @@ def test_definitive_rejects_from_the_contract():
     book = new_book()
     venue = Venue(book)
     entry = book.enter(ATOM, "LONG", D("5"), D("10"), 1)
-    r = book.on_placement_outcome(PlacementRejected(client_order_id=entry.order.client_order_id,
-                                                    message="insufficient margin", ts=2, venue_code=101204))
+    r = book.on_placement_outcome(
+        PlacementRejected(
+            client_order_id=entry.order.client_order_id, message="insufficient margin", ts=2, venue_code=101204
+        )
+    )
     assert r.code is Code.ORDER_REJECTED and r.outcome.details["venue_code"] == 101204
     assert book.live_slot(ATOM) is None and book.slot(ATOM).state is SlotState.IDLE
     venue.open(ATOM, "LONG", "5", "10")
@@ -441,9 +455,21 @@ def test_reconcile_blocks_then_venue_quantity_wins(book, venue):
 
 # --- restore ----------------------------------------------------------------------------------------
 def restored(**overrides):
-    fields = dict(trade_id="abc123def456", instrument_id=ATOM, side=Side.SHORT, quantity=D("3"),
-                  entry_price=D("10"), bars_held=7, realized_pnl=D("2"), fees=D("0.03"), legs=2,
-                  opened_ts=500, order_seq=4, seq=9, entry_quantity=D("5"))
+    fields = dict(
+        trade_id="abc123def456",
+        instrument_id=ATOM,
+        side=Side.SHORT,
+        quantity=D("3"),
+        entry_price=D("10"),
+        bars_held=7,
+        realized_pnl=D("2"),
+        fees=D("0.03"),
+        legs=2,
+        opened_ts=500,
+        order_seq=4,
+        seq=9,
+        entry_quantity=D("5"),
+    )
     fields.update(overrides)
     return RestoredSlot(**fields)
 
@@ -470,8 +496,17 @@ def test_restore_of_legacy_trade_id_gets_a_safe_token(book):
     assert re.fullmatch(r"pink-[0-9a-f]{12}-x5", coid)
 
 
-@pytest.mark.parametrize("bad", [{"quantity": D(0)}, {"entry_price": D("-1")}, {"quantity": D("Infinity")},
-                                 {"instrument_id": "NOPE"}, {"bars_held": -1}, {"entry_quantity": D("1")}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"quantity": D(0)},
+        {"entry_price": D("-1")},
+        {"quantity": D("Infinity")},
+        {"instrument_id": "NOPE"},
+        {"bars_held": -1},
+        {"entry_quantity": D("1")},
+    ],
+)
 def test_invalid_restore_is_refused_and_recorded(book, bad):
     d = book.restore_slot(restored(**bad), ts=1)
     assert d.code is Code.INVALID_RESTORE and not book.live_slots()

@@ -55,11 +55,16 @@ def test_partial_below_minimum_with_real_remainder_is_refused():
     assert (plan.quantity, plan.refused) == (D("0"), "BELOW_VENUE_MINIMUM")
 
 
-@pytest.mark.parametrize(("qty", "rounded"), [
-    ("1e24", "1000000000000000000000000.0000"), ("123456789012345678901234567890.123456",
-                                                 "123456789012345678901234567890.1234"),
-    ("0.00015", "0.0001"), ("-0.00015", "-0.0001"), ("1E-999999999", "0.0000"),
-])
+@pytest.mark.parametrize(
+    ("qty", "rounded"),
+    [
+        ("1e24", "1000000000000000000000000.0000"),
+        ("123456789012345678901234567890.123456", "123456789012345678901234567890.1234"),
+        ("0.00015", "0.0001"),
+        ("-0.00015", "-0.0001"),
+        ("1E-999999999", "0.0000"),
+    ],
+)
 def test_round_qty_down_is_exact_for_any_size_and_never_overflows_the_context(qty, rounded):
     assert SPECS[BTC].round_qty_down(D(qty)) == D(rounded)
 

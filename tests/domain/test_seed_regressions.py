@@ -19,9 +19,20 @@ def test_a_tiny_short_leg_whose_retract_collapses_to_zero_writes_no_open_row_and
     # The incident's shape: a legacy ATOM short leg restored with bars_held=34, then retracted so that
     # what would remain rounds to nothing.
     book.restore_slot(
-        RestoredSlot(trade_id="1a3d2f9c", instrument_id=ATOM, side=Side.SHORT, quantity=D("0.3"),
-                     entry_price=D("10"), bars_held=34, realized_pnl=D(0), fees=D(0), legs=0,
-                     opened_ts=1, order_seq=1, seq=3),
+        RestoredSlot(
+            trade_id="1a3d2f9c",
+            instrument_id=ATOM,
+            side=Side.SHORT,
+            quantity=D("0.3"),
+            entry_price=D("10"),
+            bars_held=34,
+            realized_pnl=D(0),
+            fees=D(0),
+            legs=0,
+            opened_ts=1,
+            order_seq=1,
+            seq=3,
+        ),
         ts=100,
     )
     d = book.retract(ATOM, quantity=D("0.25"), price=D("9.5"), ts=101)  # leaves 0.05 -> rounds to 0.0
@@ -48,8 +59,9 @@ def test_b_two_leg_exit_closes_once_with_realized_pnl_accrued_per_leg():
     venue.fill(second.order.client_order_id, "2", "12", "0.0048")
     facts = book.drain_facts()
     legs = of(facts, TradeExitLeg)
-    assert [(leg.leg_no, leg.quantity, leg.realized_pnl, leg.fee, leg.remaining_quantity, leg.is_final)
-            for leg in legs] == [(1, D(2), D(2), D("0.0044"), D(2), False), (2, D(2), D(4), D("0.0048"), D(0), True)]
+    assert [
+        (leg.leg_no, leg.quantity, leg.realized_pnl, leg.fee, leg.remaining_quantity, leg.is_final) for leg in legs
+    ] == [(1, D(2), D(2), D("0.0044"), D(2), False), (2, D(2), D(4), D("0.0048"), D(0), True)]
     (closed,) = of(facts, TradeClosed)
     assert closed.realized_pnl == D(6) == sum(leg.realized_pnl for leg in legs)
     assert closed.fees == D("0.0172") and closed.net_pnl == D("5.9828")
@@ -77,7 +89,10 @@ def test_d_closed_slot_rejects_a_further_exit():
     d = book.exit(ATOM, price=D("10"), ts=2000)
     venue.fill(d.order.client_order_id, "2", "10")
     book.drain_facts()
-    for again in (book.exit(ATOM, price=D("10"), ts=2010), book.retract(ATOM, fraction=D("0.5"), price=D("10"), ts=2011)):
+    for again in (
+        book.exit(ATOM, price=D("10"), ts=2010),
+        book.retract(ATOM, fraction=D("0.5"), price=D("10"), ts=2011),
+    ):
         assert again.code is Code.EXIT_ON_CLOSED_SLOT and again.order is None
     facts = book.drain_facts()
     assert not of(facts, TradeClosed) and not of(facts, PositionState)  # closed exactly once

@@ -23,53 +23,60 @@ BTC, ETH, SOL = "BTC-USDT-PERP.BINGX", "ETH-USDT-PERP.BINGX", "SOL-USDT-PERP.BIN
 KNOWN = {BTC, ETH, SOL}
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ({"target": 0.8, "strength": 0.5, "ts": 1_781_172_000_000_000_000}, (0.8, 0.5, 1_781_172_000_000_000_000)),
-    ({"target": -1}, (-1.0, 1.0, 0)),
-    ({"target": 0}, (0.0, 1.0, 0)),
-    ({"target": "-0.25", "strength": "1"}, (-0.25, 1.0, 0)),
-    ('{"target": 0.3, "ts": 5}', (0.3, 1.0, 5)),
-    (b'{"target": 1.0, "ts": 5.0}', (1.0, 1.0, 5)),
-    ({"target": -0.0}, (0.0, 1.0, 0)),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"target": 0.8, "strength": 0.5, "ts": 1_781_172_000_000_000_000}, (0.8, 0.5, 1_781_172_000_000_000_000)),
+        ({"target": -1}, (-1.0, 1.0, 0)),
+        ({"target": 0}, (0.0, 1.0, 0)),
+        ({"target": "-0.25", "strength": "1"}, (-0.25, 1.0, 0)),
+        ('{"target": 0.3, "ts": 5}', (0.3, 1.0, 5)),
+        (b'{"target": 1.0, "ts": 5.0}', (1.0, 1.0, 5)),
+        ({"target": -0.0}, (0.0, 1.0, 0)),
+    ],
+)
 def test_valid_entries(value, expected):
     parsed = parse_signal_entry(BTC, value, KNOWN)
     assert isinstance(parsed, SignalTarget)
     assert (parsed.target, parsed.strength, parsed.ts) == expected
 
 
-@pytest.mark.parametrize(("key", "value", "code", "reason"), [
-    (BTC, {"target": 1.5}, Code.SIGNAL_ENTRY_INVALID, "target 1.5"),
-    (BTC, {"target": float("nan")}, Code.SIGNAL_ENTRY_INVALID, "target nan"),
-    (BTC, '{"target": NaN}', Code.SIGNAL_ENTRY_INVALID, "target nan"),
-    (BTC, {"target": "inf"}, Code.SIGNAL_ENTRY_INVALID, "target"),
-    (BTC, {"target": True}, Code.SIGNAL_ENTRY_INVALID, "target True"),
-    (BTC, {"target": [1]}, Code.SIGNAL_ENTRY_INVALID, "target [1]"),
-    (BTC, {"target": 10**400}, Code.SIGNAL_ENTRY_INVALID, "target"),
-    (BTC, {"strength": 1}, Code.SIGNAL_ENTRY_INVALID, "no target"),
-    (BTC, {"target": 0.5, "strength": float("nan")}, Code.SIGNAL_ENTRY_INVALID, "strength nan"),
-    (BTC, {"target": 0.5, "strength": 2}, Code.SIGNAL_ENTRY_INVALID, "strength 2"),
-    (BTC, {"target": 0.5, "strength": -0.1}, Code.SIGNAL_ENTRY_INVALID, "strength -0.1"),
-    (BTC, '{"target": 0.5, "ts": 1e309}', Code.SIGNAL_ENTRY_INVALID, "ts inf"),
-    (BTC, {"target": 0.5, "ts": 2**64}, Code.SIGNAL_ENTRY_INVALID, "ts 18446744073709551616"),
-    (BTC, {"target": 0.5, "ts": 10**400}, Code.SIGNAL_ENTRY_INVALID, "ts"),
-    (BTC, {"target": 0.5, "ts": -1}, Code.SIGNAL_ENTRY_INVALID, "ts -1"),
-    (BTC, {"target": 0.5, "ts": 1.5}, Code.SIGNAL_ENTRY_INVALID, "ts 1.5"),
-    (BTC, {"target": 0.5, "ts": "soon"}, Code.SIGNAL_ENTRY_INVALID, "ts 'soon'"),
-    (BTC, "[0.5]", Code.SIGNAL_ENTRY_INVALID, "list, not an object"),
-    (BTC, '{"target": ', Code.SIGNAL_ENTRY_INVALID, "not JSON"),
-    (BTC, 0.5, Code.SIGNAL_ENTRY_INVALID, "float, not an object"),
-    ("BTCUSDT", {"target": 0.5}, Code.SIGNAL_UNKNOWN_INSTRUMENT, "'BTCUSDT' is not a configured"),
-    (7, {"target": 0.5}, Code.SIGNAL_UNKNOWN_INSTRUMENT, "'7'"),
-])
+@pytest.mark.parametrize(
+    ("key", "value", "code", "reason"),
+    [
+        (BTC, {"target": 1.5}, Code.SIGNAL_ENTRY_INVALID, "target 1.5"),
+        (BTC, {"target": float("nan")}, Code.SIGNAL_ENTRY_INVALID, "target nan"),
+        (BTC, '{"target": NaN}', Code.SIGNAL_ENTRY_INVALID, "target nan"),
+        (BTC, {"target": "inf"}, Code.SIGNAL_ENTRY_INVALID, "target"),
+        (BTC, {"target": True}, Code.SIGNAL_ENTRY_INVALID, "target True"),
+        (BTC, {"target": [1]}, Code.SIGNAL_ENTRY_INVALID, "target [1]"),
+        (BTC, {"target": 10**400}, Code.SIGNAL_ENTRY_INVALID, "target"),
+        (BTC, {"strength": 1}, Code.SIGNAL_ENTRY_INVALID, "no target"),
+        (BTC, {"target": 0.5, "strength": float("nan")}, Code.SIGNAL_ENTRY_INVALID, "strength nan"),
+        (BTC, {"target": 0.5, "strength": 2}, Code.SIGNAL_ENTRY_INVALID, "strength 2"),
+        (BTC, {"target": 0.5, "strength": -0.1}, Code.SIGNAL_ENTRY_INVALID, "strength -0.1"),
+        (BTC, '{"target": 0.5, "ts": 1e309}', Code.SIGNAL_ENTRY_INVALID, "ts inf"),
+        (BTC, {"target": 0.5, "ts": 2**64}, Code.SIGNAL_ENTRY_INVALID, "ts 18446744073709551616"),
+        (BTC, {"target": 0.5, "ts": 10**400}, Code.SIGNAL_ENTRY_INVALID, "ts"),
+        (BTC, {"target": 0.5, "ts": -1}, Code.SIGNAL_ENTRY_INVALID, "ts -1"),
+        (BTC, {"target": 0.5, "ts": 1.5}, Code.SIGNAL_ENTRY_INVALID, "ts 1.5"),
+        (BTC, {"target": 0.5, "ts": "soon"}, Code.SIGNAL_ENTRY_INVALID, "ts 'soon'"),
+        (BTC, "[0.5]", Code.SIGNAL_ENTRY_INVALID, "list, not an object"),
+        (BTC, '{"target": ', Code.SIGNAL_ENTRY_INVALID, "not JSON"),
+        (BTC, 0.5, Code.SIGNAL_ENTRY_INVALID, "float, not an object"),
+        ("BTCUSDT", {"target": 0.5}, Code.SIGNAL_UNKNOWN_INSTRUMENT, "'BTCUSDT' is not a configured"),
+        (7, {"target": 0.5}, Code.SIGNAL_UNKNOWN_INSTRUMENT, "'7'"),
+    ],
+)
 def test_each_bad_entry_is_one_rejection_with_a_code(key, value, code, reason):
     parsed = parse_signal_entry(key, value, KNOWN)
     assert parsed.code is code and reason in parsed.reason, parsed
 
 
 def test_one_bad_entry_never_blocks_another():
-    read = parse_signal_entries({BTC: {"target": 0.5, "ts": 1e309}, ETH: {"target": 0}, SOL: {"target": 0.9},
-                                 "junk": {"target": 0.1}}, KNOWN)
+    read = parse_signal_entries(
+        {BTC: {"target": 0.5, "ts": 1e309}, ETH: {"target": 0}, SOL: {"target": 0.9}, "junk": {"target": 0.1}}, KNOWN
+    )
     assert {k: t.target for k, t in read.targets.items()} == {ETH: 0.0, SOL: 0.9}
     assert sorted(r.key for r in read.rejections) == [BTC, "junk"]
 
@@ -79,11 +86,16 @@ def test_hazelcast_entry_set_pairs_are_read_like_a_mapping():
     assert list(read.targets) == [BTC] and [r.key for r in read.rejections] == [ETH]
 
 
-@pytest.mark.parametrize(("raw", "code"), [
-    (b"[1, 2]", Code.SIGNAL_SOURCE_INVALID), (b"{not json", Code.SIGNAL_SOURCE_INVALID),
-    (b'"text"', Code.SIGNAL_SOURCE_INVALID), (b"\xff\xfe", Code.SIGNAL_SOURCE_INVALID),
-    (b" " * (MAX_SIGNAL_SOURCE_BYTES + 1), Code.SIGNAL_SOURCE_TOO_LARGE),
-])
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (b"[1, 2]", Code.SIGNAL_SOURCE_INVALID),
+        (b"{not json", Code.SIGNAL_SOURCE_INVALID),
+        (b'"text"', Code.SIGNAL_SOURCE_INVALID),
+        (b"\xff\xfe", Code.SIGNAL_SOURCE_INVALID),
+        (b" " * (MAX_SIGNAL_SOURCE_BYTES + 1), Code.SIGNAL_SOURCE_TOO_LARGE),
+    ],
+)
 def test_whole_file_shape_and_size_are_one_clear_fault(raw, code):
     read = parse_signal_document(raw, KNOWN)
     assert read.targets == {}

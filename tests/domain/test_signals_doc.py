@@ -22,7 +22,10 @@ def test_example_config_loads_with_local_stores_and_the_signal_map(tmp_path):
     finally:
         path.unlink()
     assert (config.node.namespace, config.strategy.signal_source, config.hazelcast.backend) == (
-        "pink", "hazelcast", "local")
+        "pink",
+        "hazelcast",
+        "local",
+    )
     assert config.hazelcast.path == "live_state" and config.node.state_dir == "var"
 
 

@@ -31,8 +31,14 @@ def server_config(namespace: str) -> StoreConfig:
     url = urlsplit(os.environ[SERVER_URL_ENV])
     if url.password:
         os.environ[SERVER_PASSWORD_ENV] = url.password  # read back by open_test_store (and by child processes)
-    return StoreConfig(namespace=namespace, backend="http", host=url.hostname or "127.0.0.1",
-                       port=url.port or 8123, username=url.username or "default", secure=url.scheme == "https")
+    return StoreConfig(
+        namespace=namespace,
+        backend="http",
+        host=url.hostname or "127.0.0.1",
+        port=url.port or 8123,
+        username=url.username or "default",
+        secure=url.scheme == "https",
+    )
 
 
 def open_test_store(config: StoreConfig, **kwargs) -> ClickHouseStore:

@@ -18,9 +18,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def _child(config, spool, start, stop):
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.journal.crash_child", msgspec.json.encode(config).decode(), spool,
-         str(start), str(stop)],
-        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "tests.journal.crash_child",
+            msgspec.json.encode(config).decode(),
+            spool,
+            str(start),
+            str(stop),
+        ],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _run_and_kill(config, spool, start, stop, kill_after_accepted):

@@ -16,9 +16,12 @@ from tests.journal.factory import position_state
 
 
 def _columns(store, table):
-    return dict(store.client.query(
-        "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String}",
-        parameters={"db": store.database, "t": table}).result_rows)
+    return dict(
+        store.client.query(
+            "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String}",
+            parameters={"db": store.database, "t": table},
+        ).result_rows
+    )
 
 
 def test_schema_creates_all_families_with_namespace_and_row_id(store):
@@ -31,7 +34,8 @@ def test_schema_creates_all_families_with_namespace_and_row_id(store):
         assert set(fact_type.__struct_fields__) <= set(cols)
     assert _columns(store, "position_state")["quantity"] == "Decimal(38, 18)"
     engine = store.client.command(
-        f"SELECT engine_full FROM system.tables WHERE database = '{store.database}' AND name = '{LATEST_TABLE}'")
+        f"SELECT engine_full FROM system.tables WHERE database = '{store.database}' AND name = '{LATEST_TABLE}'"
+    )
     assert "ReplacingMergeTree(seq)" in engine and "ORDER BY trade_id" in engine
 
 

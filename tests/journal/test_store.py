@@ -25,8 +25,8 @@ def test_every_family_round_trips_exact_values(store):
     for table, ids in row_ids_by_table(facts).items():
         assert store.row_ids(table) == ids
     [cap] = store.client.query(
-        f"SELECT total, locked, toUnixTimestamp64Nano(ts) FROM `{store.database}`.capital_updates "
-        "ORDER BY ts LIMIT 1").result_rows
+        f"SELECT total, locked, toUnixTimestamp64Nano(ts) FROM `{store.database}`.capital_updates ORDER BY ts LIMIT 1"
+    ).result_rows
     assert cap[0] == Decimal("1000.123456789012345678") and cap[1] == Decimal("100.123456789012345678")
     assert cap[2] == facts[4].ts  # nanoseconds survive exactly
 
@@ -42,17 +42,22 @@ def test_same_facts_twice_are_counted_once(store):
 
 
 def test_latest_position_state_per_trade_and_open_filter_after_latest(store):
-    store.insert_facts([
-        position_state("A", seq=1, quantity=Decimal("2")),
-        position_state("A", seq=2, quantity=Decimal("0.5")),
-        position_state("B", seq=1, quantity=Decimal("3")),
-        position_state("B", seq=2, status="CLOSED", quantity=Decimal("0")),
-        position_state("C", seq=5, status="TOMBSTONED", quantity=Decimal("0")),
-    ])
+    store.insert_facts(
+        [
+            position_state("A", seq=1, quantity=Decimal("2")),
+            position_state("A", seq=2, quantity=Decimal("0.5")),
+            position_state("B", seq=1, quantity=Decimal("3")),
+            position_state("B", seq=2, status="CLOSED", quantity=Decimal("0")),
+            position_state("C", seq=5, status="TOMBSTONED", quantity=Decimal("0")),
+        ]
+    )
     store.insert_facts([position_state("A", seq=1, quantity=Decimal("2"), ts=99)])  # an older record, later
     latest = {r["trade_id"]: r for r in store.latest_position_states()}
     assert {k: (r["seq"], r["status"]) for k, r in latest.items()} == {
-        "A": (2, "OPEN"), "B": (2, "CLOSED"), "C": (5, "TOMBSTONED")}
+        "A": (2, "OPEN"),
+        "B": (2, "CLOSED"),
+        "C": (5, "TOMBSTONED"),
+    }
     assert latest["A"]["quantity"] == Decimal("0.5")
     assert [r["trade_id"] for r in store.open_position_states()] == ["A"]  # B's older OPEN row never returns
     assert [r["trade_id"] for r in store.latest_position_states(["B", "nope"])] == ["B"]
@@ -71,7 +76,8 @@ def test_foreign_namespace_rows_are_reported(store):
     store.insert_facts(make_facts(0, 8))
     assert store.foreign_namespace_rows() == []
     store.client.command(
-        f"INSERT INTO `{store.database}`.fills (namespace, row_id, ts__ns, trade_id) VALUES ('pink', 42, 1, 'X')")
+        f"INSERT INTO `{store.database}`.fills (namespace, row_id, ts__ns, trade_id) VALUES ('pink', 42, 1, 'X')"
+    )
     [row] = store.foreign_namespace_rows()
     assert row["table"] == "fills" and row["namespace"] == "pink" and row["row_id"] == 42
 
@@ -84,22 +90,39 @@ def test_count_rejects_unknown_table(store):
 def test_second_process_on_same_chdb_path_gets_store_busy(tmp_path):
     path = str(tmp_path / "busy")
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import sys
             from dolphin_nautilus.journal.store import ClickHouseStore, StoreConfig
             store = ClickHouseStore(StoreConfig(namespace="blue", chdb_path={path!r}))  # held until stdin closes
             print("ready", flush=True)
             sys.stdin.read()
-        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        """),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
-        probe = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        probe = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                textwrap.dedent(f"""
             from dolphin_nautilus.journal.store import ClickHouseStore, StoreBusy, StoreConfig
             try:
                 ClickHouseStore(StoreConfig(namespace="blue", chdb_path={path!r}))
             except StoreBusy as exc:
                 print("BUSY", exc)
-        """)], capture_output=True, text=True, timeout=60)
+        """),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert probe.stdout.startswith("BUSY chDB path ") and path in probe.stdout, probe.stdout + probe.stderr
         assert f"{holder.pid}" in probe.stdout  # names the holder (chDB writes its PID in the status file)
     finally:

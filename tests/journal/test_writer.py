@@ -13,9 +13,10 @@ from tests.journal.factory import make_facts, row_ids_by_table
 
 
 def _journal(store, tmp_path, **overrides):
-    config = JournalConfig(spool_dir=str(tmp_path / "spool"), **{"batch_size": 100, "flush_interval": 0.01,
-                                                                 "retry_initial": 0.02, "retry_max": 0.1,
-                                                                 **overrides})
+    config = JournalConfig(
+        spool_dir=str(tmp_path / "spool"),
+        **{"batch_size": 100, "flush_interval": 0.01, "retry_initial": 0.02, "retry_max": 0.1, **overrides},
+    )
     return Journal(store, config)
 
 
@@ -44,8 +45,9 @@ def test_writer_batches_and_writes_everything(store, tmp_path):
     assert 10 <= status.batches < 100  # batched by size, not one insert per fact
     assert status.spooled == status.replayed == status.failures == 0
     _assert_exactly(store, facts)
-    assert os.listdir(tmp_path / "spool") == ["wal-000000000001.log", "checkpoint"] or \
-        sorted(os.listdir(tmp_path / "spool")) == ["checkpoint", "wal-000000000001.log"]
+    assert os.listdir(tmp_path / "spool") == ["wal-000000000001.log", "checkpoint"] or sorted(
+        os.listdir(tmp_path / "spool")
+    ) == ["checkpoint", "wal-000000000001.log"]
 
 
 def test_sinks_get_every_accepted_fact_in_order_off_the_callers_thread(store, tmp_path):
@@ -75,7 +77,7 @@ def test_clickhouse_outage_spools_then_replays_in_order(store, tmp_path):
     store.client.command(f"DETACH TABLE `{db}`.orders")
     outage = make_facts(200, 1000)
     for start in range(0, 800, 100):  # eight separate spool records
-        for fact in outage[start:start + 100]:
+        for fact in outage[start : start + 100]:
             journal.append(fact)
         assert journal.sync(30)  # accepted: durable in the spool
     assert not journal.flush(0.3)  # ... but not in ClickHouse
@@ -115,8 +117,10 @@ def test_bad_rows_are_quarantined_and_never_block_the_rest(store, tmp_path):
     journal = _journal(store, tmp_path)
     facts = make_facts(0, 240)
     template = next(f for f in facts if isinstance(f, FillFact))
-    bad = [msgspec.structs.replace(template, venue_trade_id="bad-nan", quantity=Decimal("NaN")),
-           msgspec.structs.replace(template, venue_trade_id="bad-big", price=Decimal("1E+25"))]
+    bad = [
+        msgspec.structs.replace(template, venue_trade_id="bad-nan", quantity=Decimal("NaN")),
+        msgspec.structs.replace(template, venue_trade_id="bad-big", price=Decimal("1E+25")),
+    ]
     for fact in facts[:100] + bad[:1] + facts[100:] + bad[1:]:
         journal.append(fact)
     journal.append("not a fact")  # type: ignore[arg-type]
@@ -126,8 +130,10 @@ def test_bad_rows_are_quarantined_and_never_block_the_rest(store, tmp_path):
     assert status.quarantined == 3
     _assert_exactly(store, facts + [a for a in _anomalies(store)])
     lines = [json.loads(line) for line in open(tmp_path / "spool" / QUARANTINE_FILE)]
-    assert sorted(json.loads(line["fact"])["venue_trade_id"] for line in lines if line["table"] == "fills") == \
-        ["bad-big", "bad-nan"]
+    assert sorted(json.loads(line["fact"])["venue_trade_id"] for line in lines if line["table"] == "fills") == [
+        "bad-big",
+        "bad-nan",
+    ]
     assert {line["row_id"] for line in lines if line["table"] == "fills"} == {b.row_id for b in bad}
     reports = [a for a in store.recent_anomalies(50) if a["code"] == QUARANTINE_CODE]
     assert len(reports) == 3 and all(r["origin"] == "journal" and r["severity"] == "ERROR" for r in reports)
@@ -138,9 +144,21 @@ def _anomalies(store):
 
     rows = store.client.query(
         f"SELECT ts, origin, code, severity, trade_id, instrument_id, message, details, "
-        f"toUnixTimestamp64Nano(ts) FROM `{store.database}`.anomalies WHERE code = '{QUARANTINE_CODE}'").result_rows
-    return [Anomaly(ts=r[8], origin=r[1], code=r[2], severity=r[3], trade_id=r[4], instrument_id=r[5],
-                    message=r[6], details=r[7]) for r in rows]
+        f"toUnixTimestamp64Nano(ts) FROM `{store.database}`.anomalies WHERE code = '{QUARANTINE_CODE}'"
+    ).result_rows
+    return [
+        Anomaly(
+            ts=r[8],
+            origin=r[1],
+            code=r[2],
+            severity=r[3],
+            trade_id=r[4],
+            instrument_id=r[5],
+            message=r[6],
+            details=r[7],
+        )
+        for r in rows
+    ]
 
 
 def test_close_flushes_everything_and_flush_after_close_is_refused(store, tmp_path):

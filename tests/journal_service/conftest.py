@@ -12,10 +12,12 @@ from dolphin_nautilus.config import ClickHouseSection, Config, JournalSection, N
 
 
 def node_config(namespace: str, *, chdb_path: str = "clickhouse", batch_size: int = 5000) -> Config:
-    return Config(node=NodeSection(environment="backtest", namespace=namespace),
-                  strategy=StrategySection(instruments=["BTC-USDT-PERP.BINGX"]),
-                  clickhouse=ClickHouseSection(path=chdb_path),
-                  journal=JournalSection(batch_size=batch_size))
+    return Config(
+        node=NodeSection(environment="backtest", namespace=namespace),
+        strategy=StrategySection(instruments=["BTC-USDT-PERP.BINGX"]),
+        clickhouse=ClickHouseSection(path=chdb_path),
+        journal=JournalSection(batch_size=batch_size),
+    )
 
 
 @pytest.fixture

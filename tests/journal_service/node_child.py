@@ -25,8 +25,12 @@ def main(mode: str, config_json: str, state_dir: str, count: int) -> None:
     for fact in make_facts(0, count):
         stores.journal.append(fact)
     synced = stores.journal.sync(60)
-    report = {"synced": synced, "node_id": stores.node_id, "chdb_loaded": "chdb" in sys.modules,
-              "service_pid": getattr(getattr(stores.journal, "service", None), "pid", None)}
+    report = {
+        "synced": synced,
+        "node_id": stores.node_id,
+        "chdb_loaded": "chdb" in sys.modules,
+        "service_pid": getattr(getattr(stores.journal, "service", None), "pid", None),
+    }
     if mode == "inline":
         report["flushed"] = stores.journal.flush(60)
         report["counts"] = {t: stores.clickhouse.count(t) for t in ("trade_entries", "fills", "anomalies")}

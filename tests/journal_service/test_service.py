@@ -14,14 +14,13 @@ import time
 import msgspec
 import pytest
 
-from dolphin_nautilus.config import JournalSection
+from dolphin_nautilus.config import HazelcastSection, JournalSection
 from dolphin_nautilus.domain.facts import FACT_TYPE_BY_TABLE
-from dolphin_nautilus.config import HazelcastSection
 from dolphin_nautilus.journal import JournalStatus, StoreBusy
-from dolphin_nautilus.stores import wire
-from dolphin_nautilus.stores.remote import RemoteJournal, RemoteJournalStatus, RemoteLiveState, RemoteStoreReader
 from dolphin_nautilus.node.stores import Stores, open_live_state
 from dolphin_nautilus.state import LeaseHeld
+from dolphin_nautilus.stores import wire
+from dolphin_nautilus.stores.remote import RemoteJournal, RemoteJournalStatus, RemoteLiveState, RemoteStoreReader
 from tests.journal.factory import make_facts, position_state, row_ids_by_table
 from tests.journal_service.conftest import node_config
 
@@ -127,6 +126,7 @@ def test_kill_minus_nine_of_the_service_restarts_it_and_loses_or_doubles_nothing
 def test_append_does_no_encoding_and_unencodable_objects_are_quarantined_not_lost(config, state_dir):
     stores = Stores(config, state_dir)
     try:
+
         class NotAFact:
             def __repr__(self) -> str:
                 return "NotAFact(price=Price('1.0'))"
@@ -137,7 +137,8 @@ def test_append_does_no_encoding_and_unencodable_objects_are_quarantined_not_los
             stores.journal.append(fact)
         assert stores.journal.flush(60)
         assert stored_row_ids(stores.clickhouse) == {t: row_ids_by_table(facts).get(t, set()) for t in TABLES} | {
-            "anomalies": stored_row_ids(stores.clickhouse)["anomalies"]}
+            "anomalies": stored_row_ids(stores.clickhouse)["anomalies"]
+        }
         quarantine = [json.loads(line) for line in (state_dir / "spool" / "quarantine.jsonl").read_text().splitlines()]
         assert len(quarantine) == 1
         assert quarantine[0]["fact"] == "<NotAFact from the trading process: NotAFact(price=Price('1.0'))>"
@@ -180,9 +181,20 @@ def test_clean_close_writes_everything_and_stops_the_service(config, state_dir):
 
 
 def _node_child(mode: str, config, state_dir, count: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tests.journal_service.node_child", mode,
-                             msgspec.json.encode(config).decode(), str(state_dir), str(count)],
-                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.journal_service.node_child",
+            mode,
+            msgspec.json.encode(config).decode(),
+            str(state_dir),
+            str(count),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_kill_minus_nine_of_the_trading_process_keeps_every_accepted_fact(config, state_dir):
@@ -232,7 +244,11 @@ def test_restore_reads_a_legacy_position_state_table_through_the_service(config,
 
     stores = Stores(config, state_dir)
     try:
-        facts = [position_state("AAA", seq=1), position_state("ZZZ", seq=1), position_state("ZZZ", seq=2, status="CLOSED")]
+        facts = [
+            position_state("AAA", seq=1),
+            position_state("ZZZ", seq=1),
+            position_state("ZZZ", seq=2, status="CLOSED"),
+        ]
         for fact in facts:
             stores.journal.append(fact)
         assert stores.journal.flush(60)
@@ -249,8 +265,11 @@ def test_restore_reads_a_legacy_position_state_table_through_the_service(config,
 def test_a_second_node_of_the_namespace_fails_naming_the_holder(config, state_dir, tmp_path):
     first = Stores(config, state_dir)
     try:
-        with pytest.raises(LeaseHeld, match=rf"namespace '{config.node.namespace}' is held by another node "
-                                            rf"\({re.escape(first.node_id)}\)"):
+        with pytest.raises(
+            LeaseHeld,
+            match=rf"namespace '{config.node.namespace}' is held by another node "
+            rf"\({re.escape(first.node_id)}\)",
+        ):
             Stores(config, state_dir, node_id="someone-else")
         assert first.lease_status().held
     finally:
@@ -272,8 +291,9 @@ def test_live_state_writes_from_the_trading_process_go_through_the_service(confi
 
 def test_facts_spill_to_disk_while_the_service_cannot_restart_and_arrive_when_it_can(config, state_dir):
     """Memory stays bounded while the service is down; nothing is lost or doubled when it returns."""
-    config = msgspec.structs.replace(config, journal=JournalSection(batch_size=500),
-                                     hazelcast=HazelcastSection(lease_ttl_s=1.0))
+    config = msgspec.structs.replace(
+        config, journal=JournalSection(batch_size=500), hazelcast=HazelcastSection(lease_ttl_s=1.0)
+    )
     stores = Stores(config, state_dir)
     rival = open_live_state(config, state_dir)
     try:
@@ -309,8 +329,9 @@ def test_facts_spill_to_disk_while_the_service_cannot_restart_and_arrive_when_it
 
 
 def test_a_close_that_gives_up_keeps_the_facts_in_the_spill_and_the_next_start_sends_them(config, state_dir):
-    config = msgspec.structs.replace(config, journal=JournalSection(batch_size=500),
-                                     hazelcast=HazelcastSection(lease_ttl_s=1.0))
+    config = msgspec.structs.replace(
+        config, journal=JournalSection(batch_size=500), hazelcast=HazelcastSection(lease_ttl_s=1.0)
+    )
     stores = Stores(config, state_dir)
     rival = open_live_state(config, state_dir)
     facts = make_facts(0, 3000)

@@ -20,16 +20,26 @@ def node_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def write_config(path: Path, *, namespace: str, environment: str = "vst", state_dir: Path, rest_url: str = "",
-                 ws_url: str = "", hazelcast=None, extra: str = "") -> Path:
+def write_config(
+    path: Path,
+    *,
+    namespace: str,
+    environment: str = "vst",
+    state_dir: Path,
+    rest_url: str = "",
+    ws_url: str = "",
+    hazelcast=None,
+    extra: str = "",
+) -> Path:
     """`hazelcast`: a running test cluster (`hazelcast_member`/`hazelcast_cluster` fixture) for backend "cluster";
     None for the local file backend."""
     if hazelcast is None:
         hazelcast = 'backend = "local"'
     else:
         members = ", ".join(f'"{a}"' for a in hazelcast.addresses)
-        hazelcast = (f'backend = "cluster"\nmembers = [{members}]\ncluster_name = "{hazelcast.cluster_name}"\n'
-                     "lease_ttl_s = 6.0")
+        hazelcast = (
+            f'backend = "cluster"\nmembers = [{members}]\ncluster_name = "{hazelcast.cluster_name}"\nlease_ttl_s = 6.0'
+        )
     path.write_text(f"""
 [node]
 environment = "{environment}"
@@ -61,13 +71,22 @@ ws_market_url = "{ws_url}"
 
 
 def ctl(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dolphin_nautilus.ops.cli", *args], capture_output=True, text=True,
-                          env=env or node_env(), timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "dolphin_nautilus.ops.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env or node_env(),
+        timeout=timeout,
+    )
 
 
 def node(*args: str, env: dict[str, str] | None = None, stdout=None, stderr=None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "dolphin_nautilus.launch.node", *args], env=env or node_env(),
-                            stdout=stdout, stderr=stderr)
+    return subprocess.Popen(
+        [sys.executable, "-m", "dolphin_nautilus.launch.node", *args],
+        env=env or node_env(),
+        stdout=stdout,
+        stderr=stderr,
+    )
 
 
 def wait_for_event(log_file: Path, event: str, proc: subprocess.Popen, timeout_s: float) -> dict:

@@ -19,8 +19,9 @@ NO_RESTART = {code for code, exit_code in launcher.EXIT_CODES.items() if not exi
 
 
 def test_the_table_holds_every_exit_constant_and_the_refusals_map_into_it():
-    constants = {name: value for name, value in vars(launcher).items() if name.startswith("EXIT_") and
-                 isinstance(value, int)}
+    constants = {
+        name: value for name, value in vars(launcher).items() if name.startswith("EXIT_") and isinstance(value, int)
+    }
     assert set(constants.values()) == set(launcher.EXIT_CODES), constants
     assert set(launcher.NO_RESTART_EXIT_CODES) == NO_RESTART
     assert set(launcher.REFUSAL_EXIT_CODES.values()) <= NO_RESTART  # a venue refusal is never restarted
@@ -49,10 +50,13 @@ def test_systemd_unit_prevents_restart_for_exactly_the_no_restart_failures():
 def test_help_and_operator_doc_carry_the_table():
     help_text = launcher.EXIT_CODES_HELP
     doc = (ROOT / "docs" / "operator.md").read_text()
-    section = doc[doc.index("### dolphin-node exit codes"):doc.index("## dolphin-ctl")]
+    section = doc[doc.index("### dolphin-node exit codes") : doc.index("## dolphin-ctl")]
     rows = {int(m[1]): m[2] for m in re.finditer(r"^\| (\d+) \|.*\| (yes|no)[^|]*\|$", section, re.M)}
     assert set(rows) == set(launcher.EXIT_CODES)
     for code, exit_code in launcher.EXIT_CODES.items():
-        assert re.search(rf"^  {code}  {'restart' if exit_code.restart else 'no restart'} +{re.escape(exit_code.meaning)}$",
-                         help_text, re.M), code
+        assert re.search(
+            rf"^  {code}  {'restart' if exit_code.restart else 'no restart'} +{re.escape(exit_code.meaning)}$",
+            help_text,
+            re.M,
+        ), code
         assert rows[code] == ("yes" if exit_code.restart else "no"), code

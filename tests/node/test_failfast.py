@@ -34,8 +34,14 @@ SYMBOL = "BTC-USDT"
 def start_refused(tmp_path: Path, emulator, *, extra: str = "") -> tuple[int, float, list[dict], list[dict]]:
     """Run the node to its end; (exit code, seconds, JSON log lines, JSON stdout+stderr lines)."""
     state_root = tmp_path / "var"
-    config = write_config(tmp_path / "node.toml", namespace="ff", state_dir=state_root, rest_url=emulator.rest_url,
-                          ws_url=emulator.ws_market_url, extra=extra)
+    config = write_config(
+        tmp_path / "node.toml",
+        namespace="ff",
+        state_dir=state_root,
+        rest_url=emulator.rest_url,
+        ws_url=emulator.ws_market_url,
+        extra=extra,
+    )
     out, err = tmp_path / "stdout.log", tmp_path / "stderr.log"
     started = time.monotonic()
     with out.open("w") as o, err.open("w") as e:
@@ -49,8 +55,7 @@ def start_refused(tmp_path: Path, emulator, *, extra: str = "") -> tuple[int, fl
     elapsed = time.monotonic() - started
     log_file = state_root / "ff" / "logs" / "dolphin-node.jsonl"
     logged = [json.loads(line) for line in log_file.read_text().splitlines()] if log_file.exists() else []
-    printed = [json.loads(line) for line in (out.read_text() + err.read_text()).splitlines()
-               if line.startswith("{")]
+    printed = [json.loads(line) for line in (out.read_text() + err.read_text()).splitlines() if line.startswith("{")]
     assert files_containing(tmp_path, API_SECRET) == [], "the secret leaked into a file"
     return code, elapsed, logged, printed
 
@@ -79,8 +84,11 @@ def refusal(lines: list[dict]) -> dict:
 @pytest.mark.parametrize("wrong", ["secret", "key"])
 def test_refused_credentials_end_start_up_at_once_with_exit_7(bingx_emulator_factory, tmp_path, wrong):
     # The emulator knows other credentials than the node sends: a wrong secret (100001) or an unknown key (100413).
-    emulator = bingx_emulator_factory(api_key=API_KEY if wrong == "secret" else "another-key",
-                                      api_secret="another-secret-0123456789", symbols=[SYMBOL])
+    emulator = bingx_emulator_factory(
+        api_key=API_KEY if wrong == "secret" else "another-key",
+        api_secret="another-secret-0123456789",
+        symbols=[SYMBOL],
+    )
     code, elapsed, logged, printed = start_refused(tmp_path, emulator)
     assert code == EXIT_CREDENTIALS == 7 and not EXIT_CODES[code].restart
     assert_bounded(elapsed, logged)
@@ -93,8 +101,7 @@ def test_refused_credentials_end_start_up_at_once_with_exit_7(bingx_emulator_fac
 
 
 def test_a_hedge_mode_account_ends_start_up_at_once_with_exit_8(bingx_emulator_factory, tmp_path):
-    emulator = bingx_emulator_factory(api_key=API_KEY, api_secret=API_SECRET, symbols=[SYMBOL],
-                                      dual_side_position=True)
+    emulator = bingx_emulator_factory(api_key=API_KEY, api_secret=API_SECRET, symbols=[SYMBOL], dual_side_position=True)
     code, elapsed, logged, printed = start_refused(tmp_path, emulator)
     assert code == EXIT_ACCOUNT_MODE == 8 and not EXIT_CODES[code].restart
     assert_bounded(elapsed, logged)

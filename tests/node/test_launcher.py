@@ -48,8 +48,9 @@ def test_without_restore_is_refused_for_live_even_when_authorized(tmp_path, monk
 
 
 def test_bad_config_exits_2_naming_the_key(tmp_path, capsys):
-    config = write_config(tmp_path / "bad.toml", namespace="blue", state_dir=tmp_path / "var",
-                          extra="no_such_setting = 1")
+    config = write_config(
+        tmp_path / "bad.toml", namespace="blue", state_dir=tmp_path / "var", extra="no_such_setting = 1"
+    )
     assert main(["--config", str(config)]) == EXIT_CONFIG == 2
     err = capsys.readouterr().err
     assert "bingx.no_such_setting" in err and "unknown setting" in err
@@ -69,8 +70,15 @@ def test_log_lines_are_json_with_code_and_never_carry_secrets(tmp_path):
     stream = io.StringIO()
     path = setup_logging(tmp_path, "INFO", secrets, stream=stream)
     log = node_logger("adapter")
-    log_event(log, logging.ERROR, "fault", f"signature failed for key {API_KEY}", code="ORDER_REJECTED",
-              details={"request": f"apiKey={API_KEY}&secret={API_SECRET}"}, attempts=[API_SECRET, 2])
+    log_event(
+        log,
+        logging.ERROR,
+        "fault",
+        f"signature failed for key {API_KEY}",
+        code="ORDER_REJECTED",
+        details={"request": f"apiKey={API_KEY}&secret={API_SECRET}"},
+        attempts=[API_SECRET, 2],
+    )
     try:
         raise RuntimeError(f"boom with {API_SECRET}")
     except RuntimeError:

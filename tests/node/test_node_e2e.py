@@ -11,8 +11,8 @@ import pytest
 
 from dolphin_nautilus.bingx_emulator.engine import PublicTrade
 from dolphin_nautilus.config import load_config
-from dolphin_nautilus.node.stores import Stores
 from dolphin_nautilus.node.signal_map import signals_map_name
+from dolphin_nautilus.node.stores import Stores
 
 from .conftest import API_KEY, API_SECRET, ctl, files_containing, node, wait_for_event, write_config
 
@@ -40,11 +40,18 @@ def our_venue_orders(emulator, prefix: str) -> list:
 
 @pytest.mark.slow
 def test_node_trades_against_the_emulator_and_stops_cleanly_on_sigterm(
-        bingx_emulator_factory, hazelcast_member, tmp_path):
+    bingx_emulator_factory, hazelcast_member, tmp_path
+):
     emulator = bingx_emulator_factory(api_key=API_KEY, api_secret=API_SECRET, symbols=[SYMBOL])
     state_root = tmp_path / "var"
-    config = write_config(tmp_path / "node.toml", namespace="tst", state_dir=state_root, rest_url=emulator.rest_url,
-                          ws_url=emulator.ws_market_url, hazelcast=hazelcast_member)
+    config = write_config(
+        tmp_path / "node.toml",
+        namespace="tst",
+        state_dir=state_root,
+        rest_url=emulator.rest_url,
+        ws_url=emulator.ws_market_url,
+        hazelcast=hazelcast_member,
+    )
     state_dir = state_root / "tst"
     out, err = (tmp_path / "stdout.log").open("w"), (tmp_path / "stderr.log").open("w")
     proc = node("--config", str(config), "--startup-timeout", "30", stdout=out, stderr=err)

@@ -11,7 +11,6 @@ from dolphin_nautilus.domain.diagnostics import Code
 from dolphin_nautilus.domain.facts import Anomaly
 from dolphin_nautilus.journal.store import ClickHouseStore, StoreConfig, encode_rows
 from dolphin_nautilus.ops.cli import EXIT_ATTENTION, EXIT_OK, EXIT_STORE
-
 from tests.node.conftest import API_KEY, API_SECRET, ctl, write_config
 
 
@@ -20,8 +19,16 @@ def chdb_store(state_dir, namespace: str) -> ClickHouseStore:
 
 
 def anomaly(code: str = "RATE_LIMITED") -> Anomaly:
-    return Anomaly(ts=time.time_ns(), origin="test", code=code, severity="WARNING", trade_id="t1",
-                   instrument_id="BTC-USDT-PERP.BINGX", message="m", details="{}")
+    return Anomaly(
+        ts=time.time_ns(),
+        origin="test",
+        code=code,
+        severity="WARNING",
+        trade_id="t1",
+        instrument_id="BTC-USDT-PERP.BINGX",
+        message="m",
+        details="{}",
+    )
 
 
 def test_faults_lists_every_code_with_operator_guidance():
@@ -73,8 +80,9 @@ def test_mode_verify_finds_a_foreign_namespace_row(tmp_path):
         store.close()
     found = ctl("mode-verify", "--config", str(blue))
     assert found.returncode == EXIT_ATTENTION
-    assert f"foreign namespace row in dolphin_blue.anomalies: namespace 'pink' (row_id {intruder.row_id})" \
-        in found.stdout
+    assert (
+        f"foreign namespace row in dolphin_blue.anomalies: namespace 'pink' (row_id {intruder.row_id})" in found.stdout
+    )
 
 
 HOLDER = """
@@ -119,18 +127,26 @@ def test_status_reads_anomalies_by_code_from_a_free_store(tmp_path):
     report = json.loads(status.stdout)
     assert report["anomalies"] == {"RATE_LIMITED": 1, "RATE_LIMIT_PERSISTENT": 1}
     assert report["open_slots"] == [] and report["lease_holder"] is None
-    assert status.returncode == EXIT_ATTENTION and "no running node found for this namespace on this host" \
-        in report["problems"]
+    assert (
+        status.returncode == EXIT_ATTENTION
+        and "no running node found for this namespace on this host" in report["problems"]
+    )
 
 
 def test_restart_without_a_node_or_supervisor_says_what_to_do(tmp_path):
     blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var")
     env = {"PATH": "/nonexistent", "HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "dolphin_nautilus.ops.cli", "restart", "--config", str(blue)],
-                            capture_output=True, text=True, env=env, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "dolphin_nautilus.ops.cli", "restart", "--config", str(blue)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 4
-    assert "neither supervisorctl nor systemctl is available" in result.stderr and "dolphin-node --config" \
-        in result.stderr
+    assert (
+        "neither supervisorctl nor systemctl is available" in result.stderr and "dolphin-node --config" in result.stderr
+    )
 
 
 def test_operator_doc_carries_the_guidance_of_every_code():
@@ -150,13 +166,28 @@ def test_history_clean_lists_rejected_history_dry_run_first_then_tombstones_with
     from dolphin_nautilus.domain.facts import PositionState
 
     # The dust rule is judged with the venue's own contract specs, as restore judges it.
-    blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var",
-                        rest_url=bingx_emulator.rest_url)
+    blue = write_config(
+        tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var", rest_url=bingx_emulator.rest_url
+    )
     now = time.time_ns()
-    bad = PositionState(ts=now, origin="test", trade_id="t-bad", instrument_id="BTC-USDT-PERP.BINGX", side="LONG",
-                        status="OPEN", quantity=Decimal("0.01"), notional=Decimal("-5"), entry_price=Decimal("60000"),
-                        bars_held=3, realized_pnl=Decimal(0), fees=Decimal(0), legs=0, seq=1, opened_ts=now,
-                        order_seq=1)
+    bad = PositionState(
+        ts=now,
+        origin="test",
+        trade_id="t-bad",
+        instrument_id="BTC-USDT-PERP.BINGX",
+        side="LONG",
+        status="OPEN",
+        quantity=Decimal("0.01"),
+        notional=Decimal("-5"),
+        entry_price=Decimal("60000"),
+        bars_held=3,
+        realized_pnl=Decimal(0),
+        fees=Decimal(0),
+        legs=0,
+        seq=1,
+        opened_ts=now,
+        order_seq=1,
+    )
     store = chdb_store(tmp_path / "var", "blue")
     try:
         store.insert_facts([bad])
@@ -171,8 +202,12 @@ def test_history_clean_lists_rejected_history_dry_run_first_then_tombstones_with
     assert json.loads(applied.stdout)["tombstones"]["written"] == 1
     store = chdb_store(tmp_path / "var", "blue")
     try:
-        statuses = sorted(r["status"] for r in store._dicts(  # noqa: SLF001 - every row, not only the latest
-            "SELECT status FROM dolphin_blue.position_state FINAL WHERE trade_id = 't-bad'"))
+        statuses = sorted(
+            r["status"]
+            for r in store._dicts(  # noqa: SLF001 - every row, not only the latest
+                "SELECT status FROM dolphin_blue.position_state FINAL WHERE trade_id = 't-bad'"
+            )
+        )
     finally:
         store.close()
     assert statuses == ["OPEN", "TOMBSTONED"]  # the bad row is still there: nothing deleted
@@ -191,12 +226,17 @@ def test_mode_verify_checks_each_namespace_on_the_live_cluster(tmp_path, hazelca
     from dolphin_nautilus.config import load_config
     from dolphin_nautilus.node.stores import node_id_for, open_live_state
 
-    blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var", hazelcast=hazelcast_member)
-    pink = write_config(tmp_path / "pink.toml", namespace="pink", state_dir=tmp_path / "var", hazelcast=hazelcast_member)
+    blue = write_config(
+        tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var", hazelcast=hazelcast_member
+    )
+    pink = write_config(
+        tmp_path / "pink.toml", namespace="pink", state_dir=tmp_path / "var", hazelcast=hazelcast_member
+    )
     blue_config, pink_config = load_config(blue), load_config(pink)
     for ns in ("blue", "pink"):  # each namespace's journal exists (a child each: one chDB path per process)
-        subprocess.run([sys.executable, "-c", MAKE_JOURNAL, str(tmp_path / "var" / ns / "clickhouse"), ns],
-                       check=True, timeout=120)
+        subprocess.run(
+            [sys.executable, "-c", MAKE_JOURNAL, str(tmp_path / "var" / ns / "clickhouse"), ns], check=True, timeout=120
+        )
     stores = {}
     try:
         for config in (blue_config, pink_config):
@@ -210,8 +250,12 @@ def test_mode_verify_checks_each_namespace_on_the_live_cluster(tmp_path, hazelca
         where = f"{hazelcast_member.cluster_name}@{hazelcast_member.address}"
         assert f"{where}/DOLPHIN_STATE_BLUE" in report["databases_checked"]
         assert f"{where}/DOLPHIN_STATE_PINK" in report["databases_checked"]
-        assert report["cluster_maps"][where] == ["DOLPHIN_LEASE_BLUE", "DOLPHIN_LEASE_PINK",
-                                                 "DOLPHIN_STATE_BLUE", "DOLPHIN_STATE_PINK"]
+        assert report["cluster_maps"][where] == [
+            "DOLPHIN_LEASE_BLUE",
+            "DOLPHIN_LEASE_PINK",
+            "DOLPHIN_STATE_BLUE",
+            "DOLPHIN_STATE_PINK",
+        ]
 
         # A misconfigured pink node opened blue's maps and took blue's lease.
         stores["blue"].release_lease(node_id_for(blue_config))
@@ -220,8 +264,9 @@ def test_mode_verify_checks_each_namespace_on_the_live_cluster(tmp_path, hazelca
         assert intruder.acquire_lease(node_id_for(pink_config), ttl_s=60)
         bad = ctl("mode-verify", "--config", str(blue), "--config", str(pink))
         assert bad.returncode == EXIT_ATTENTION
-        assert (f"VIOLATION: lease of DOLPHIN_LEASE_BLUE is held by '{node_id_for(pink_config)}', "
-                f"not by a node of 'blue'") in bad.stdout
+        assert (
+            f"VIOLATION: lease of DOLPHIN_LEASE_BLUE is held by '{node_id_for(pink_config)}', not by a node of 'blue'"
+        ) in bad.stdout
     finally:
         for store in stores.values():
             store.close()
@@ -246,19 +291,23 @@ def test_history_clean_takes_specs_from_the_venue_and_skips_an_instrument_it_doe
     from dolphin_nautilus.config import load_config
     from dolphin_nautilus.ops.cli import _cleanup_specs
 
-    path = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var",
-                        rest_url=bingx_emulator.rest_url)
+    path = write_config(
+        tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var", rest_url=bingx_emulator.rest_url
+    )
     config = load_config(path)
-    config = msgspec.structs.replace(config, strategy=msgspec.structs.replace(
-        config.strategy, instruments=["BTC-USDT-PERP.BINGX", "NOPE-USDT-PERP.BINGX"]))
+    config = msgspec.structs.replace(
+        config,
+        strategy=msgspec.structs.replace(config.strategy, instruments=["BTC-USDT-PERP.BINGX", "NOPE-USDT-PERP.BINGX"]),
+    )
     specs = _cleanup_specs(config)
     assert list(specs) == ["BTC-USDT-PERP.BINGX"] and specs["BTC-USDT-PERP.BINGX"].min_quantity > 0
 
 
 def test_output_piped_into_a_reader_that_goes_away_ends_quietly():
     # The reader closes before dolphin-ctl writes (as `| head` does once it has its lines): no traceback.
-    proc = subprocess.Popen([sys.executable, "-m", "dolphin_nautilus.ops.cli", "faults"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dolphin_nautilus.ops.cli", "faults"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     proc.stdout.close()
     _, err = proc.communicate(timeout=60)
     assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode()
@@ -319,8 +368,9 @@ def test_restart_asks_a_running_node_in_the_callers_name(tmp_path):
     blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var")
     state_dir = tmp_path / "var" / "blue"
     # A live process stands in for the node's pid; the node id is what the old code wrongly signed with.
-    write_json(state_dir / STATUS_FILE, {"node_id": "DOLPHINBLUE-001@nodehost-1", "pid": os.getpid(),
-                                         "trader_running": True})
+    write_json(
+        state_dir / STATUS_FILE, {"node_id": "DOLPHINBLUE-001@nodehost-1", "pid": os.getpid(), "trader_running": True}
+    )
     done = ctl("restart", "--config", str(blue), "--json")
     assert done.returncode == EXIT_OK, done.stderr
     request = json.loads((state_dir / REQUEST_FILE).read_text())

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 from dolphin_nautilus.ops.cli import build_parser
-
 from tests.node.conftest import ctl
 
 PACKAGE = Path(__file__).resolve().parents[2] / "dolphin_nautilus"
@@ -44,8 +43,13 @@ def emitted_codes() -> dict[str, str]:
         if any(part in NOT_OURS for part in rel.parts):
             continue
         tree = ast.parse(path.read_text(), str(rel))
-        constants = {t.id: _text(n.value) for n in ast.walk(tree) if isinstance(n, ast.Assign)
-                     for t in n.targets if isinstance(t, ast.Name) and t.id.endswith("_CODE")}
+        constants = {
+            t.id: _text(n.value)
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Assign)
+            for t in n.targets
+            if isinstance(t, ast.Name) and t.id.endswith("_CODE")
+        }
         for node in ast.walk(tree):
             hits: list[str | None] = []
             if isinstance(node, ast.Attribute) and _name(node.value) == "Code":
@@ -55,8 +59,11 @@ def emitted_codes() -> dict[str, str]:
                 if _name(node.func) in CODE_TAKING_CALLS:
                     hits += [_text(a) for a in node.args]
             elif isinstance(node, ast.Dict):
-                hits += [_text(v) for k, v in zip(node.keys, node.values)
-                         if isinstance(k, ast.Constant) and k.value == "code"]
+                hits += [
+                    _text(v)
+                    for k, v in zip(node.keys, node.values)
+                    if isinstance(k, ast.Constant) and k.value == "code"
+                ]
             elif isinstance(node, ast.Subscript) and _name(node.value) == "diagnostics":
                 hits.append(_text(node.slice))
             elif isinstance(node, ast.Assign) and any(_name(t).endswith("_CODE") for t in node.targets):
@@ -69,9 +76,19 @@ def emitted_codes() -> dict[str, str]:
 def test_the_scan_finds_the_codes_it_must():
     codes = emitted_codes()
     # One of each way of emitting, so a scanner that stops matching something fails here, not silently.
-    for code in ("EXIT_ORDER_REJECTED", "RESTORE_VENUE_UNCLAIMED", "RESTORE_REJECTED", "RESTORE_TIMEOUT",
-                 "JOURNAL_QUARANTINE", "NOT_TRADING", "NODE_FAILED", "SIGNAL_UNKNOWN_INSTRUMENT",
-                 "SIMULATED_EXIT_REJECTS", "RESTART_LOOP", "VENUE_UNAVAILABLE"):
+    for code in (
+        "EXIT_ORDER_REJECTED",
+        "RESTORE_VENUE_UNCLAIMED",
+        "RESTORE_REJECTED",
+        "RESTORE_TIMEOUT",
+        "JOURNAL_QUARANTINE",
+        "NOT_TRADING",
+        "NODE_FAILED",
+        "SIGNAL_UNKNOWN_INSTRUMENT",
+        "SIMULATED_EXIT_REJECTS",
+        "RESTART_LOOP",
+        "VENUE_UNAVAILABLE",
+    ):
         assert code in codes, code
 
 

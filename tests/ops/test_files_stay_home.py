@@ -24,12 +24,27 @@ def loose_modes(root: Path) -> list[str]:
 
 def test_a_backtest_run_creates_its_stores_logs_wal_and_reports_owner_only(tmp_path):
     config = tmp_path / "bt.toml"
-    config.write_text(f'extends = "{CONFIGS / "backtest.toml"}"\n[node]\noutput_dir = "{tmp_path / "runs"}"\n'
-                      "[backtest]\nprogress = false\n")
+    config.write_text(
+        f'extends = "{CONFIGS / "backtest.toml"}"\n[node]\noutput_dir = "{tmp_path / "runs"}"\n'
+        "[backtest]\nprogress = false\n"
+    )
     previous = os.umask(0o022)  # the usual shell default: without the node's own mask, files come out 0644
     try:
-        done = subprocess.run([sys.executable, "-m", "dolphin_nautilus.launch.backtest", "--config", str(config),
-                               "--until", "2026-09-01T04:00", "--keep-store"], capture_output=True, text=True, timeout=240)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "dolphin_nautilus.launch.backtest",
+                "--config",
+                str(config),
+                "--until",
+                "2026-09-01T04:00",
+                "--keep-store",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
     finally:
         os.umask(previous)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -19,8 +19,13 @@ from tests.ops.test_venue_commands import place
 def test_node_adopts_an_unclaimed_position_loudly_and_keeps_its_files_owner_only(bingx_emulator_factory, tmp_path):
     emulator = bingx_emulator_factory(api_key=API_KEY, api_secret=API_SECRET, symbols=["BTC-USDT"])
     place(emulator, "BTC-USDT", "BUY", "0.01", "other-node-1")  # another deployment's position on our account
-    config = write_config(tmp_path / "node.toml", namespace="adopt", state_dir=tmp_path / "var",
-                          rest_url=emulator.rest_url, ws_url=emulator.ws_market_url)
+    config = write_config(
+        tmp_path / "node.toml",
+        namespace="adopt",
+        state_dir=tmp_path / "var",
+        rest_url=emulator.rest_url,
+        ws_url=emulator.ws_market_url,
+    )
     state_dir = tmp_path / "var" / "adopt"
     previous = os.umask(0o022)
     try:
@@ -42,9 +47,12 @@ def test_node_adopts_an_unclaimed_position_loudly_and_keeps_its_files_owner_only
     [adopted] = [e for e in lines if e.get("code") == "RESTORE_VENUE_UNCLAIMED"]
     assert adopted["level"] == "WARNING" and adopted["instrument_id"] == "BTC-USDT-PERP.BINGX"
     text = json.loads(report.stdout)["text"]
-    assert text.splitlines()[0].startswith("RESTORE FLAT + VENUE POSITIONS NOBODY CLAIMED: WARNING "
-                                           "RESTORE_VENUE_UNCLAIMED: 1 unclaimed venue position(s) taken over")
+    assert text.splitlines()[0].startswith(
+        "RESTORE FLAT + VENUE POSITIONS NOBODY CLAIMED: WARNING "
+        "RESTORE_VENUE_UNCLAIMED: 1 unclaimed venue position(s) taken over"
+    )
     held = json.loads(report.stdout)["report"]["slots"]
     assert [(s["instrument_id"], Decimal(s["quantity"]), s["source"]) for s in held] == [
-        ("BTC-USDT-PERP.BINGX", Decimal("0.01"), "venue")]
+        ("BTC-USDT-PERP.BINGX", Decimal("0.01"), "venue")
+    ]
     assert loose_modes(state_dir) == []

@@ -7,20 +7,36 @@ import os
 from decimal import Decimal
 
 from dolphin_nautilus.bingx_emulator.engine import OrderRequest
-from dolphin_nautilus.state.node_files import FLATTEN_REQUEST_FILE, STATUS_FILE, write_json
 from dolphin_nautilus.ops.cli import EXIT_ATTENTION, EXIT_OK
 from dolphin_nautilus.state.local import LocalStateStore
-
+from dolphin_nautilus.state.node_files import FLATTEN_REQUEST_FILE, STATUS_FILE, write_json
 from tests.node.conftest import API_KEY, API_SECRET, ctl
 
 BTC, ETH = "BTC-USDT-PERP.BINGX", "ETH-USDT-PERP.BINGX"
 
 
-def place(emulator, symbol: str, side: str, qty: str, client_order_id: str, *, limit: Decimal | None = None,
-          reduce_only: bool = False) -> None:
-    request = OrderRequest(symbol=symbol, side=side, position_side="BOTH", type="LIMIT" if limit else "MARKET",
-                           quantity=Decimal(qty), price=limit, stop_price=None, time_in_force="GTC",
-                           reduce_only=reduce_only, client_order_id=client_order_id)
+def place(
+    emulator,
+    symbol: str,
+    side: str,
+    qty: str,
+    client_order_id: str,
+    *,
+    limit: Decimal | None = None,
+    reduce_only: bool = False,
+) -> None:
+    request = OrderRequest(
+        symbol=symbol,
+        side=side,
+        position_side="BOTH",
+        type="LIMIT" if limit else "MARKET",
+        quantity=Decimal(qty),
+        price=limit,
+        stop_price=None,
+        time_in_force="GTC",
+        reduce_only=reduce_only,
+        client_order_id=client_order_id,
+    )
     emulator.call(lambda engine: engine.place(request))
 
 
@@ -35,7 +51,7 @@ def setup_venue_and_book(bingx_emulator_factory, tmp_path):
 [node]
 environment = "vst"
 namespace = "blue"
-state_dir = "{tmp_path / 'var'}"
+state_dir = "{tmp_path / "var"}"
 [strategy]
 instruments = ["{BTC}", "{ETH}"]
 [bingx]
@@ -47,21 +63,31 @@ ws_market_url = "{emulator.ws_market_url}"
     eth = emulator.price("ETH-USDT")
     place(emulator, "ETH-USDT", "BUY", "0.1", "manual-2", limit=(eth * Decimal("0.5")).quantize(Decimal("0.01")))
     btc = emulator.price("BTC-USDT")
-    place(emulator, "BTC-USDT", "SELL", "0.01", "dblue-t1-x2", limit=(btc * 2).quantize(Decimal("0.1")),
-          reduce_only=True)
+    place(
+        emulator, "BTC-USDT", "SELL", "0.01", "dblue-t1-x2", limit=(btc * 2).quantize(Decimal("0.1")), reduce_only=True
+    )
     live = LocalStateStore(tmp_path / "var" / "blue" / "live_state", "blue")
     try:
         assert live.acquire_lease("test-writer", 30.0)
-        live.put("t1", {"trade_id": "t1", "instrument_id": BTC, "side": "LONG", "status": "OPEN",
-                        "quantity": "0.01", "entry_price": str(btc), "bars_held": 3})
+        live.put(
+            "t1",
+            {
+                "trade_id": "t1",
+                "instrument_id": BTC,
+                "side": "LONG",
+                "status": "OPEN",
+                "quantity": "0.01",
+                "entry_price": str(btc),
+                "bars_held": 3,
+            },
+        )
         live.release_lease("test-writer")
     finally:
         live.close()
     return emulator, config
 
 
-def test_positions_and_orders_put_venue_and_book_side_by_side_with_differences_marked(
-        bingx_emulator_factory, tmp_path):
+def test_positions_and_orders_put_venue_and_book_side_by_side_with_differences_marked(bingx_emulator_factory, tmp_path):
     emulator, config = setup_venue_and_book(bingx_emulator_factory, tmp_path)
 
     positions = ctl("positions", "--config", str(config), "--json")
@@ -106,7 +132,8 @@ def test_flatten_is_a_dry_run_first_then_closes_reduce_only_through_the_adapter(
 
 
 def test_flatten_with_a_running_node_writes_the_request_for_it_and_says_what_is_missing(
-        bingx_emulator_factory, tmp_path):
+    bingx_emulator_factory, tmp_path
+):
     emulator, config = setup_venue_and_book(bingx_emulator_factory, tmp_path)
     state_dir = tmp_path / "var" / "blue"
     write_json(state_dir / STATUS_FILE, {"node_id": "DOLPHINBLUE-001@h", "pid": os.getpid(), "trader_running": True})

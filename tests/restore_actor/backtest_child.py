@@ -1,6 +1,6 @@
 """Runs one backtest in its own process (chDB allows one data path per process) and prints a JSON summary.
 
-    python -m tests.restore_actor.backtest_child CONFIG STATE_DIR DATA RUN_DIR [--until NS] [--trade-from NS]
+python -m tests.restore_actor.backtest_child CONFIG STATE_DIR DATA RUN_DIR [--until NS] [--trade-from NS]
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import msgspec
 
-from dolphin_nautilus.launch.backtest_run import run_backtest
 from dolphin_nautilus.config import load_config
+from dolphin_nautilus.launch.backtest_run import run_backtest
 from dolphin_nautilus.node.stores import Stores
 
 
@@ -27,14 +27,22 @@ def main() -> int:
     args = parser.parse_args()
     config = load_config(args.config)
     if args.seed_incident:
-        config = msgspec.structs.replace(config, restore=msgspec.structs.replace(
-            config.restore, legacy_database=LEGACY_DB))
+        config = msgspec.structs.replace(
+            config, restore=msgspec.structs.replace(config.restore, legacy_database=LEGACY_DB)
+        )
     stores = Stores(config, Path(args.state_dir), mode="inline")  # one process: legacy seeding needs the client
     try:
         if args.seed_incident:
             seed_incident(stores, Path(args.state_dir))
-        run = run_backtest(config, data=args.data, run_dir=Path(args.run_dir), stores=stores,
-                           until_ns=args.until, trade_from_ns=args.trade_from, log=lambda _: None)
+        run = run_backtest(
+            config,
+            data=args.data,
+            run_dir=Path(args.run_dir),
+            stores=stores,
+            until_ns=args.until,
+            trade_from_ns=args.trade_from,
+            log=lambda _: None,
+        )
         stores.journal.flush(60)
         opened = {}
         for fact in run.tally.trades:
@@ -42,15 +50,32 @@ def main() -> int:
         out = {
             "trades": [_struct(t) for t in run.tally.trades],
             "legs": [_struct(leg) for leg in run.tally.legs],
-            "open_slots": [{"trade_id": s.trade_id, "instrument_id": s.spec.instrument_id, "opened_ts": s.opened_ts,
-                            "side": s.side.value, "quantity": str(s.ledger.remaining), "bars_held": s.bars_held}
-                           for s in run.strategy.book.open_slots()],
+            "open_slots": [
+                {
+                    "trade_id": s.trade_id,
+                    "instrument_id": s.spec.instrument_id,
+                    "opened_ts": s.opened_ts,
+                    "side": s.side.value,
+                    "quantity": str(s.ledger.remaining),
+                    "bars_held": s.bars_held,
+                }
+                for s in run.strategy.book.open_slots()
+            ],
             "entries_blocked": run.strategy.book.entries_blocked,
-            "anomalies": [{"code": a["code"], "severity": a["severity"], "trade_id": a["trade_id"],
-                           "origin": a["origin"], "message": a["message"]}
-                          for a in stores.clickhouse.recent_anomalies(1000)],
-            "position_state_latest": [{"trade_id": r["trade_id"], "status": r["status"], "seq": r["seq"]}
-                                      for r in stores.clickhouse.latest_position_states()],
+            "anomalies": [
+                {
+                    "code": a["code"],
+                    "severity": a["severity"],
+                    "trade_id": a["trade_id"],
+                    "origin": a["origin"],
+                    "message": a["message"],
+                }
+                for a in stores.clickhouse.recent_anomalies(1000)
+            ],
+            "position_state_latest": [
+                {"trade_id": r["trade_id"], "status": r["status"], "seq": r["seq"]}
+                for r in stores.clickhouse.latest_position_states()
+            ],
         }
     finally:
         stores.close()

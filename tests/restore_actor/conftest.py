@@ -48,9 +48,20 @@ def bt_files(tmp_path_factory) -> tuple[Path, Path]:
 
 def start_backtest(config: Path, data: Path, state_dir: Path, run_dir: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.restore_actor.backtest_child", str(config), str(state_dir), str(data),
-         str(run_dir), *extra],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)},
+        [
+            sys.executable,
+            "-m",
+            "tests.restore_actor.backtest_child",
+            str(config),
+            str(state_dir),
+            str(data),
+            str(run_dir),
+            *extra,
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
     )
 
 

@@ -26,14 +26,28 @@ def trades_key(runs: list[dict]) -> list[tuple]:
     # Trade ids differ after a restart (the book's trade counter restarts), so trades compare by content.
     # Entry quantity is left out: position_state does not carry it, so a restored trade reports its
     # remaining size as its quantity.
-    return sorted((t["instrument_id"], t["opened_ts"], t["side"], t["exit_reason"], t["bars_held"], t["legs"])
-                  for run in runs for t in run["trades"])
+    return sorted(
+        (t["instrument_id"], t["opened_ts"], t["side"], t["exit_reason"], t["bars_held"], t["legs"])
+        for run in runs
+        for t in run["trades"]
+    )
 
 
 def legs_key(runs: list[dict]) -> list[tuple]:
     opened = _opened(runs)
-    return sorted((opened[leg["trade_id"]], leg["leg_no"], leg["reason"], leg["quantity"], leg["price"],
-                   leg["remaining_quantity"], leg["is_final"]) for run in runs for leg in run["legs"])
+    return sorted(
+        (
+            opened[leg["trade_id"]],
+            leg["leg_no"],
+            leg["reason"],
+            leg["quantity"],
+            leg["price"],
+            leg["remaining_quantity"],
+            leg["is_final"],
+        )
+        for run in runs
+        for leg in run["legs"]
+    )
 
 
 def test_split_run_restarted_from_the_same_stores_matches_the_unbroken_run(bt_files, tmp_path):
@@ -51,8 +65,9 @@ def test_split_run_restarted_from_the_same_stores_matches_the_unbroken_run(bt_fi
     assert len(a["trades"]) > 10
     assert trades_key([b1, b2]) == trades_key([a])
     assert legs_key([b1, b2]) == legs_key([a])
-    assert [(s["instrument_id"], s["opened_ts"], s["side"], s["quantity"], s["bars_held"]) for s in b2["open_slots"]] \
-        == [(s["instrument_id"], s["opened_ts"], s["side"], s["quantity"], s["bars_held"]) for s in a["open_slots"]]
+    assert [
+        (s["instrument_id"], s["opened_ts"], s["side"], s["quantity"], s["bars_held"]) for s in b2["open_slots"]
+    ] == [(s["instrument_id"], s["opened_ts"], s["side"], s["quantity"], s["bars_held"]) for s in a["open_slots"]]
 
 
 def test_seed_incident_legacy_zero_size_atom_leg_is_rejected_and_the_strategy_trades(bt_files, tmp_path):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from dolphin_nautilus.backtest.catalogue import BINGX_SPECS
-from dolphin_nautilus.restore.plan import build_plan, decide_with_dust, fallback_plan
 from dolphin_nautilus.restore.candidates import parse_live_entries, parse_position_state_rows
+from dolphin_nautilus.restore.decide import decide_with_dust
+from dolphin_nautilus.restore.plan import build_plan, fallback_plan
 
 BTC, ETH = "BTC-USDT-PERP.BINGX", "ETH-USDT-PERP.BINGX"
 SPECS = {BTC: BINGX_SPECS[BTC], ETH: BINGX_SPECS[ETH]}
@@ -14,14 +15,30 @@ NOW = 10**18
 
 
 def row(trade_id, iid=BTC, status="OPEN", qty="0.01", px="60000", seq=3, ts=1_000, side="LONG"):
-    return {"trade_id": trade_id, "instrument_id": iid, "side": side, "status": status, "quantity": qty,
-            "notional": str(Decimal(qty) * Decimal(px)), "entry_price": px, "bars_held": 4, "realized_pnl": "0",
-            "fees": "0.1", "legs": 0, "seq": seq, "ts": ts, "opened_ts": 500, "order_seq": 2}
+    return {
+        "trade_id": trade_id,
+        "instrument_id": iid,
+        "side": side,
+        "status": status,
+        "quantity": qty,
+        "notional": str(Decimal(qty) * Decimal(px)),
+        "entry_price": px,
+        "bars_held": 4,
+        "realized_pnl": "0",
+        "fees": "0.1",
+        "legs": 0,
+        "seq": seq,
+        "ts": ts,
+        "opened_ts": 500,
+        "order_seq": 2,
+    }
 
 
 def plan_for(live_rows, ch_rows, venue=None, unclaimed="adopt"):
-    batches = [parse_live_entries({r["trade_id"]: r for r in live_rows}, "live_state"),
-               parse_position_state_rows(ch_rows)]
+    batches = [
+        parse_live_entries({r["trade_id"]: r for r in live_rows}, "live_state"),
+        parse_position_state_rows(ch_rows),
+    ]
     decision = decide_with_dust(batches, SPECS, 250, NOW)
     return build_plan(batches, decision, venue, namespace="t", specs=SPECS, unclaimed=unclaimed, now_ns=NOW)
 
@@ -44,8 +61,11 @@ def test_clickhouse_closed_supersedes_a_stale_live_open_which_is_tombstoned():
 
 
 def test_venue_same_side_adopts_venue_quantity_flat_venue_tombstones():
-    plan = plan_for([row("b", qty="0.01"), row("e", iid=ETH, qty="1", px="3000")], [],
-                    venue={BTC: (Decimal("0.004"), Decimal("61000"))})
+    plan = plan_for(
+        [row("b", qty="0.01"), row("e", iid=ETH, qty="1", px="3000")],
+        [],
+        venue={BTC: (Decimal("0.004"), Decimal("61000"))},
+    )
     [btc] = plan.slots
     assert (btc.trade_id, btc.quantity, btc.entry_price) == ("b", Decimal("0.004"), Decimal("60000"))
     assert [t.trade_id for t in plan.tombstones] == ["e"]  # the venue is flat on ETH

@@ -7,12 +7,13 @@ test that asks for the cluster starts them again (a JVM start each, so the fault
 from __future__ import annotations
 
 import time
+
 import pytest
 
 from dolphin_nautilus.backtest.catalogue import BINGX_SPECS
+from dolphin_nautilus.restore.candidates import SourceBatch, parse_live_entries, parse_position_state_rows
 from dolphin_nautilus.restore.decide import decide_with_dust
 from dolphin_nautilus.restore.plan import LIVE_SOURCE
-from dolphin_nautilus.restore.candidates import SourceBatch, parse_live_entries, parse_position_state_rows
 from dolphin_nautilus.state import HazelcastStateStore, StateUnavailable
 from tests.state.conftest import hazelcast_config
 
@@ -21,9 +22,23 @@ SPECS = {BTC: BINGX_SPECS[BTC], ETH: BINGX_SPECS[ETH]}
 
 
 def slot(trade_id: str, instrument_id: str, seq: int) -> dict:
-    return {"trade_id": trade_id, "instrument_id": instrument_id, "side": "LONG", "status": "OPEN", "quantity": "0.01",
-            "notional": "600", "entry_price": "60000", "bars_held": 4, "realized_pnl": "0", "fees": "0.1",
-            "legs": 0, "seq": seq, "ts": 1_000 + seq, "opened_ts": 500, "order_seq": 2}
+    return {
+        "trade_id": trade_id,
+        "instrument_id": instrument_id,
+        "side": "LONG",
+        "status": "OPEN",
+        "quantity": "0.01",
+        "notional": "600",
+        "entry_price": "60000",
+        "bars_held": 4,
+        "realized_pnl": "0",
+        "fees": "0.1",
+        "legs": 0,
+        "seq": seq,
+        "ts": 1_000 + seq,
+        "opened_ts": 500,
+        "order_seq": 2,
+    }
 
 
 @pytest.fixture
@@ -70,17 +85,22 @@ def test_two_namespaces_on_one_cluster_never_touch_each_others_maps(hazelcast_cl
     blue.write_many({"t1": {"ns": "blue"}, "shared-id": {"ns": "blue"}})
     pink.write_many({"t9": {"ns": "pink"}, "shared-id": {"ns": "pink"}})
     blue.remove("t1")
-    assert hazelcast_cluster.map_names() == {"DOLPHIN_STATE_BLUE", "DOLPHIN_LEASE_BLUE",
-                                             "DOLPHIN_STATE_PINK", "DOLPHIN_LEASE_PINK"}
+    assert hazelcast_cluster.map_names() == {
+        "DOLPHIN_STATE_BLUE",
+        "DOLPHIN_LEASE_BLUE",
+        "DOLPHIN_STATE_PINK",
+        "DOLPHIN_LEASE_PINK",
+    }
     assert cluster_view(hazelcast_cluster, "DOLPHIN_STATE_BLUE") == {"shared-id": '{"ns":"blue"}'}
-    assert cluster_view(hazelcast_cluster, "DOLPHIN_STATE_PINK") == {"t9": '{"ns":"pink"}',
-                                                                     "shared-id": '{"ns":"pink"}'}
+    assert cluster_view(hazelcast_cluster, "DOLPHIN_STATE_PINK") == {
+        "t9": '{"ns":"pink"}',
+        "shared-id": '{"ns":"pink"}',
+    }
     assert blue.lease_holder() == "node-blue" and pink.lease_holder() == "node-pink"
     assert pink.entries() == {"t9": {"ns": "pink"}, "shared-id": {"ns": "pink"}}
 
 
-def test_all_members_killed_while_writing_pending_writes_return_in_order_and_one_writer(
-        hazelcast_cluster, open_store):
+def test_all_members_killed_while_writing_pending_writes_return_in_order_and_one_writer(hazelcast_cluster, open_store):
     store = open_store(hazelcast_cluster, op_timeout_s=1.0)
     assert store.acquire_lease("node-a", ttl_s=60)
     token = store.fencing_token

@@ -11,11 +11,25 @@ import pytest
 from dolphin_nautilus.restore import parse_live_entries
 from dolphin_nautilus.state import MalformedEntry, state_map_name
 
-GOOD = {"trade_id": "good", "instrument_id": "BTC-USDT-PERP.BINGX", "side": "LONG", "status": "OPEN",
-        "quantity": "0.01", "notional": "600", "entry_price": "60000", "bars_held": 2, "seq": 3,
-        "ts": 1_800_000_000_000_000_000}
-BAD_VALUES = {"torn": '{"trade_id": "torn", "quantity": ', "list": "[1, 2]", "number": "17", "empty": "",
-              "deep": "[" * 100_000 + "]" * 100_000}
+GOOD = {
+    "trade_id": "good",
+    "instrument_id": "BTC-USDT-PERP.BINGX",
+    "side": "LONG",
+    "status": "OPEN",
+    "quantity": "0.01",
+    "notional": "600",
+    "entry_price": "60000",
+    "bars_held": 2,
+    "seq": 3,
+    "ts": 1_800_000_000_000_000_000,
+}
+BAD_VALUES = {
+    "torn": '{"trade_id": "torn", "quantity": ',
+    "list": "[1, 2]",
+    "number": "17",
+    "empty": "",
+    "deep": "[" * 100_000 + "]" * 100_000,
+}
 
 
 def write_raw(store, kind, member_getter, raw: dict[str, str]) -> None:

@@ -96,10 +96,26 @@ def test_latest_seq_wins_and_older_snapshots_are_skipped(writer, store):
 
 
 def test_capital_updates_write_the_account_entry(writer, store):
-    writer.write_batch([capital("1000", 1), capital("1001.5", 2), FillFact(
-        ts=1, origin="kernel", venue_trade_id="v", client_order_id="c", venue_order_id="o", trade_id="T1",
-        instrument_id="i", side="BUY", quantity=Decimal(1), price=Decimal(1), fee=Decimal(0), liquidity="TAKER",
-    )])
+    writer.write_batch(
+        [
+            capital("1000", 1),
+            capital("1001.5", 2),
+            FillFact(
+                ts=1,
+                origin="kernel",
+                venue_trade_id="v",
+                client_order_id="c",
+                venue_order_id="o",
+                trade_id="T1",
+                instrument_id="i",
+                side="BUY",
+                quantity=Decimal(1),
+                price=Decimal(1),
+                fee=Decimal(0),
+                liquidity="TAKER",
+            ),
+        ]
+    )
     account = store.get(ACCOUNT_KEY)
     assert account["total"] == "1001.5" and account["currency"] == "USDT"
     assert slots(store) == {}

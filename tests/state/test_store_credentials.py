@@ -15,19 +15,23 @@ from dolphin_nautilus.config import (
     Secrets,
     StrategySection,
 )
+from dolphin_nautilus.node.stores import store_secrets, stores_spec
 from dolphin_nautilus.state import StateUnavailable
 from dolphin_nautilus.stores.owner import open_live_state
 from dolphin_nautilus.stores.spec import HazelcastStateSpec
 from dolphin_nautilus.stores.wire import ServiceSpec
-from dolphin_nautilus.node.stores import store_secrets, stores_spec
 from tests.state.conftest import hazelcast_config
 
 
 def cluster_config(member, username: str = "") -> Config:
-    return Config(node=NodeSection(environment="vst", namespace="cred"),
-                  strategy=StrategySection(instruments=["BTC-USDT-PERP.BINGX"]), clickhouse=ClickHouseSection(),
-                  hazelcast=HazelcastSection(backend="cluster", members=[member.address],
-                                             cluster_name=member.cluster_name, username=username))
+    return Config(
+        node=NodeSection(environment="vst", namespace="cred"),
+        strategy=StrategySection(instruments=["BTC-USDT-PERP.BINGX"]),
+        clickhouse=ClickHouseSection(),
+        hazelcast=HazelcastSection(
+            backend="cluster", members=[member.address], cluster_name=member.cluster_name, username=username
+        ),
+    )
 
 
 def test_the_hazelcast_credentials_from_the_environment_reach_the_member(hazelcast_member, tmp_path):
@@ -38,8 +42,9 @@ def test_the_hazelcast_credentials_from_the_environment_reach_the_member(hazelca
     secrets = Secrets.from_env({"DOLPHIN_HAZELCAST_PASSWORD": "hz-secret", "DOLPHIN_CLICKHOUSE_PASSWORD": "ch-secret"})
     spec = stores_spec(cluster_config(hazelcast_member, username="dolphin"), tmp_path)
     assert isinstance(spec.live_state, HazelcastStateSpec) and spec.live_state.username == "dolphin"
-    spec = msgspec.structs.replace(spec, live_state=HazelcastStateSpec(config=hazelcast_config(hazelcast_member),
-                                                                      username="dolphin"))
+    spec = msgspec.structs.replace(
+        spec, live_state=HazelcastStateSpec(config=hazelcast_config(hazelcast_member), username="dolphin")
+    )
     with pytest.raises(StateUnavailable) as refused:
         open_live_state(spec, store_secrets(secrets)).close()
     assert "hz-secret" not in str(refused.value)
@@ -57,10 +62,13 @@ def test_no_credentials_means_none_are_sent(hazelcast_member, tmp_path):
 
 
 def test_secrets_never_show_in_a_repr_of_what_crosses_to_the_store_service(tmp_path):
-    config = Config(node=NodeSection(environment="backtest", namespace="cred"),
-                    strategy=StrategySection(instruments=["BTC-USDT-PERP.BINGX"]))
-    secrets = store_secrets(Secrets.from_env({"DOLPHIN_HAZELCAST_PASSWORD": "hz-secret",
-                                              "DOLPHIN_CLICKHOUSE_PASSWORD": "ch-secret"}))
+    config = Config(
+        node=NodeSection(environment="backtest", namespace="cred"),
+        strategy=StrategySection(instruments=["BTC-USDT-PERP.BINGX"]),
+    )
+    secrets = store_secrets(
+        Secrets.from_env({"DOLPHIN_HAZELCAST_PASSWORD": "hz-secret", "DOLPHIN_CLICKHOUSE_PASSWORD": "ch-secret"})
+    )
     spec = ServiceSpec(stores=stores_spec(config, Path(tmp_path)), secrets=secrets, node_id="n")
     for text in (repr(secrets), repr(spec)):
         assert "hz-secret" not in text and "ch-secret" not in text

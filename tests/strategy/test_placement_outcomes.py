@@ -24,8 +24,9 @@ def entered_book():
 
 def test_definitive_reject_with_venue_code_sends_the_entry_back_to_idle():
     book, coid = entered_book()
-    decision = hand_to_book(book, PlacementRejected(client_order_id=coid, message="101204 margin", ts=2,
-                                                    venue_code=101204))
+    decision = hand_to_book(
+        book, PlacementRejected(client_order_id=coid, message="101204 margin", ts=2, venue_code=101204)
+    )
     assert decision.outcome.code is Code.ORDER_REJECTED
     assert book.slot(BTC) is None or book.slot(BTC).state is SlotState.IDLE
 
@@ -38,8 +39,10 @@ def test_rate_limited_carries_its_retry_after_to_the_book():
 
 def test_unknown_then_resolved_not_placed_frees_the_slot():
     book, coid = entered_book()
-    assert hand_to_book(book, PlacementUnknown(client_order_id=coid, message="HTTP 504", ts=2)).outcome.code \
+    assert (
+        hand_to_book(book, PlacementUnknown(client_order_id=coid, message="HTTP 504", ts=2)).outcome.code
         is Code.UNKNOWN_ORDER_OUTCOME
+    )
     assert book._orders[coid].status is OrderStatus.UNKNOWN  # noqa: SLF001 - the record the contract moves
     hand_to_book(book, PlacementResolved(client_order_id=coid, placed=False, ts=3))
     assert book._orders[coid].status is OrderStatus.NOT_FOUND  # noqa: SLF001

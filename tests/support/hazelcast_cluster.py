@@ -29,13 +29,27 @@ REPO_ROOT = SUPPORT_DIR.parents[2]
 MEMBER_JAR = REPO_ROOT / ".cache" / "hazelcast" / f"hazelcast-{HAZELCAST_VERSION}.jar"
 MEMBER_CONFIG = SUPPORT_DIR / "member.xml"
 # A small heap and a quick-starting JIT: members hold a handful of entries, and JVM start-up dominates.
-JVM_OPTIONS = ["-Xms64m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
-               "-Djava.net.preferIPv4Stack=true",
-               # The access Hazelcast asks for on Java 9+ (its start-up warning lists exactly these).
-               "--add-modules", "java.se", "--add-exports", "java.base/jdk.internal.ref=ALL-UNNAMED",
-               "--add-opens", "java.base/java.lang=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
-               "--add-opens", "java.management/sun.management=ALL-UNNAMED",
-               "--add-opens", "jdk.management/com.sun.management.internal=ALL-UNNAMED"]
+JVM_OPTIONS = [
+    "-Xms64m",
+    "-Xmx256m",
+    "-XX:+UseSerialGC",
+    "-XX:TieredStopAtLevel=1",
+    "-Xshare:auto",
+    "-Djava.net.preferIPv4Stack=true",
+    # The access Hazelcast asks for on Java 9+ (its start-up warning lists exactly these).
+    "--add-modules",
+    "java.se",
+    "--add-exports",
+    "java.base/jdk.internal.ref=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/java.lang=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/sun.nio.ch=ALL-UNNAMED",
+    "--add-opens",
+    "java.management/sun.management=ALL-UNNAMED",
+    "--add-opens",
+    "jdk.management/com.sun.management.internal=ALL-UNNAMED",
+]
 
 
 _PR_SET_PDEATHSIG = 1
@@ -57,12 +71,15 @@ def pinned_sha256() -> str:
 def member_jar() -> Path:
     """The fetched member jar, refused unless it matches the SHA-256 pinned in the repository."""
     if not MEMBER_JAR.is_file():
-        raise MemberUnavailable(f"{MEMBER_JAR} is missing: run `./dev setup` (it fetches "
-                                f"com.hazelcast:hazelcast:{HAZELCAST_VERSION} through Maven)")
+        raise MemberUnavailable(
+            f"{MEMBER_JAR} is missing: run `./dev setup` (it fetches "
+            f"com.hazelcast:hazelcast:{HAZELCAST_VERSION} through Maven)"
+        )
     digest = hashlib.sha256(MEMBER_JAR.read_bytes()).hexdigest()
     if digest != pinned_sha256():
-        raise MemberUnavailable(f"{MEMBER_JAR} has SHA-256 {digest}, not the pinned {pinned_sha256()}; "
-                                "delete it and run `./dev setup`")
+        raise MemberUnavailable(
+            f"{MEMBER_JAR} has SHA-256 {digest}, not the pinned {pinned_sha256()}; delete it and run `./dev setup`"
+        )
     return MEMBER_JAR
 
 
@@ -72,8 +89,9 @@ def java_binary() -> str:
     for candidate in (os.environ.get("DOLPHIN_JAVA"), home and f"{home}/bin/java", shutil.which("java")):
         if candidate and os.access(candidate, os.X_OK) and java_major(candidate) >= 17:
             return candidate
-    raise MemberUnavailable("no Java 17+ found (DOLPHIN_JAVA, JAVA_HOME, PATH); on Debian: "
-                            "apt-get install openjdk-17-jre-headless maven")
+    raise MemberUnavailable(
+        "no Java 17+ found (DOLPHIN_JAVA, JAVA_HOME, PATH); on Debian: apt-get install openjdk-17-jre-headless maven"
+    )
 
 
 def java_major(java: str) -> int:
@@ -116,16 +134,29 @@ class MemberProcess:
         if self.running:
             raise RuntimeError(f"member {self.address} is already running")
         self._log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
-        command = [self.java, *JVM_OPTIONS, f"-Dhazelcast.config={MEMBER_CONFIG}",
-                   f"-Ddolphin.cluster.name={self.cluster_name}", f"-Ddolphin.member.port={self.port}",
-                   f"-Ddolphin.cluster.members={self.member_list}",
-                   # SIGTERM = graceful shutdown (partitions handed over first); SIGKILL is the crash.
-                   "-Dhazelcast.shutdownhook.policy=GRACEFUL",
-                   "-cp", str(self.jar), "com.hazelcast.core.server.HazelcastMemberStarter"]
+        command = [
+            self.java,
+            *JVM_OPTIONS,
+            f"-Dhazelcast.config={MEMBER_CONFIG}",
+            f"-Ddolphin.cluster.name={self.cluster_name}",
+            f"-Ddolphin.member.port={self.port}",
+            f"-Ddolphin.cluster.members={self.member_list}",
+            # SIGTERM = graceful shutdown (partitions handed over first); SIGKILL is the crash.
+            "-Dhazelcast.shutdownhook.policy=GRACEFUL",
+            "-cp",
+            str(self.jar),
+            "com.hazelcast.core.server.HazelcastMemberStarter",
+        ]
         with self.log_file.open("ab") as log:
             # Own session: a Ctrl-C to pytest does not hit the member first, and we reap it ourselves.
-            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True, preexec_fn=_die_with_parent)
+            self.proc = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
         return self
 
     def wait_started(self, timeout_s: float = 90.0) -> None:
@@ -135,11 +166,13 @@ class MemberProcess:
             if needle in self._log_since_start():
                 return
             if not self.running:
-                raise MemberUnavailable(f"member {self.address} exited with {self.proc.returncode}:\n"
-                                        f"{self._log_since_start()[-3000:]}")
+                raise MemberUnavailable(
+                    f"member {self.address} exited with {self.proc.returncode}:\n{self._log_since_start()[-3000:]}"
+                )
             time.sleep(0.05)
-        raise MemberUnavailable(f"member {self.address} not started within {timeout_s}s:\n"
-                                f"{self._log_since_start()[-3000:]}")
+        raise MemberUnavailable(
+            f"member {self.address} not started within {timeout_s}s:\n{self._log_since_start()[-3000:]}"
+        )
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Graceful shutdown (SIGTERM); SIGKILL if it does not exit in time."""
@@ -179,8 +212,12 @@ class HazelcastCluster:
         ports = free_ports(size)
         member_list = ",".join(f"127.0.0.1:{p}" for p in ports)
         log_dir.mkdir(parents=True, exist_ok=True)
-        self.members = [MemberProcess(java=java, jar=jar, cluster_name=self.cluster_name, port=p,
-                                      member_list=member_list, log_dir=log_dir) for p in ports]
+        self.members = [
+            MemberProcess(
+                java=java, jar=jar, cluster_name=self.cluster_name, port=p, member_list=member_list, log_dir=log_dir
+            )
+            for p in ports
+        ]
         self._admin: hazelcast.HazelcastClient | None = None
         self._admin_lock = threading.Lock()
 
@@ -247,8 +284,14 @@ class HazelcastCluster:
 
     def client(self, **settings) -> hazelcast.HazelcastClient:
         """A new client of this cluster, with short retry back-offs; the caller shuts it down."""
-        options = dict(cluster_members=self.addresses, cluster_name=self.cluster_name, cluster_connect_timeout=30,
-                       invocation_timeout=10, retry_initial_backoff=0.05, retry_max_backoff=0.5)
+        options = dict(
+            cluster_members=self.addresses,
+            cluster_name=self.cluster_name,
+            cluster_connect_timeout=30,
+            invocation_timeout=10,
+            retry_initial_backoff=0.05,
+            retry_max_backoff=0.5,
+        )
         options.update(settings)
         return hazelcast.HazelcastClient(**options)
 

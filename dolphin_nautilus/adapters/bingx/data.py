@@ -61,8 +61,14 @@ class BingXDataClient(LiveMarketDataClient):
         on_disconnect: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(
-            loop=loop, client_id=ClientId(name or BINGX), venue=Venue(BINGX), msgbus=msgbus, cache=cache,
-            clock=clock, instrument_provider=instrument_provider, config=config,
+            loop=loop,
+            client_id=ClientId(name or BINGX),
+            venue=Venue(BINGX),
+            msgbus=msgbus,
+            cache=cache,
+            clock=clock,
+            instrument_provider=instrument_provider,
+            config=config,
         )
         self._http = client
         self._on_disconnect = on_disconnect  # releases the shared HTTP client (factories)
@@ -131,8 +137,9 @@ class BingXDataClient(LiveMarketDataClient):
         start_ms = int(request.start.timestamp() * 1000) if request.start is not None else None
         end_ms = int(request.end.timestamp() * 1000) if request.end is not None else None
         limit = min(request.limit or KLINE_MAX_LIMIT, KLINE_MAX_LIMIT)
-        klines = await self._market.klines(to_venue_symbol(str(bar_type.instrument_id)), interval,
-                                           start_ms=start_ms, end_ms=end_ms, limit=limit)
+        klines = await self._market.klines(
+            to_venue_symbol(str(bar_type.instrument_id)), interval, start_ms=start_ms, end_ms=end_ms, limit=limit
+        )
         now_ms = self._clock.timestamp_ns() // 1_000_000
         step = interval_ms(interval)
         # The newest kline is usually the running candle: only closed candles are bars.
@@ -153,8 +160,13 @@ class BingXDataClient(LiveMarketDataClient):
             self._dispatch(update)
         except Exception as exc:  # a bad payload is counted and logged; the stream goes on
             self.bad_payloads += 1
-            log_event(log, logging.WARNING, "bad_market_payload", f"bad BingX market payload on {update.data_type}: "
-                      f"{type(exc).__name__}: {exc}", code=Code.VENUE_STREAM_FAULT)
+            log_event(
+                log,
+                logging.WARNING,
+                "bad_market_payload",
+                f"bad BingX market payload on {update.data_type}: {type(exc).__name__}: {exc}",
+                code=Code.VENUE_STREAM_FAULT,
+            )
 
     def _dispatch(self, update: MarketUpdate) -> None:
         kind = update.data_type.split("@", 1)[1] if "@" in update.data_type else ""

@@ -36,7 +36,15 @@ from nautilus_trader.execution.messages import (
 from nautilus_trader.execution.reports import FillReport, OrderStatusReport, PositionStatusReport
 from nautilus_trader.live.execution_client import LiveExecutionClient
 from nautilus_trader.model.enums import AccountType, LiquiditySide, OmsType, OrderSide, OrderType, TimeInForce
-from nautilus_trader.model.identifiers import AccountId, ClientId, ClientOrderId, InstrumentId, TradeId, Venue, VenueOrderId
+from nautilus_trader.model.identifiers import (
+    AccountId,
+    ClientId,
+    ClientOrderId,
+    InstrumentId,
+    TradeId,
+    Venue,
+    VenueOrderId,
+)
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import Money
 from nautilus_trader.model.orders import Order
@@ -57,10 +65,10 @@ from dolphin_nautilus.adapters.bingx.http.client import BingXHttpClient
 from dolphin_nautilus.adapters.bingx.http.trade import BingXTradeHttpAPI
 from dolphin_nautilus.adapters.bingx.http.user_stream import BingXUserStreamHttpAPI
 from dolphin_nautilus.adapters.bingx.order_flow import (
+    FillDeduper,
     NotPlaced,
     NotPlacedKind,
     PlacedAtVenue,
-    FillDeduper,
     RecoveryPolicy,
     place_with_recovery,
     venue_reason,
@@ -95,7 +103,6 @@ from dolphin_nautilus.contracts.venue import (
     VenuePositionsVerdict,
     encode_venue_verdict,
 )
-
 from dolphin_nautilus.domain.diagnostics import Code
 from dolphin_nautilus.logs import log_event, node_logger
 
@@ -103,8 +110,11 @@ log = node_logger("bingx.exec")  # fault lines go to the node's JSON log with th
 
 _NS_PER_MS = 1_000_000
 _DUAL_PATH = "/openApi/swap/v1/positionSide/dual"
-_TIF = {TimeInForce.GTC: BingXTimeInForce.GTC, TimeInForce.IOC: BingXTimeInForce.IOC,
-        TimeInForce.FOK: BingXTimeInForce.FOK}
+_TIF = {
+    TimeInForce.GTC: BingXTimeInForce.GTC,
+    TimeInForce.IOC: BingXTimeInForce.IOC,
+    TimeInForce.FOK: BingXTimeInForce.FOK,
+}
 
 
 class BingXExecutionClient(LiveExecutionClient):
@@ -122,9 +132,17 @@ class BingXExecutionClient(LiveExecutionClient):
     ) -> None:
         client_id = ClientId(name or BINGX)
         super().__init__(
-            loop=loop, client_id=client_id, venue=Venue(BINGX), oms_type=OmsType.NETTING,
-            account_type=AccountType.MARGIN, base_currency=None, instrument_provider=instrument_provider,
-            msgbus=msgbus, cache=cache, clock=clock, config=config,
+            loop=loop,
+            client_id=client_id,
+            venue=Venue(BINGX),
+            oms_type=OmsType.NETTING,
+            account_type=AccountType.MARGIN,
+            base_currency=None,
+            instrument_provider=instrument_provider,
+            msgbus=msgbus,
+            cache=cache,
+            clock=clock,
+            config=config,
         )
         self._set_account_id(AccountId(f"{client_id.value}-001"))
         self._config = config
@@ -133,7 +151,9 @@ class BingXExecutionClient(LiveExecutionClient):
         self._trade = BingXTradeHttpAPI(client)
         self._account_api = BingXAccountHttpAPI(client)
         self._user_stream = BingXUserStreamClient(
-            BingXUserStreamHttpAPI(client), config.urls().ws_user, self._on_user_event,
+            BingXUserStreamHttpAPI(client),
+            config.urls().ws_user,
+            self._on_user_event,
         )
         self._policy = RecoveryPolicy(
             rate_limit_attempts=config.rate_limit_attempts,
@@ -186,8 +206,13 @@ class BingXExecutionClient(LiveExecutionClient):
     async def _ensure_one_way(self) -> None:
         mode = await self._account_api.position_mode(refresh=True)
         if mode is BingXPositionMode.HEDGE and self._config.switch_to_one_way:
-            log_event(log, logging.WARNING, "hedge_mode_switch", "BingX account is in hedge mode; switching it to "
-                      "one-way (bingx.switch_to_one_way = true)", code=Code.VENUE_HEDGE_MODE)
+            log_event(
+                log,
+                logging.WARNING,
+                "hedge_mode_switch",
+                "BingX account is in hedge mode; switching it to one-way (bingx.switch_to_one_way = true)",
+                code=Code.VENUE_HEDGE_MODE,
+            )
             await self._http.call("POST", _DUAL_PATH, {"dualSidePosition": "false"}, operation=Operation.WRITE)
         await self._account_api.ensure_one_way(refresh=True)  # raises BingXHedgeModeError: connect fails
 
@@ -195,8 +220,7 @@ class BingXExecutionClient(LiveExecutionClient):
         balances = balances_to_account(await self._account_api.balances())
         if not balances:
             raise RuntimeError("BingX returned no balance rows for the swap account")
-        self.generate_account_state(balances=balances, margins=[], reported=True,
-                                    ts_event=self._clock.timestamp_ns())
+        self.generate_account_state(balances=balances, margins=[], reported=True, ts_event=self._clock.timestamp_ns())
 
     def _request_balance_refresh(self) -> None:
         """ACCOUNT_UPDATE bursts (one per fill) coalesce into at most one REST balance read per interval."""
@@ -210,8 +234,13 @@ class BingXExecutionClient(LiveExecutionClient):
             try:
                 await self._refresh_account()
             except BingXError as exc:
-                log_event(log, logging.WARNING, "venue_read_failed", f"balance refresh failed: {exc}",
-                          code=Code.VENUE_READ_FAILED)
+                log_event(
+                    log,
+                    logging.WARNING,
+                    "venue_read_failed",
+                    f"balance refresh failed: {exc}",
+                    code=Code.VENUE_READ_FAILED,
+                )
             await asyncio.sleep(self._config.balance_refresh_min_interval_s)
 
     # ---- commands --------------------------------------------------------------------------------------
@@ -226,21 +255,34 @@ class BingXExecutionClient(LiveExecutionClient):
             return
         self._coids[params["client_order_id"]] = coid
         result = await place_with_recovery(
-            lambda: self._place(params), lambda: self._query_by_client_id(order.instrument_id, coid), self._policy,
-            on_unknown=lambda err: self._publish_outcome(PlacementUnknown(
-                client_order_id=coid.value, message=str(err), ts=self._clock.timestamp_ns())),
+            lambda: self._place(params),
+            lambda: self._query_by_client_id(order.instrument_id, coid),
+            self._policy,
+            on_unknown=lambda err: self._publish_outcome(
+                PlacementUnknown(client_order_id=coid.value, message=str(err), ts=self._clock.timestamp_ns())
+            ),
         )
         if isinstance(result, NotPlaced):
             if coid in self._accepted:  # the user stream saw it at the venue: it exists, whatever REST said
-                log_event(log, logging.ERROR, "reject_contradicted", f"{coid} reported rejected ({result.reason}) "
-                          "but the venue streamed it; kept", code=Code.STALE_STATE_RECONCILING)
+                log_event(
+                    log,
+                    logging.ERROR,
+                    "reject_contradicted",
+                    f"{coid} reported rejected ({result.reason}) but the venue streamed it; kept",
+                    code=Code.STALE_STATE_RECONCILING,
+                )
                 return
             self._not_placed(order, result)
             return
         if result.after_unknown:
-            self._publish_outcome(PlacementResolved(client_order_id=coid.value, placed=True,
-                                                    ts=self._clock.timestamp_ns(),
-                                                    venue_order_id=str(result.venue_order_id)))
+            self._publish_outcome(
+                PlacementResolved(
+                    client_order_id=coid.value,
+                    placed=True,
+                    ts=self._clock.timestamp_ns(),
+                    venue_order_id=str(result.venue_order_id),
+                )
+            )
         self._on_accepted(order, result)
 
     def _not_placed(self, order: Order, result: NotPlaced) -> None:
@@ -268,8 +310,11 @@ class BingXExecutionClient(LiveExecutionClient):
         }
         if order.order_type == OrderType.LIMIT:
             params["price"] = order.price.as_decimal()
-            params["time_in_force"] = BingXTimeInForce.POST_ONLY if order.is_post_only else _TIF.get(
-                order.time_in_force, BingXTimeInForce.GTC)
+            params["time_in_force"] = (
+                BingXTimeInForce.POST_ONLY
+                if order.is_post_only
+                else _TIF.get(order.time_in_force, BingXTimeInForce.GTC)
+            )
         if len(params["client_order_id"]) > 40:
             raise ValueError(f"client order id longer than 40 chars: {order.client_order_id}")
         return params
@@ -287,14 +332,20 @@ class BingXExecutionClient(LiveExecutionClient):
 
     def _reject(self, order: Order, reason: str) -> None:
         self._closed.add(order.client_order_id)
-        self.generate_order_rejected(order.strategy_id, order.instrument_id, order.client_order_id, reason,
-                                     self._clock.timestamp_ns())
+        self.generate_order_rejected(
+            order.strategy_id, order.instrument_id, order.client_order_id, reason, self._clock.timestamp_ns()
+        )
 
     async def _cancel_order(self, command: CancelOrder) -> None:
         order = self._cache.order(command.client_order_id)
         if order is None:
-            log_event(log, logging.ERROR, "cancel_unknown_order", f"cannot cancel {command.client_order_id}: "
-                      "not in cache", code=Code.UNKNOWN_CLIENT_ORDER)
+            log_event(
+                log,
+                logging.ERROR,
+                "cancel_unknown_order",
+                f"cannot cancel {command.client_order_id}: not in cache",
+                code=Code.UNKNOWN_CLIENT_ORDER,
+            )
             return
         symbol = to_venue_symbol(order.instrument_id.value)
         try:
@@ -303,8 +354,14 @@ class BingXExecutionClient(LiveExecutionClient):
             if exc.outcome is VenueOutcome.UNKNOWN_OUTCOME:  # e.g. 109201 cancel twice: look, do not resend
                 self.create_task(self._resync(order), log_msg=f"bingx_cancel_sync_{order.client_order_id}")
                 return
-            self.generate_order_cancel_rejected(order.strategy_id, order.instrument_id, order.client_order_id,
-                                                order.venue_order_id, venue_reason(exc), self._clock.timestamp_ns())
+            self.generate_order_cancel_rejected(
+                order.strategy_id,
+                order.instrument_id,
+                order.client_order_id,
+                order.venue_order_id,
+                venue_reason(exc),
+                self._clock.timestamp_ns(),
+            )
             return
         await self._sync_order(order, venue)
 
@@ -313,12 +370,18 @@ class BingXExecutionClient(LiveExecutionClient):
         try:
             result = await self._trade.cancel_all_orders(symbol)
         except BingXError as exc:
-            log_event(log, logging.ERROR, "cancel_all_failed", f"cancel all {symbol} failed: {exc}",
-                      code=Code.CANCEL_REJECTED)
+            log_event(
+                log, logging.ERROR, "cancel_all_failed", f"cancel all {symbol} failed: {exc}", code=Code.CANCEL_REJECTED
+            )
             for order in self._cache.orders_open(instrument_id=command.instrument_id):
-                self.generate_order_cancel_rejected(order.strategy_id, order.instrument_id, order.client_order_id,
-                                                    order.venue_order_id, venue_reason(exc),
-                                                    self._clock.timestamp_ns())
+                self.generate_order_cancel_rejected(
+                    order.strategy_id,
+                    order.instrument_id,
+                    order.client_order_id,
+                    order.venue_order_id,
+                    venue_reason(exc),
+                    self._clock.timestamp_ns(),
+                )
             return
         for venue in result.success or []:
             order = self._our_order(venue.client_order_id)
@@ -328,8 +391,13 @@ class BingXExecutionClient(LiveExecutionClient):
             order = self._our_order(failure.client_order_id)
             if order is not None:
                 self.generate_order_cancel_rejected(
-                    order.strategy_id, order.instrument_id, order.client_order_id, order.venue_order_id,
-                    f"{failure.error_code} {failure.error_message}", self._clock.timestamp_ns())
+                    order.strategy_id,
+                    order.instrument_id,
+                    order.client_order_id,
+                    order.venue_order_id,
+                    f"{failure.error_code} {failure.error_message}",
+                    self._clock.timestamp_ns(),
+                )
 
     async def _batch_cancel_orders(self, command: BatchCancelOrders) -> None:
         for cancel in command.cancels:
@@ -337,18 +405,28 @@ class BingXExecutionClient(LiveExecutionClient):
 
     async def _modify_order(self, command: ModifyOrder) -> None:
         order = self._cache.order(command.client_order_id)
-        self.generate_order_modify_rejected(command.strategy_id, command.instrument_id, command.client_order_id,
-                                            order.venue_order_id if order else None,
-                                            "ORDER_REJECTED: modify is not supported by this adapter",
-                                            self._clock.timestamp_ns())
+        self.generate_order_modify_rejected(
+            command.strategy_id,
+            command.instrument_id,
+            command.client_order_id,
+            order.venue_order_id if order else None,
+            "ORDER_REJECTED: modify is not supported by this adapter",
+            self._clock.timestamp_ns(),
+        )
 
     async def _submit_order_list(self, command: SubmitOrderList) -> None:
         for order in command.order_list.orders:
-            await self._submit_order(SubmitOrder(
-                trader_id=command.trader_id, strategy_id=command.strategy_id, order=order,
-                command_id=command.id, ts_init=command.ts_init, position_id=command.position_id,
-                client_id=command.client_id,
-            ))
+            await self._submit_order(
+                SubmitOrder(
+                    trader_id=command.trader_id,
+                    strategy_id=command.strategy_id,
+                    order=order,
+                    command_id=command.id,
+                    ts_init=command.ts_init,
+                    position_id=command.position_id,
+                    client_id=command.client_id,
+                )
+            )
 
     async def _query_account(self, command: QueryAccount) -> None:
         await self._refresh_account()
@@ -366,20 +444,38 @@ class BingXExecutionClient(LiveExecutionClient):
         if coid in self._accepted or coid in self._closed:
             return
         self._accepted.add(coid)
-        self.generate_order_accepted(order.strategy_id, order.instrument_id, coid,
-                                     VenueOrderId(str(venue_order_id)), ts)
+        self.generate_order_accepted(
+            order.strategy_id, order.instrument_id, coid, VenueOrderId(str(venue_order_id)), ts
+        )
 
-    def _fill(self, order: Order, venue_order_id: int, trade_id: str, qty: Decimal, px: Decimal,
-              commission: Decimal, liquidity: LiquiditySide, ts: int) -> None:
+    def _fill(
+        self,
+        order: Order,
+        venue_order_id: int,
+        trade_id: str,
+        qty: Decimal,
+        px: Decimal,
+        commission: Decimal,
+        liquidity: LiquiditySide,
+        ts: int,
+    ) -> None:
         instrument = self._cache.instrument(order.instrument_id)
         self._accept(order, venue_order_id, ts)
         self.generate_order_filled(
-            strategy_id=order.strategy_id, instrument_id=order.instrument_id,
-            client_order_id=order.client_order_id, venue_order_id=VenueOrderId(str(venue_order_id)),
-            venue_position_id=None, trade_id=TradeId(trade_id), order_side=order.side,
-            order_type=order.order_type, last_qty=instrument.make_qty(qty), last_px=instrument.make_price(px),
-            quote_currency=instrument.quote_currency, commission=Money(commission, instrument.quote_currency),
-            liquidity_side=liquidity, ts_event=ts,
+            strategy_id=order.strategy_id,
+            instrument_id=order.instrument_id,
+            client_order_id=order.client_order_id,
+            venue_order_id=VenueOrderId(str(venue_order_id)),
+            venue_position_id=None,
+            trade_id=TradeId(trade_id),
+            order_side=order.side,
+            order_type=order.order_type,
+            last_qty=instrument.make_qty(qty),
+            last_px=instrument.make_price(px),
+            quote_currency=instrument.quote_currency,
+            commission=Money(commission, instrument.quote_currency),
+            liquidity_side=liquidity,
+            ts_event=ts,
         )
 
     def _close(self, order: Order, venue_order_id: int, status: BingXOrderStatus, ts: int) -> None:
@@ -401,8 +497,13 @@ class BingXExecutionClient(LiveExecutionClient):
         elif isinstance(event, AccountUpdate):
             self._request_balance_refresh()
         elif isinstance(event, UserStreamReconnected) and event.attempt > 0:
-            log_event(log, logging.WARNING, "user_stream_reconnected", "BingX user stream reconnected: "
-                      "reconciling open orders and fills over REST", code=Code.VENUE_STREAM_FAULT)
+            log_event(
+                log,
+                logging.WARNING,
+                "user_stream_reconnected",
+                "BingX user stream reconnected: reconciling open orders and fills over REST",
+                code=Code.VENUE_STREAM_FAULT,
+            )
             self.create_task(self._reconcile_after_reconnect(), log_msg="bingx_reconnect_reconcile")
 
     def _on_order_update(self, event: OrderTradeUpdate) -> None:
@@ -415,8 +516,10 @@ class BingXExecutionClient(LiveExecutionClient):
         execution = update.execution
         if execution is BingXExecutionType.TRADE:
             accepted = self._fills.accept(
-                update.order_id, trade_id=str(update.trade_id) if update.trade_id else "",
-                last_qty=update.last_qty, cum_qty=Decimal(update.cum_filled_qty),
+                update.order_id,
+                trade_id=str(update.trade_id) if update.trade_id else "",
+                last_qty=update.last_qty,
+                cum_qty=Decimal(update.cum_filled_qty),
                 order_qty=order.quantity.as_decimal(),
             )
             if accepted is None:
@@ -441,8 +544,13 @@ class BingXExecutionClient(LiveExecutionClient):
         try:
             venue = await self._query_by_client_id(order.instrument_id, order.client_order_id)
         except BingXError as exc:
-            log_event(log, logging.WARNING, "venue_read_failed", f"resync of {order.client_order_id} failed: {exc}",
-                      code=Code.VENUE_READ_FAILED)
+            log_event(
+                log,
+                logging.WARNING,
+                "venue_read_failed",
+                f"resync of {order.client_order_id} failed: {exc}",
+                code=Code.VENUE_READ_FAILED,
+            )
             return
         if venue is not None:
             await self._sync_order(order, venue)
@@ -453,13 +561,25 @@ class BingXExecutionClient(LiveExecutionClient):
         if Decimal(venue.executed_qty) > self._fills.filled(venue.order_id):
             fills = await self._trade.fill_history(to_venue_symbol(order.instrument_id.value), order_id=venue.order_id)
             for fill in sorted(fills, key=lambda f: f.trade_id):
-                accepted = self._fills.accept(fill.order_id, trade_id=fill.trade_id, last_qty=Decimal(fill.volume),
-                                              cum_qty=Decimal(venue.executed_qty),
-                                              order_qty=order.quantity.as_decimal())
+                accepted = self._fills.accept(
+                    fill.order_id,
+                    trade_id=fill.trade_id,
+                    last_qty=Decimal(fill.volume),
+                    cum_qty=Decimal(venue.executed_qty),
+                    order_qty=order.quantity.as_decimal(),
+                )
                 if accepted is not None:
                     liquidity = LiquiditySide.MAKER if fill.is_maker else LiquiditySide.TAKER
-                    self._fill(order, fill.order_id, accepted[0], accepted[1], Decimal(fill.price),
-                               -Decimal(fill.commission), liquidity, fill.ts_ms * _NS_PER_MS)
+                    self._fill(
+                        order,
+                        fill.order_id,
+                        accepted[0],
+                        accepted[1],
+                        Decimal(fill.price),
+                        -Decimal(fill.commission),
+                        liquidity,
+                        fill.ts_ms * _NS_PER_MS,
+                    )
         if venue.order_status in (BingXOrderStatus.CANCELED, BingXOrderStatus.EXPIRED):
             self._close(order, venue.order_id, venue.order_status, self._clock.timestamp_ns())
 
@@ -482,8 +602,13 @@ class BingXExecutionClient(LiveExecutionClient):
             order = self._cache.order(command.client_order_id)
             instrument_id = order.instrument_id if order else None
         if instrument_id is None:
-            log_event(log, logging.WARNING, "query_unknown_order", f"cannot query an order without its "
-                      f"instrument: {command}", code=Code.UNKNOWN_CLIENT_ORDER)
+            log_event(
+                log,
+                logging.WARNING,
+                "query_unknown_order",
+                f"cannot query an order without its instrument: {command}",
+                code=Code.UNKNOWN_CLIENT_ORDER,
+            )
             return None
         instrument = self._cache.instrument(instrument_id)
         symbol = to_venue_symbol(instrument_id.value)
@@ -497,11 +622,21 @@ class BingXExecutionClient(LiveExecutionClient):
         except BingXOrderNotFoundError:
             return None
         except BingXError as exc:
-            log_event(log, logging.WARNING, "venue_read_failed", f"order status query failed: {exc}",
-                      code=Code.VENUE_READ_FAILED)
+            log_event(
+                log,
+                logging.WARNING,
+                "venue_read_failed",
+                f"order status query failed: {exc}",
+                code=Code.VENUE_READ_FAILED,
+            )
             return None
-        return order_to_status_report(venue, instrument, self.account_id, self._clock.timestamp_ns(),
-                                      command.client_order_id or self._coid_for(venue.client_order_id))
+        return order_to_status_report(
+            venue,
+            instrument,
+            self.account_id,
+            self._clock.timestamp_ns(),
+            command.client_order_id or self._coid_for(venue.client_order_id),
+        )
 
     async def generate_order_status_reports(self, command: GenerateOrderStatusReports) -> list[OrderStatusReport]:
         instruments = {i.id.value: i for i in self._instruments(command.instrument_id)}
@@ -518,8 +653,9 @@ class BingXExecutionClient(LiveExecutionClient):
             instrument = instruments.get(to_instrument_id(venue.symbol))
             if instrument is None:
                 continue
-            reports.append(order_to_status_report(venue, instrument, self.account_id, ts,
-                                                  self._coid_for(venue.client_order_id)))
+            reports.append(
+                order_to_status_report(venue, instrument, self.account_id, ts, self._coid_for(venue.client_order_id))
+            )
         return reports
 
     async def generate_fill_reports(self, command: GenerateFillReports) -> list[FillReport]:
@@ -531,15 +667,18 @@ class BingXExecutionClient(LiveExecutionClient):
         ts = self._clock.timestamp_ns()
         reports = []
         for instrument in self._instruments(command.instrument_id):
-            fills = await self._trade.fill_history(to_venue_symbol(instrument.id.value), order_id=order_id,
-                                                   start_ms=start_ms, end_ms=end_ms)
+            fills = await self._trade.fill_history(
+                to_venue_symbol(instrument.id.value), order_id=order_id, start_ms=start_ms, end_ms=end_ms
+            )
             for fill in fills:
-                reports.append(fill_to_report(fill, instrument, self.account_id, ts,
-                                              self._coid_by_venue_id.get(fill.order_id)))
+                reports.append(
+                    fill_to_report(fill, instrument, self.account_id, ts, self._coid_by_venue_id.get(fill.order_id))
+                )
         return reports
 
     async def generate_position_status_reports(
-        self, command: GeneratePositionStatusReports,
+        self,
+        command: GeneratePositionStatusReports,
     ) -> list[PositionStatusReport]:
         """Every open position, and an explicit flat for each queried instrument without one."""
         instruments = self._instruments(command.instrument_id)
@@ -559,14 +698,19 @@ class BingXExecutionClient(LiveExecutionClient):
             instrument = by_id.pop(to_instrument_id(position.symbol), None)
             if instrument is None:
                 if command.instrument_id is None:
-                    log_event(log, logging.WARNING, "unconfigured_position", f"BingX position in "
-                              f"{position.symbol} is not a loaded instrument; not reported",
-                              code=Code.RESTORE_VENUE_UNKNOWN_INSTRUMENT)
+                    log_event(
+                        log,
+                        logging.WARNING,
+                        "unconfigured_position",
+                        f"BingX position in {position.symbol} is not a loaded instrument; not reported",
+                        code=Code.RESTORE_VENUE_UNKNOWN_INSTRUMENT,
+                    )
                 continue
             reports.append(position_to_report(position, instrument, self.account_id, ts))
         for instrument in by_id.values():
-            reports.append(PositionStatusReport.create_flat(self.account_id, instrument.id,
-                                                            instrument.size_precision, ts))
+            reports.append(
+                PositionStatusReport.create_flat(self.account_id, instrument.id, instrument.size_precision, ts)
+            )
         return reports
 
     def _window_start_ms(self, start) -> int | None:
@@ -585,9 +729,15 @@ class BingXExecutionClient(LiveExecutionClient):
 def placement_outcome(client_order_id: str, result: NotPlaced, ts: int) -> PlacementOutcome:
     """The typed outcome of a placement that left nothing at the venue."""
     if result.kind is NotPlacedKind.RATE_LIMITED:
-        return PlacementRateLimited(client_order_id=client_order_id, retry_after_ms=result.retry_after_ms,
-                                    message=result.reason, ts=ts, venue_code=result.venue_code)
+        return PlacementRateLimited(
+            client_order_id=client_order_id,
+            retry_after_ms=result.retry_after_ms,
+            message=result.reason,
+            ts=ts,
+            venue_code=result.venue_code,
+        )
     if result.kind is NotPlacedKind.NOT_FOUND_AFTER_UNKNOWN:
         return PlacementResolved(client_order_id=client_order_id, placed=False, ts=ts)
-    return PlacementRejected(client_order_id=client_order_id, message=result.reason, ts=ts,
-                             venue_code=result.venue_code)
+    return PlacementRejected(
+        client_order_id=client_order_id, message=result.reason, ts=ts, venue_code=result.venue_code
+    )

@@ -34,7 +34,7 @@ _USERS: dict[int, int] = {}  # id(http client) -> clients using it
 class UnthrottledRateLimiter(BingXRateLimiter):
     """No client-side throttling (venue feedback still closes endpoints). Only for an emulator/benchmark."""
 
-    async def acquire(self, method: str, path: str, *, signed: bool, operation=None) -> None:  # noqa: ARG002
+    async def acquire(self, method: str, path: str, *, signed: bool, operation=None) -> None:
         return None
 
 
@@ -50,14 +50,19 @@ def get_cached_bingx_http_client(
     if client is None:
         limiter = BingXRateLimiter() if config.client_rate_limit else UnthrottledRateLimiter()
         client = _HTTP_CLIENTS[key] = BingXHttpClient(
-            rest, creds, rate_limiter=limiter, recv_window_ms=config.recv_window_ms, timeout_s=config.http_timeout_s,
+            rest,
+            creds,
+            rate_limiter=limiter,
+            recv_window_ms=config.recv_window_ms,
+            timeout_s=config.http_timeout_s,
             time_sync_interval_s=config.time_sync_interval_s,
         )
     return client
 
 
 def get_cached_bingx_instrument_provider(
-    client: BingXHttpClient, config: InstrumentProviderConfig,
+    client: BingXHttpClient,
+    config: InstrumentProviderConfig,
 ) -> BingXInstrumentProvider:
     key = (id(client), config)
     provider = _PROVIDERS.get(key)
@@ -91,22 +96,32 @@ def _shared(client: BingXHttpClient) -> Callable[[], Awaitable[None]]:
 class BingXLiveDataClientFactory(LiveDataClientFactory):
     @staticmethod
     def create(  # type: ignore[override]
-        loop: asyncio.AbstractEventLoop, name: str, config: BingXDataClientConfig, msgbus: MessageBus,
-        cache: Cache, clock: LiveClock,
+        loop: asyncio.AbstractEventLoop,
+        name: str,
+        config: BingXDataClientConfig,
+        msgbus: MessageBus,
+        cache: Cache,
+        clock: LiveClock,
     ) -> BingXDataClient:
         client = get_cached_bingx_http_client(loop, config)
         provider = get_cached_bingx_instrument_provider(client, config.instrument_provider)
-        return BingXDataClient(loop, client, msgbus, cache, clock, provider, config, name=name,
-                               on_disconnect=_shared(client))
+        return BingXDataClient(
+            loop, client, msgbus, cache, clock, provider, config, name=name, on_disconnect=_shared(client)
+        )
 
 
 class BingXLiveExecClientFactory(LiveExecClientFactory):
     @staticmethod
     def create(  # type: ignore[override]
-        loop: asyncio.AbstractEventLoop, name: str, config: BingXExecClientConfig, msgbus: MessageBus,
-        cache: Cache, clock: LiveClock,
+        loop: asyncio.AbstractEventLoop,
+        name: str,
+        config: BingXExecClientConfig,
+        msgbus: MessageBus,
+        cache: Cache,
+        clock: LiveClock,
     ) -> BingXExecutionClient:
         client = get_cached_bingx_http_client(loop, config)
         provider = get_cached_bingx_instrument_provider(client, config.instrument_provider)
-        return BingXExecutionClient(loop, client, msgbus, cache, clock, provider, config, name=name,
-                                    on_disconnect=_shared(client))
+        return BingXExecutionClient(
+            loop, client, msgbus, cache, clock, provider, config, name=name, on_disconnect=_shared(client)
+        )

@@ -21,11 +21,9 @@ The kinds, not the `reason` texts, are what the execution client turns into the 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-
 from enum import StrEnum
 
 import msgspec
@@ -79,8 +77,11 @@ OnUnknown = Callable[[BingXError], None]
 
 def venue_reason(err: BingXError) -> str:
     """`<venue code> <msg>`; the taxonomy code (e.g. `ORDER_REJECTED`) when the venue gave no code."""
-    code = err.code if err.code is not None else (
-        f"HTTP{err.http_status}" if err.http_status else (err.fault or err.kind).value)
+    code = (
+        err.code
+        if err.code is not None
+        else (f"HTTP{err.http_status}" if err.http_status else (err.fault or err.kind).value)
+    )
     return f"{code} {err.msg}".strip()
 
 
@@ -105,22 +106,35 @@ async def place_with_recovery(
             return PlacedAtVenue(ack.order_id, ack=ack, attempts=attempts)
         except BingXError as err:
             if err.outcome is VenueOutcome.UNKNOWN_OUTCOME:
-                log.warning("placement outcome unknown (%s); querying by client order id", err,
-                            extra={"event": "outcome_unknown", "code": Code.UNKNOWN_ORDER_OUTCOME})
+                log.warning(
+                    "placement outcome unknown (%s); querying by client order id",
+                    err,
+                    extra={"event": "outcome_unknown", "code": Code.UNKNOWN_ORDER_OUTCOME},
+                )
                 if on_unknown is not None:
                     on_unknown(err)
                 return await resolve_unknown(query, policy, sleep=sleep, clock=clock, attempts=attempts)
             if err.outcome is VenueOutcome.DEFINITIVE_REJECT:
-                return NotPlaced(kind=NotPlacedKind.REJECTED, reason=venue_reason(err), attempts=attempts,
-                                 venue_code=err.code)
+                return NotPlaced(
+                    kind=NotPlacedKind.REJECTED, reason=venue_reason(err), attempts=attempts, venue_code=err.code
+                )
             # RETRYABLE: rate limited, or never sent. Nothing happened at the venue.
             wait_s = (err.retry_after_ms or 0) / 1000
             if attempts >= policy.rate_limit_attempts or wait_s > policy.max_cooldown_wait_s:
                 if err.kind is ErrorKind.RATE_LIMIT:
-                    return NotPlaced(kind=NotPlacedKind.RATE_LIMITED, reason=rate_limited_reason(err),
-                                     attempts=attempts, venue_code=err.code, retry_after_ms=err.retry_after_ms or 0)
-                return NotPlaced(kind=NotPlacedKind.REJECTED, reason=f"ORDER_REJECTED: {venue_reason(err)}",
-                                 attempts=attempts, venue_code=err.code)
+                    return NotPlaced(
+                        kind=NotPlacedKind.RATE_LIMITED,
+                        reason=rate_limited_reason(err),
+                        attempts=attempts,
+                        venue_code=err.code,
+                        retry_after_ms=err.retry_after_ms or 0,
+                    )
+                return NotPlaced(
+                    kind=NotPlacedKind.REJECTED,
+                    reason=f"ORDER_REJECTED: {venue_reason(err)}",
+                    attempts=attempts,
+                    venue_code=err.code,
+                )
             await sleep(wait_s)
             found = await _query_quietly(query)
             if found is not None:
@@ -151,16 +165,20 @@ async def resolve_unknown(
         try:
             order = await query()
         except BingXError as err:  # the venue cannot be asked: keep the order in flight and keep asking
-            log.warning("cannot query order after unknown outcome (%s); still in flight", err,
-                        extra={"event": "outcome_query_failed", "code": Code.UNKNOWN_ORDER_OUTCOME})
+            log.warning(
+                "cannot query order after unknown outcome (%s); still in flight",
+                err,
+                extra={"event": "outcome_query_failed", "code": Code.UNKNOWN_ORDER_OUTCOME},
+            )
             order, answered = None, False
         else:
             answered = True
         if order is not None:
             return PlacedAtVenue(order.order_id, order=order, attempts=attempts, after_unknown=True)
         if answered and clock() >= deadline:
-            return NotPlaced(kind=NotPlacedKind.NOT_FOUND_AFTER_UNKNOWN, reason=NOT_FOUND_AFTER_UNKNOWN,
-                             attempts=attempts)
+            return NotPlaced(
+                kind=NotPlacedKind.NOT_FOUND_AFTER_UNKNOWN, reason=NOT_FOUND_AFTER_UNKNOWN, attempts=attempts
+            )
         await sleep(delay)
         delay = min(delay * 2, policy.query_backoff_max_s)
 

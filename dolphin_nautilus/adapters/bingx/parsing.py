@@ -28,7 +28,12 @@ from nautilus_trader.model.identifiers import AccountId, ClientOrderId, Instrume
 from nautilus_trader.model.instruments import CryptoPerpetual, Instrument
 from nautilus_trader.model.objects import AccountBalance, Currency, Money, Price, Quantity
 
-from dolphin_nautilus.adapters.bingx.common.enums import BingXOrderSide, BingXOrderStatus, BingXOrderType, parse_order_side
+from dolphin_nautilus.adapters.bingx.common.enums import (
+    BingXOrderSide,
+    BingXOrderStatus,
+    BingXOrderType,
+    parse_order_side,
+)
 from dolphin_nautilus.adapters.bingx.constants import KLINE_INTERVALS
 from dolphin_nautilus.adapters.bingx.schemas.account import BingXBalance, BingXPosition
 from dolphin_nautilus.adapters.bingx.schemas.market import BingXContract, BingXKline
@@ -73,13 +78,19 @@ def spec_to_perpetual(spec: InstrumentSpec, ts: int = 0) -> CryptoPerpetual:
 DEFAULT_MAKER_FEE = Decimal("0.0002")
 DEFAULT_TAKER_FEE = Decimal("0.0005")
 
-_BAR_STEP_UNITS = {BarAggregation.MINUTE: "m", BarAggregation.HOUR: "h", BarAggregation.DAY: "d",
-                   BarAggregation.WEEK: "w", BarAggregation.MONTH: "M"}
+_BAR_STEP_UNITS = {
+    BarAggregation.MINUTE: "m",
+    BarAggregation.HOUR: "h",
+    BarAggregation.DAY: "d",
+    BarAggregation.WEEK: "w",
+    BarAggregation.MONTH: "M",
+}
 _NS_PER_MS = 1_000_000
 
 
-def contract_to_spec(contract: BingXContract, maker_fee: Decimal | None = None,
-                     taker_fee: Decimal | None = None) -> InstrumentSpec:
+def contract_to_spec(
+    contract: BingXContract, maker_fee: Decimal | None = None, taker_fee: Decimal | None = None
+) -> InstrumentSpec:
     """A `quote/contracts` row as our InstrumentSpec. Fees: the given (account commissionRate) ones, else the
     contract's own non-zero rates, else the venue's documented defaults."""
     maker = maker_fee if maker_fee is not None else (contract.maker_fee_rate or DEFAULT_MAKER_FEE)
@@ -113,8 +124,9 @@ def interval_ms(interval: str) -> int:
     return int(interval[:-1]) * unit_ms[interval[-1]]
 
 
-def kline_to_bar(bar_type: BarType, instrument: Instrument, kline: BingXKline | WsKline, interval: str,
-                 ts_init: int) -> Bar:
+def kline_to_bar(
+    bar_type: BarType, instrument: Instrument, kline: BingXKline | WsKline, interval: str, ts_init: int
+) -> Bar:
     """ts_event = the candle's CLOSE time (Nautilus convention); the venue stamps its open."""
     open_ms = kline.time if isinstance(kline, BingXKline) else kline.open_time
     ts_event = (open_ms + interval_ms(interval)) * _NS_PER_MS
@@ -164,12 +176,15 @@ _ORDER_STATUS = {
     BingXOrderStatus.EXPIRED: OrderStatus.EXPIRED,
     BingXOrderStatus.FAILED: OrderStatus.REJECTED,
 }
-_ORDER_TYPE = {BingXOrderType.MARKET: OrderType.MARKET, BingXOrderType.LIMIT: OrderType.LIMIT,
-               BingXOrderType.STOP_MARKET: OrderType.STOP_MARKET, BingXOrderType.STOP: OrderType.STOP_LIMIT,
-               BingXOrderType.TAKE_PROFIT_MARKET: OrderType.MARKET_IF_TOUCHED,
-               BingXOrderType.TAKE_PROFIT: OrderType.LIMIT_IF_TOUCHED}
-_TIME_IN_FORCE = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK,
-                  "POSTONLY": TimeInForce.GTC}
+_ORDER_TYPE = {
+    BingXOrderType.MARKET: OrderType.MARKET,
+    BingXOrderType.LIMIT: OrderType.LIMIT,
+    BingXOrderType.STOP_MARKET: OrderType.STOP_MARKET,
+    BingXOrderType.STOP: OrderType.STOP_LIMIT,
+    BingXOrderType.TAKE_PROFIT_MARKET: OrderType.MARKET_IF_TOUCHED,
+    BingXOrderType.TAKE_PROFIT: OrderType.LIMIT_IF_TOUCHED,
+}
+_TIME_IN_FORCE = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK, "POSTONLY": TimeInForce.GTC}
 
 
 def nautilus_order_status(order: BingXOrder) -> OrderStatus:
@@ -183,8 +198,13 @@ def nautilus_order_side(side: str) -> OrderSide:
     return OrderSide.BUY if parse_order_side(side) is BingXOrderSide.BUY else OrderSide.SELL
 
 
-def order_to_status_report(order: BingXOrder, instrument: Instrument, account_id: AccountId, ts_init: int,
-                           client_order_id: ClientOrderId | None = None) -> OrderStatusReport:
+def order_to_status_report(
+    order: BingXOrder,
+    instrument: Instrument,
+    account_id: AccountId,
+    ts_init: int,
+    client_order_id: ClientOrderId | None = None,
+) -> OrderStatusReport:
     """`client_order_id` defaults to the venue's (lower-case) one; avg_px is set whenever anything filled."""
     order_type = _ORDER_TYPE.get(order.order_type, OrderType.MARKET)
     filled = Decimal(order.executed_qty)
@@ -197,8 +217,11 @@ def order_to_status_report(order: BingXOrder, instrument: Instrument, account_id
         venue_order_id=VenueOrderId(str(order.order_id)),
         order_side=nautilus_order_side(order.side),
         order_type=order_type,
-        time_in_force=_TIME_IN_FORCE.get(order.time_in_force.upper(), TimeInForce.GTC) if order_type is OrderType.LIMIT
-        else TimeInForce.IOC if order_type is OrderType.MARKET else TimeInForce.GTC,
+        time_in_force=_TIME_IN_FORCE.get(order.time_in_force.upper(), TimeInForce.GTC)
+        if order_type is OrderType.LIMIT
+        else TimeInForce.IOC
+        if order_type is OrderType.MARKET
+        else TimeInForce.GTC,
         order_status=nautilus_order_status(order),
         price=price,
         quantity=instrument.make_qty(order.orig_qty),
@@ -213,8 +236,13 @@ def order_to_status_report(order: BingXOrder, instrument: Instrument, account_id
     )
 
 
-def fill_to_report(fill: BingXFill, instrument: Instrument, account_id: AccountId, ts_init: int,
-                   client_order_id: ClientOrderId | None = None) -> FillReport:
+def fill_to_report(
+    fill: BingXFill,
+    instrument: Instrument,
+    account_id: AccountId,
+    ts_init: int,
+    client_order_id: ClientOrderId | None = None,
+) -> FillReport:
     """Commission: the venue's is negative when paid; Nautilus wants a positive cost."""
     return FillReport(
         account_id=account_id,
@@ -233,8 +261,9 @@ def fill_to_report(fill: BingXFill, instrument: Instrument, account_id: AccountI
     )
 
 
-def position_to_report(position: BingXPosition, instrument: Instrument, account_id: AccountId,
-                       ts_init: int) -> PositionStatusReport:
+def position_to_report(
+    position: BingXPosition, instrument: Instrument, account_id: AccountId, ts_init: int
+) -> PositionStatusReport:
     """NETTING: no venue position id, so Nautilus reconciles the net quantity per instrument."""
     amount = position.signed_amount
     if amount == 0:

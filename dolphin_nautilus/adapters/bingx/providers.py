@@ -54,8 +54,13 @@ class BingXInstrumentProvider(InstrumentProvider):
         try:
             rate = await self._account.commission_rate()
         except BingXError as exc:
-            log_event(log, logging.WARNING, "venue_read_failed", f"commissionRate unavailable, using contract fees: "
-                      f"{exc}", code=Code.VENUE_READ_FAILED)
+            log_event(
+                log,
+                logging.WARNING,
+                "venue_read_failed",
+                f"commissionRate unavailable, using contract fees: {exc}",
+                code=Code.VENUE_READ_FAILED,
+            )
             return None, None
         return Decimal(rate.maker_commission_rate), Decimal(rate.taker_commission_rate)
 
@@ -71,8 +76,13 @@ class BingXInstrumentProvider(InstrumentProvider):
             try:
                 instrument = spec_to_perpetual(contract_to_spec(contract, maker, taker), ts)
             except ValueError as exc:  # a malformed row must not hide the others
-                log_event(log, logging.WARNING, "bad_contract", f"skipped BingX contract {contract.symbol}: {exc}",
-                          code=Code.VENUE_READ_FAILED)
+                log_event(
+                    log,
+                    logging.WARNING,
+                    "bad_contract",
+                    f"skipped BingX contract {contract.symbol}: {exc}",
+                    code=Code.VENUE_READ_FAILED,
+                )
                 self.skipped.append(contract.symbol)
                 continue
             self.add_currency(instrument.base_currency)

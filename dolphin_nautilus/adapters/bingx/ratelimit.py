@@ -79,7 +79,7 @@ Sleep = Callable[[float], Awaitable[None]]
 class _Bucket:
     """Sliding-window log: at most `quota.limit` acquisitions in any `quota.window_s`."""
 
-    __slots__ = ("quota", "stamps", "blocked_until")
+    __slots__ = ("blocked_until", "quota", "stamps")
 
     def __init__(self, quota: Quota) -> None:
         self.quota = quota

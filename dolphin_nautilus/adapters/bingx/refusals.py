@@ -30,19 +30,35 @@ class BingXInstrumentNotTradableError(ValueError):
 def venue_refusal(exc: BaseException, ts: int = 0) -> VenueRefusal | None:
     """The refusal `exc` stands for, or None when a restart might help."""
     if isinstance(exc, BingXHedgeModeError):
-        return VenueRefusal(reason="account_mode", code=Code.VENUE_HEDGE_MODE.value, ts=ts, message=(
-            f"the BingX account is in hedge (dual-side) position mode; dolphin trades one-way only. Switch the "
-            f"account to one-way in BingX (no open positions or orders), or set bingx.switch_to_one_way = true "
-            f"({exc.endpoint})"))
+        return VenueRefusal(
+            reason="account_mode",
+            code=Code.VENUE_HEDGE_MODE.value,
+            ts=ts,
+            message=(
+                f"the BingX account is in hedge (dual-side) position mode; dolphin trades one-way only. Switch the "
+                f"account to one-way in BingX (no open positions or orders), or set bingx.switch_to_one_way = true "
+                f"({exc.endpoint})"
+            ),
+        )
     if isinstance(exc, BingXInstrumentNotTradableError):
-        return VenueRefusal(reason="instruments", code=Code.INSTRUMENT_NOT_TRADABLE.value, ts=ts, message=(
-            f"BingX lists no tradable perpetual for {exc.symbols}; fix strategy.instruments"))
+        return VenueRefusal(
+            reason="instruments",
+            code=Code.INSTRUMENT_NOT_TRADABLE.value,
+            ts=ts,
+            message=(f"BingX lists no tradable perpetual for {exc.symbols}; fix strategy.instruments"),
+        )
     if isinstance(exc, BingXError) and exc.kind is ErrorKind.AUTH and exc.code != TIMESTAMP_SKEW_CODE:
-        return VenueRefusal(reason="credentials", code=Code.VENUE_CREDENTIALS_REFUSED.value, ts=ts,
-                            venue_code=exc.code, message=(
-            f"BingX refused the API credentials: {exc.msg or exc.kind.value} (venue code {exc.code}, "
-            f"{exc.endpoint}). Check BINGX_API_KEY / BINGX_API_SECRET for this environment (vst and live keys "
-            f"differ), the key's permissions (perpetual futures trading) and its IP whitelist"))
+        return VenueRefusal(
+            reason="credentials",
+            code=Code.VENUE_CREDENTIALS_REFUSED.value,
+            ts=ts,
+            venue_code=exc.code,
+            message=(
+                f"BingX refused the API credentials: {exc.msg or exc.kind.value} (venue code {exc.code}, "
+                f"{exc.endpoint}). Check BINGX_API_KEY / BINGX_API_SECRET for this environment (vst and live keys "
+                f"differ), the key's permissions (perpetual futures trading) and its IP whitelist"
+            ),
+        )
     return None
 
 
@@ -51,6 +67,12 @@ def record_refusal(cache: Any, exc: BaseException, ts: int, client: str) -> Venu
     refusal = venue_refusal(exc, ts)
     if refusal is not None:
         cache.add(VENUE_REFUSAL_CACHE_KEY, encode_venue_refusal(refusal))
-        log_event(log, logging.ERROR, "connect_refused", f"{client} cannot connect: {refusal.message}",
-                  code=refusal.code, venue_code=refusal.venue_code)
+        log_event(
+            log,
+            logging.ERROR,
+            "connect_refused",
+            f"{client} cannot connect: {refusal.message}",
+            code=refusal.code,
+            venue_code=refusal.venue_code,
+        )
     return refusal

@@ -31,8 +31,9 @@ def venue_apis(bingx_emulator) -> Callable[..., object]:
     @asynccontextmanager
     async def make(**limiter_kw) -> AsyncIterator[Apis]:
         creds = BingXCredentials(bingx_emulator.api_key, bingx_emulator.api_secret)
-        client = BingXHttpClient(bingx_emulator.rest_url, creds, rate_limiter=BingXRateLimiter(**limiter_kw),
-                                 timeout_s=5.0)
+        client = BingXHttpClient(
+            bingx_emulator.rest_url, creds, rate_limiter=BingXRateLimiter(**limiter_kw), timeout_s=5.0
+        )
         try:
             yield Apis(client)
         finally:

@@ -18,8 +18,17 @@ from dolphin_nautilus.adapters.bingx.errors import (
 from dolphin_nautilus.domain.diagnostics import Code
 
 # Old (pre 2025-10-16) and new code for the same meaning must classify the same (docs §7.2).
-RENUMBERED = [(80016, 109421), (80014, 109400), (80001, 109400), (80018, 109422), (80019, 109423),
-              (100410, 109429), (100409, 109429), (80020, 109403), (80012, 109500)]
+RENUMBERED = [
+    (80016, 109421),
+    (80014, 109400),
+    (80001, 109400),
+    (80018, 109422),
+    (80019, 109423),
+    (100410, 109429),
+    (100409, 109429),
+    (80020, 109403),
+    (80012, 109500),
+]
 
 
 @pytest.mark.parametrize(("old", "new"), RENUMBERED)
@@ -43,7 +52,13 @@ TABLE = [
     (101481, Operation.PLACE, VenueOutcome.UNKNOWN_OUTCOME, Code.STALE_STATE_RECONCILING, BingXUnknownOutcomeError),
     (101500, Operation.PLACE, VenueOutcome.UNKNOWN_OUTCOME, Code.STALE_STATE_RECONCILING, BingXUnknownOutcomeError),
     (101500, Operation.READ, VenueOutcome.RETRYABLE, None, BingXRetryableError),
-    (109500, Operation.PLACE_EXIT, VenueOutcome.UNKNOWN_OUTCOME, Code.STALE_STATE_RECONCILING, BingXUnknownOutcomeError),
+    (
+        109500,
+        Operation.PLACE_EXIT,
+        VenueOutcome.UNKNOWN_OUTCOME,
+        Code.STALE_STATE_RECONCILING,
+        BingXUnknownOutcomeError,
+    ),
     (109500, Operation.READ, VenueOutcome.RETRYABLE, None, BingXRetryableError),
     (100001, Operation.PLACE, VenueOutcome.DEFINITIVE_REJECT, Code.ORDER_REJECTED, BingXAuthError),
     (100421, Operation.READ, VenueOutcome.DEFINITIVE_REJECT, None, BingXAuthError),
@@ -67,8 +82,16 @@ def test_message_disambiguates_shared_codes():
 
 
 @pytest.mark.parametrize(
-    ("status", "kind"), [(429, ErrorKind.RATE_LIMIT), (418, ErrorKind.RATE_LIMIT), (504, ErrorKind.BUSY),
-                         (500, ErrorKind.BUSY), (401, ErrorKind.AUTH), (404, ErrorKind.REJECT), (200, None)],
+    ("status", "kind"),
+    [
+        (429, ErrorKind.RATE_LIMIT),
+        (418, ErrorKind.RATE_LIMIT),
+        (504, ErrorKind.BUSY),
+        (500, ErrorKind.BUSY),
+        (401, ErrorKind.AUTH),
+        (404, ErrorKind.REJECT),
+        (200, None),
+    ],
 )
 def test_http_status_kinds(status, kind):
     assert kind_of_http_status(status) is kind

@@ -5,8 +5,8 @@ import asyncio
 import pytest
 
 from dolphin_nautilus.adapters.bingx.errors import BingXRateLimitError, VenueOutcome
-from dolphin_nautilus.domain.diagnostics import Code
 from dolphin_nautilus.adapters.bingx.ratelimit import BingXRateLimiter
+from dolphin_nautilus.domain.diagnostics import Code
 
 PLACE = ("POST", "/openApi/swap/v2/trade/order")
 DUAL = ("GET", "/openApi/swap/v1/positionSide/dual")
@@ -31,8 +31,9 @@ class FakeTime:
 
 
 def limiter(t: FakeTime, max_wait_s: float = 0.0, cooldown_ms: int = 5000) -> BingXRateLimiter:
-    return BingXRateLimiter(max_wait_s=max_wait_s, default_cooldown_ms=cooldown_ms, clock=t.clock,
-                            wall_clock_ms=t.wall_ms, sleep=t.sleep)
+    return BingXRateLimiter(
+        max_wait_s=max_wait_s, default_cooldown_ms=cooldown_ms, clock=t.clock, wall_clock_ms=t.wall_ms, sleep=t.sleep
+    )
 
 
 def run(coro):
@@ -106,10 +107,15 @@ def test_ip_wide_cooldown_blocks_the_whole_group():
 
 @pytest.mark.parametrize(
     ("headers", "blocked_ms"),
-    [({"X-RateLimit-Requests-Remain": "0", "X-RateLimit-Requests-Expire": "700"}, 700),
-     ({"X-RateLimit-Requests-Remain": "0", "X-RateLimit-Requests-Expire": str(EPOCH_MS + 1000 * 1000 + 300)}, 300),  # epoch ms
-     ({"X-RateLimit-Requests-Remain": "0", "Retry-After": "2"}, 2000),
-     ({"X-RateLimit-Requests-Remain": "0"}, 5000)],
+    [
+        ({"X-RateLimit-Requests-Remain": "0", "X-RateLimit-Requests-Expire": "700"}, 700),
+        (
+            {"X-RateLimit-Requests-Remain": "0", "X-RateLimit-Requests-Expire": str(EPOCH_MS + 1000 * 1000 + 300)},
+            300,
+        ),  # epoch ms
+        ({"X-RateLimit-Requests-Remain": "0", "Retry-After": "2"}, 2000),
+        ({"X-RateLimit-Requests-Remain": "0"}, 5000),
+    ],
 )
 def test_exhausted_remain_header_closes_until_expiry(headers, blocked_ms):
     t = FakeTime()
@@ -131,7 +137,9 @@ def test_remaining_budget_header_does_not_block():
     lim = limiter(t)
 
     async def go():
-        lim.observe_headers(*PLACE, {"X-RateLimit-Requests-Remain": "3", "X-RateLimit-Requests-Expire": "900"}, signed=True)
+        lim.observe_headers(
+            *PLACE, {"X-RateLimit-Requests-Remain": "3", "X-RateLimit-Requests-Expire": "900"}, signed=True
+        )
         await lim.acquire(*PLACE, signed=True)
 
     run(go())

@@ -92,7 +92,11 @@ def test_klines_and_server_time():
 def test_book_ticker_and_ticker_bid_ask_the_right_way_round():
     book = decoder(BingXBookTickerData).decode(payload_bytes("rest_book_ticker", "data")).book_ticker
     assert (book.bid_price, book.bid_qty, book.ask_price, book.ask_qty) == (
-        Decimal("42211.1"), Decimal("12663"), Decimal("42211.8"), Decimal("128854"))
+        Decimal("42211.1"),
+        Decimal("12663"),
+        Decimal("42211.8"),
+        Decimal("128854"),
+    )
     ticker = decoder(BingXTicker).decode(payload_bytes("rest_ticker", "data"))
     assert ticker.bid_price < ticker.ask_price and (ticker.bid_qty, ticker.ask_qty) == (Decimal("84"), Decimal("99"))
     assert ticker.open_time == 1702719833853 and ticker.price_change_percent == Decimal("4.15")
@@ -143,7 +147,12 @@ def test_positions_balance_modes_fees_listen_key():
     assert iso.signed_amount == Decimal("-0.20") and iso.isolated and iso.leverage == 5
     assert iso.liquidation_price == Decimal("294.16914617776246")  # a JSON float, read from its text
     [live] = decoder(list[BingXPosition]).decode(payload_bytes("rest_positions_live", "data"))
-    assert live.position_id == "1792480725958881280" and iso.position_id == "1735*****52" and live.signed_amount == Decimal("0.1") and live.only_one_position
+    assert (
+        live.position_id == "1792480725958881280"
+        and iso.position_id == "1735*****52"
+        and live.signed_amount == Decimal("0.1")
+        and live.only_one_position
+    )
     usdt, usdc = decoder(list[BingXBalance]).decode(payload_bytes("rest_balance_v3", "data"))
     assert (usdt.asset, usdt.available_margin, usdc.asset) == ("USDT", Decimal("19.9003"), "USDC")
     assert decoder(BingXPositionModeData).decode(payload_bytes("rest_position_mode", "data")).dual_side_position is True
@@ -173,7 +182,11 @@ def test_ws_ticker_prices_in_upper_case_sizes_in_lower_case():
     book = _market("ws_book_ticker")
     assert isinstance(book, WsBookTicker) and book.update_id == 309869207
     assert (book.bid_price, book.bid_qty, book.ask_price, book.ask_qty) == (
-        Decimal("2993.59"), Decimal("13.24"), Decimal("2993.67"), Decimal("9.78"))
+        Decimal("2993.59"),
+        Decimal("13.24"),
+        Decimal("2993.67"),
+        Decimal("9.78"),
+    )
 
 
 def test_ws_trades_klines_depth_prices():

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials
 from dolphin_nautilus.adapters.bingx.common.enums import (
     BingXOrderSide,
     BingXOrderStatus,
@@ -21,10 +22,9 @@ from dolphin_nautilus.adapters.bingx.errors import (
     BingXUnknownOutcomeError,
     VenueOutcome,
 )
-from dolphin_nautilus.domain.diagnostics import Code
 from dolphin_nautilus.adapters.bingx.http import BingXHttpClient, BingXTradeHttpAPI
-from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials
 from dolphin_nautilus.bingx_emulator.faults import DelayedAck
+from dolphin_nautilus.domain.diagnostics import Code
 from tests.adapters.bingx.conftest import run
 
 BTC = "BTC-USDT"
@@ -88,8 +88,12 @@ def test_place_query_by_client_id_and_cancel(bingx_emulator, venue_apis):
     async def body():
         async with venue_apis() as apis:
             ack = await apis.trade.place_order(
-                symbol=BTC, side=BingXOrderSide.BUY, order_type=BingXOrderType.LIMIT,
-                quantity=Decimal("0.0010"), price=Decimal("50000.0"), client_order_id="Dolphin-Entry-1",
+                symbol=BTC,
+                side=BingXOrderSide.BUY,
+                order_type=BingXOrderType.LIMIT,
+                quantity=Decimal("0.0010"),
+                price=Decimal("50000.0"),
+                client_order_id="Dolphin-Entry-1",
             )
             assert ack.order_id > 2**53  # snowflake id kept exact
             assert ack.client_order_id == "dolphin-entry-1"
@@ -114,8 +118,11 @@ def test_market_fill_position_history_and_fills(bingx_emulator, venue_apis):
     async def body():
         async with venue_apis() as apis:
             ack = await apis.trade.place_order(
-                symbol=BTC, side=BingXOrderSide.SELL, order_type=BingXOrderType.MARKET,
-                quantity=Decimal("0.002"), client_order_id="short-1",
+                symbol=BTC,
+                side=BingXOrderSide.SELL,
+                order_type=BingXOrderType.MARKET,
+                quantity=Decimal("0.002"),
+                client_order_id="short-1",
             )
             order = await apis.trade.query_order(BTC, order_id=ack.order_id)
             assert order.order_status is BingXOrderStatus.FILLED and order.executed_qty == Decimal("0.002")
@@ -128,8 +135,12 @@ def test_market_fill_position_history_and_fills(bingx_emulator, venue_apis):
             history = await apis.trade.order_history(BTC, start_ms=now - 3_600_000, end_ms=now + 1000)
             assert ack.order_id in [o.order_id for o in history]
             exit_ack = await apis.trade.place_order(
-                symbol=BTC, side=BingXOrderSide.BUY, order_type=BingXOrderType.MARKET,
-                quantity=Decimal("0.002"), reduce_only=True, client_order_id="exit-1",
+                symbol=BTC,
+                side=BingXOrderSide.BUY,
+                order_type=BingXOrderType.MARKET,
+                quantity=Decimal("0.002"),
+                reduce_only=True,
+                client_order_id="exit-1",
             )
             assert exit_ack.order_id != ack.order_id
             assert await apis.account.positions(BTC) == []
@@ -142,8 +153,12 @@ def test_cancel_all(bingx_emulator, venue_apis):
         async with venue_apis() as apis:
             for i in range(2):
                 await apis.trade.place_order(
-                    symbol=BTC, side=BingXOrderSide.BUY, order_type=BingXOrderType.LIMIT,
-                    quantity=Decimal("0.001"), price=Decimal("40000"), client_order_id=f"rest-{i}",
+                    symbol=BTC,
+                    side=BingXOrderSide.BUY,
+                    order_type=BingXOrderType.LIMIT,
+                    quantity=Decimal("0.001"),
+                    price=Decimal("40000"),
+                    client_order_id=f"rest-{i}",
                 )
             result = await apis.trade.cancel_all_orders(BTC)
             assert len(result.success or []) == 2
@@ -157,8 +172,11 @@ def test_exit_rejection_maps_to_exit_fault(bingx_emulator, venue_apis):
         async with venue_apis() as apis:
             with pytest.raises(BingXRejectError) as exc:  # nothing to reduce: venue rejects
                 await apis.trade.place_order(
-                    symbol=BTC, side=BingXOrderSide.SELL, order_type=BingXOrderType.MARKET,
-                    quantity=Decimal("0.001"), reduce_only=True,
+                    symbol=BTC,
+                    side=BingXOrderSide.SELL,
+                    order_type=BingXOrderType.MARKET,
+                    quantity=Decimal("0.001"),
+                    reduce_only=True,
                 )
             assert exc.value.fault is Code.EXIT_ORDER_REJECTED and exc.value.code is not None
 
@@ -174,8 +192,9 @@ def test_bad_order_input_is_refused_before_sending(bingx_emulator, venue_apis):
             with pytest.raises(ValueError, match="MARKET"):
                 await apis.trade.place_order(order_type=BingXOrderType.MARKET, price=Decimal(1), **kw)
             with pytest.raises(ValueError, match="hedge"):
-                await apis.trade.place_order(order_type=BingXOrderType.MARKET, reduce_only=True,
-                                             position_side=BingXPositionSide.LONG, **kw)
+                await apis.trade.place_order(
+                    order_type=BingXOrderType.MARKET, reduce_only=True, position_side=BingXPositionSide.LONG, **kw
+                )
             with pytest.raises(ValueError, match="1-40"):
                 await apis.trade.place_order(order_type=BingXOrderType.MARKET, client_order_id="x" * 41, **kw)
             with pytest.raises(ValueError, match="order_id or client_order_id"):
@@ -192,8 +211,12 @@ def test_504_after_execution_is_unknown_outcome_and_the_order_is_found_by_client
         async with venue_apis() as apis:
             with pytest.raises(BingXUnknownOutcomeError) as exc:
                 await apis.trade.place_order(
-                    symbol=BTC, side=BingXOrderSide.BUY, order_type=BingXOrderType.LIMIT,
-                    quantity=Decimal("0.001"), price=Decimal("45000"), client_order_id="maybe-1",
+                    symbol=BTC,
+                    side=BingXOrderSide.BUY,
+                    order_type=BingXOrderType.LIMIT,
+                    quantity=Decimal("0.001"),
+                    price=Decimal("45000"),
+                    client_order_id="maybe-1",
                 )
             err = exc.value
             assert err.http_status == 504 and err.outcome is VenueOutcome.UNKNOWN_OUTCOME
@@ -220,13 +243,17 @@ def test_timeout_after_sending_is_unknown_outcome(bingx_emulator):
     bingx_emulator.faults.inject(PLACE, DelayedAck(2.0))
 
     async def body():
-        client = BingXHttpClient(bingx_emulator.rest_url,
-                                 BingXCredentials(bingx_emulator.api_key, bingx_emulator.api_secret), timeout_s=0.5)
+        client = BingXHttpClient(
+            bingx_emulator.rest_url, BingXCredentials(bingx_emulator.api_key, bingx_emulator.api_secret), timeout_s=0.5
+        )
         try:
             with pytest.raises(BingXUnknownOutcomeError) as exc:
                 await BingXTradeHttpAPI(client).place_order(
-                    symbol=BTC, side=BingXOrderSide.BUY, order_type=BingXOrderType.MARKET,
-                    quantity=Decimal("0.001"), client_order_id="slow-1",
+                    symbol=BTC,
+                    side=BingXOrderSide.BUY,
+                    order_type=BingXOrderType.MARKET,
+                    quantity=Decimal("0.001"),
+                    client_order_id="slow-1",
                 )
             assert exc.value.sent and "after sending" in str(exc.value)
         finally:
@@ -240,8 +267,13 @@ def test_venue_rate_limit_sets_cooldown_and_next_call_is_held_locally(bingx_emul
 
     async def body():
         async with venue_apis() as apis:
-            kw = dict(symbol=BTC, side=BingXOrderSide.BUY, order_type=BingXOrderType.LIMIT,
-                      quantity=Decimal("0.001"), price=Decimal("45000"))
+            kw = dict(
+                symbol=BTC,
+                side=BingXOrderSide.BUY,
+                order_type=BingXOrderType.LIMIT,
+                quantity=Decimal("0.001"),
+                price=Decimal("45000"),
+            )
             with pytest.raises(BingXRateLimitError) as first:
                 await apis.trade.place_order(client_order_id="rl-1", **kw)
             assert first.value.sent and first.value.fault is Code.RATE_LIMITED

@@ -6,13 +6,13 @@ import msgspec
 import pytest
 
 from dolphin_nautilus.adapters.bingx.common.enums import BingXExecutionType, BingXOrderStatus
+from dolphin_nautilus.adapters.bingx.schemas.account import BingXPosition, BingXPositionModeData
 from dolphin_nautilus.adapters.bingx.schemas.common import ENVELOPE_DECODER, decoder
 from dolphin_nautilus.adapters.bingx.schemas.market import BingXContract, BingXDepth
-from dolphin_nautilus.adapters.bingx.schemas.account import BingXPosition, BingXPositionModeData
 from dolphin_nautilus.adapters.bingx.schemas.trade import BingXFill, BingXOrderAckData, BingXOrderData
+from dolphin_nautilus.adapters.bingx.schemas.ws import AccountUpdate, OrderTradeUpdate
 from dolphin_nautilus.adapters.bingx.websocket.market import decode_payload, parse_market_frame
 from dolphin_nautilus.adapters.bingx.websocket.user import parse_user_event
-from dolphin_nautilus.adapters.bingx.schemas.ws import AccountUpdate, OrderTradeUpdate
 
 BIG = 1970374651259388123  # > 2**53: a float would turn it into ...388000
 
@@ -23,10 +23,12 @@ def test_envelope_code_as_string_and_number():
 
 
 def test_order_object_with_string_numbers_empty_strings_and_big_id():
-    raw = (b'{"order":{"symbol":"OP-USDT","orderId":%d,"side":"SELL","positionSide":"LONG","type":"LIMIT",'
-           b'"origQty":"1.0","price":"2.1710","executedQty":"0.0","avgPrice":"0.0000","cumQuote":"0",'
-           b'"stopPrice":"","profit":"0.0000","commission":"-0.000100","status":"CANCELLED","time":1702732596168,'
-           b'"updateTime":1702732596188,"clientOrderId":"MyId","leverage":"15X","workingType":"MARK_PRICE"}}') % BIG
+    raw = (
+        b'{"order":{"symbol":"OP-USDT","orderId":%d,"side":"SELL","positionSide":"LONG","type":"LIMIT",'
+        b'"origQty":"1.0","price":"2.1710","executedQty":"0.0","avgPrice":"0.0000","cumQuote":"0",'
+        b'"stopPrice":"","profit":"0.0000","commission":"-0.000100","status":"CANCELLED","time":1702732596168,'
+        b'"updateTime":1702732596188,"clientOrderId":"MyId","leverage":"15X","workingType":"MARK_PRICE"}}'
+    ) % BIG
     order = decoder(BingXOrderData).decode(raw).order
     assert order.order_id == BIG
     assert order.price == Decimal("2.1710") and order.stop_price == 0 and order.commission == Decimal("-0.0001")
@@ -34,15 +36,19 @@ def test_order_object_with_string_numbers_empty_strings_and_big_id():
 
 
 def test_place_echo_numbers_and_capital_id_spelling():
-    raw = (b'{"order":{"orderId":"%d","symbol":"LTC-USDT","positionSide":"BOTH","side":"BUY","type":"MARKET",'
-           b'"price":0,"quantity":0.1,"clientOrderID":"abc","reduceOnly":false}}') % BIG
+    raw = (
+        b'{"order":{"orderId":"%d","symbol":"LTC-USDT","positionSide":"BOTH","side":"BUY","type":"MARKET",'
+        b'"price":0,"quantity":0.1,"clientOrderID":"abc","reduceOnly":false}}'
+    ) % BIG
     ack = decoder(BingXOrderAckData).decode(raw).order
     assert ack.order_id == BIG and ack.quantity == Decimal("0.1") and ack.client_order_id == "abc"
 
 
 def test_float_text_is_kept_exactly():
-    raw = b'{"symbol":"BTC-USDT","pricePrecision":1,"quantityPrecision":4,"tradeMinQuantity":0.0001,' \
-          b'"tradeMinUSDT":2,"takerFeeRate":0.0005,"apiStateOpen":"true","apiStateClose":"false","status":1}'
+    raw = (
+        b'{"symbol":"BTC-USDT","pricePrecision":1,"quantityPrecision":4,"tradeMinQuantity":0.0001,'
+        b'"tradeMinUSDT":2,"takerFeeRate":0.0005,"apiStateOpen":"true","apiStateClose":"false","status":1}'
+    )
     c = decoder(BingXContract).decode(raw)
     assert c.trade_min_quantity == Decimal("0.0001") and c.taker_fee_rate == Decimal("0.0005")
     assert c.price_increment == Decimal("0.1") and not c.is_tradable  # apiStateClose "false"
@@ -72,18 +78,26 @@ def test_fill_time_uses_the_offset_field_not_the_mislabelled_one():
     assert f.trade_id == "241512" and f.is_maker
 
 
-@pytest.mark.parametrize("bad", [b'{"order":{"orderId":1.5e18}}', b'{"order":{"orderId":1,"symbol":"X","side":"BUY",'
-                                 b'"type":"LIMIT","status":"NEW","price":"abc"}}', b"not json"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b'{"order":{"orderId":1.5e18}}',
+        b'{"order":{"orderId":1,"symbol":"X","side":"BUY","type":"LIMIT","status":"NEW","price":"abc"}}',
+        b"not json",
+    ],
+)
 def test_bad_payloads_raise_decode_errors_not_garbage(bad):
     with pytest.raises((msgspec.DecodeError, ValueError)):
         decoder(BingXOrderData).decode(bad)
 
 
 def test_order_trade_update_partial_fill_with_trade_id():
-    text = ('{"e":"ORDER_TRADE_UPDATE","E":1758608899350,"T":1758608899316,"o":{"s":"BTC-USDT","c":"Abc",'
-            f'"i":{BIG},"S":"SELL","o":"LIMIT","q":"0.003","p":"112848.1","ap":"112848.1","x":"TRADE",'
-            '"X":"PARTIALLY_FILLED","N":"USDT","n":"-0.05","T":1758608899316,"ps":"BOTH","z":"0.001",'
-            '"l":"0.001","L":"112848.1","td":511178071,"ro":false}}')
+    text = (
+        '{"e":"ORDER_TRADE_UPDATE","E":1758608899350,"T":1758608899316,"o":{"s":"BTC-USDT","c":"Abc",'
+        f'"i":{BIG},"S":"SELL","o":"LIMIT","q":"0.003","p":"112848.1","ap":"112848.1","x":"TRADE",'
+        '"X":"PARTIALLY_FILLED","N":"USDT","n":"-0.05","T":1758608899316,"ps":"BOTH","z":"0.001",'
+        '"l":"0.001","L":"112848.1","td":511178071,"ro":false}}'
+    )
     event = parse_user_event(text)
     assert isinstance(event, OrderTradeUpdate)
     o = event.order
@@ -99,9 +113,11 @@ def test_order_update_without_last_fill_fields():
 
 
 def test_account_update_and_ignored_snapshot_and_error_frame():
-    text = ('{"e":"ACCOUNT_UPDATE","E":1758608899352,"a":{"m":"ORDER","B":[{"a":"USDT","wb":"117.8","cw":"95.2",'
-            '"bc":"0"}],"P":[{"s":"BTC-USDT","pa":"-0.001","ep":"112848.1","up":"-0.00004435","mt":"cross",'
-            '"iw":"0","ps":"BOTH","cr":"-0.05"}]}}')
+    text = (
+        '{"e":"ACCOUNT_UPDATE","E":1758608899352,"a":{"m":"ORDER","B":[{"a":"USDT","wb":"117.8","cw":"95.2",'
+        '"bc":"0"}],"P":[{"s":"BTC-USDT","pa":"-0.001","ep":"112848.1","up":"-0.00004435","mt":"cross",'
+        '"iw":"0","ps":"BOTH","cr":"-0.05"}]}}'
+    )
     event = parse_user_event(text)
     assert isinstance(event, AccountUpdate) and event.account.positions[0].position_amt == Decimal("-0.001")
     assert parse_user_event('{"e":"SNAPSHOT","E":1,"ac":{"s":"MTL-USDT","l":1,"S":1,"mt":"isolated"}}') == "SNAPSHOT"
@@ -110,8 +126,10 @@ def test_account_update_and_ignored_snapshot_and_error_frame():
 
 
 def test_market_frames_decode_by_topic():
-    frame = parse_market_frame('{"code":0,"dataType":"BTC-USDT@trade","data":[{"q":"0.0162","p":"121934.9",'
-                               '"T":1759994162450,"m":false,"s":"BTC-USDT"}]}')
+    frame = parse_market_frame(
+        '{"code":0,"dataType":"BTC-USDT@trade","data":[{"q":"0.0162","p":"121934.9",'
+        '"T":1759994162450,"m":false,"s":"BTC-USDT"}]}'
+    )
     [trade] = decode_payload(frame.data_type, bytes(frame.data))
     assert trade.price == Decimal("121934.9") and trade.quantity == Decimal("0.0162")
     kl = decode_payload("BTC-USDT@kline_1m", b'[{"c":"1","o":"2","h":"3","l":"0.5","v":"5","T":1759997460000}]')

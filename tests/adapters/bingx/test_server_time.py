@@ -22,8 +22,9 @@ SKEW_MS = 30_000  # six recvWindows: unsynchronised, every signed request is ref
 
 
 def client_for(emulator, **kw) -> BingXHttpClient:
-    return BingXHttpClient(emulator.rest_url, BingXCredentials(emulator.api_key, emulator.api_secret), timeout_s=5.0,
-                           **kw)
+    return BingXHttpClient(
+        emulator.rest_url, BingXCredentials(emulator.api_key, emulator.api_secret), timeout_s=5.0, **kw
+    )
 
 
 def test_a_skewed_venue_clock_is_measured_before_the_first_signed_request(bingx_emulator_factory):

@@ -28,8 +28,14 @@ def test_payload_is_sorted_and_unencoded_while_query_is_encoded():
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(True, "true"), (False, "false"), (Decimal("1E-7"), "0.0000001"), (Decimal("42000.50"), "42000.5"),
-     (Decimal("100"), "100"), (1970374651259388123, "1970374651259388123")],
+    [
+        (True, "true"),
+        (False, "false"),
+        (Decimal("1E-7"), "0.0000001"),
+        (Decimal("42000.50"), "42000.5"),
+        (Decimal("100"), "100"),
+        (1970374651259388123, "1970374651259388123"),
+    ],
 )
 def test_param_values(value, text):
     assert param_value(value) == text
@@ -41,8 +47,12 @@ def test_float_params_are_refused():
 
 
 def test_prepared_request_verifies_like_the_venue_does():
-    client = BingXHttpClient("https://example.invalid", BingXCredentials("my-key", SECRET), clock_ms=lambda: 1_700_000_000_000)
-    url, headers = client._prepare({"symbol": "BTC-USDT", "quantity": Decimal("0.001"), "price": None}, "/p", signed=True)
+    client = BingXHttpClient(
+        "https://example.invalid", BingXCredentials("my-key", SECRET), clock_ms=lambda: 1_700_000_000_000
+    )
+    url, headers = client._prepare(
+        {"symbol": "BTC-USDT", "quantity": Decimal("0.001"), "price": None}, "/p", signed=True
+    )
     assert headers == {"X-BX-APIKEY": "my-key"}
     pairs = parse_qsl(urlsplit(str(url)).query, keep_blank_values=True)
     sent = dict(pairs)

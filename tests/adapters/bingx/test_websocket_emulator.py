@@ -3,7 +3,6 @@
 import asyncio
 from decimal import Decimal
 
-import aiohttp
 import pytest
 
 from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials
@@ -59,8 +58,11 @@ def test_market_stream_gzip_ping_pong_and_typed_updates(bingx_emulator_factory, 
             await stream.subscribe(f"{BTC}@trade")
             await stream.subscribe(f"{BTC}@depth5@500ms")
             await in_thread(fast_emulator.set_price, BTC, "60100.0")
-            await wait_for(lambda: any(isinstance(u.payload, list) and u.payload and isinstance(u.payload[0], WsTrade)
-                                       for u in updates))
+            await wait_for(
+                lambda: any(
+                    isinstance(u.payload, list) and u.payload and isinstance(u.payload[0], WsTrade) for u in updates
+                )
+            )
             await wait_for(lambda: any(isinstance(u.payload, WsDepth) for u in updates))
             await wait_for(lambda: stream.stats.pings >= 8)  # > pong timeout: answered with Pong or dropped
             assert stream.stats.reconnects == 0 and stream.stats.bad_payloads == 0
@@ -83,7 +85,7 @@ def test_market_stream_resubscribes_after_a_dropped_connection(fast_emulator):
         await stream.start()
         try:
             await stream.subscribe(f"{BTC}@trade")
-            await stream.subscribe(f"ETH-USDT@trade")
+            await stream.subscribe("ETH-USDT@trade")
             await in_thread(fast_emulator.faults.drop_market_connections)
             await wait_for(lambda: stream.stats.reconnects >= 1 and stream.is_connected)
             updates.clear()
@@ -138,8 +140,13 @@ def test_user_stream_partial_fills_and_account_updates(bingx_emulator_factory):
         await stream.start()
         try:
             await wait_for(lambda: any(isinstance(e, UserStreamReconnected) for e in events))
-            ack = await trade.place_order(symbol=BTC, side=BingXOrderSide.BUY, order_type=BingXOrderType.MARKET,
-                                          quantity=Decimal("0.003"), client_order_id="Partial-1")
+            ack = await trade.place_order(
+                symbol=BTC,
+                side=BingXOrderSide.BUY,
+                order_type=BingXOrderType.MARKET,
+                quantity=Decimal("0.003"),
+                client_order_id="Partial-1",
+            )
             fills = lambda: [e.order for e in events if isinstance(e, OrderTradeUpdate) and e.order.is_fill]
             await wait_for(lambda: len(fills()) >= 3)
             await wait_for(lambda: any(isinstance(e, AccountUpdate) for e in events))
@@ -170,10 +177,18 @@ def test_user_stream_recreates_listen_key_on_expiry_and_keeps_streaming(fast_emu
             assert stream.listen_key != first_key
             reconnects = [e for e in events if isinstance(e, UserStreamReconnected)]
             assert reconnects[-1].listen_key_renewed
-            await trade.place_order(symbol=BTC, side=BingXOrderSide.BUY, order_type=BingXOrderType.MARKET,
-                                    quantity=Decimal("0.001"), client_order_id="after-renew")
-            await wait_for(lambda: any(isinstance(e, OrderTradeUpdate) and e.order.client_order_id == "after-renew"
-                                       for e in events))
+            await trade.place_order(
+                symbol=BTC,
+                side=BingXOrderSide.BUY,
+                order_type=BingXOrderType.MARKET,
+                quantity=Decimal("0.001"),
+                client_order_id="after-renew",
+            )
+            await wait_for(
+                lambda: any(
+                    isinstance(e, OrderTradeUpdate) and e.order.client_order_id == "after-renew" for e in events
+                )
+            )
         finally:
             await stream.close()
             await client.close()
@@ -186,8 +201,9 @@ def test_user_stream_keepalive_extends_and_renews_a_dead_key(fast_emulator):
 
     async def body():
         client, _, api = _user_stream_parts(fast_emulator)
-        stream = BingXUserStreamClient(api, fast_emulator.ws_user_url_base, events.append,
-                                       keepalive_interval_s=0.1, **FAST)
+        stream = BingXUserStreamClient(
+            api, fast_emulator.ws_user_url_base, events.append, keepalive_interval_s=0.1, **FAST
+        )
         await stream.start()
         try:
             first_key = stream.listen_key

@@ -33,12 +33,23 @@ async def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0, what:
         await asyncio.sleep(0.02)
 
 
-def node_config(emulator, *, instruments=(BTC, ETH), trader_id: str = "TESTER-001", exec_overrides: dict | None = None,
-                reconciliation: bool = True, log_level: str = "WARNING",
-                timeout_connection: float = 15.0) -> TradingNodeConfig:
+def node_config(
+    emulator,
+    *,
+    instruments=(BTC, ETH),
+    trader_id: str = "TESTER-001",
+    exec_overrides: dict | None = None,
+    reconciliation: bool = True,
+    log_level: str = "WARNING",
+    timeout_connection: float = 15.0,
+) -> TradingNodeConfig:
     provider = InstrumentProviderConfig(load_ids=frozenset(instruments))
-    common = dict(environment="VST", base_url_http=emulator.rest_url, base_url_ws=emulator.ws_market_url,
-                  instrument_provider=provider)
+    common = dict(
+        environment="VST",
+        base_url_http=emulator.rest_url,
+        base_url_ws=emulator.ws_market_url,
+        instrument_provider=provider,
+    )
     return TradingNodeConfig(
         trader_id=trader_id,
         logging=LoggingConfig(log_level=log_level, bypass_logging=False),
@@ -65,9 +76,15 @@ def bingx_env(bingx_emulator_factory, monkeypatch):
     return start
 
 
-def run_node(config: TradingNodeConfig, *, strategies: list[Strategy] = (), actors: list = (),
-             scenario: Callable[[TradingNode], Awaitable[object]], timeout_s: float = 45.0,
-             expect_running: bool = True) -> object:
+def run_node(
+    config: TradingNodeConfig,
+    *,
+    strategies: list[Strategy] = (),
+    actors: list = (),
+    scenario: Callable[[TradingNode], Awaitable[object]],
+    timeout_s: float = 45.0,
+    expect_running: bool = True,
+) -> object:
     """Build and start a node, run `scenario(node)` on its loop once the trader runs, then stop it."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

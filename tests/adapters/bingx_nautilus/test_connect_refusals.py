@@ -33,8 +33,9 @@ def test_connect_records_a_typed_refusal_for_the_launcher(bingx_emulator_factory
         assert not node.trader.is_running
         return decode_venue_refusal(node.kernel.cache.get(VENUE_REFUSAL_CACHE_KEY))
 
-    refusal = run_node(node_config(emulator, instruments=instruments, timeout_connection=3.0), scenario=scenario,
-                       expect_running=False)
+    refusal = run_node(
+        node_config(emulator, instruments=instruments, timeout_connection=3.0), scenario=scenario, expect_running=False
+    )
     assert (refusal.reason, refusal.code, refusal.venue_code) == (reason, code, venue_code)
     assert refusal.message and refusal.ts > 0
 
@@ -46,12 +47,22 @@ def test_a_connect_that_may_pass_records_no_refusal(bingx_emulator_factory, monk
     monkeypatch.setenv(API_SECRET_ENV, emulator.api_secret)
     config = node_config(emulator, instruments=(BTC,), timeout_connection=2.0)
     unreachable = "http://127.0.0.1:9"  # discard port: connection refused at once
-    config = config.__class__(**{
-        **{f: getattr(config, f) for f in config.__struct_fields__},
-        "exec_clients": {"BINGX": config.exec_clients["BINGX"].__class__(
-            **{**{f: getattr(config.exec_clients["BINGX"], f)
-                  for f in config.exec_clients["BINGX"].__struct_fields__}, "base_url_http": unreachable})},
-    })
+    config = config.__class__(
+        **{
+            **{f: getattr(config, f) for f in config.__struct_fields__},
+            "exec_clients": {
+                "BINGX": config.exec_clients["BINGX"].__class__(
+                    **{
+                        **{
+                            f: getattr(config.exec_clients["BINGX"], f)
+                            for f in config.exec_clients["BINGX"].__struct_fields__
+                        },
+                        "base_url_http": unreachable,
+                    }
+                )
+            },
+        }
+    )
 
     async def scenario(node):
         import asyncio

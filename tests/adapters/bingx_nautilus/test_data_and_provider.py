@@ -24,8 +24,9 @@ BAR_TYPE = BarType.from_str(f"{BTC}-1-MINUTE-LAST-EXTERNAL")
 
 def test_provider_loads_contracts_with_precisions_minimums_and_account_fees(bingx_emulator):
     async def load():
-        client = BingXHttpClient(bingx_emulator.rest_url, BingXCredentials(bingx_emulator.api_key,
-                                                                            bingx_emulator.api_secret))
+        client = BingXHttpClient(
+            bingx_emulator.rest_url, BingXCredentials(bingx_emulator.api_key, bingx_emulator.api_secret)
+        )
         try:
             provider = BingXInstrumentProvider(client, InstrumentProviderConfig(load_all=True))
             await provider.initialize()

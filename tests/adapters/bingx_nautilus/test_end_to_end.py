@@ -60,8 +60,9 @@ class RestoreFromFacts(Actor):
 
     def on_start(self) -> None:
         slots = msgspec.json.decode(self.config.slots_json, type=list[RestoredSlot])
-        self.cache.add(RESTORE_HANDOVER_CACHE_KEY, encode_handover(RestoreHandover(slots=slots, safe_mode="",
-                                                                                    flatten=[])))
+        self.cache.add(
+            RESTORE_HANDOVER_CACHE_KEY, encode_handover(RestoreHandover(slots=slots, safe_mode="", flatten=[]))
+        )
 
 
 class SimClock:
@@ -85,9 +86,18 @@ def write_signals(path, rows: list[tuple[int, float]]) -> str:
 
 def strategy_config() -> DolphinStrategyConfig:
     return DolphinStrategyConfig(
-        strategy_id="DolphinStrategy", order_id_tag="E2E", instrument_ids=[BTC.value], namespace="e2e",
-        client_order_prefix="dlp", bar_minutes=1, trade_notional_usdt="600", signal_source="file",
-        min_hold_bars=2, enter_above=0.5, retract_step=0.2, snapshot_every_bars=1,
+        strategy_id="DolphinStrategy",
+        order_id_tag="E2E",
+        instrument_ids=[BTC.value],
+        namespace="e2e",
+        client_order_prefix="dlp",
+        bar_minutes=1,
+        trade_notional_usdt="600",
+        signal_source="file",
+        min_hold_bars=2,
+        enter_above=0.5,
+        retract_step=0.2,
+        snapshot_every_bars=1,
         external_order_claims=[BTC.value],
     )
 
@@ -104,8 +114,10 @@ def make_node_parts(signal_file: str, restore_json: str | None):
     unregister_resources("e2e")  # the previous node of this test is stopped: its sink goes
     register_resources("e2e", NodeResources(fact_sink=sink))
     strategy = DolphinStrategy(strategy_config())
-    actors = [JournalActor(JournalActorConfig(component_id="JournalActor", namespace="e2e")),
-              SignalFileActor(SignalFileActorConfig(component_id="Signals", path=signal_file, bar_types=[BAR_TYPE]))]
+    actors = [
+        JournalActor(JournalActorConfig(component_id="JournalActor", namespace="e2e")),
+        SignalFileActor(SignalFileActorConfig(component_id="Signals", path=signal_file, bar_types=[BAR_TYPE])),
+    ]
     if restore_json is not None:
         actors.insert(0, RestoreFromFacts(RestoreFromFactsConfig(component_id="Restore", slots_json=restore_json)))
     return sink, strategy, actors
@@ -131,8 +143,9 @@ def test_trade_retract_stop_restart_reconcile_and_exit(bingx_env, monkeypatch, t
                 await wait_for(lambda: any(isinstance(f, TradeExitLeg) for f in sink_1.facts), what="retract")
         return [p.quantity.as_decimal() for p in node.cache.positions_open(strategy_id=strategy_1.id)]
 
-    open_1 = run_node(node_config(emulator, trader_id="DOLPHIN-001"), strategies=[strategy_1], actors=actors_1,
-                      scenario=first)
+    open_1 = run_node(
+        node_config(emulator, trader_id="DOLPHIN-001"), strategies=[strategy_1], actors=actors_1, scenario=first
+    )
     assert open_1 == [Decimal("0.0050")]
     leg = next(f for f in sink_1.facts if isinstance(f, TradeExitLeg))
     assert leg.quantity == Decimal("0.0050") and not leg.is_final
@@ -142,9 +155,18 @@ def test_trade_retract_stop_restart_reconcile_and_exit(bingx_env, monkeypatch, t
     # ---- node 2: same venue, restore from node 1's last snapshot, reconcile, exit at bar 9 -------------------
     last = [f for f in sink_1.facts if isinstance(f, PositionState) and f.status == "OPEN"][-1]
     restored = RestoredSlot(
-        trade_id=last.trade_id, instrument_id=last.instrument_id, side=last.side, quantity=last.quantity,
-        entry_price=last.entry_price, bars_held=last.bars_held, realized_pnl=last.realized_pnl, fees=last.fees,
-        legs=last.legs, opened_ts=last.opened_ts, order_seq=last.order_seq, seq=last.seq,
+        trade_id=last.trade_id,
+        instrument_id=last.instrument_id,
+        side=last.side,
+        quantity=last.quantity,
+        entry_price=last.entry_price,
+        bars_held=last.bars_held,
+        realized_pnl=last.realized_pnl,
+        fees=last.fees,
+        legs=last.legs,
+        opened_ts=last.opened_ts,
+        order_seq=last.order_seq,
+        seq=last.seq,
         entry_quantity=Decimal("0.0100"),
     )
     signals_2 = write_signals(tmp_path / "s2.csv", [(clock.bar_close(9), 0.0)])
@@ -152,8 +174,9 @@ def test_trade_retract_stop_restart_reconcile_and_exit(bingx_env, monkeypatch, t
 
     async def second(node):
         # Reconciliation has run before the trader started: the venue position is the strategy's.
-        reconciled = [(p.strategy_id.value, p.quantity.as_decimal())
-                      for p in node.cache.positions_open(instrument_id=BTC)]
+        reconciled = [
+            (p.strategy_id.value, p.quantity.as_decimal()) for p in node.cache.positions_open(instrument_id=BTC)
+        ]
         assert strategy_2.book.open_slots(), "restored slot missing"
         for k in range(8, 12):
             clock.step(emulator, k, price)
@@ -162,8 +185,9 @@ def test_trade_retract_stop_restart_reconcile_and_exit(bingx_env, monkeypatch, t
         await wait_for(lambda: not node.cache.positions_open(instrument_id=BTC), what="flat in Nautilus")
         return reconciled
 
-    reconciled = run_node(node_config(emulator, trader_id="DOLPHIN-001"), strategies=[strategy_2], actors=actors_2,
-                          scenario=second)
+    reconciled = run_node(
+        node_config(emulator, trader_id="DOLPHIN-001"), strategies=[strategy_2], actors=actors_2, scenario=second
+    )
     assert reconciled == [("DolphinStrategy-E2E", Decimal("0.0050"))]
     closed = next(f for f in sink_2.facts if isinstance(f, TradeClosed))
     assert closed.trade_id == last.trade_id and closed.quantity == Decimal("0.0100") and closed.legs == 2

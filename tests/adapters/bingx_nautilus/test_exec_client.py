@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.enums import OrderSide, OrderStatus, PositionSide
-from nautilus_trader.model.events import OrderAccepted, OrderFilled, OrderRejected, OrderSubmitted
+from nautilus_trader.model.events import OrderAccepted, OrderFilled, OrderRejected
 from nautilus_trader.model.identifiers import ClientOrderId
 from nautilus_trader.trading.strategy import Strategy
 
@@ -40,8 +40,13 @@ class Recorder(Strategy):
         return [o for o in self.outcomes if o.client_order_id == coid]
 
     def market(self, coid: str, side: OrderSide, qty: str, reduce_only: bool = False):
-        order = self.order_factory.market(BTC, side, self.cache.instrument(BTC).make_qty(Decimal(qty)),
-                                          reduce_only=reduce_only, client_order_id=ClientOrderId(coid))
+        order = self.order_factory.market(
+            BTC,
+            side,
+            self.cache.instrument(BTC).make_qty(Decimal(qty)),
+            reduce_only=reduce_only,
+            client_order_id=ClientOrderId(coid),
+        )
         self.submit_order(order)
         return order
 
@@ -68,8 +73,11 @@ def test_submit_accept_fill_then_reduce_only_exit(bingx_env):
         await wait_for(lambda: not strategy.cache.positions_open(instrument_id=BTC), what="flat")
 
     run_node(node_config(emulator), strategies=[strategy], scenario=scenario)
-    kinds = [type(e).__name__ for e in strategy.events if e.client_order_id.value == "t-entry-1"
-             and not type(e).__name__ == "OrderInitialized"]
+    kinds = [
+        type(e).__name__
+        for e in strategy.events
+        if e.client_order_id.value == "t-entry-1" and not type(e).__name__ == "OrderInitialized"
+    ]
     assert kinds[:3] == ["OrderSubmitted", "OrderAccepted", "OrderFilled"]
     fill = strategy.of("t-entry-1", OrderFilled)[0]
     venue_buy = next(f for f in emulator.state.fills if f.side == "BUY")  # at the venue's best ask
@@ -90,13 +98,19 @@ def test_limit_order_cancel_and_definitive_reject(bingx_env):
     async def scenario(node):
         instrument = strategy.cache.instrument(BTC)
         far_below = instrument.make_price(emulator.price("BTC-USDT") * Decimal("0.8"))
-        order = strategy.order_factory.limit(BTC, OrderSide.BUY, instrument.make_qty(Decimal("0.010")), far_below,
-                                             client_order_id=ClientOrderId("t-limit-1"))
+        order = strategy.order_factory.limit(
+            BTC,
+            OrderSide.BUY,
+            instrument.make_qty(Decimal("0.010")),
+            far_below,
+            client_order_id=ClientOrderId("t-limit-1"),
+        )
         strategy.submit_order(order)
         await wait_for(lambda: strategy.of("t-limit-1", OrderAccepted), what="limit accepted")
         strategy.cancel_order(order)
-        await wait_for(lambda: strategy.cache.order(order.client_order_id).status == OrderStatus.CANCELED,
-                       what="canceled")
+        await wait_for(
+            lambda: strategy.cache.order(order.client_order_id).status == OrderStatus.CANCELED, what="canceled"
+        )
         emulator.faults.reject(ORDER_ROUTE, 101204, "Insufficient margin")
         strategy.market("t-reject-1", OrderSide.BUY, "0.010")
         await wait_for(lambda: strategy.of("t-reject-1", OrderRejected), what="reject")
@@ -123,8 +137,7 @@ def test_rate_limit_storm_resolves_without_a_second_order(bingx_env):
         await wait_for(lambda: strategy.of("t-storm-2", OrderRejected), what="rate-limit reject")
         emulator.faults.clear()
 
-    run_node(node_config(emulator, exec_overrides={"rate_limit_attempts": 3}), strategies=[strategy],
-             scenario=scenario)
+    run_node(node_config(emulator, exec_overrides={"rate_limit_attempts": 3}), strategies=[strategy], scenario=scenario)
     assert len(venue_orders(emulator, "t-storm-1")) == 1
     assert strategy.of("t-storm-1", OrderFilled)[0].last_qty.as_decimal() == Decimal("0.010")
     reason = strategy.of("t-storm-2", OrderRejected)[0].reason
@@ -147,13 +160,17 @@ def test_gateway_timeout_with_order_placed_is_resolved_by_query(bingx_env):
         strategy.market("t-504-lost", OrderSide.BUY, "0.010")
         await wait_for(lambda: strategy.of("t-504-lost", OrderRejected), what="unknown outcome resolved")
 
-    run_node(node_config(emulator, exec_overrides={"unknown_outcome_timeout_s": 1.0}), strategies=[strategy],
-             scenario=scenario)
+    run_node(
+        node_config(emulator, exec_overrides={"unknown_outcome_timeout_s": 1.0}),
+        strategies=[strategy],
+        scenario=scenario,
+    )
     assert len(venue_orders(emulator, "t-504-placed")) == 1
     assert len(strategy.of("t-504-placed", OrderAccepted)) == 1
     assert sum(f.last_qty.as_decimal() for f in strategy.of("t-504-placed", OrderFilled)) == Decimal("0.010")
     assert strategy.of("t-504-lost", OrderRejected)[0].reason == (
-        "ORDER_REJECTED: not found at venue after unknown outcome")
+        "ORDER_REJECTED: not found at venue after unknown outcome"
+    )
     assert venue_orders(emulator, "t-504-lost") == []
     placed, lost = strategy.outcomes_of("t-504-placed"), strategy.outcomes_of("t-504-lost")
     assert [type(o) for o in placed] == [PlacementUnknown, PlacementResolved] and placed[1].placed
@@ -170,13 +187,17 @@ def test_duplicated_and_reordered_executions_fill_once(bingx_env):
     async def scenario(node):
         emulator.faults.duplicate_user_events(50)
         strategy.market("t-dup-1", OrderSide.BUY, "0.030")
-        await wait_for(lambda: sum(f.last_qty.as_decimal() for f in strategy.of("t-dup-1", OrderFilled))
-                       >= Decimal("0.030"), what="duplicated fills")
+        await wait_for(
+            lambda: sum(f.last_qty.as_decimal() for f in strategy.of("t-dup-1", OrderFilled)) >= Decimal("0.030"),
+            what="duplicated fills",
+        )
         emulator.faults.clear()
         emulator.faults.reorder_user_events(4)
         strategy.market("t-reorder-1", OrderSide.SELL, "0.030", reduce_only=True)
-        await wait_for(lambda: sum(f.last_qty.as_decimal() for f in strategy.of("t-reorder-1", OrderFilled))
-                       >= Decimal("0.030"), what="reordered fills")
+        await wait_for(
+            lambda: sum(f.last_qty.as_decimal() for f in strategy.of("t-reorder-1", OrderFilled)) >= Decimal("0.030"),
+            what="reordered fills",
+        )
         await wait_for(lambda: not strategy.cache.positions_open(instrument_id=BTC), what="flat")
         return {c: strategy.cache.order(ClientOrderId(c)).status for c in ("t-dup-1", "t-reorder-1")}
 
@@ -208,8 +229,9 @@ def test_hedge_mode_account_fails_connect_with_a_clear_error(bingx_env):
         with pytest.raises(BingXHedgeModeError, match="HEDGE"):
             await client._connect()  # noqa: SLF001 - the same call Nautilus made, to see its error
 
-    run_node(node_config(emulator, timeout_connection=2.0), strategies=[strategy], scenario=scenario,
-             expect_running=False)
+    run_node(
+        node_config(emulator, timeout_connection=2.0), strategies=[strategy], scenario=scenario, expect_running=False
+    )
     assert emulator.state.dual_side is True
 
 

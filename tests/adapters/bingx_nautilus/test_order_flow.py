@@ -36,12 +36,14 @@ class FakeClock:
 
 
 def rate_limited(retry_ms: int = 200):
-    return make_error(kind=ErrorKind.RATE_LIMIT, operation=Operation.PLACE, code=109429, msg="rate limited",
-                      retry_after_ms=retry_ms)
+    return make_error(
+        kind=ErrorKind.RATE_LIMIT, operation=Operation.PLACE, code=109429, msg="rate limited", retry_after_ms=retry_ms
+    )
 
 
-def run(place_answers: list, query_answers: list, policy=RecoveryPolicy(),
-        unknowns: list | None = None) -> tuple[object, list, list, FakeClock]:
+def run(
+    place_answers: list, query_answers: list, policy=RecoveryPolicy(), unknowns: list | None = None
+) -> tuple[object, list, list, FakeClock]:
     placed, queried, clock = [], [], FakeClock()
 
     async def place():
@@ -58,8 +60,16 @@ def run(place_answers: list, query_answers: list, policy=RecoveryPolicy(),
             raise answer
         return answer
 
-    result = asyncio.run(place_with_recovery(place, query, policy, sleep=clock.sleep, clock=clock,
-                                             on_unknown=None if unknowns is None else unknowns.append))
+    result = asyncio.run(
+        place_with_recovery(
+            place,
+            query,
+            policy,
+            sleep=clock.sleep,
+            clock=clock,
+            on_unknown=None if unknowns is None else unknowns.append,
+        )
+    )
     return result, placed, queried, clock
 
 
@@ -99,7 +109,9 @@ def test_unknown_outcome_never_resends_and_rejects_only_after_timeout_of_not_fou
 def test_unknown_outcome_keeps_asking_while_the_venue_cannot_answer():
     gateway = make_error(kind=ErrorKind.BUSY, operation=Operation.PLACE, code=None, msg="HTTP 504", http_status=504)
     down = make_error(kind=ErrorKind.BUSY, operation=Operation.READ, code=None, msg="HTTP 503", http_status=503)
-    result, placed, queried, clock = run([gateway], [down] * 40 + [ORDER], RecoveryPolicy(unknown_outcome_timeout_s=1.0))
+    result, placed, queried, clock = run(
+        [gateway], [down] * 40 + [ORDER], RecoveryPolicy(unknown_outcome_timeout_s=1.0)
+    )
     assert isinstance(result, PlacedAtVenue) and len(placed) == 1 and len(queried) == 41 and clock.now > 1.0
     assert result.after_unknown
 
@@ -116,7 +128,9 @@ def test_fill_dedupe_without_trade_ids_uses_cumulative_growth_and_caps_at_order_
     d = FillDeduper()
     assert d.accept(2, trade_id="", last_qty=None, cum_qty=Decimal("0.6"), order_qty=Decimal("1"))[1] == Decimal("0.6")
     assert d.accept(2, trade_id="", last_qty=None, cum_qty=Decimal("0.3"), order_qty=Decimal("1")) is None
-    assert d.accept(2, trade_id="x", last_qty=Decimal("0.9"), cum_qty=Decimal("1.5"), order_qty=Decimal("1"))[1] == Decimal("0.4")
+    assert d.accept(2, trade_id="x", last_qty=Decimal("0.9"), cum_qty=Decimal("1.5"), order_qty=Decimal("1"))[
+        1
+    ] == Decimal("0.4")
 
 
 def test_kline_closer_emits_last_version_of_a_candle_once_a_later_one_arrives():

@@ -179,9 +179,14 @@ class BingXHttpClient:
                 raise
             offset_before = self.time_offset_ms
             await self.sync_time()
-            log_event(log, logging.WARNING, "clock_skew", f"{method} {path} refused for its timestamp (100421): "
-                      f"server time re-measured (offset {offset_before} -> {self.time_offset_ms} ms), sent once more",
-                      code=Code.VENUE_CLOCK_SKEW)
+            log_event(
+                log,
+                logging.WARNING,
+                "clock_skew",
+                f"{method} {path} refused for its timestamp (100421): "
+                f"server time re-measured (offset {offset_before} -> {self.time_offset_ms} ms), sent once more",
+                code=Code.VENUE_CLOCK_SKEW,
+            )
             result = await self.send(method, path, params, signed=signed, operation=operation)
             return result, self._unwrap(result, method, path, signed, operation)
 
@@ -227,9 +232,15 @@ class BingXHttpClient:
         self._synced_at = time.monotonic()
         self.time_syncs += 1
         if abs(self.time_offset_ms) > self.recv_window_ms // 2:
-            log_event(log, logging.WARNING, "clock_skew", f"this host's clock is {self.time_offset_ms} ms off BingX "
-                      f"server time (recvWindow {self.recv_window_ms} ms); signing with the measured offset",
-                      code=Code.VENUE_CLOCK_SKEW, offset_ms=self.time_offset_ms)
+            log_event(
+                log,
+                logging.WARNING,
+                "clock_skew",
+                f"this host's clock is {self.time_offset_ms} ms off BingX "
+                f"server time (recvWindow {self.recv_window_ms} ms); signing with the measured offset",
+                code=Code.VENUE_CLOCK_SKEW,
+                offset_ms=self.time_offset_ms,
+            )
         return self.time_offset_ms
 
     async def _ensure_time_synced(self) -> None:
@@ -246,8 +257,13 @@ class BingXHttpClient:
                 if self._synced_at is None:
                     raise
                 self._synced_at = time.monotonic()  # retry at the next interval, not on every request
-                log_event(log, logging.WARNING, "time_sync_failed", f"server time not re-measured ({exc}); "
-                          f"keeping offset {self.time_offset_ms} ms", code=Code.VENUE_CLOCK_SKEW)
+                log_event(
+                    log,
+                    logging.WARNING,
+                    "time_sync_failed",
+                    f"server time not re-measured ({exc}); keeping offset {self.time_offset_ms} ms",
+                    code=Code.VENUE_CLOCK_SKEW,
+                )
 
     def _time_sync_due(self) -> bool:
         if self._synced_at is None:
@@ -297,13 +313,22 @@ class BingXHttpClient:
             wait = self.rate_limiter.expire_wait_ms(result.headers)
             used = self.rate_limiter.cooldown(method, path, signed=signed, retry_after_ms=wait, ip_wide=ip_wide)
             raise make_error(
-                kind=kind, operation=op, code=code, msg=f"HTTP {result.status} rate limited",
-                endpoint=endpoint, http_status=result.status, retry_after_ms=used,
+                kind=kind,
+                operation=op,
+                code=code,
+                msg=f"HTTP {result.status} rate limited",
+                endpoint=endpoint,
+                http_status=result.status,
+                retry_after_ms=used,
             )
         if kind is ErrorKind.BUSY:
             raise make_error(
-                kind=kind, operation=op, code=None, msg=f"HTTP {result.status} from venue",
-                endpoint=endpoint, http_status=result.status,
+                kind=kind,
+                operation=op,
+                code=None,
+                msg=f"HTTP {result.status} from venue",
+                endpoint=endpoint,
+                http_status=result.status,
             )
         # 4xx other than rate limits: let the body's code speak if there is one.
 
@@ -314,8 +339,12 @@ class BingXHttpClient:
         except (msgspec.DecodeError, ValueError):
             if result.status >= 400:
                 raise make_error(
-                    kind=kind_of_http_status(result.status) or ErrorKind.REJECT, operation=op, code=None,
-                    msg=f"HTTP {result.status}", endpoint=endpoint, http_status=result.status,
+                    kind=kind_of_http_status(result.status) or ErrorKind.REJECT,
+                    operation=op,
+                    code=None,
+                    msg=f"HTTP {result.status}",
+                    endpoint=endpoint,
+                    http_status=result.status,
                 ) from None
             raise self._decode_error(endpoint, op, "response is not a JSON object") from None
         if env.code != 0:
@@ -329,8 +358,12 @@ class BingXHttpClient:
             )
         if result.status >= 400:
             raise make_error(
-                kind=kind_of_http_status(result.status) or ErrorKind.REJECT, operation=op, code=None,
-                msg=f"HTTP {result.status}", endpoint=endpoint, http_status=result.status,
+                kind=kind_of_http_status(result.status) or ErrorKind.REJECT,
+                operation=op,
+                code=None,
+                msg=f"HTTP {result.status}",
+                endpoint=endpoint,
+                http_status=result.status,
             )
         return bytes(env.data)
 
@@ -367,4 +400,3 @@ def _decoder_for(tp: Any) -> msgspec.json.Decoder:
     if dec is None:
         dec = _DECODERS[tp] = decoder(tp)
     return dec
-

@@ -28,7 +28,10 @@ class BingXMarketHttpAPI:
         """v1/tradingRules (added 2025-09). The docs do not say whether one symbol yields an object or a
         one-row list; both are accepted."""
         data = await self.client.call(
-            "GET", "/openApi/swap/v1/tradingRules", {"symbol": symbol}, list[BingXTradingRule] | BingXTradingRule,
+            "GET",
+            "/openApi/swap/v1/tradingRules",
+            {"symbol": symbol},
+            list[BingXTradingRule] | BingXTradingRule,
             signed=False,
         )
         return data if isinstance(data, list) else [data]

@@ -39,7 +39,9 @@ def normalize_client_order_id(client_order_id: str) -> str:
     """Lowercase and validate (1-40 chars, printable ASCII without spaces)."""
     cid = client_order_id.lower()
     if not 1 <= len(cid) <= CLIENT_ORDER_ID_MAX_LEN:
-        raise ValueError(f"clientOrderId must be 1-{CLIENT_ORDER_ID_MAX_LEN} chars, got {len(cid)}: {client_order_id!r}")
+        raise ValueError(
+            f"clientOrderId must be 1-{CLIENT_ORDER_ID_MAX_LEN} chars, got {len(cid)}: {client_order_id!r}"
+        )
     if not cid.isascii() or not cid.isprintable() or " " in cid:
         raise ValueError(f"clientOrderId must be printable ASCII without spaces: {client_order_id!r}")
     return cid
@@ -134,7 +136,10 @@ class BingXTradeHttpAPI:
 
     async def cancel_all_orders(self, symbol: str | None = None) -> BingXCancelAllResult:
         return await self.client.call(
-            "DELETE", f"{_V2}/trade/allOpenOrders", {"symbol": symbol}, BingXCancelAllResult,
+            "DELETE",
+            f"{_V2}/trade/allOpenOrders",
+            {"symbol": symbol},
+            BingXCancelAllResult,
             operation=Operation.CANCEL,
         )
 
@@ -184,8 +189,12 @@ class BingXTradeHttpAPI:
         if start_ms is not None and end_ms is None:
             raise ValueError("fill_history with start_ms needs end_ms too (venue returns nothing otherwise)")
         params = {
-            "symbol": symbol, "orderId": order_id, "startTs": start_ms, "endTs": end_ms,
-            "lastFillId": last_fill_id, "pageSize": page_size,
+            "symbol": symbol,
+            "orderId": order_id,
+            "startTs": start_ms,
+            "endTs": end_ms,
+            "lastFillId": last_fill_id,
+            "pageSize": page_size,
         }
         data = await self.client.call("GET", f"{_V2}/trade/fillHistory", params, BingXFillHistoryData)
         return data.fill_history_orders or []
@@ -195,8 +204,14 @@ class BingXTradeHttpAPI:
     ) -> list[BingXFillOrder]:
         """allFillOrders (no trade id). The venue ignores `symbol`, so rows are filtered here."""
         params = {
-            "symbol": symbol, "orderId": order_id, "startTs": start_ms, "endTs": end_ms, "tradingUnit": "COIN",
+            "symbol": symbol,
+            "orderId": order_id,
+            "startTs": start_ms,
+            "endTs": end_ms,
+            "tradingUnit": "COIN",
         }
         data = await self.client.call("GET", f"{_V2}/trade/allFillOrders", params, BingXFillOrdersData)
         rows = data.fill_orders or []
-        return [r for r in rows if (symbol is None or r.symbol == symbol) and (order_id is None or r.order_id == order_id)]
+        return [
+            r for r in rows if (symbol is None or r.symbol == symbol) and (order_id is None or r.order_id == order_id)
+        ]

@@ -23,7 +23,10 @@ class BingXUserStreamHttpAPI:
         )
         if not data.listen_key:
             raise make_error(
-                kind=ErrorKind.REJECT, operation=Operation.WRITE, code=None, msg="empty listenKey",
+                kind=ErrorKind.REJECT,
+                operation=Operation.WRITE,
+                code=None,
+                msg="empty listenKey",
                 endpoint=f"POST {_PATH}",
             )
         return data.listen_key
@@ -36,11 +39,17 @@ class BingXUserStreamHttpAPI:
         await self._keyed("DELETE", listen_key)
 
     async def _keyed(self, method: str, listen_key: str) -> None:
-        result = await self.client.send(method, _PATH, {"listenKey": listen_key}, signed=True, operation=Operation.WRITE)
+        result = await self.client.send(
+            method, _PATH, {"listenKey": listen_key}, signed=True, operation=Operation.WRITE
+        )
         if result.status == 404:
             raise ListenKeyNotFoundError(f"{method} {_PATH}: listenKey not found (expired?)")
         if result.status >= 400:
             raise make_error(
-                kind=ErrorKind.REJECT, operation=Operation.WRITE, code=None, msg=f"HTTP {result.status}",
-                endpoint=f"{method} {_PATH}", http_status=result.status,
+                kind=ErrorKind.REJECT,
+                operation=Operation.WRITE,
+                code=None,
+                msg=f"HTTP {result.status}",
+                endpoint=f"{method} {_PATH}",
+                http_status=result.status,
             )

@@ -19,7 +19,6 @@ from dolphin_nautilus.adapters.bingx.common.enums import (
 )
 from dolphin_nautilus.adapters.bingx.schemas.common import Num
 
-
 # ---- market stream ---------------------------------------------------------------------------------
 
 

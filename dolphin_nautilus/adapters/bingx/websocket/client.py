@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import logging
 import random
 import zlib
 from collections.abc import Awaitable, Callable
@@ -149,8 +148,12 @@ class ReconnectingWebSocket:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # any failure: log, back off, reconnect
-                log.warning("%s connection failed: %s", self.name, type(exc).__name__,
-                            extra={"event": "stream_connect_failed", "code": Code.VENUE_STREAM_FAULT})
+                log.warning(
+                    "%s connection failed: %s",
+                    self.name,
+                    type(exc).__name__,
+                    extra={"event": "stream_connect_failed", "code": Code.VENUE_STREAM_FAULT},
+                )
             finally:
                 self.connected.clear()
                 self._ws = None
@@ -165,11 +168,19 @@ class ReconnectingWebSocket:
             try:
                 msg = await ws.receive(timeout=self._idle_timeout_s)
             except TimeoutError:
-                log.warning("%s silent for %.0f s; reconnecting", self.name, self._idle_timeout_s,
-                            extra={"event": "stream_silent", "code": Code.VENUE_STREAM_FAULT})
+                log.warning(
+                    "%s silent for %.0f s; reconnecting",
+                    self.name,
+                    self._idle_timeout_s,
+                    extra={"event": "stream_silent", "code": Code.VENUE_STREAM_FAULT},
+                )
                 return
-            if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED,
-                            aiohttp.WSMsgType.ERROR):
+            if msg.type in (
+                aiohttp.WSMsgType.CLOSE,
+                aiohttp.WSMsgType.CLOSING,
+                aiohttp.WSMsgType.CLOSED,
+                aiohttp.WSMsgType.ERROR,
+            ):
                 return
             self.stats.frames += 1
             text = unwrap_frame(msg)
@@ -186,13 +197,21 @@ class ReconnectingWebSocket:
                     await pending
             except Exception:  # a handler bug must not kill the stream
                 self.stats.handler_errors += 1
-                log.exception("%s handler failed", self.name,
-                              extra={"event": "stream_handler_failed", "code": Code.VENUE_STREAM_FAULT})
+                log.exception(
+                    "%s handler failed",
+                    self.name,
+                    extra={"event": "stream_handler_failed", "code": Code.VENUE_STREAM_FAULT},
+                )
 
     def _bad(self, why: str, sample: str = "") -> None:
         self.stats.bad_payloads += 1
-        log.warning("%s bad payload (%s): %.200s", self.name, why, sample,
-                    extra={"event": "stream_bad_payload", "code": Code.VENUE_STREAM_FAULT})
+        log.warning(
+            "%s bad payload (%s): %.200s",
+            self.name,
+            why,
+            sample,
+            extra={"event": "stream_bad_payload", "code": Code.VENUE_STREAM_FAULT},
+        )
 
 
 async def call_handler(handler: Callable[[object], object], item: object) -> None:

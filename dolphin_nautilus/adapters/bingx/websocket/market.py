@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import uuid
 from collections.abc import Callable
 
@@ -137,8 +136,12 @@ class BingXMarketStreamClient(ReconnectingWebSocket):
             return None
         if frame.code != 0:
             self.stats.venue_errors += 1
-            log.warning("bingx-market venue error code=%s msg=%s", frame.code, frame.msg,
-                        extra={"event": "stream_venue_error", "code": Code.VENUE_STREAM_FAULT})
+            log.warning(
+                "bingx-market venue error code=%s msg=%s",
+                frame.code,
+                frame.msg,
+                extra={"event": "stream_venue_error", "code": Code.VENUE_STREAM_FAULT},
+            )
             return None
         if not frame.data_type:
             self.stats.ignored += 1
@@ -159,7 +162,12 @@ class BingXMarketStreamClient(ReconnectingWebSocket):
             fut.set_result(None)
         else:
             self.stats.venue_errors += 1
-            log.warning("bingx-market subscription %s refused: code=%s %s", data_type, frame.code, frame.msg,
-                        extra={"event": "subscription_refused", "code": Code.VENUE_STREAM_FAULT})
+            log.warning(
+                "bingx-market subscription %s refused: code=%s %s",
+                data_type,
+                frame.code,
+                frame.msg,
+                extra={"event": "subscription_refused", "code": Code.VENUE_STREAM_FAULT},
+            )
             fut.set_exception(BingXSubscriptionError(data_type, frame.code, frame.msg))
             fut.exception()  # mark retrieved: resubscribe paths do not await their futures

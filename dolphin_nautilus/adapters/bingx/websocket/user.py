@@ -14,7 +14,6 @@ AccountConfigUpdate, ListenKeyExpired, UserStreamReconnected. SNAPSHOT frames ar
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 
 import aiohttp
@@ -149,8 +148,11 @@ class BingXUserStreamClient(ReconnectingWebSocket):
             except ListenKeyNotFoundError:
                 await self._renew(key)
             except BingXError as exc:  # transient: the next round or a reconnect retries
-                log.warning("listenKey extend failed: %s", exc,
-                            extra={"event": "listen_key_extend_failed", "code": Code.VENUE_STREAM_FAULT})
+                log.warning(
+                    "listenKey extend failed: %s",
+                    exc,
+                    extra={"event": "listen_key_extend_failed", "code": Code.VENUE_STREAM_FAULT},
+                )
 
     async def _renew(self, stale_key: str) -> None:
         """Forget the dead key and drop the socket; the run loop reconnects with a fresh key."""

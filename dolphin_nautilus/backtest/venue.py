@@ -34,7 +34,8 @@ class ExitRejecter:
 
     def __init__(self, engine: BacktestEngine, every: int) -> None:
         self._exec_engine = engine.kernel.exec_engine
-        self._client = self._exec_engine._clients[ClientId(BINGX_VENUE.value)]
+        # Nautilus has no public lookup of a registered execution client by its id.
+        self._client = self._exec_engine._clients[ClientId(BINGX_VENUE.value)]  # noqa: SLF001
         self._clock = engine.kernel.clock
         self._every = every
         self._exit_orders_seen = 0

@@ -1,21 +1,27 @@
-"""Backtest overhead and memory: the full dolphin stack against the bare engine, same data, same run.
+"""Backtest speed, memory and sameness: the full dolphin stack against the bare engine, same data, one run.
 
-    python -m dolphin_nautilus.bench.backtest [--repeats 2] [--days 30]
+    python -m dolphin_nautilus.bench.backtest [--repeats 3] [--days 30] [--before REF] [--json]
 
-Each measurement runs in its own subprocess (so peak RSS is per configuration), alternating bare and full
-so machine noise hits both alike. Bare = BacktestEngine + simulated BINGX venue + a strategy that only
-subscribes to the bars. Full = the same engine with DolphinStrategy (book, reference signals, orders),
-the JournalActor and the journal on embedded stores (chDB + local live state), exactly as dolphin-backtest
-runs it. A third configuration, "orders", is the bare engine replaying exactly the orders the full run sent, at the
-same bars: it separates NautilusTrader's own per-order cost (v1 spends milliseconds per order and fill)
-from the cost of our stack. Rates are bars / wall time of engine.run(). Targets (DESIGN.md §7): full >= 85% of bare bars/s;
-peak RSS full <= 1.2 x bare.
+Three configurations, each in its own subprocess (so peak RSS is per configuration), interleaved so machine
+noise hits them alike; figures are medians over the repeats:
+- subscribe-only: BacktestEngine + the simulated BINGX venue + a strategy that only subscribes to the bars;
+- replay: the same bare engine submitting exactly the orders the full stack sent, at the same bars (the
+  engine's own cost of those orders, without our book, signals or journal);
+- full: `dolphin-backtest` as it runs (DolphinStrategy, the actors, the journal on embedded stores).
+Rates are bars / wall time of `engine.run()`. `--before REF` (a git ref of this repository, or the path of
+another checkout) measures the same three configurations with that code too, in the same run, so a change's
+effect is side by side; it also checks that the full stack's trades, legs and PnL are identical in both.
+
+Targets (issue 16): full >= 0.92 x replay; peak RSS full <= 1.2 x subscribe-only; full-stack wall time <= half
+of the before column's.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -27,6 +33,9 @@ from pathlib import Path
 
 import msgspec
 import pandas as pd
+
+# The child runs against whichever checkout is first on sys.path (see `--before`): it uses only what both the
+# current and earlier checkouts have (the launcher's run_backtest, the venue, the data loader).
 from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
 from nautilus_trader.config import LoggingConfig, StrategyConfig
 from nautilus_trader.model.data import BarType
@@ -44,8 +53,73 @@ from dolphin_nautilus.launch.backtest_run import run_backtest
 from dolphin_nautilus.node.stores import Stores
 
 INSTRUMENTS = list(SAMPLE_START)
+MODES = ("bare", "orders", "full")
+FULL_VS_REPLAY_TARGET = 0.92
+MEMORY_TARGET = 1.2
+WALL_VS_BEFORE_TARGET = 0.5
+# Nautilus fill report columns that say what was traded; ids Nautilus draws at random (init_id) and the
+# position id (how the engine groups fills, not what they are) are left out.
+FILL_COLUMNS = ["client_order_id", "instrument_id", "venue_order_id", "last_trade_id", "side", "quantity",
+                "is_reduce_only", "filled_qty", "liquidity_side", "avg_px", "slippage", "commission", "status",
+                "ts_init", "ts_last"]
 
 
+# ----------------------------------------------------------------------------------------- sameness
+def run_digest(facts_by_table: dict[str, list], run_dir: Path, open_positions: list) -> dict:
+    """What a backtest did, as counts, totals and hashes: every fact the book and the journal actor emitted
+    (trades, exit legs, entries, fills, orders, slot snapshots, account balances, anomalies) in emission
+    order, Nautilus's own fills report and the positions still open at the end. Equal digests = the same run."""
+    families = {}
+    for table in sorted(facts_by_table):
+        rows = facts_by_table[table]
+        sha = hashlib.sha256()
+        for fact in rows:
+            sha.update(msgspec.json.encode(fact) + b"\n")
+        families[table] = {"rows": len(rows), "sha256": sha.hexdigest()}
+    fills = pd.read_csv(run_dir / "fills.csv", dtype=str, keep_default_na=False)
+    fills = fills[FILL_COLUMNS].sort_values(["ts_init", "client_order_id"]).reset_index(drop=True)
+    families["nautilus_fills"] = {"rows": len(fills),
+                                  "sha256": hashlib.sha256(fills.to_csv(index=False).encode()).hexdigest()}
+    trades = facts_by_table.get("trades", [])
+    legs = facts_by_table.get("trade_exit_legs", [])
+    return {
+        "families": families,
+        "trades": len(trades),
+        "legs": len(legs),
+        "gross_pnl": str(sum((t.realized_pnl for t in trades), Decimal(0))),
+        "fees": str(sum((t.fees for t in trades), Decimal(0))),
+        "net_pnl": str(sum((t.net_pnl for t in trades), Decimal(0))),
+        "legs_pnl": str(sum((leg.realized_pnl for leg in legs), Decimal(0))),
+        "open_positions": [msgspec.to_builtins(p) for p in open_positions],
+    }
+
+
+def sample_slice(days: int, path: Path) -> Path:
+    """The first `days` days of the bundled sample (all its instruments) as a Parquet file."""
+    frame = read_frame("sample")
+    frame[frame["timestamp"] < frame["timestamp"].min() + pd.Timedelta(days=days)].to_parquet(path)
+    return path
+
+
+def run_full_stack(data_path: Path, workdir: Path):
+    """`dolphin-backtest` with configs/backtest.toml on `data_path`, stores in `workdir`; the BacktestRun."""
+    import dolphin_nautilus  # the checkout being measured: its own configs
+
+    config = load_config(Path(dolphin_nautilus.__file__).resolve().parents[1] / "configs" / "backtest.toml")
+    config = msgspec.structs.replace(config, backtest=msgspec.structs.replace(config.backtest, progress=False))
+    run_dir = workdir / "run"
+    run_dir.mkdir()
+    stores = Stores(config, run_dir / "stores")
+    try:
+        return run_backtest(config, data=str(data_path), run_dir=run_dir, stores=stores, log=lambda _: None)
+    finally:
+        stores.close()
+
+
+def sample_digest(days: int, workdir: Path) -> dict:
+    """The digest of the full stack on the first `days` days of the sample (the equivalence test's run)."""
+    run = run_full_stack(sample_slice(days, workdir / "bars.parquet"), workdir)
+    return run_digest(run.tally.by_table_rows, run.run_dir, run.summary.open_positions)
 def _child(mode: str, days: int, workdir: str) -> dict:
     frame = read_frame("sample")
     frame = frame[frame["timestamp"] < frame["timestamp"].min() + pd.Timedelta(days=days)]

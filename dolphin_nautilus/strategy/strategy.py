@@ -19,6 +19,7 @@ from decimal import Decimal
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.core.data import Data
 from nautilus_trader.model.data import Bar, BarType
+from nautilus_trader.model.enums import OmsType
 from nautilus_trader.model.enums import OrderSide as NtOrderSide
 from nautilus_trader.model.events import (
     OrderAccepted,
@@ -28,7 +29,7 @@ from nautilus_trader.model.events import (
     OrderFilled,
     OrderRejected,
 )
-from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId
+from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId, PositionId
 from nautilus_trader.trading.strategy import Strategy
 
 from dolphin_nautilus.contracts.placement import (
@@ -131,6 +132,18 @@ class DolphinStrategy(Strategy):
         self._outcome_handed: set[str] = set()  # client order ids whose OrderRejected the outcome explained
         self.diagnostics: Counter[str] = Counter()
         self.bars_seen = 0
+        self._position_per_trade = self.oms_type == OmsType.HEDGING
+
+    def _position_of_trade(self, instrument_id: str, trade_id: str) -> PositionId | None:
+        """With a HEDGING strategy OMS (the backtest: `oms_type` in the config) each trade is its own Nautilus
+        position, named after it; the venue stays NETTING, and one trade per instrument is open at a time, so
+        fills, fees and margin are those of the netted position. Why: a NETTING strategy re-opens one position
+        per instrument, and NautilusTrader 1.231 then snapshots each finished cycle and re-unpickles all of an
+        instrument's snapshots on every fill (the portfolio prunes the other instruments' snapshot counts), a
+        cost that grows with the run. Live keeps the venue's netted position: None."""
+        if not self._position_per_trade:
+            return None
+        return PositionId(f"{instrument_id}-{trade_id}")
 
     # ----------------------------------------------------------------------------------------- lifecycle
     def on_start(self) -> None:
@@ -282,7 +295,7 @@ class DolphinStrategy(Strategy):
                 reduce_only=request.reduce_only,
                 client_order_id=ClientOrderId(request.client_order_id),
             )
-            self.submit_order(order)
+            self.submit_order(order, position_id=self._position_of_trade(request.instrument_id, request.trade_id))
         cancel = decision.cancel
         if cancel is not None:
             order = self.cache.order(ClientOrderId(cancel.client_order_id))
@@ -360,5 +373,5 @@ class DolphinStrategy(Strategy):
             order_side=NtOrderSide.BUY if snapshot.side == "LONG" else NtOrderSide.SELL,
             quantity=instrument.make_qty(snapshot.quantity),
             client_order_id=ClientOrderId(coid),
-        ))
+        ), position_id=self._position_of_trade(iid, snapshot.trade_id))
 

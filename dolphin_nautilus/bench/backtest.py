@@ -302,7 +302,7 @@ def _run_child(checkout: Checkout, mode: str, days: int, workdir: Path, orders_c
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure(days: int, repeats: int, before: str | None, log=print) -> tuple[dict, dict | None]:
+def measure(days: int, repeats: int, before: str | None, log=print) -> tuple[dict, dict]:
     """Medians per column and mode: {"now": {mode: {...}}, "before": ...}, and the digests' verdict."""
     checkouts = [Checkout(None)] + ([Checkout(before)] if before else [])
     runs: dict[str, dict[str, list[dict]]] = {c.label: {m: [] for m in MODES} for c in checkouts}

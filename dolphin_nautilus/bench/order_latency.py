@@ -22,6 +22,7 @@ import os
 import statistics
 import time
 from decimal import Decimal
+from multiprocessing.synchronize import Event as EventType
 
 import aiohttp
 from nautilus_trader.config import (
@@ -49,7 +50,7 @@ BTC = InstrumentId.from_str("BTC-USDT-PERP.BINGX")
 QTY = Decimal("0.001")
 
 
-def _serve(queue: mp.Queue, stop: mp.Event) -> None:
+def _serve(queue: mp.Queue, stop: EventType) -> None:
     config = EmulatorConfig(
         symbols=["BTC-USDT"], rate_limits=RateLimitConfig(enabled=False), initial_balance="100000000"
     )
@@ -154,20 +155,20 @@ class LatencyStrategy(Strategy):
 
 
 def _run_node(rest: str, ws: str, count: int) -> LatencyStrategy:
-    common = dict(
-        environment="VST",
-        base_url_http=rest,
-        base_url_ws=ws,
-        client_rate_limit=False,
-        instrument_provider=InstrumentProviderConfig(load_ids=frozenset([BTC])),
+    provider = InstrumentProviderConfig(load_ids=frozenset([BTC]))
+    data = BingXDataClientConfig(
+        environment="VST", base_url_http=rest, base_url_ws=ws, client_rate_limit=False, instrument_provider=provider
+    )
+    execution = BingXExecClientConfig(
+        environment="VST", base_url_http=rest, base_url_ws=ws, client_rate_limit=False, instrument_provider=provider
     )
     config = TradingNodeConfig(
         trader_id="BENCH-001",
         logging=LoggingConfig(log_level="ERROR"),
         exec_engine=LiveExecEngineConfig(reconciliation=False),
         risk_engine=LiveRiskEngineConfig(max_order_submit_rate="100000/00:00:01"),  # default 100/s would deny
-        data_clients={"BINGX": BingXDataClientConfig(**common)},
-        exec_clients={"BINGX": BingXExecClientConfig(**common)},
+        data_clients={"BINGX": data},
+        exec_clients={"BINGX": execution},
         timeout_post_stop=0.1,
         timeout_disconnection=2.0,
     )

@@ -150,10 +150,9 @@ def append_leg(
 ) -> None:
     """Append one exit leg (an exit fill or a reconcile reduction) and queue its row."""
     avg = slot.ledger.avg_entry_price
-    if kind is LedgerKind.ADJUST_OUT:
-        pnl = ZERO  # unknown for a reduction we did not see fill; capital stays exact from the venue account
-    else:
-        pnl = (px - avg) * qty if slot.side is Side.LONG else (avg - px) * qty
+    gross = (px - avg) * qty if slot.side is Side.LONG else (avg - px) * qty
+    # A reduction we did not see fill has an unknown PnL, booked 0 (capital stays exact from the venue account).
+    pnl = ZERO if kind is LedgerKind.ADJUST_OUT else gross
     entry = LedgerEntry(
         key=key,
         kind=kind,

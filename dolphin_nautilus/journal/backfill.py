@@ -552,3 +552,55 @@ def run_backfill(
     if plan.facts and not journal.flush(flush_timeout_s):
         raise BackfillDeferred(f"back-filled facts not in ClickHouse within {flush_timeout_s}s (safe in the WAL)")
     return plan
+
+
+# ---- how the back-fill actor and the execution client meet (in-process message bus and cache) -----------
+VENUE_HISTORY_CACHE_KEY = "dolphin.venue_history.startup"  # msgpack VenueHistoryReply, from start-up reconciliation
+VENUE_HISTORY_REQUEST_TOPIC = "dolphin.venue_history.request"
+VENUE_HISTORY_REPLY_TOPIC = "dolphin.venue_history.reply"
+
+
+class WorkingOrder(msgspec.Struct, frozen=True):
+    client_order_id: str
+    instrument_id: str
+
+
+class VenueHistoryRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Ask the execution client for the venue's history over (end_ms - lookback_ms, end_ms], after cancelling
+    `cancel` (a previous life's orders still working at the venue: see docs/design.md)."""
+
+    request_id: int
+    end_ms: int
+    lookback_ms: int
+    cancel: list[WorkingOrder] = []
+
+
+class VenueHistoryReply(msgspec.Struct, frozen=True, kw_only=True):
+    request_id: int  # 0: the start-up read made during Nautilus's reconciliation
+    history: VenueHistory | None = None
+    error: str = ""
+    canceled: list[str] = []  # client order ids the venue confirmed cancelled
+    cancel_failed: list[str] = []
+
+
+_reply_encoder = msgspec.msgpack.Encoder()
+_reply_decoder = msgspec.msgpack.Decoder(VenueHistoryReply)
+
+
+def encode_reply(reply: VenueHistoryReply) -> bytes:
+    return _reply_encoder.encode(reply)
+
+
+def decode_reply(raw: bytes) -> VenueHistoryReply:
+    return _reply_decoder.decode(raw)
+
+
+def previous_life_orders(history: VenueHistory, prefix: str, epoch: int) -> list[WorkingOrder]:
+    """Our orders still working at the venue that a life before `epoch` minted (the rule: cancel them)."""
+    working = {"NEW", "PENDING", "PARTIALLY_FILLED"}
+    out = []
+    for order in history.orders:
+        parsed = parse_client_order_id(order.client_order_id, prefix)
+        if parsed is not None and parsed.epoch < epoch and order.status.upper() in working:
+            out.append(WorkingOrder(order.client_order_id, order.instrument_id))
+    return out

@@ -140,7 +140,8 @@ def node_components(
 
     Live: the back-fill from the venue's history (before restore), restore against the venue's truth in the
     Nautilus cache, snapshots on every bar, fault log, node control, and the live signal map when
-    `strategy.signal_source` says so. Backtest: restore seeds the simulated venue; a progress line per simulated day when `progress_window` (start, end ns) is given."""
+    `strategy.signal_source` says so. Backtest: restore seeds the simulated venue; a progress line per
+    simulated day when `progress_window` (start, end ns) is given."""
     namespace = config.node.namespace
     actors: list[ImportableActorConfig] = []
     if live:  # first: what a killed life lost is back in ClickHouse before restore reads it

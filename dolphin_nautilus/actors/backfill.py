@@ -66,6 +66,7 @@ class BackfillActor(Actor):
         self._worker: threading.Thread | None = None
         self.plans: list[BackfillPlan] = []  # every round's plan (status, tests)
         self.errors: list[str] = []
+        self.canceled: list[str] = []  # previous lives' orders the venue confirmed cancelled
 
     def on_start(self) -> None:
         cfg = self.config
@@ -122,6 +123,7 @@ class BackfillActor(Actor):
     def _on_reply(self, reply: VenueHistoryReply) -> None:
         if reply.request_id == 0:
             return
+        self.canceled += reply.canceled
         for coid in reply.canceled:
             log_event(
                 log,

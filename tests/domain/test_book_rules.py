@@ -12,7 +12,6 @@ from dolphin_nautilus.contracts.placement import (
     PlacementUnknown,
 )
 from dolphin_nautilus.domain import Code, OrderStatus, RestoredSlot, Severity, Side, SlotState
-from dolphin_nautilus.domain.identifiers import coid_token
 from dolphin_nautilus.domain.facts import (
     Anomaly,
     FillFact,
@@ -21,6 +20,7 @@ from dolphin_nautilus.domain.facts import (
     TradeEntry,
     TradeExitLeg,
 )
+from dolphin_nautilus.domain.identifiers import coid_token
 
 from .support import ATOM, BTC, Venue, assert_no_zero_open_rows, new_book, position_states
 

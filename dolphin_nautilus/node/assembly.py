@@ -60,7 +60,7 @@ def strategy_config(
     config: Config, *, seed_restored: bool, trade_from_ns: int = 0, snapshot_every_bars: int | None = None
 ) -> DolphinStrategyConfig:
     s, ref = config.strategy, config.strategy.reference
-    extra: dict[str, Any] = {} if snapshot_every_bars is None else {"snapshot_every_bars": snapshot_every_bars}
+    extra = {} if snapshot_every_bars is None else {"snapshot_every_bars": snapshot_every_bars}
     return DolphinStrategyConfig(
         order_id_tag=config.node.namespace.upper(),  # strategy id: DolphinStrategy-<NAMESPACE>
         instrument_ids=list(s.instruments),

@@ -54,7 +54,10 @@ class TradeBook:
         origin: str = "kernel",
         snapshot_every_bars: int = 10,
         unknown_outcome_timeout_ns: int = DEFAULT_UNKNOWN_OUTCOME_TIMEOUT_NS,
+        id_epoch: int = 0,
     ) -> None:
+        """`id_epoch`: this process's start epoch (`identifiers.start_epoch` of the wall clock at start), carried
+        by every client order id the book mints so no restart ever reuses one."""
         self._book = BookState(
             specs,
             namespace=namespace,
@@ -63,6 +66,7 @@ class TradeBook:
             origin=origin,
             snapshot_every_bars=snapshot_every_bars,
             unknown_outcome_timeout_ns=unknown_outcome_timeout_ns,
+            id_epoch=id_epoch,
         )
 
     # ------------------------------------------------------------------------------------------ settings
@@ -73,6 +77,10 @@ class TradeBook:
     @property
     def client_order_prefix(self) -> str:
         return self._book.client_order_prefix
+
+    @property
+    def id_epoch(self) -> int:
+        return self._book.id_epoch
 
     @property
     def max_hold_bars(self) -> int:

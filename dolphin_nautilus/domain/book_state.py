@@ -7,7 +7,7 @@ slot_transitions.py and reconcile.py are functions over this state; book_facts.p
 from __future__ import annotations
 
 from .facts import Fact
-from .identifiers import check_client_order_prefix
+from .identifiers import MAX_EPOCH, check_client_order_prefix
 from .instruments import InstrumentSpec
 from .order_records import OrderRecord
 from .slots import TradeSlot
@@ -24,15 +24,20 @@ class BookState:
         origin: str,
         snapshot_every_bars: int,
         unknown_outcome_timeout_ns: int,
+        id_epoch: int = 0,
     ) -> None:
         check_client_order_prefix(client_order_prefix)
         if max_hold_bars < 1 or snapshot_every_bars < 0 or unknown_outcome_timeout_ns < 0:
             raise ValueError("max_hold_bars must be >= 1; snapshot_every_bars, unknown_outcome_timeout_ns >= 0")
+        if not 0 <= id_epoch <= MAX_EPOCH:
+            raise ValueError(f"id_epoch must be 0..{MAX_EPOCH}, got {id_epoch}")
         for key, spec in specs.items():
             if key != spec.instrument_id:
                 raise ValueError(f"spec keyed {key!r} describes {spec.instrument_id!r}")
         self.namespace = namespace
         self.client_order_prefix = client_order_prefix
+        # This life's start epoch, in every client order id it mints (identifiers.py): never a previous life's id.
+        self.id_epoch = id_epoch
         self.max_hold_bars = max_hold_bars
         self.origin = origin
         # bars_held alone changing writes a snapshot every N bars (0: never), bounding how stale a restored

@@ -90,6 +90,8 @@ class Code(StrEnum):
     VENUE_CLOCK_SKEW = "VENUE_CLOCK_SKEW"
     VENUE_READ_FAILED = "VENUE_READ_FAILED"
     VENUE_STREAM_FAULT = "VENUE_STREAM_FAULT"
+    FACTS_BACKFILLED = "FACTS_BACKFILLED"
+    PREVIOUS_LIFE_ORDER_CANCELED = "PREVIOUS_LIFE_ORDER_CANCELED"
     # Counters in the strategy's diagnostics and the backtest summary (no anomaly row).
     SIGNAL_BEFORE_FIRST_BAR = "SIGNAL_BEFORE_FIRST_BAR"
     RETRACT_DUST_FULL_CLOSE = "RETRACT_DUST_FULL_CLOSE"
@@ -534,6 +536,23 @@ GUIDANCE: dict[Code, Guidance] = {
         automatic="The stream reconnects with backoff and resubscribes; after a user-stream reconnect open "
         "orders and fills are re-read over REST.",
         operator="None if occasional; if it repeats, check connectivity to the WebSocket host.",
+    ),
+    Code.FACTS_BACKFILLED: _G(
+        severity=Severity.WARNING,
+        meaning="The back-fill found orders or fills of ours in the venue's history that ClickHouse lacked (a "
+        "kill -9 lost them before they were journaled) and wrote them, with the entries, exit legs, closed "
+        "trades and snapshots they imply.",
+        automatic="Written once, with the row ids a live write has (fills) or keyed by the venue's ids (the "
+        "rest); a back-fill repeated over the same history writes nothing.",
+        operator="None after a crash. Without a crash, report it: the live path lost a fact.",
+    ),
+    Code.PREVIOUS_LIFE_ORDER_CANCELED: _G(
+        severity=Severity.WARNING,
+        meaning="After a restart, an order a previous life of the node sent was still working at the venue "
+        "(recognised by our client-order prefix and its start epoch) and was cancelled.",
+        automatic="Cancelled after start-up reconciliation, re-read from the venue; what it filled before is "
+        "back-filled and the restored slot follows the venue position.",
+        operator="None.",
     ),
     Code.SIGNAL_BEFORE_FIRST_BAR: _G(
         severity=Severity.INFO,

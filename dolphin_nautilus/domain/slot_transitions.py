@@ -11,7 +11,7 @@ from decimal import Decimal
 from . import book_facts as facts
 from .book_state import BookState
 from .decisions import OrderToSend
-from .identifiers import client_order_id_for, trade_id_for
+from .identifiers import client_order_id_for, coid_token, trade_id_for
 from .instruments import InstrumentSpec
 from .order_records import OrderRecord, OrderSide, Purpose
 from .slots import LedgerEntry, LedgerKind, Side, SlotState, TradeSlot
@@ -27,7 +27,7 @@ def new_slot(book: BookState, spec: InstrumentSpec, side: Side, ts: int) -> Trad
     while last is not None and last.trade_id == trade_id:  # never reuse the previous trade's ids
         book.trade_counter += 1
         trade_id = trade_id_for(book.namespace, spec.instrument_id, ts, book.trade_counter)
-    return TradeSlot(trade_id=trade_id, coid_token=trade_id, spec=spec, side=side, opened_ts=ts)
+    return TradeSlot(trade_id=trade_id, coid_token=coid_token(trade_id), spec=spec, side=side, opened_ts=ts)
 
 
 def new_order(
@@ -40,10 +40,11 @@ def new_order(
     reason: str,
     ts: int,
 ) -> OrderToSend:
-    """Mint the next client order id of the slot (never reused, not even for an order never placed)."""
+    """Mint the next client order id of the slot: never reused, not even for an order never placed, and never
+    one of a previous life (the id carries this life's start epoch, whatever sequence a restore brought back)."""
     slot.order_seq += 1
     letter = "e" if purpose is Purpose.ENTRY else "x"
-    coid = client_order_id_for(book.client_order_prefix, slot.coid_token, letter, slot.order_seq)
+    coid = client_order_id_for(book.client_order_prefix, slot.coid_token, letter, book.id_epoch, slot.order_seq)
     record = OrderRecord(
         client_order_id=coid, slot=slot, side=side, quantity=qty, price=px, purpose=purpose, reason=reason
     )
@@ -149,10 +150,9 @@ def append_leg(
 ) -> None:
     """Append one exit leg (an exit fill or a reconcile reduction) and queue its row."""
     avg = slot.ledger.avg_entry_price
-    if kind is LedgerKind.ADJUST_OUT:
-        pnl = ZERO  # unknown for a reduction we did not see fill; capital stays exact from the venue account
-    else:
-        pnl = (px - avg) * qty if slot.side is Side.LONG else (avg - px) * qty
+    gross = (px - avg) * qty if slot.side is Side.LONG else (avg - px) * qty
+    # A reduction we did not see fill has an unknown PnL, booked 0 (capital stays exact from the venue account).
+    pnl = ZERO if kind is LedgerKind.ADJUST_OUT else gross
     entry = LedgerEntry(
         key=key,
         kind=kind,

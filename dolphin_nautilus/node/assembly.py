@@ -32,6 +32,7 @@ from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.identifiers import TraderId
 from nautilus_trader.trading.strategy import Strategy
 
+from dolphin_nautilus.actors.backfill import BackfillActor, BackfillActorConfig
 from dolphin_nautilus.actors.control import NodeControlActor, NodeControlActorConfig
 from dolphin_nautilus.actors.faults import FaultLogActor, FaultLogActorConfig
 from dolphin_nautilus.actors.journal import JournalActor, JournalActorConfig
@@ -146,11 +147,24 @@ def node_components(
 ) -> tuple[list[ImportableActorConfig], list[ImportableStrategyConfig]]:
     """The actors (in start order) and the strategy of one node, the same classes in backtest and live.
 
-    Live: restore against the venue's truth in the Nautilus cache, snapshots on every bar, fault log, node
-    control, and the live signal map when `strategy.signal_source` says so. Backtest: restore seeds the
-    simulated venue; a progress line per simulated day when `progress_window` (start, end ns) is given."""
+    Live: the back-fill from the venue's history (before restore), restore against the venue's truth in the
+    Nautilus cache, snapshots on every bar, fault log, node control, and the live signal map when
+    `strategy.signal_source` says so. Backtest: restore seeds the simulated venue; a progress line per
+    simulated day when `progress_window` (start, end ns) is given."""
     namespace = config.node.namespace
     actors: list[ImportableActorConfig] = []
+    if live:  # first: what a killed life lost is back in ClickHouse before restore reads it
+        actors.append(
+            importable_actor(
+                BackfillActor,
+                BackfillActorConfig(
+                    component_id="Backfill",
+                    namespace=namespace,
+                    client_order_prefix=config.node.client_order_prefix,
+                    instrument_ids=list(config.strategy.instruments),
+                ),
+            )
+        )
     if not without_restore:
         actors.append(
             importable_actor(
@@ -286,7 +300,7 @@ def trading_node_config(
 ) -> TradingNodeConfig:
     urls = bingx_urls(config)
     provider = InstrumentProviderConfig(load_ids=frozenset(config.strategy.instruments))
-    common = dict(
+    common: dict[str, Any] = dict(
         environment="VST" if config.node.environment == "vst" else "LIVE",
         base_url_http=urls.rest,
         base_url_ws=urls.ws_market,

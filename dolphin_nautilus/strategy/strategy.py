@@ -54,6 +54,7 @@ from dolphin_nautilus.domain.book import TradeBook
 from dolphin_nautilus.domain.decisions import OK_DECISION as _OK
 from dolphin_nautilus.domain.decisions import Decision
 from dolphin_nautilus.domain.facts import Fact
+from dolphin_nautilus.domain.identifiers import start_epoch
 from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.domain.signal_policy import IntentKind, ReferenceSignalModel, TargetPolicy
 from dolphin_nautilus.resources import spec_of_instrument
@@ -175,6 +176,7 @@ class DolphinStrategy(Strategy):
             client_order_prefix=config.client_order_prefix,
             max_hold_bars=config.max_hold_bars,
             snapshot_every_bars=config.snapshot_every_bars,
+            id_epoch=start_epoch(self.clock.timestamp_ns()),  # ids of this life never repeat a previous life's
         )
 
     def on_stop(self) -> None:

@@ -133,7 +133,9 @@ class BingXTradeHttpAPI:
         """Cancel by orderId or clientOrderId. A second cancel within 1 s gives 109201 (UNKNOWN_OUTCOME:
         re-query, do not resend)."""
         params = {"symbol": symbol, **_order_ref(order_id, client_order_id)}
-        data = await self.client.call("DELETE", _ORDER, params, BingXOrderData, operation=Operation.CANCEL)
+        data: BingXOrderData = await self.client.call(
+            "DELETE", _ORDER, params, BingXOrderData, operation=Operation.CANCEL
+        )
         return data.order
 
     async def cancel_all_orders(self, symbol: str | None = None) -> BingXCancelAllResult:
@@ -151,11 +153,13 @@ class BingXTradeHttpAPI:
         """Any order, open or finished, by orderId OR clientOrderId alone (Nautilus in-flight checks need
         the latter). Raises BingXOrderNotFoundError when the venue does not know it."""
         params = {"symbol": symbol, **_order_ref(order_id, client_order_id)}
-        data = await self.client.call("GET", _ORDER, params, BingXOrderData)
+        data: BingXOrderData = await self.client.call("GET", _ORDER, params, BingXOrderData)
         return data.order
 
     async def open_orders(self, symbol: str | None = None) -> list[BingXOrder]:
-        data = await self.client.call("GET", f"{_V2}/trade/openOrders", {"symbol": symbol}, BingXOrdersData)
+        data: BingXOrdersData = await self.client.call(
+            "GET", f"{_V2}/trade/openOrders", {"symbol": symbol}, BingXOrdersData
+        )
         return data.orders
 
     async def order_history(
@@ -173,7 +177,7 @@ class BingXTradeHttpAPI:
         if start_ms is not None and end_ms is not None and end_ms - start_ms > 7 * 86_400_000:
             raise ValueError("allOrders range must be at most 7 days")
         params = {"symbol": symbol, "startTime": start_ms, "endTime": end_ms, "limit": limit, "orderId": from_order_id}
-        data = await self.client.call("GET", f"{_V2}/trade/allOrders", params, BingXOrdersData)
+        data: BingXOrdersData = await self.client.call("GET", f"{_V2}/trade/allOrders", params, BingXOrdersData)
         return data.orders
 
     async def fill_history(
@@ -198,7 +202,9 @@ class BingXTradeHttpAPI:
             "lastFillId": last_fill_id,
             "pageSize": page_size,
         }
-        data = await self.client.call("GET", f"{_V2}/trade/fillHistory", params, BingXFillHistoryData)
+        data: BingXFillHistoryData = await self.client.call(
+            "GET", f"{_V2}/trade/fillHistory", params, BingXFillHistoryData
+        )
         return data.fill_history_orders or []
 
     async def fill_orders(
@@ -212,7 +218,9 @@ class BingXTradeHttpAPI:
             "endTs": end_ms,
             "tradingUnit": "COIN",
         }
-        data = await self.client.call("GET", f"{_V2}/trade/allFillOrders", params, BingXFillOrdersData)
+        data: BingXFillOrdersData = await self.client.call(
+            "GET", f"{_V2}/trade/allFillOrders", params, BingXFillOrdersData
+        )
         rows = data.fill_orders or []
         return [
             r for r in rows if (symbol is None or r.symbol == symbol) and (order_id is None or r.order_id == order_id)

@@ -18,6 +18,7 @@ event loop.)
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import threading
@@ -56,6 +57,9 @@ from dolphin_nautilus.state.node_files import (
     write_json,
 )
 
+# The signal actor's rejection counts (contracts.signals.SIGNAL_REJECTIONS_CACHE_KEY on the strategy-signals
+# branch: JSON of {counts, current, updated_ns}); read by its value so this actor runs with or without it.
+SIGNAL_REJECTIONS_CACHE_KEY = "dolphin.signals.rejections"
 RECENT = 20  # orders, fills, closed trades and errors kept in the snapshot
 LIVE_SLOT_STATES = frozenset({"CLOSED", "TOMBSTONED"})  # PositionState statuses that end a slot
 
@@ -389,11 +393,13 @@ class NodeControlActor(Actor):
     def _signal_view(self, now_ns: int) -> dict[str, Any]:
         if self.config.signal_source == "reference":
             return {"source": "reference", "note": "the strategy's reference model, on every bar"}
+        raw = self.cache.get(SIGNAL_REJECTIONS_CACHE_KEY)
         return {
             "source": self.config.signal_source,
             "targets": {
                 iid: {**s, "age_s": round((now_ns - s["received_ns"]) / 1e9, 1)} for iid, s in self._signals.items()
             },
+            "rejections": json.loads(bytes(raw)) if raw is not None else None,
         }
 
     def snapshot(self, *, trader_running: bool) -> dict[str, Any]:

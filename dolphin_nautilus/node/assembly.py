@@ -61,7 +61,7 @@ def strategy_config(
     config: Config, *, seed_restored: bool, trade_from_ns: int = 0, snapshot_every_bars: int | None = None
 ) -> DolphinStrategyConfig:
     s, ref = config.strategy, config.strategy.reference
-    extra = {} if snapshot_every_bars is None else {"snapshot_every_bars": snapshot_every_bars}
+    extra: dict[str, Any] = {} if snapshot_every_bars is None else {"snapshot_every_bars": snapshot_every_bars}
     return DolphinStrategyConfig(
         order_id_tag=config.node.namespace.upper(),  # strategy id: DolphinStrategy-<NAMESPACE>
         instrument_ids=list(s.instruments),
@@ -290,7 +290,7 @@ def trading_node_config(
 ) -> TradingNodeConfig:
     urls = bingx_urls(config)
     provider = InstrumentProviderConfig(load_ids=frozenset(config.strategy.instruments))
-    common = dict(
+    common: dict[str, Any] = dict(
         environment="VST" if config.node.environment == "vst" else "LIVE",
         base_url_http=urls.rest,
         base_url_ws=urls.ws_market,

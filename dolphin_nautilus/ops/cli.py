@@ -36,6 +36,7 @@ from dolphin_nautilus.ops.venue import compare_orders, compare_positions, flatte
 from dolphin_nautilus.restore.cleanup import find_rejected_history, write_tombstones
 from dolphin_nautilus.restore.plan import REPORT_JSON, REPORT_TEXT
 from dolphin_nautilus.state import lease_map_name, state_map_name
+from dolphin_nautilus.state.hazelcast_store import HazelcastStateStore
 from dolphin_nautilus.state.node_files import (
     FLATTEN_REQUEST_FILE,
     FLATTEN_RESULT_FILE,
@@ -371,9 +372,9 @@ def _render_snapshot(s: dict[str, Any]) -> list[str]:
             ),
         ),
     ):
-        rows = (recent.get(key) or [])[-5:]
-        lines.append(f"{title:<10} " + ("none" if not rows else f"last {len(rows)}:"))
-        lines += [f"  {_when(r['ts'])}  {fmt(r)}" for r in rows]
+        last: list[dict[str, Any]] = (recent.get(key) or [])[-5:]
+        lines.append(f"{title:<10} " + ("none" if not last else f"last {len(last)}:"))
+        lines += [f"  {_when(r['ts'])}  {fmt(r)}" for r in last]
     market = s.get("market_data") or {}
     lines.append(
         "market     "
@@ -387,8 +388,10 @@ def _render_snapshot(s: dict[str, Any]) -> list[str]:
     )
     signals = s.get("signals") or {}
     targets = signals.get("targets")
+    rejections = (signals.get("rejections") or {}).get("counts")
     lines.append(
         f"signals    {signals.get('source', '-')}"
+        + (f"  rejected entries: {', '.join(f'{c}={n}' for c, n in rejections.items())}" if rejections else "")
         + (
             ": "
             + (", ".join(f"{iid} {t['target']:+g} ({t['age_s']:.0f}s ago)" for iid, t in targets.items()) or "none yet")
@@ -494,6 +497,8 @@ def live_state_violations(config: Config, state_dir: Path) -> tuple[list[str], l
     ns, trader = config.node.namespace, config.node.trader_id
     live = open_live_state(config, state_dir)
     try:
+        if not isinstance(live, HazelcastStateStore):
+            raise TypeError(f"{config.source}: [hazelcast] backend is not a cluster")
         holder, heartbeat = live.lease_holder(), live.get("heartbeat") or {}
         maps = sorted(n for n in live.cluster_map_names() if n.startswith("DOLPHIN_"))
     finally:

@@ -197,13 +197,15 @@ class DolphinStrategy(Strategy):
     def _on_flatten_request(self, request: FlattenRequest) -> None:
         """The operator's `dolphin-ctl flatten --apply` (via the node-control actor): exit each live slot now,
         reduce-only, priced at the last bar close (the entry price before any bar)."""
-        ts = self.clock.timestamp_ns()
+        book, ts = self.book, self.clock.timestamp_ns()
+        if book is None:
+            return  # not started: nothing is held
         for iid in request.instrument_ids:
-            slot = self.book.live_slot(iid)
+            slot = book.live_slot(iid)
             if slot is not None:
                 bar = self.cache.bar(self._bar_type_of[iid])
                 price = bar.close.as_decimal() if bar is not None else slot.entry_price
-                self._act(self.book.exit(iid, price=price, ts=ts, reason=FLATTEN_REASON))
+                self._act(book.exit(iid, price=price, ts=ts, reason=FLATTEN_REASON))
         self._publish_facts()
 
     def _on_venue_reconciled(self, message: VenueReconciled) -> None:

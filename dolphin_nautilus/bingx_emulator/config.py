@@ -36,6 +36,7 @@ DEFAULT_CONTRACTS: dict[str, ContractSpec] = {
     "ETH-USDT": ContractSpec("ETH-USDT", "3000.00", 2, 2, "0.01", max_leverage=100, maint_margin_ratio="0.0033"),
     "SOL-USDT": ContractSpec("SOL-USDT", "150.000", 3, 1, "0.1", max_leverage=75),
     "XRP-USDT": ContractSpec("XRP-USDT", "0.6000", 4, 0, "1", max_leverage=75),
+    "DOGE-USDT": ContractSpec("DOGE-USDT", "0.15000", 5, 0, "1", max_leverage=75),
 }
 
 

@@ -12,6 +12,7 @@ Users: the `dolphin-node` and `dolphin-backtest` launchers, the benchmarks and t
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from dolphin_nautilus.actors.faults import FaultLogActor, FaultLogActorConfig
 from dolphin_nautilus.actors.journal import JournalActor, JournalActorConfig
 from dolphin_nautilus.actors.restore import RestoreActor, RestoreActorConfig
 from dolphin_nautilus.actors.signals import LiveStateSignalActor, LiveStateSignalActorConfig
+from dolphin_nautilus.actors.trade_log import TradeLogActor, TradeLogActorConfig
 from dolphin_nautilus.adapters.bingx.common.urls import BingXUrls, urls_for
 from dolphin_nautilus.adapters.bingx.config import BingXDataClientConfig, BingXExecClientConfig
 from dolphin_nautilus.adapters.bingx.factories import BingXLiveDataClientFactory, BingXLiveExecClientFactory
@@ -67,7 +69,7 @@ def strategy_config(
     """`position_per_trade` (the backtest): a HEDGING strategy OMS, each trade its own Nautilus position on the
     NETTING venue (see `DolphinStrategy._position_of_trade`; the same fills, fees and balances)."""
     s, ref = config.strategy, config.strategy.reference
-    extra: dict[str, object] = {} if snapshot_every_bars is None else {"snapshot_every_bars": snapshot_every_bars}
+    extra: dict[str, Any] = {} if snapshot_every_bars is None else {"snapshot_every_bars": snapshot_every_bars}
     if position_per_trade:
         extra["oms_type"] = "HEDGING"
     return DolphinStrategyConfig(
@@ -174,11 +176,19 @@ def node_components(
     actors.append(importable_actor(JournalActor, JournalActorConfig(component_id="JournalActor", namespace=namespace)))
     if live:
         actors.append(importable_actor(FaultLogActor, FaultLogActorConfig(component_id="FaultLog")))
+        actors.append(importable_actor(TradeLogActor, TradeLogActorConfig(component_id="TradeLog")))
         actors.append(
             importable_actor(
                 NodeControlActor,
                 NodeControlActorConfig(
-                    component_id="NodeControl", namespace=namespace, state_dir=str(state_dir), identity=identity or {}
+                    component_id="NodeControl",
+                    namespace=namespace,
+                    state_dir=str(state_dir),
+                    identity=identity or {},
+                    instrument_ids=tuple(config.strategy.instruments),
+                    bar_minutes=config.strategy.bar_minutes,
+                    signal_source=config.strategy.signal_source,
+                    model_warmup_bars=model_warmup_bars(config),
                 ),
             )
         )
@@ -259,6 +269,13 @@ def build_backtest_engine(
 
 
 # ----------------------------------------------------------------------------------------------- live
+def model_warmup_bars(config: Config) -> int:
+    """History bars the reference model needs so that it decides on the first live bar: ReferenceSignalModel
+    publishes from its `slow_bars`-th bar on, so `slow_bars - 1` (one more would spend its first decision on a
+    history bar the strategy does not trade). 0 for the external signal sources."""
+    return config.strategy.reference.slow_bars - 1 if config.strategy.signal_source == "reference" else 0
+
+
 def bingx_urls(config: Config) -> BingXUrls:
     """The [bingx] overrides, else the documented hosts of the environment (vst -> demo, live -> real)."""
     base = urls_for("VST" if config.node.environment == "vst" else "LIVE")
@@ -307,8 +324,10 @@ def trading_node_config(
         recv_window_ms=config.bingx.recv_window_ms,
         instrument_provider=provider,
     )
+    # Bars that closed before now only warm the signal models up (the data client hands the venue's recent
+    # klines on at start); the strategy trades from the first bar that closes after it.
     actors, strategies = node_components(
-        config, state_dir, live=True, without_restore=without_restore, identity=identity
+        config, state_dir, live=True, trade_from_ns=time.time_ns(), without_restore=without_restore, identity=identity
     )
     return TradingNodeConfig(
         trader_id=config.node.trader_id,
@@ -332,7 +351,8 @@ def trading_node_config(
             position_check_interval_secs=60.0,  # positions re-checked against the venue
             graceful_shutdown_on_exception=True,
         ),
-        data_clients={BINGX: BingXDataClientConfig(**common)},
+        # An external signal source needs one bar for the price of its first target; the model needs its warm-up.
+        data_clients={BINGX: BingXDataClientConfig(**common, warmup_bars=max(1, model_warmup_bars(config)))},
         exec_clients={BINGX: BingXExecClientConfig(**common, switch_to_one_way=config.bingx.switch_to_one_way)},
         actors=actors,
         strategies=strategies,
@@ -380,6 +400,7 @@ __all__ = [
     "component",
     "importable_actor",
     "importable_strategy",
+    "model_warmup_bars",
     "node_components",
     "restore_actor_config",
     "strategy_config",

@@ -36,8 +36,10 @@ from dolphin_nautilus.ops.venue import compare_orders, compare_positions, flatte
 from dolphin_nautilus.restore.cleanup import find_rejected_history, write_tombstones
 from dolphin_nautilus.restore.plan import REPORT_JSON, REPORT_TEXT
 from dolphin_nautilus.state import lease_map_name, state_map_name
+from dolphin_nautilus.state.hazelcast_store import HazelcastStateStore
 from dolphin_nautilus.state.node_files import (
     FLATTEN_REQUEST_FILE,
+    FLATTEN_RESULT_FILE,
     RESULT_FILE,
     STATUS_FILE,
     pid_alive,
@@ -146,7 +148,7 @@ def _emit(data: Any, human: str, as_json: bool, redactor: RedactingFilter) -> No
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
@@ -198,6 +200,9 @@ def collect_status(config: Config) -> tuple[dict[str, Any], int]:
     if not running:
         problems.append("no running node found for this namespace on this host")
     out["restore_report"] = _restore_report(state_dir, node)
+    if running and "slots" in node:
+        _add_snapshot(out, node, problems)
+        return out, EXIT_ATTENTION if problems and exit_code == EXIT_OK else exit_code
     try:
         store = open_clickhouse(config, state_dir, holder)
     except CtlError as exc:
@@ -217,6 +222,47 @@ def collect_status(config: Config) -> tuple[dict[str, Any], int]:
     if problems and exit_code == EXIT_OK:
         exit_code = EXIT_ATTENTION
     return out, exit_code
+
+
+SNAPSHOT_SECTIONS = ("slots", "realized", "recent", "errors", "market_data", "signals", "warm_up", "accepts")
+STALE_BAR_FACTOR = 3  # a bar older than this many bar intervals means the market data has stopped
+
+
+def _add_snapshot(out: dict[str, Any], node: dict[str, Any], problems: list[str]) -> None:
+    """What the running node's status snapshot says (status/node.json): it answers while the node holds its
+    embedded store, and it is what the node itself sees (mark prices, the last orders, coded errors)."""
+    for key in SNAPSHOT_SECTIONS:
+        out[key] = node.get(key)
+    anomalies = node.get("anomalies") or {}
+    out["anomalies"] = anomalies.get("by_code") or {}
+    last = anomalies.get("last") or []
+    out["last_anomaly"] = last[-1] if last else None
+    out["last_anomalies"] = last
+    out["last_flatten"] = node.get("last_flatten")
+    view = node.get("stores") or {}
+    lease = view.get("lease") or {}
+    out["lease"] = lease
+    if view.get("error"):
+        problems.append(f"the node cannot read its stores: {view['error']}")
+    elif lease and not lease.get("held"):
+        problems.append(f"the node does not hold its namespace lease: {lease.get('last_error') or 'lost'}")
+    heartbeat = view.get("heartbeat") or {}
+    if "heartbeat_age_s" not in out or out.get("heartbeat_age_s") is None:
+        out["heartbeat_age_s"] = _age_s(heartbeat.get("ts"))
+    for iid, market in (node.get("market_data") or {}).items():
+        age = market.get("age_s")
+        if age is None:
+            problems.append(f"no bar received yet for {iid}")
+        elif age > STALE_BAR_FACTOR * 60 * _bar_minutes(node):
+            problems.append(f"market data for {iid} is stale: last bar {age:.0f}s ago")
+    warm = node.get("warm_up")
+    if warm and not warm.get("ready"):
+        short = {iid: n for iid, n in warm["bars"].items() if n < warm["needed_bars"]}
+        problems.append(f"warming up: the reference model needs {warm['needed_bars']} bars; has {short}")
+
+
+def _bar_minutes(node: dict[str, Any]) -> int:
+    return int(node.get("bar_minutes") or 1)
 
 
 def _slot_row(trade_id: str, value: dict) -> dict[str, Any]:
@@ -272,6 +318,8 @@ def render_status(s: dict[str, Any]) -> str:
             )
     else:
         lines.append(f"live state {s.get('live_state')}")
+    if isinstance(s.get("slots"), list):
+        lines += _render_snapshot(s)
     anomalies = s.get("anomalies")
     if isinstance(anomalies, dict):
         lines.append("anomalies  " + (", ".join(f"{c}={n}" for c, n in anomalies.items()) or "none"))
@@ -283,6 +331,96 @@ def render_status(s: dict[str, Any]) -> str:
     if s["problems"]:
         lines += ["ATTENTION:", *(f"  - {p}" for p in s["problems"])]
     return "\n".join(lines)
+
+
+def _render_snapshot(s: dict[str, Any]) -> list[str]:
+    """The running node's own view: slots with prices and PnL, recent activity, liveness, warm-up."""
+    lines = []
+    slots = s["slots"]
+    realized = s.get("realized") or {}
+    lines.append(
+        f"trading    {len(slots)} open slot(s); {realized.get('trades', 0)} closed trade(s) since start, "
+        f"realized PnL {realized.get('realized_pnl', '0')} (net of fees {realized.get('net_pnl', '0')})"
+    )
+    if slots:
+        rows = [
+            [
+                r["instrument_id"],
+                r["side"],
+                r["quantity"],
+                r["entry_price"],
+                r.get("mark_price") or "-",
+                r.get("unrealized_pnl") or "-",
+                r["realized_pnl"],
+                r["status"],
+                str(r["bars_held"]),
+            ]
+            for r in slots
+        ]
+        header = ["instrument", "side", "qty", "entry", "mark", "unrealized", "realized", "status", "bars"]
+        lines.append(textwrap.indent(_table(rows, header), "  "))
+    recent = s.get("recent") or {}
+    for title, key, fmt in (
+        ("orders", "orders", lambda r: f"{r['event']} {r['side']} {r['quantity']} {r['instrument_id']} {r['reason']}"),
+        ("fills", "fills", lambda r: f"{r['side']} {r['quantity']} {r['instrument_id']} @ {r['price']}"),
+        (
+            "closed",
+            "closed_trades",
+            lambda r: (
+                f"{r['side']} {r['quantity']} {r['instrument_id']} {r['entry_avg_px']} -> "
+                f"{r['exit_avg_px']} net {r['net_pnl']} ({r['exit_reason']})"
+            ),
+        ),
+    ):
+        last: list[dict[str, Any]] = (recent.get(key) or [])[-5:]
+        lines.append(f"{title:<10} " + ("none" if not last else f"last {len(last)}:"))
+        lines += [f"  {_when(r['ts'])}  {fmt(r)}" for r in last]
+    market = s.get("market_data") or {}
+    lines.append(
+        "market     "
+        + (
+            ", ".join(
+                f"{iid} " + ("no bar yet" if m["age_s"] is None else f"{m['last_close']} ({m['age_s']:.0f}s ago)")
+                for iid, m in market.items()
+            )
+            or "-"
+        )
+    )
+    signals = s.get("signals") or {}
+    targets = signals.get("targets")
+    rejections = (signals.get("rejections") or {}).get("counts")
+    lines.append(
+        f"signals    {signals.get('source', '-')}"
+        + (f"  rejected entries: {', '.join(f'{c}={n}' for c, n in rejections.items())}" if rejections else "")
+        + (
+            ": "
+            + (", ".join(f"{iid} {t['target']:+g} ({t['age_s']:.0f}s ago)" for iid, t in targets.items()) or "none yet")
+            if targets is not None
+            else ""
+        )
+    )
+    warm = s.get("warm_up")
+    if warm:
+        state = "ready" if warm["ready"] else "WARMING UP"
+        lines.append(
+            f"warm-up    {state}: {warm['needed_bars']} bars needed; have "
+            + ", ".join(f"{i} {n}" for i, n in warm["bars"].items())
+        )
+    errors = s.get("errors") or {}
+    lines.append("errors     " + (", ".join(f"{c}={n}" for c, n in (errors.get("by_code") or {}).items()) or "none"))
+    lines += [
+        f"  {_when(e['ts_ns'])}  {e['level']} {e['code']}: {e['message']}" for e in (errors.get("last") or [])[-3:]
+    ]
+    lease = s.get("lease") or {}
+    if lease:
+        lines.append(
+            f"lease      held={lease.get('held')} renewals={lease.get('renewals')} failures={lease.get('failures')}"
+        )
+    return lines
+
+
+def _when(ts_ns: Any) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(int(ts_ns) / 1e9)) if ts_ns else "-"
 
 
 def cmd_status(args: argparse.Namespace, redactor: RedactingFilter) -> int:
@@ -359,6 +497,8 @@ def live_state_violations(config: Config, state_dir: Path) -> tuple[list[str], l
     ns, trader = config.node.namespace, config.node.trader_id
     live = open_live_state(config, state_dir)
     try:
+        if not isinstance(live, HazelcastStateStore):
+            raise TypeError(f"{config.source}: [hazelcast] backend is not a cluster")
         holder, heartbeat = live.lease_holder(), live.get("heartbeat") or {}
         maps = sorted(n for n in live.cluster_map_names() if n.startswith("DOLPHIN_"))
     finally:
@@ -720,6 +860,18 @@ def cmd_orders(args: argparse.Namespace, redactor: RedactingFilter) -> int:
     return EXIT_ATTENTION if differ or note else EXIT_OK
 
 
+def _wait_flatten_result(state_dir: Path, request: dict[str, Any], wait_s: float) -> dict[str, Any] | None:
+    """The node's answer to this request (matched by its request time), or None after `wait_s`."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        result = read_json(state_dir / FLATTEN_RESULT_FILE)
+        if result and (result.get("request") or {}).get("requested_at_ns") == request["requested_at_ns"]:
+            return result
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.2)
+
+
 def cmd_flatten(args: argparse.Namespace, redactor: RedactingFilter) -> int:
     """Dry run by default; --apply closes through the running node (request file) or, with none running,
     directly through the adapter's HTTP client with reduce-only market orders."""
@@ -774,6 +926,18 @@ def cmd_flatten(args: argparse.Namespace, redactor: RedactingFilter) -> int:
                 "ATTENTION: this node does not say it takes flatten requests (no 'flatten' in its "
                 "status 'accepts'); stop it and run this again to close directly, or use the BingX UI"
             )
+        else:
+            result = _wait_flatten_result(state_dir, request, args.wait)
+            data["result"] = result
+            if result is None:
+                code = EXIT_ATTENTION
+                lines.append(f"ATTENTION: no answer from the node within {args.wait:.0f}s (control/flatten.result)")
+            else:
+                lines += [
+                    f"  {r['instrument_id']}: {r['outcome']} {r['client_order_id']}".rstrip() for r in result["closes"]
+                ]
+                if not result.get("ok"):
+                    code = EXIT_FAILED
     else:
         rest, credentials, recv_window = _venue_access(config)
         done = run(send_flatten(rest, credentials, recv_window, plan))
@@ -837,6 +1001,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--instrument", action="append", help="an instrument id to close (repeat; default: every configured instrument)"
     )
     p.add_argument("--apply", action="store_true", help="send the closes (default: only show them)")
+    p.add_argument("--wait", type=float, default=30.0, help="seconds to wait for a running node's answer (default 30)")
     return parser
 
 

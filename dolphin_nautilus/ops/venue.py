@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -79,7 +79,7 @@ def signed_slot_quantities(slots: Iterable[Mapping[str, Any]]) -> dict[str, Deci
 
 
 def compare_positions(
-    venue: VenueSnapshot, slots: list[Mapping[str, Any]], instruments: Iterable[str]
+    venue: VenueSnapshot, slots: Sequence[Mapping[str, Any]], instruments: Iterable[str]
 ) -> list[dict[str, Any]]:
     """One row per instrument that is configured, held at the venue, or held in the book."""
     book = signed_slot_quantities(slots)
@@ -113,7 +113,7 @@ def compare_positions(
     return rows
 
 
-def compare_orders(venue: VenueSnapshot, slots: list[Mapping[str, Any]], prefix: str) -> list[dict[str, Any]]:
+def compare_orders(venue: VenueSnapshot, slots: Sequence[Mapping[str, Any]], prefix: str) -> list[dict[str, Any]]:
     """The venue's open orders, each marked: ours with an open slot, ours without one, or foreign."""
     held = {str(s.get("instrument_id", "")) for s in slots}
     rows = []

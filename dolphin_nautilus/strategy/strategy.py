@@ -34,6 +34,7 @@ from nautilus_trader.model.events import (
 from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId, PositionId
 from nautilus_trader.trading.strategy import Strategy
 
+from dolphin_nautilus.contracts.control import FLATTEN_REASON, FLATTEN_TOPIC, FlattenRequest
 from dolphin_nautilus.contracts.placement import (
     PLACEMENT_OUTCOME_TOPIC,
     PlacementAccepted,
@@ -154,6 +155,7 @@ class DolphinStrategy(Strategy):
         self._apply_restore()
         self.msgbus.subscribe(VENUE_RECONCILED_TOPIC, self._on_venue_reconciled)
         self.msgbus.subscribe(PLACEMENT_OUTCOME_TOPIC, self._on_placement_outcome)
+        self.msgbus.subscribe(FLATTEN_TOPIC, self._on_flatten_request)
         for bar_type in self._bar_types:
             self.subscribe_bars(bar_type)
         if self.config.signal_source != "reference":
@@ -207,6 +209,20 @@ class DolphinStrategy(Strategy):
                 self._act(
                     self.book.exit(iid, price=slot.entry_price, ts=self.clock.timestamp_ns(), reason="RESTORE_FLATTEN")
                 )
+
+    def _on_flatten_request(self, request: FlattenRequest) -> None:
+        """The operator's `dolphin-ctl flatten --apply` (via the node-control actor): exit each live slot now,
+        reduce-only, priced at the last bar close (the entry price before any bar)."""
+        book, ts = self.book, self.clock.timestamp_ns()
+        if book is None:
+            return  # not started: nothing is held
+        for iid in request.instrument_ids:
+            slot = book.live_slot(iid)
+            if slot is not None:
+                bar = self.cache.bar(self._bar_type_of[iid])
+                price = bar.close.as_decimal() if bar is not None else slot.entry_price
+                self._act(book.exit(iid, price=price, ts=ts, reason=FLATTEN_REASON))
+        self._publish_facts()
 
     def _on_venue_reconciled(self, message: VenueReconciled) -> None:
         """The venue answered after a failed start-up query: the venue is the truth for size."""

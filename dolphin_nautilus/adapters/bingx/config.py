@@ -29,6 +29,9 @@ class BingXDataClientConfig(LiveDataClientConfig, _BingXCommon, frozen=True):
     http_timeout_s: float = 10.0
     client_rate_limit: bool = True  # False only against an emulator (benchmarks)
     time_sync_interval_s: float = DEFAULT_TIME_SYNC_INTERVAL_S  # server-time offset re-measured this often
+    # Closed klines handed to Nautilus as bars when a bar subscription starts (before the live stream), so a
+    # signal model fed by bars is warm at the first live bar. 0: none.
+    warmup_bars: int = 0
 
 
 class BingXExecClientConfig(LiveExecClientConfig, _BingXCommon, frozen=True):

@@ -38,6 +38,7 @@ from dolphin_nautilus.adapters.bingx.parsing import (
 )
 from dolphin_nautilus.adapters.bingx.providers import BingXInstrumentProvider
 from dolphin_nautilus.adapters.bingx.refusals import record_refusal
+from dolphin_nautilus.adapters.bingx.schemas.market import BingXKline
 from dolphin_nautilus.adapters.bingx.schemas.ws import MarketUpdate, WsBookTicker, WsKline, WsTrade
 from dolphin_nautilus.adapters.bingx.symbols import to_instrument_id, to_venue_symbol
 from dolphin_nautilus.adapters.bingx.websocket.market import BingXMarketStreamClient
@@ -76,6 +77,8 @@ class BingXDataClient(LiveMarketDataClient):
         self._stream = BingXMarketStreamClient(config.urls().ws_market, self._on_update)
         self._bar_types: dict[str, set[BarType]] = {}  # kline topic -> subscribed bar types
         self._closer = KlineCloser()
+        self._warmup_bars = config.warmup_bars
+        self._warm_until: dict[str, int] = {}  # kline topic -> open time (ms) of the last warm-up kline handed on
         self._trade_seq = itertools.count(1)
         self.bad_payloads = 0  # venue payloads that could not become Nautilus data (logged, never raised)
 
@@ -105,8 +108,65 @@ class BingXDataClient(LiveMarketDataClient):
     async def _subscribe_bars(self, command: SubscribeBars) -> None:
         bar_type = command.bar_type
         topic = f"{to_venue_symbol(str(bar_type.instrument_id))}@kline_{kline_interval(bar_type)}"
+        # History first, then the stream: the bars reach subscribers in time order.
+        if self._warmup_bars > 0 and topic not in self._bar_types:
+            await self._warm_up(topic, bar_type)
         self._bar_types.setdefault(topic, set()).add(bar_type)
         await self._stream.subscribe(topic)
+
+    async def _warm_up(self, topic: str, bar_type: BarType) -> None:
+        """Hand the last `warmup_bars` closed klines on as bars, so a model fed by bars can decide on the first
+        live one. Their ts_event lies before the node started: a strategy that trades only bars after its start
+        (DolphinStrategy's trade_from_ns) only warms up on them. A venue that cannot answer is logged and the
+        subscription goes on (the model then warms on live bars)."""
+        wanted = self._warmup_bars
+        try:
+            klines = await self._closed_klines(bar_type, wanted)
+        except Exception as exc:  # noqa: BLE001 - any read failure: trade on, warm up on the live stream
+            log_event(
+                log,
+                logging.WARNING,
+                "warm_up_failed",
+                f"warm-up klines for {bar_type} unavailable ({type(exc).__name__}: {exc}); "
+                "the signal model warms up on live bars",
+                code=Code.VENUE_READ_FAILED,
+                bar_type=str(bar_type),
+            )
+            return
+        instrument = self._instrument(bar_type.instrument_id)
+        interval = kline_interval(bar_type)
+        ts_init = self._clock.timestamp_ns()
+        for kline in klines:
+            self._handle_data(kline_to_bar(bar_type, instrument, kline, interval, ts_init))
+        if klines:
+            self._warm_until[topic] = klines[-1].time
+        log_event(
+            log,
+            logging.INFO,
+            "warm_up",
+            f"{len(klines)} of {wanted} warm-up bar(s) for {bar_type} from the venue's klines",
+            bar_type=str(bar_type),
+            bars=len(klines),
+            wanted=wanted,
+        )
+
+    async def _closed_klines(self, bar_type: BarType, count: int) -> list[BingXKline]:
+        """The newest `count` closed klines, oldest first, in pages of at most KLINE_MAX_LIMIT."""
+        symbol, interval = to_venue_symbol(str(bar_type.instrument_id)), kline_interval(bar_type)
+        step = interval_ms(interval)
+        now_ms = self._clock.timestamp_ns() // 1_000_000
+        end_ms = now_ms // step * step - 1  # before the running candle
+        found: list[BingXKline] = []
+        while len(found) < count:
+            page = await self._market.klines(
+                symbol, interval, end_ms=end_ms, limit=min(count - len(found) + 1, KLINE_MAX_LIMIT)
+            )
+            page = [k for k in page if k.time + step <= now_ms and (not found or k.time < found[0].time)]
+            if not page:
+                break  # the venue has no older history
+            found = page + found
+            end_ms = page[0].time - 1
+        return found[-count:]
 
     async def _unsubscribe_bars(self, command: UnsubscribeBars) -> None:
         topic = f"{to_venue_symbol(str(command.bar_type.instrument_id))}@kline_{kline_interval(command.bar_type)}"
@@ -115,6 +175,7 @@ class BingXDataClient(LiveMarketDataClient):
         if not types:
             self._bar_types.pop(topic, None)
             self._closer.forget(topic)
+            self._warm_until.pop(topic, None)
             await self._stream.unsubscribe(topic)
 
     async def _subscribe_quote_ticks(self, command: SubscribeQuoteTicks) -> None:
@@ -158,7 +219,7 @@ class BingXDataClient(LiveMarketDataClient):
     def _on_update(self, update: MarketUpdate) -> None:
         try:
             self._dispatch(update)
-        except Exception as exc:  # a bad payload is counted and logged; the stream goes on
+        except Exception as exc:  # noqa: BLE001 - a bad payload is counted and logged; the stream goes on
             self.bad_payloads += 1
             log_event(
                 log,
@@ -194,8 +255,8 @@ class BingXDataClient(LiveMarketDataClient):
             if not isinstance(kline, WsKline):
                 raise TypeError(f"unexpected kline row {kline!r}")
             closed = self._closer.update(topic, kline.open_time, kline)
-            if closed is None:
-                continue
+            if not isinstance(closed, WsKline) or closed.open_time <= self._warm_until.get(topic, -1):
+                continue  # still running, or a candle the warm-up already handed on
             ts_init = self._clock.timestamp_ns()
             for bar_type in bar_types:
                 instrument = self._instrument(bar_type.instrument_id)

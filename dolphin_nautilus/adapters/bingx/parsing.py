@@ -124,6 +124,13 @@ def interval_ms(interval: str) -> int:
     return int(interval[:-1]) * unit_ms[interval[-1]]
 
 
+def bar_volume(instrument: Instrument, volume: Decimal) -> Quantity:
+    """A candle's traded volume at the instrument's size precision. Not `make_qty`: a quiet minute may trade
+    less than one size increment, and a volume that rounds to zero is still a valid bar."""
+    precision = instrument.size_precision
+    return Quantity.from_str(str(Decimal(volume).quantize(Decimal(1).scaleb(-precision))))
+
+
 def kline_to_bar(
     bar_type: BarType, instrument: Instrument, kline: BingXKline | WsKline, interval: str, ts_init: int
 ) -> Bar:
@@ -136,7 +143,7 @@ def kline_to_bar(
         high=instrument.make_price(kline.high),
         low=instrument.make_price(kline.low),
         close=instrument.make_price(kline.close),
-        volume=instrument.make_qty(kline.volume),
+        volume=bar_volume(instrument, kline.volume),
         ts_event=ts_event,
         ts_init=max(ts_init, ts_event),
     )

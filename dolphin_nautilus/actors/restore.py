@@ -34,7 +34,6 @@ from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.resources import resources_for, spec_of_instrument
 from dolphin_nautilus.restore.breaker import BreakerVerdict, RestartBreaker
 from dolphin_nautilus.restore.candidates import SourceBatch
-from dolphin_nautilus.restore.decide import decide_with_dust
 from dolphin_nautilus.restore.plan import (
     REPORT_JSON,
     REPORT_TEXT,
@@ -47,7 +46,7 @@ from dolphin_nautilus.restore.plan import (
     VenuePositions,
     VenueUnavailable,
     _anomaly,
-    build_plan,
+    decide_plan,
     external_slot,
     fallback_plan,
     read_sources,
@@ -168,13 +167,12 @@ class RestoreActor(Actor):
         except RestoreTimeout as exc:
             return fallback_plan(str(exc), "RESTORE_TIMEOUT", namespace=cfg.namespace, now_ns=now)
         self.breaker = verdict
-        decision = decide_with_dust(batches, self._specs, cfg.max_bars_held, now)
-        plan = build_plan(
+        plan = decide_plan(
             batches,
-            decision,
-            self._ask_venue(),
+            self._ask_venue(),  # asked before deciding: a side-less candidate takes the venue's side
             namespace=cfg.namespace,
             specs=self._specs,
+            max_bars_held=cfg.max_bars_held,
             unclaimed=cfg.unclaimed_venue_position,
             now_ns=now,
         )

@@ -241,7 +241,9 @@ def run_job(
         raise StoreOpenError(f"cannot open stores in {state_dir}: {exc}") from exc
     try:
         if earlier is not None:
-            log(f"dolphin backtest: continuing {state_dir}: trading after {pd.Timestamp(earlier.stopped_at_ns, tz='UTC')}")
+            log(
+                f"dolphin backtest: continuing {state_dir}: trading after {pd.Timestamp(earlier.stopped_at_ns, tz='UTC')}"
+            )
         run = run_backtest(
             config,
             run_dir=run_dir,

@@ -221,7 +221,6 @@ def decide_plan(
     return build_plan(batches, decision, venue, namespace=namespace, specs=specs, unclaimed=unclaimed, now_ns=now_ns)
 
 
-
 def build_plan(
     batches: list[SourceBatch],
     decision: RestoreDecision,

@@ -26,6 +26,8 @@ from dolphin_nautilus.launch.backtest_inputs import RunInputs, prepare_inputs
 from dolphin_nautilus.node.assembly import build_backtest_engine, component
 from dolphin_nautilus.node.stores import Stores
 from dolphin_nautilus.resources import NodeResources, register_resources, unregister_resources
+from dolphin_nautilus.stores.wiring import Stores as OpenStores
+from dolphin_nautilus.stores.wiring import StoresMode
 from dolphin_nautilus.strategy.strategy import DolphinStrategy
 
 
@@ -103,8 +105,8 @@ def resume_point(state_dir: Path | None, inputs: RunInputs) -> tuple[BacktestPro
 class BacktestRun(msgspec.Struct, kw_only=True):
     summary: RunSummary
     run_dir: Path
-    strategy: object
-    tally: object
+    strategy: DolphinStrategy
+    tally: RunFacts
 
 
 def run_backtest(
@@ -112,7 +114,7 @@ def run_backtest(
     *,
     data: str | None = None,
     run_dir: Path | None = None,
-    stores: Stores,
+    stores: OpenStores,
     until_ns: int | None = None,
     log: Callable[[str], None] = print,
     trade_from_ns: int = 0,
@@ -178,11 +180,11 @@ def run_backtest(
 JOURNAL_TABLES = ("trades", "trade_exit_legs", "position_state", "fills", "orders", "anomalies")
 
 
-def _row_counts(stores: Stores) -> dict[str, int]:
+def _row_counts(stores: OpenStores) -> dict[str, int]:
     return {table: stores.clickhouse.count(table) for table in JOURNAL_TABLES}
 
 
-def _journal_figures(stores: Stores, rows_before: dict[str, int]) -> dict[str, int]:
+def _journal_figures(stores: OpenStores, rows_before: dict[str, int]) -> dict[str, int]:
     """Flush the journal and read back what ClickHouse holds, so the summary shows persisted rows: those this
     run added (a run continuing from an earlier run's stores does not count that run's rows again)."""
     flushed = stores.journal.flush(120.0)
@@ -225,7 +227,7 @@ def run_job(
     state_dir: Path | None = None,
     keep_store: bool = False,
     html_report: bool = True,
-    store_mode: str = "process",
+    store_mode: StoresMode = "process",
     log: Callable[[str], None] = print,
 ) -> JobResult:
     inputs = inputs or prepare_inputs(config, data=data, until_ns=until_ns)
@@ -241,9 +243,8 @@ def run_job(
         raise StoreOpenError(f"cannot open stores in {state_dir}: {exc}") from exc
     try:
         if earlier is not None:
-            log(
-                f"dolphin backtest: continuing {state_dir}: trading after {pd.Timestamp(earlier.stopped_at_ns, tz='UTC')}"
-            )
+            after = pd.Timestamp(earlier.stopped_at_ns, tz="UTC").isoformat()
+            log(f"dolphin backtest: continuing {state_dir}: trading after {after}")
         run = run_backtest(
             config,
             run_dir=run_dir,

@@ -9,7 +9,7 @@ store service alike); `attach_fills` gives each decided slot its fills when they
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -51,7 +51,7 @@ def _dicts(result: Any) -> list[dict[str, Any]]:
     return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
 
-def fills_from_rows(fill_rows: list[Mapping[str, Any]], leg_rows: list[Mapping[str, Any]]) -> TradeFills:
+def fills_from_rows(fill_rows: Sequence[Mapping[str, Any]], leg_rows: Sequence[Mapping[str, Any]]) -> TradeFills:
     """Fill rows (ledger order) joined with their exit legs by venue trade id: a fill with a leg is an EXIT
     (the leg's applied quantity, PnL and reason), one without is an ENTRY."""
     legs = {(str(r["trade_id"]), str(r["venue_trade_id"])): r for r in leg_rows}
@@ -76,11 +76,13 @@ def fills_from_rows(fill_rows: list[Mapping[str, Any]], leg_rows: list[Mapping[s
 
 
 def _trim(value: Any) -> Decimal:
-    """A Decimal(38,18) read back without its padding zeros (0.002000000000000000 -> 0.002)."""
+    """A Decimal(38,18) read back without its padding zeros (0.002000000000000000 -> 0.002); exact, with no
+    decimal context involved (Decimal.normalize would round to the context's 28 digits)."""
     number = value if isinstance(value, Decimal) else Decimal(str(value))
     if not number.is_finite():
         return number
-    return number.quantize(Decimal(1)) if number == number.to_integral_value() else number.normalize()
+    text = format(number, "f")
+    return Decimal(text.rstrip("0").rstrip(".")) if "." in text else number
 
 
 def attach_fills(

@@ -193,8 +193,10 @@ def test_continuing_a_state_dir_with_an_until_before_where_it_stopped_is_a_clear
     config = out / "backtest.toml"
     config.write_text(CONFIG.replace('log_level = "ERROR"', f'log_level = "ERROR"\noutput_dir = "{out / "runs"}"'))
     done = subprocess.run(
-        [sys.executable, "-m", "dolphin_nautilus.launch.backtest", "--config", str(config), "--data", str(data)]
-        + ["--until", "2026-09-02T12:00", "--state-dir", str(state)],
+        [
+            *(sys.executable, "-m", "dolphin_nautilus.launch.backtest", "--config", str(config), "--data", str(data)),
+            *("--until", "2026-09-02T12:00", "--state-dir", str(state)),
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -123,8 +123,16 @@ def test_hostile_sources_through_the_actor_in_a_backtest_engine(bt_files, tmp_pa
     example = state / "example.json"
     example.write_text(json.dumps({"live": live, "ours": ours}))
     done = subprocess.run(
-        [sys.executable, "-m", "tests.restore_actor.hostile_child", str(config), str(state), str(data)]
-        + [str(example), str(UNTIL)],
+        [
+            sys.executable,
+            "-m",
+            "tests.restore_actor.hostile_child",
+            str(config),
+            str(state),
+            str(data),
+            str(example),
+            str(UNTIL),
+        ],
         cwd=REPO,
         capture_output=True,
         timeout=180,

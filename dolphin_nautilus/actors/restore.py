@@ -31,10 +31,11 @@ from dolphin_nautilus.contracts.restore import (
 )
 from dolphin_nautilus.contracts.venue import VENUE_POSITIONS_VERDICT_CACHE_KEY, decode_venue_verdict
 from dolphin_nautilus.domain.instruments import InstrumentSpec
+from dolphin_nautilus.journal.schema import database_name
 from dolphin_nautilus.resources import resources_for, spec_of_instrument
 from dolphin_nautilus.restore.breaker import BreakerVerdict, RestartBreaker
 from dolphin_nautilus.restore.candidates import SourceBatch
-from dolphin_nautilus.restore.decide import decide_with_dust
+from dolphin_nautilus.restore.fills import FillReader, attach_fills, store_fill_reader
 from dolphin_nautilus.restore.plan import (
     REPORT_JSON,
     REPORT_TEXT,
@@ -47,7 +48,7 @@ from dolphin_nautilus.restore.plan import (
     VenuePositions,
     VenueUnavailable,
     _anomaly,
-    build_plan,
+    decide_plan,
     external_slot,
     fallback_plan,
     read_sources,
@@ -120,6 +121,7 @@ class RestoreActor(Actor):
         self._specs: dict[str, InstrumentSpec] = {}
         self._venue: VenuePositions | None = None
         self._legacy_reader: LegacyReader | None = None
+        self._fill_reader: FillReader | None = None
         self._wall_clock_ns: Callable[[], int] = time.time_ns
         self.plan: RestorePlan | None = None
         self.breaker: BreakerVerdict | None = None
@@ -151,6 +153,7 @@ class RestoreActor(Actor):
         self._stores = resources_for(cfg.namespace).stores
         instruments = {iid: self.cache.instrument(InstrumentId.from_str(iid)) for iid in cfg.instrument_ids}
         self._specs = {iid: spec_of_instrument(i) for iid, i in instruments.items() if i is not None}
+        self._fill_reader = store_fill_reader(self._stores.clickhouse, database_name(cfg.namespace))
         if cfg.legacy_database:
             self._legacy_reader = store_legacy_reader(self._stores, cfg.legacy_database, cfg.legacy_table)
         if cfg.venue_truth == "cache":
@@ -168,16 +171,16 @@ class RestoreActor(Actor):
         except RestoreTimeout as exc:
             return fallback_plan(str(exc), "RESTORE_TIMEOUT", namespace=cfg.namespace, now_ns=now)
         self.breaker = verdict
-        decision = decide_with_dust(batches, self._specs, cfg.max_bars_held, now)
-        plan = build_plan(
+        plan = decide_plan(
             batches,
-            decision,
-            self._ask_venue(),
+            self._ask_venue(),  # asked before deciding: a side-less candidate takes the venue's side
             namespace=cfg.namespace,
             specs=self._specs,
+            max_bars_held=cfg.max_bars_held,
             unclaimed=cfg.unclaimed_venue_position,
             now_ns=now,
         )
+        self._attach_fills(plan, now)
         plan.notes += list(verdict.warnings)
         if verdict.tripped:
             plan.safe_mode.append(verdict.reason)
@@ -194,6 +197,20 @@ class RestoreActor(Actor):
         if plan.venue.startswith("unavailable"):
             self.clock.set_timer(VENUE_RETRY_TIMER, dt.timedelta(seconds=cfg.venue_retry_s), callback=self._retry_venue)
         return plan
+
+    def _attach_fills(self, plan: RestorePlan, now: int) -> None:
+        """Each restored trade's persisted fills, so its ledger continues exactly (bounded like the sources)."""
+        reader = self._fill_reader
+        if reader is None or not plan.slots:
+            return
+        timeout = self.config.timeout_s
+        plan.slots, found = attach_fills(
+            plan.slots,
+            lambda ids: run_bounded(lambda: reader(ids), timeout),
+            namespace=self.config.namespace,
+            now_ns=now,
+        )
+        plan.anomalies += found
 
     def _read(self) -> tuple[BreakerVerdict, list[SourceBatch]]:
         cfg = self.config

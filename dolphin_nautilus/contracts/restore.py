@@ -21,6 +21,24 @@ RESTORE_REPORT_JSON_CACHE_KEY = "dolphin.restore.report_json"
 VENUE_RECONCILED_TOPIC = "dolphin.restore.venue_reconciled"
 
 
+class RestoredFill(msgspec.Struct, frozen=True, kw_only=True):
+    """One persisted fill of a restored trade (a `fills` row; for an exit, joined with its `trade_exit_legs` row).
+
+    `kind`: ENTRY or EXIT. `key` is the venue trade id (a fill seen again after the restart is recognised).
+    For an exit, `quantity` is the applied size, `realized_pnl` the leg's PnL gross of fees, `reason` its reason.
+    """
+
+    key: str
+    kind: str  # ENTRY | EXIT
+    quantity: Decimal
+    price: Decimal
+    fee: Decimal
+    ts: int
+    client_order_id: str = ""
+    realized_pnl: Decimal = Decimal(0)
+    reason: str = ""
+
+
 class RestoredSlot(msgspec.Struct, frozen=True, kw_only=True):
     """A validated open trade, to be re-established by `TradeBook.restore_slot`.
 
@@ -28,7 +46,9 @@ class RestoredSlot(msgspec.Struct, frozen=True, kw_only=True):
     book then takes `quantity`); `legs` the number of legs already filled; `order_seq` the highest client
     order sequence any source recorded (client order ids never repeat); `seq` the last PositionState seq
     written for the trade (None for legacy records). `notional`, `source` and `ts` say where the record
-    came from (restore reports); the book does not use them.
+    came from (restore reports); the book does not use them. `fills`: the trade's persisted fills, when they
+    fold to this snapshot: the book rebuilds its ledger from them, so legs, fees, entry price and PnL continue
+    exactly; empty: the book restores from the snapshot's totals.
     """
 
     trade_id: str
@@ -47,6 +67,7 @@ class RestoredSlot(msgspec.Struct, frozen=True, kw_only=True):
     notional: Decimal | None = None
     source: str = ""
     ts: int | None = None
+    fills: list[RestoredFill] = []
 
     def slot_fields(self) -> dict[str, Any]:
         """The trade's own fields, provenance (notional, source, seq, ts, entry_quantity) left out."""

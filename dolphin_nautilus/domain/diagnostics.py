@@ -66,6 +66,7 @@ class Code(StrEnum):
     RESTORE_INTERNAL_ERROR = "RESTORE_INTERNAL_ERROR"
     RESTORE_TIMEOUT = "RESTORE_TIMEOUT"
     RESTORE_TOMBSTONED = "RESTORE_TOMBSTONED"
+    RESTORE_LEDGER_MISMATCH = "RESTORE_LEDGER_MISMATCH"
     RESTORE_VENUE_QUANTITY = "RESTORE_VENUE_QUANTITY"
     RESTORE_VENUE_UNCLAIMED = "RESTORE_VENUE_UNCLAIMED"
     RESTORE_VENUE_UNCLAIMED_REFUSED = "RESTORE_VENUE_UNCLAIMED_REFUSED"
@@ -376,6 +377,16 @@ GUIDANCE: dict[Code, Guidance] = {
         "rejected); restore wrote a TOMBSTONED row so it is not seen again.",
         automatic="The trade is closed in the stores; nothing is deleted.",
         operator="None; the report says why for each trade.",
+    ),
+    Code.RESTORE_LEDGER_MISMATCH: _G(
+        severity=Severity.WARNING,
+        meaning="A restored trade's persisted fills and exit legs do not fold to its position_state snapshot "
+        "(fills missing, e.g. a legacy trade or a kill -9 before they were journaled, or numbers that disagree). "
+        "details name the fields that differ.",
+        automatic="The trade is restored from the snapshot's totals (size, entry price, fees, realized PnL, leg "
+        "count); its earlier exits become one lump entry, so its average exit price is approximate.",
+        operator="None for legacy trades. Otherwise compare the trade's fills and position_state rows "
+        "(`dolphin-ctl restore-report --config F`); a store that lags shows in the journal spool.",
     ),
     Code.RESTORE_VENUE_QUANTITY: _G(
         severity=Severity.WARNING,

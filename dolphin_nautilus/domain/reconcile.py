@@ -4,7 +4,8 @@
 adjusted by a ledger entry, closed, or reopened. An order of the slot whose outcome is still unknown when
 the venue's position is applied is settled as RECONCILED: the position already says what it did, so the
 slot can exit again (a late fill of it is still applied: the venue is the truth). `restore_slot`
-re-establishes a validated open trade; legs and client order ids continue.
+re-establishes a validated open trade; legs and client order ids continue, and its fill ledger is rebuilt
+from the trade's persisted fills when they fold to the snapshot (else from the snapshot's totals).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .decisions import OK_DECISION, Decision
 from .diagnostics import Code, Severity, book_outcome
 from .identifiers import coid_token
 from .order_records import OrderStatus
-from .restored import RestoredSlot, restored_slot_problems
+from .restored import RestoredSlot, fold_disagreements, ledger_from_fills, restored_slot_problems
 from .slots import LedgerEntry, LedgerKind, Side, SlotState, TradeSlot
 
 ZERO = Decimal(0)
@@ -155,8 +156,12 @@ def restore_slot(book: BookState, snapshot: RestoredSlot, ts: int | None) -> Dec
         side=Side(snapshot.side),
         opened_ts=snapshot.opened_ts,
     )
-    _restored_ledger(slot, snapshot)
-    slot.prior_legs = snapshot.legs
+    if snapshot.fills and not fold_disagreements(snapshot, snapshot.fills):
+        slot.ledger = ledger_from_fills(snapshot.fills)  # the trade's own fills: it continues exactly
+        slot.prior_legs = 0
+    else:  # no usable fills (restore recorded why): lump entries that carry the snapshot's totals
+        _restored_ledger(slot, snapshot)
+        slot.prior_legs = snapshot.legs
     slot.bars_held = snapshot.bars_held
     slot.order_seq = snapshot.order_seq
     slot.seq = snapshot.seq or 0

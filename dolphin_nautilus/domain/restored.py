@@ -12,7 +12,9 @@ from decimal import Decimal
 from typing import Protocol
 
 # The type itself is a contract (the restore hand-over carries it); the domain re-exports it beside its validator.
-from dolphin_nautilus.contracts.restore import RESTORED_TRADE_FIELDS, RestoredSlot
+from dolphin_nautilus.contracts.restore import RESTORED_TRADE_FIELDS, RestoredFill, RestoredSlot
+
+from .slots import FillLedger, LedgerEntry, LedgerKind
 
 ZERO = Decimal(0)
 VALID_SIDES = frozenset({"LONG", "SHORT"})
@@ -66,6 +68,76 @@ def restored_slot_problems(
     return found
 
 
+FILL_KINDS = {"ENTRY": LedgerKind.ENTRY, "EXIT": LedgerKind.EXIT}
+# The journal keeps Decimal(38,18): an average price or a leg's PnL worked out from one comes back rounded there.
+FOLD_TOLERANCE = Decimal("1e-12")
+
+
+def ledger_from_fills(fills: list[RestoredFill]) -> FillLedger:
+    """The fill ledger the trade had, rebuilt from its persisted fills (raises ValueError on a bad fill)."""
+    ledger = FillLedger()
+    for fill in fills:
+        kind = FILL_KINDS.get(fill.kind)
+        if kind is None:
+            raise ValueError(f"fill {fill.key}: kind {fill.kind!r} is not ENTRY or EXIT")
+        for name in ("quantity", "price"):
+            value = getattr(fill, name)
+            if not (isinstance(value, Decimal) and value.is_finite() and value > ZERO):
+                raise ValueError(f"fill {fill.key}: {name} {value} is not a finite positive number")
+        if not (_finite(fill.fee) and _finite(fill.realized_pnl)):
+            raise ValueError(f"fill {fill.key}: fee {fill.fee} or pnl {fill.realized_pnl} is not finite")
+        ledger.append(
+            LedgerEntry(
+                key=fill.key,
+                kind=kind,
+                quantity=fill.quantity,
+                price=fill.price,
+                fee=fill.fee,
+                realized_pnl=fill.realized_pnl if kind is LedgerKind.EXIT else ZERO,
+                ts=fill.ts,
+                client_order_id=fill.client_order_id,
+                reason=fill.reason,
+            )
+        )
+    if ledger.exit_quantity > ledger.entry_quantity:
+        raise ValueError(f"exits {ledger.exit_quantity} exceed entries {ledger.entry_quantity}")
+    return ledger
+
+
+def fold_disagreements(snapshot: RestoredSlot, fills: list[RestoredFill]) -> dict[str, str]:
+    """Where the fold of `fills` differs from the snapshot: {field: "snapshot X, fills Y"}; empty when they agree.
+    Never raises: fills that cannot be folded disagree under the key `fills`."""
+    if not fills:
+        return {"fills": "no persisted fills"}
+    try:
+        ledger = ledger_from_fills(fills)
+    except (ValueError, ArithmeticError, TypeError) as exc:
+        return {"fills": str(exc)}
+    folded = {
+        "quantity": ledger.remaining,
+        "entry_price": ledger.avg_entry_price,
+        "fees": ledger.fees,
+        "realized_pnl": ledger.realized_pnl,
+    }
+    found = {
+        name: f"snapshot {getattr(snapshot, name)}, fills {value}"
+        for name, value in folded.items()
+        if not _close(getattr(snapshot, name), value)
+    }
+    if ledger.leg_count != snapshot.legs:
+        found["legs"] = f"snapshot {snapshot.legs}, fills {ledger.leg_count}"
+    if snapshot.entry_quantity is not None and not _close(snapshot.entry_quantity, ledger.entry_quantity):
+        found["entry_quantity"] = f"snapshot {snapshot.entry_quantity}, fills {ledger.entry_quantity}"
+    return found
+
+
+def _close(a: object, b: Decimal) -> bool:
+    if not (_finite(a) and b.is_finite()):
+        return False
+    assert isinstance(a, Decimal)
+    return (a - b).copy_abs() <= FOLD_TOLERANCE * max(Decimal(1), b.copy_abs())
+
+
 def _counter_problems(record: RestorableRecord, max_bars_held: int | None) -> list[str]:
     found = []
     bars_held = getattr(record, "bars_held", None)
@@ -82,4 +154,12 @@ def _finite(value: object) -> bool:
     return isinstance(value, Decimal) and value.is_finite()
 
 
-__all__ = ["RESTORED_TRADE_FIELDS", "RestorableRecord", "RestoredSlot", "restored_slot_problems"]
+__all__ = [
+    "RESTORED_TRADE_FIELDS",
+    "RestorableRecord",
+    "RestoredFill",
+    "RestoredSlot",
+    "fold_disagreements",
+    "ledger_from_fills",
+    "restored_slot_problems",
+]

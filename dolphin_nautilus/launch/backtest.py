@@ -2,6 +2,7 @@
 journal on embedded stores.
 
     dolphin-backtest --config configs/backtest.toml [--data FILE] [--instrument ID] [--until TIME] [--keep-store]
+                     [--state-dir DIR]   (a split run: --until T --state-dir D, then --state-dir D continues)
     dolphin-backtest --config configs/backtest.toml sweep --grid GRID.toml [--sample N] [--workers N | --cluster ADDR]
     dolphin-backtest contracts [--refresh --rest-url URL]
 
@@ -35,7 +36,7 @@ from dolphin_nautilus.launch.backtest_inputs import (
     prepare_inputs,
     with_instrument,
 )
-from dolphin_nautilus.launch.backtest_run import StoreOpenError, run_job
+from dolphin_nautilus.launch.backtest_run import ResumeError, StoreOpenError, run_job
 
 INPUT_ERRORS = (ConfigError, BarDataError, BacktestInputError, ContractSnapshotError)
 PROG = "dolphin-backtest"
@@ -73,7 +74,8 @@ def _run_main(argv: list[str]) -> int:
     _common(parser)
     parser.add_argument(
         "--state-dir",
-        help="stores folder to reuse (a restart continues from it; never removed); "
+        help="stores folder to reuse, never removed: a run started with the state dir of an earlier run restores "
+        "its open slots and trades only after the bar where it stopped (a split run); "
         "default: a fresh one inside the run folder",
     )
     parser.add_argument("--until", help="stop at this UTC time (e.g. 2026-09-15T12:00), for split runs")
@@ -97,7 +99,7 @@ def _run_main(argv: list[str]) -> int:
             keep_store=args.keep_store,
             state_dir=Path(args.state_dir).resolve() if args.state_dir else None,
         )
-    except StoreOpenError as exc:
+    except (StoreOpenError, ResumeError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
     print(

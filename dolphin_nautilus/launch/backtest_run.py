@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
+import pandas as pd
 
 from dolphin_nautilus.backtest.facts_export import RunFacts, export_facts
 from dolphin_nautilus.backtest.report import RunSummary, collect_engine_outputs, render, summarize, write_reports
@@ -25,6 +26,8 @@ from dolphin_nautilus.launch.backtest_inputs import RunInputs, prepare_inputs
 from dolphin_nautilus.node.assembly import build_backtest_engine, component
 from dolphin_nautilus.node.stores import Stores
 from dolphin_nautilus.resources import NodeResources, register_resources, unregister_resources
+from dolphin_nautilus.stores.wiring import Stores as OpenStores
+from dolphin_nautilus.stores.wiring import StoresMode
 from dolphin_nautilus.strategy.strategy import DolphinStrategy
 
 
@@ -42,11 +45,68 @@ def new_run_dir(config: Config, label: str = "") -> Path:
     return run_dir
 
 
+PROGRESS_FILE = "backtest_progress.json"
+
+
+class BacktestProgress(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a run that journaled into a state dir stopped: the last bar close it processed per instrument."""
+
+    last_bar_ns: dict[str, int]
+    stopped_at_ns: int  # the latest of them: every bar closing at or before it was processed
+
+    @property
+    def resume_from_ns(self) -> int:
+        return self.stopped_at_ns + 1
+
+
+class ResumeError(ValueError):
+    """A state dir's run cannot be continued with this data or `--until`."""
+
+
+def read_progress(state_dir: Path) -> BacktestProgress | None:
+    path = state_dir / PROGRESS_FILE
+    if not path.exists():
+        return None
+    try:
+        return msgspec.json.decode(path.read_bytes(), type=BacktestProgress)
+    except (OSError, msgspec.DecodeError) as exc:
+        raise ResumeError(f"{path}: unreadable progress of the earlier run ({exc}); remove it to start over") from exc
+
+
+def write_progress(state_dir: Path, inputs: RunInputs, earlier: BacktestProgress | None) -> BacktestProgress:
+    last = dict(earlier.last_bar_ns) if earlier is not None else {}
+    for iid, bars in inputs.loaded.bars.items():
+        if bars:
+            last[iid] = max(last.get(iid, 0), int(bars[-1].ts_event))
+    progress = BacktestProgress(last_bar_ns=dict(sorted(last.items())), stopped_at_ns=max(last.values(), default=0))
+    path = state_dir / PROGRESS_FILE
+    temporary = path.with_suffix(".tmp")
+    temporary.write_bytes(msgspec.json.format(msgspec.json.encode(progress)))
+    temporary.replace(path)  # atomic: a crash never leaves a half-written progress file
+    return progress
+
+
+def resume_point(state_dir: Path | None, inputs: RunInputs) -> tuple[BacktestProgress | None, int]:
+    """The earlier run's progress in `state_dir` (None: a fresh state dir) and the first bar close to trade at."""
+    earlier = read_progress(state_dir) if state_dir is not None else None
+    if earlier is None:
+        return None, 0
+    stopped = pd.Timestamp(earlier.stopped_at_ns, tz="UTC").isoformat()
+    if inputs.until_ns is not None and inputs.until_ns <= earlier.stopped_at_ns:
+        raise ResumeError(
+            f"--until {pd.Timestamp(inputs.until_ns, tz='UTC').isoformat()} is not after {stopped}, where the run "
+            f"in {state_dir} stopped"
+        )
+    if inputs.loaded.last_close_ns <= earlier.stopped_at_ns:
+        raise ResumeError(f"the data ends at or before {stopped}, where the run in {state_dir} stopped: nothing to run")
+    return earlier, earlier.resume_from_ns
+
+
 class BacktestRun(msgspec.Struct, kw_only=True):
     summary: RunSummary
     run_dir: Path
-    strategy: object
-    tally: object
+    strategy: DolphinStrategy
+    tally: RunFacts
 
 
 def run_backtest(
@@ -54,7 +114,7 @@ def run_backtest(
     *,
     data: str | None = None,
     run_dir: Path | None = None,
-    stores: Stores,
+    stores: OpenStores,
     until_ns: int | None = None,
     log: Callable[[str], None] = print,
     trade_from_ns: int = 0,
@@ -71,6 +131,7 @@ def run_backtest(
     window = (inputs.loaded.first_close_ns, inputs.loaded.last_close_ns)
     tally = RunFacts()
     namespace = config.node.namespace
+    rows_before = _row_counts(stores)  # a continued run's summary counts only the rows it wrote
     register_resources(namespace, NodeResources(stores=stores, fact_observers=(tally,)))
     try:
         engine, rejecter = build_backtest_engine(
@@ -87,7 +148,7 @@ def run_backtest(
         started = time.perf_counter()
         engine.run()
         wall = time.perf_counter() - started
-        journal_stats = _journal_figures(stores)
+        journal_stats = _journal_figures(stores, rows_before)
         outputs = collect_engine_outputs(engine, inputs.specs)
         summary, equity = summarize(
             facts=tally,
@@ -116,8 +177,16 @@ def run_backtest(
         unregister_resources(namespace)
 
 
-def _journal_figures(stores: Stores) -> dict[str, int]:
-    """Flush the journal and read back what ClickHouse holds, so the summary shows persisted rows."""
+JOURNAL_TABLES = ("trades", "trade_exit_legs", "position_state", "fills", "orders", "anomalies")
+
+
+def _row_counts(stores: OpenStores) -> dict[str, int]:
+    return {table: stores.clickhouse.count(table) for table in JOURNAL_TABLES}
+
+
+def _journal_figures(stores: OpenStores, rows_before: dict[str, int]) -> dict[str, int]:
+    """Flush the journal and read back what ClickHouse holds, so the summary shows persisted rows: those this
+    run added (a run continuing from an earlier run's stores does not count that run's rows again)."""
     flushed = stores.journal.flush(120.0)
     status = stores.journal.status()
     figures = {
@@ -127,8 +196,8 @@ def _journal_figures(stores: Stores) -> dict[str, int]:
         "quarantined": status.quarantined,
         "flushed": int(flushed),
     }
-    for table in ("trades", "trade_exit_legs", "position_state", "fills", "orders", "anomalies"):
-        figures[f"ch_{table}"] = stores.clickhouse.count(table)
+    for table, count in _row_counts(stores).items():
+        figures[f"ch_{table}"] = count - rows_before.get(table, 0)
     return figures
 
 
@@ -158,10 +227,11 @@ def run_job(
     state_dir: Path | None = None,
     keep_store: bool = False,
     html_report: bool = True,
-    store_mode: str = "process",
+    store_mode: StoresMode = "process",
     log: Callable[[str], None] = print,
 ) -> JobResult:
     inputs = inputs or prepare_inputs(config, data=data, until_ns=until_ns)
+    earlier, trade_from_ns = resume_point(state_dir, inputs)  # checked before a run folder exists
     run_dir = run_dir or new_run_dir(config)
     run_dir.mkdir(parents=True, exist_ok=True)
     own_stores = state_dir is None
@@ -172,9 +242,21 @@ def run_job(
         _remove_if_unfinished(run_dir)
         raise StoreOpenError(f"cannot open stores in {state_dir}: {exc}") from exc
     try:
+        if earlier is not None:
+            after = pd.Timestamp(earlier.stopped_at_ns, tz="UTC").isoformat()
+            log(f"dolphin backtest: continuing {state_dir}: trading after {after}")
         run = run_backtest(
-            config, run_dir=run_dir, stores=stores, until_ns=until_ns, inputs=inputs, html_report=html_report, log=log
+            config,
+            run_dir=run_dir,
+            stores=stores,
+            until_ns=until_ns,
+            inputs=inputs,
+            html_report=html_report,
+            log=log,
+            trade_from_ns=trade_from_ns,
         )
+        if not own_stores:
+            write_progress(state_dir, inputs, earlier)
     finally:
         stores.close()
     export_facts(run.tally, run_dir / "facts")

@@ -130,8 +130,9 @@ def latest_records(records: Sequence[Candidate]) -> list[Candidate]:
     """The records no other record is newer than (more than one: a tie). Linear in `records`.
 
     Only a record at the top by (seq, ts) among those with a seq, or at the top by ts among those with a
-    ts, can be latest (any other is beaten by that top), so those few are checked against all. When seq and ts disagree in a cycle (a > b > c > a) no record is
-    unbeaten; then the tops by each key are the tie, and the conservative choice settles it.
+    ts, can be latest (any other is beaten by that top), so those few are checked against all. When seq and
+    ts disagree in a cycle (a > b > c > a) no record is unbeaten; then the tops by each key are the tie,
+    and the conservative choice settles it.
     """
     with_seq = [c for c in records if c.seq is not None]
     with_ts = [c for c in records if c.ts is not None]
@@ -140,7 +141,7 @@ def latest_records(records: Sequence[Candidate]) -> list[Candidate]:
         top = max((c.seq, c.ts if c.ts is not None else -1) for c in with_seq)
         pool += [c for c in with_seq if (c.seq, c.ts if c.ts is not None else -1) == top]
     if with_ts:
-        top_ts = max(c.ts for c in with_ts)
+        top_ts = max(c.ts or 0 for c in with_ts)  # with_ts holds only records that have a ts
         pool += [c for c in with_ts if c.ts == top_ts and all(c is not p for p in pool)]
     unbeaten = [c for c in pool if not any(is_newer(o, c) for o in records)]
     return unbeaten or pool
@@ -541,6 +542,7 @@ def _value_text(value: Any) -> str:
     if not value:
         return "0"
     sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # a finite Decimal's exponent is an int
     text = "".join(map(str, digits)).rstrip("0")
     exponent += len(digits) - len(text)
     return f"{'-' if sign else ''}{text}E{exponent}"
@@ -662,15 +664,16 @@ def _venue_side(
         return "", f"instrument {c.instrument_id!r} is not a known instrument"
     if not c.quantity.is_finite() or c.quantity <= 0:
         return "", f"quantity {c.quantity} is not a finite positive number"
-    signed, _ = venue_positions.get(c.instrument_id, (Decimal(0), Decimal(0)))
-    signed = bounded(signed) if isinstance(signed, Decimal) else None
-    if signed is None or not signed.is_finite():
+    raw, _ = venue_positions.get(c.instrument_id, (Decimal(0), Decimal(0)))
+    checked = bounded(raw) if isinstance(raw, Decimal) else None
+    if checked is None or not checked.is_finite():
         return "", f"venue quantity {venue_positions.get(c.instrument_id)} is not a sane number"
-    if signed == 0:
+    if checked == 0:
         return "", f"venue is flat on {c.instrument_id}"
     tolerance = spec.size_increment / 2
-    if (signed.copy_abs() - c.quantity).copy_abs() > tolerance:
+    if (checked.copy_abs() - c.quantity).copy_abs() > tolerance:
         return "", (
-            f"venue holds {signed.copy_abs()} {c.instrument_id}, not {c.quantity} within half a size step ({tolerance})"
+            f"venue holds {checked.copy_abs()} {c.instrument_id}, not {c.quantity} "
+            f"within half a size step ({tolerance})"
         )
-    return ("LONG" if signed > 0 else "SHORT"), ""
+    return ("LONG" if checked > 0 else "SHORT"), ""

@@ -32,6 +32,8 @@ from dolphin_nautilus.restore.decide import (
     RestoreDecision,
     RestoredSlot,
     RestoreStatus,
+    complete_sides_from_venue,
+    decide_with_dust,
     within_source_key,
 )
 from dolphin_nautilus.restore.legacy import read_legacy_position_state
@@ -198,6 +200,25 @@ def store_legacy_reader(stores: Any, database: str, table: str) -> LegacyReader:
 
 
 # ---------------------------------------------------------------------------------------------- deciding
+
+
+def decide_plan(
+    batches: list[SourceBatch],
+    venue: VenueAnswer,
+    *,
+    namespace: str,
+    specs: Mapping[str, InstrumentSpec],
+    max_bars_held: int,
+    unclaimed: str,
+    now_ns: int,
+) -> RestorePlan:
+    """The restore actor's decision from what it read and what the venue answered (asked before deciding):
+    side-less candidates take the venue's side when it answered with positions (§5.3), then decide with the
+    dust rule, then the venue rules."""
+    if isinstance(venue, Mapping):
+        batches = complete_sides_from_venue(batches, venue, specs)
+    decision = decide_with_dust(batches, specs, max_bars_held, now_ns)
+    return build_plan(batches, decision, venue, namespace=namespace, specs=specs, unclaimed=unclaimed, now_ns=now_ns)
 
 
 def build_plan(

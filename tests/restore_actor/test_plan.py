@@ -7,7 +7,7 @@ from decimal import Decimal
 from dolphin_nautilus.backtest.catalogue import BINGX_SPECS
 from dolphin_nautilus.restore.candidates import parse_live_entries, parse_position_state_rows
 from dolphin_nautilus.restore.decide import decide_with_dust
-from dolphin_nautilus.restore.plan import build_plan, fallback_plan
+from dolphin_nautilus.restore.plan import build_plan, decide_plan, fallback_plan
 
 BTC, ETH = "BTC-USDT-PERP.BINGX", "ETH-USDT-PERP.BINGX"
 SPECS = {BTC: BINGX_SPECS[BTC], ETH: BINGX_SPECS[ETH]}
@@ -95,3 +95,33 @@ def test_fallback_is_flat_safe_mode_and_critical():
     [anomaly] = plan.anomalies
     assert (anomaly.code, anomaly.severity, anomaly.origin) == ("RESTORE_TIMEOUT", "CRITICAL", "restore")
     assert "RESTORE DEGRADED" in plan.report_text()
+
+
+def _sideless_batches(qty="0.01"):
+    entry = {k: v for k, v in row("s1", qty=qty).items() if k != "side"}
+    return [parse_live_entries({"s1": entry}, "live_state"), parse_position_state_rows([])]
+
+
+def test_the_actor_asks_the_venue_before_deciding_so_a_sideless_candidate_takes_its_side():
+    venue = {BTC: (Decimal("-0.01"), Decimal("60000"))}
+    plan = decide_plan(
+        _sideless_batches(), venue, namespace="t", specs=SPECS, max_bars_held=250, unclaimed="adopt", now_ns=NOW
+    )
+    [slot] = plan.slots
+    assert (slot.trade_id, slot.side, slot.quantity) == ("s1", "SHORT", Decimal("0.01"))
+    assert plan.decision.status == "RESTORED" and not plan.decision.rejections
+
+
+def test_a_sideless_candidate_the_venue_does_not_vouch_for_is_rejected_with_the_reason():
+    venue = {BTC: (Decimal("0.02"), Decimal("60000"))}  # the venue holds a different size: no side taken
+    plan = decide_plan(
+        _sideless_batches(), venue, namespace="t", specs=SPECS, max_bars_held=250, unclaimed="adopt", now_ns=NOW
+    )
+    [rejection] = [r for r in plan.decision.rejections if r.trade_id == "s1"]
+    assert "not completed from the venue" in rejection.reason and "0.02" in rejection.reason
+    assert [s.source for s in plan.slots] == ["venue"]  # the venue's position is adopted as unclaimed
+    # Without venue truth (backtest) the candidate cannot take a side and is rejected, never guessed.
+    none = decide_plan(
+        _sideless_batches(), None, namespace="t", specs=SPECS, max_bars_held=250, unclaimed="adopt", now_ns=NOW
+    )
+    assert none.slots == [] and [r.trade_id for r in none.decision.rejections] == ["s1"]

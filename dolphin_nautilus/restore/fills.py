@@ -1,4 +1,4 @@
-"""A restored trade continues exactly (DESIGN.md §5.3): its fill ledger comes from its persisted `fills` and
+"""A restored trade continues exactly (docs/design.md §5.3): its fill ledger comes from its persisted `fills` and
 `trade_exit_legs` rows, position_state being the index of open trades.
 
 `read_trade_fills` reads those rows through the store surface (`stores.clickhouse.query`, in-process or in the

@@ -213,8 +213,8 @@ def decide_plan(
     now_ns: int,
 ) -> RestorePlan:
     """The restore actor's decision from what it read and what the venue answered (asked before deciding):
-    side-less candidates take the venue's side when it answered with positions (§5.3), then decide with the
-    dust rule, then the venue rules."""
+    side-less candidates take the venue's side when it answered with positions (docs/design.md §5.3), then
+    decide with the dust rule, then the venue rules."""
     if isinstance(venue, Mapping):
         batches = complete_sides_from_venue(batches, venue, specs)
     decision = decide_with_dust(batches, specs, max_bars_held, now_ns)

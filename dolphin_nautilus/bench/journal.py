@@ -97,7 +97,10 @@ def one_run(n: int, money: str, facts: list[Fact]) -> tuple[float, float, float,
 def bench(n: int, money: str, repeats: int) -> None:
     facts = make_facts(n)
     runs = [one_run(n, money, facts) for _ in range(repeats)]
-    baseline, hot, sustained, insert_alone = (statistics.median(run[i] for run in runs) for i in range(4))
+    baseline = statistics.median(run[0] for run in runs)
+    hot = statistics.median(run[1] for run in runs)
+    sustained = statistics.median(run[2] for run in runs)
+    insert_alone = statistics.median(run[3] for run in runs)
     status = runs[-1][4]
     print(f"journal bench: {n} position_state facts, money type {money}, chDB embedded, median of {repeats} runs")
     print(

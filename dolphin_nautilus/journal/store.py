@@ -75,9 +75,12 @@ def error_code(exc: BaseException) -> int | None:
 
 def classify(exc: BaseException) -> StoreError:
     """Map a client exception to BadRows (data rejected) or StoreUnavailable (anything else)."""
-    if isinstance(exc, ClickHouseError) and not isinstance(exc, OperationalError):
-        if error_code(exc) in DATA_ERROR_CODES:
-            return BadRows(str(exc))
+    if (
+        isinstance(exc, ClickHouseError)
+        and not isinstance(exc, OperationalError)
+        and error_code(exc) in DATA_ERROR_CODES
+    ):
+        return BadRows(str(exc))
     return StoreUnavailable(f"{type(exc).__name__}: {exc}")
 
 
@@ -184,7 +187,7 @@ class ClickHouseStore:
     def ping(self) -> bool:
         try:
             return self.client.ping()
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure to answer means "not reachable now"
             return False
 
     def insert_rows(self, table: str, payload: bytes) -> None:
@@ -211,7 +214,7 @@ class ClickHouseStore:
     # ---- reads --------------------------------------------------------------------------------
     def _dicts(self, sql: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         result = self.client.query(sql, parameters=parameters or {})
-        return [dict(zip(result.column_names, row)) for row in result.result_rows]
+        return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
     def _latest_sql(self, where: str = "") -> str:
         # LIMIT 1 BY reads the right row whether or not the engine has merged yet; (seq, ts) is restore's order.

@@ -8,8 +8,8 @@ Durability contract
   store service's input); its bytes go into the WAL as they are.
 * The writer thread drains the FIFO in batches and appends each batch, as one CRC-framed msgpack record
   (`journal.record`), to a write-ahead log (segment files in `spool_dir`) and fdatasyncs it BEFORE anything
-  else happens to the batch. From that moment the fact is **accepted**: `Journal.accepted` counts accepted facts in append
-  order (the first `accepted` facts appended are safe), and `sync(timeout)` waits until all facts appended
+  else happens to the batch. From that moment the fact is **accepted**: `Journal.accepted` counts accepted facts
+  in append order (the first `accepted` facts appended are safe), and `sync(timeout)` waits until all facts appended
   before the call are accepted.
 * Only then is the batch inserted into ClickHouse (one insert per table) and handed to the sinks (e.g. the
   live-state store). After ClickHouse confirms every table of the record, the WAL checkpoint moves past it
@@ -220,7 +220,9 @@ class Journal:
     def _drain(self) -> tuple[list, list[_Marker], int, bool]:
         """Facts and records (in order) up to about `batch_size` facts, the markers among them, the facts
         taken and whether any encoded record is among them."""
-        queue, items, markers = self._queue, [], []
+        queue = self._queue
+        items: list[object] = []
+        markers: list[_Marker] = []
         popleft, keep = queue.popleft, items.append
         taken, limit, has_records = 0, self.config.batch_size, False
         while queue and taken < limit:
@@ -310,7 +312,7 @@ class Journal:
                 blob = encode(fact)
                 if table not in _fact_decoders:
                     raise TypeError(f"not a journal fact: {type(fact).__name__}")
-            except Exception as exc:  # never let one bad object block the batch
+            except Exception as exc:  # noqa: BLE001 - never let one bad object block the batch
                 self._quarantine(getattr(fact, "table", type(fact).__name__), 0, fact, f"encode: {exc}")
                 continue
             out.append((table, blob, fact))
@@ -343,7 +345,7 @@ class Journal:
         for sink in self._sinks:
             try:
                 sink(facts)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a sink's failure is counted, never stops the journal
                 self._status.sink_failures += 1
                 log.warning("journal sink %r failed: %s", sink, exc)
 
@@ -400,7 +402,13 @@ class Journal:
             for table, blob in split_record(payload):
                 blobs.setdefault(table, []).append(blob)
             rows: Rows = {
-                table: list(zip(row_ids_from_blobs(table, table_blobs), map(_fact_decoders[table].decode, table_blobs)))
+                table: list(
+                    zip(
+                        row_ids_from_blobs(table, table_blobs),
+                        map(_fact_decoders[table].decode, table_blobs),
+                        strict=True,
+                    )
+                )
                 for table, table_blobs in blobs.items()
             }
             self._status.replayed += self._insert(rows)
@@ -477,5 +485,5 @@ class Journal:
 def _count(item: object) -> int:
     """Facts an item of the FIFO stands for."""
     if type(item) is _Record:
-        return item.count  # type: ignore[attr-defined]
+        return item.count
     return 0 if type(item) is _Marker else 1

@@ -8,8 +8,8 @@ Durability contract
   store service's input); its bytes go into the WAL as they are.
 * The writer thread drains the FIFO in batches and appends each batch, as one CRC-framed msgpack record
   (`journal.record`), to a write-ahead log (segment files in `spool_dir`) and fdatasyncs it BEFORE anything
-  else happens to the batch. From that moment the fact is **accepted**: `Journal.accepted` counts accepted facts in append
-  order (the first `accepted` facts appended are safe), and `sync(timeout)` waits until all facts appended
+  else happens to the batch. From that moment the fact is **accepted**: `Journal.accepted` counts accepted facts
+  in append order (the first `accepted` facts appended are safe), and `sync(timeout)` waits until all facts appended
   before the call are accepted.
 * Only then is the batch inserted into ClickHouse (one insert per table) and handed to the sinks (e.g. the
   live-state store). After ClickHouse confirms every table of the record, the WAL checkpoint moves past it
@@ -39,6 +39,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import msgspec
 
@@ -49,7 +50,7 @@ from dolphin_nautilus.journal.store import (
     ClickHouseStore,
     StoreUnavailable,
     encode_rows,
-    row_id_from_blob,
+    row_ids_from_blobs,
 )
 from dolphin_nautilus.journal.wal import Position, WriteAheadLog
 
@@ -107,6 +108,9 @@ class _Record:
 _fact_encoder = msgspec.msgpack.Encoder()
 _fact_decoders = {table: msgspec.msgpack.Decoder(t) for table, t in FACT_TYPE_BY_TABLE.items()}
 _unencodable_decoder = msgspec.msgpack.Decoder(UnencodableFact)
+_record_pairs = msgspec.msgpack.Decoder(list[tuple[str, msgspec.Raw]])  # a record's facts' own bytes
+_KNOWN_TABLES = frozenset(_fact_decoders)
+_NEVER = 1 << 62  # `_wake_at` while a wake-up is already pending
 Entry = tuple[str, bytes, Fact]  # table, the fact's msgpack bytes, the fact
 
 
@@ -128,6 +132,11 @@ class Journal:
         self._wal = WriteAheadLog(config.spool_dir, segment_bytes=config.segment_bytes)
         self._status.backlog = self._wal.has_pending  # a previous run left records: replay them first
         self._quarantine_path = os.path.join(config.spool_dir, QUARANTINE_FILE)
+        # The ClickHouse insert of one record runs here (chDB and the HTTP client release the GIL) while the
+        # writer thread encodes and fsyncs the next record; at most one insert is in flight, so inserts stay
+        # in record order and the checkpoint still moves only after ClickHouse confirmed.
+        self._inserter = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"journal-insert-{store.namespace}")
+        self._inflight: tuple[Future[int], tuple[Position, Position, Rows]] | None = None
         self._thread = threading.Thread(target=self._run, name=f"journal-{store.namespace}", daemon=True)
         self._thread.start()
 
@@ -137,6 +146,8 @@ class Journal:
         queue = self._queue
         queue.append(fact)
         if len(queue) >= self._wake_at:
+            # Once per batch, not once per fact while the writer is busy: the writer lowers it again.
+            self._wake_at = _NEVER
             self._wake.set()
 
     def append_record(self, payload: bytes, count: int) -> None:
@@ -186,10 +197,11 @@ class Journal:
             while True:
                 self._wake.wait(self._wait_time())
                 self._wake.clear()
+                self._wake_at = self.config.batch_size
                 stopping = self._stopping
                 while self._queue:
                     self._accept_next_batch()
-                    self._deliver(force=stopping)
+                    self._deliver(force=stopping, overlap=True)
                 self._deliver(force=stopping)
                 if stopping and not self._queue:
                     break
@@ -197,6 +209,7 @@ class Journal:
             log.exception("journal writer crashed")
             raise
         finally:
+            self._inserter.shutdown(wait=True)
             self._wal.close()
 
     def _wait_time(self) -> float:
@@ -204,29 +217,42 @@ class Journal:
             return max(0.0, min(self.config.flush_interval, self._retry_at - time.monotonic()))
         return self.config.flush_interval
 
-    def _drain(self) -> tuple[list, list[_Marker]]:
-        """Facts and records (in order) up to about `batch_size` facts, and the markers among them."""
-        queue, items, markers = self._queue, [], []
-        taken = 0
-        while queue and taken < self.config.batch_size:
-            item = queue.popleft()
-            if type(item) is _Marker:
+    def _drain(self) -> tuple[list, list[_Marker], int, bool]:
+        """Facts and records (in order) up to about `batch_size` facts, the markers among them, the facts
+        taken and whether any encoded record is among them."""
+        queue = self._queue
+        items: list[object] = []
+        markers: list[_Marker] = []
+        popleft, keep = queue.popleft, items.append
+        taken, limit, has_records = 0, self.config.batch_size, False
+        while queue and taken < limit:
+            item = popleft()
+            kind = type(item)
+            if kind is _Marker:
                 markers.append(item)
+            elif kind is _Record:
+                keep(item)
+                taken += item.count
+                has_records = True
             else:
-                items.append(item)
-                taken += _count(item)
-        return items, markers
+                keep(item)
+                taken += 1
+        return items, markers, taken, has_records
 
     def _accept_next_batch(self) -> None:
-        items, markers = self._drain()
-        self._drained += sum(_count(item) for item in items)
-        records, entries = self._records(items)
+        items, markers, taken, has_records = self._drain()
+        self._drained += taken
+        records, entries = self._records(items) if has_records else self._fact_record(items)
         if records:
             start = self._wal.end
             end = self._wal.append_many(records)
             rows: Rows = {}
-            for table, blob, fact in entries:
-                rows.setdefault(table, []).append((row_id_from_blob(table, blob), fact))
+            by_table: dict[str, list[Entry]] = {}
+            for entry in entries:
+                by_table.setdefault(entry[0], []).append(entry)
+            for table, table_entries in by_table.items():
+                ids = row_ids_from_blobs(table, [blob for _, blob, _ in table_entries])
+                rows[table] = list(zip(ids, [fact for _, _, fact in table_entries], strict=True))
             self._status.accepted += len(entries)
             self._status.batches += len(records)
             if self._status.backlog:
@@ -246,10 +272,9 @@ class Journal:
         for item in [*items, None]:
             if type(item) is _Record or item is None:
                 if facts:
-                    encoded = self._encode_facts(facts)
-                    if encoded:
-                        records.append(pack_record((table, blob) for table, blob, _ in encoded))
-                        entries += encoded
+                    fact_records, fact_entries = self._fact_record(facts)
+                    records += fact_records
+                    entries += fact_entries
                     facts = []
                 if item is not None:
                     decoded = self._decode_record(item.payload)
@@ -262,6 +287,22 @@ class Journal:
                 facts.append(item)
         return records, entries
 
+    def _fact_record(self, facts: list) -> tuple[list[bytes], list[Entry]]:
+        """The WAL record for a run of fact objects, encoded in one call; each fact's own bytes are read back
+        out of it (no second encode). Any object that does not encode takes the per-fact path."""
+        if not facts:
+            return [], []
+        try:
+            tables = [fact.table for fact in facts]
+            if not _KNOWN_TABLES.issuperset(tables):
+                raise TypeError("not a journal fact")
+            payload = _fact_encoder.encode(list(zip(tables, facts, strict=True)))
+        except Exception:  # noqa: BLE001 - find the bad ones one by one; the rest go as usual
+            encoded = self._encode_facts(facts)
+            return ([pack_record((table, blob) for table, blob, _ in encoded)] if encoded else []), encoded
+        blobs = [bytes(raw) for _, raw in _record_pairs.decode(payload)]
+        return [payload], list(zip(tables, blobs, facts, strict=True))
+
     def _encode_facts(self, facts: list) -> list[Entry]:
         encode = _fact_encoder.encode
         out: list[Entry] = []
@@ -271,7 +312,7 @@ class Journal:
                 blob = encode(fact)
                 if table not in _fact_decoders:
                     raise TypeError(f"not a journal fact: {type(fact).__name__}")
-            except Exception as exc:  # never let one bad object block the batch
+            except Exception as exc:  # noqa: BLE001 - never let one bad object block the batch
                 self._quarantine(getattr(fact, "table", type(fact).__name__), 0, fact, f"encode: {exc}")
                 continue
             out.append((table, blob, fact))
@@ -304,36 +345,72 @@ class Journal:
         for sink in self._sinks:
             try:
                 sink(facts)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a sink's failure is counted, never stops the journal
                 self._status.sink_failures += 1
                 log.warning("journal sink %r failed: %s", sink, exc)
 
     # ---- delivery to ClickHouse ---------------------------------------------------------------
-    def _deliver(self, *, force: bool = False) -> None:
+    def _deliver(self, *, force: bool = False, overlap: bool = False) -> None:
+        """Put the newest record (or, after an outage, the whole spool) into ClickHouse. With `overlap` the
+        common case's insert is only started; the next call (or `_finish_insert`) completes it."""
         fresh, self._fresh = self._fresh, None
+        was_backlog = self._status.backlog
+        self._finish_insert()
+        if fresh is not None and self._status.backlog and not was_backlog:
+            self._status.spooled += sum(len(r) for r in fresh[2].values())  # accepted before the outage showed
         if not self._wal.has_pending:
             self._release_markers()
             return
         if self._status.backlog and not force and time.monotonic() < self._retry_at:
             return
+        if not self._status.backlog and fresh is not None and self._wal.checkpoint == fresh[0]:
+            # the common case: no backlog, insert from memory
+            self._inflight = (self._inserter.submit(self._insert, fresh[2]), fresh)
+            if not overlap:
+                self._finish_insert()
+            return
         try:
-            if not self._status.backlog and fresh is not None and self._wal.checkpoint == fresh[0]:
-                self._insert(fresh[2])  # the common case: no backlog, insert from memory
-                self._wal.confirm(fresh[1])
-            else:
-                self._replay_pending()
+            self._replay_pending()
         except StoreUnavailable as exc:
             self._on_unavailable(exc, fresh)
         else:
-            self._status.backlog = False
-            self._retry_delay = self.config.retry_initial
+            self._on_delivered()
         self._release_markers()
+
+    def _finish_insert(self) -> None:
+        """Wait for the insert in flight; confirm its record in the WAL, or spool it if ClickHouse failed."""
+        if self._inflight is None:
+            return
+        future, fresh = self._inflight
+        self._inflight = None
+        try:
+            future.result()
+        except StoreUnavailable as exc:
+            self._on_unavailable(exc, fresh)
+        else:
+            self._wal.confirm(fresh[1])
+            self._on_delivered()
+        self._release_markers()
+
+    def _on_delivered(self) -> None:
+        self._status.backlog = False
+        self._retry_delay = self.config.retry_initial
 
     def _replay_pending(self) -> None:
         for payload, end in self._wal.pending():
-            rows: Rows = {}
+            blobs: dict[str, list[bytes]] = {}
             for table, blob in split_record(payload):
-                rows.setdefault(table, []).append((row_id_from_blob(table, blob), _fact_decoders[table].decode(blob)))
+                blobs.setdefault(table, []).append(blob)
+            rows: Rows = {
+                table: list(
+                    zip(
+                        row_ids_from_blobs(table, table_blobs),
+                        map(_fact_decoders[table].decode, table_blobs),
+                        strict=True,
+                    )
+                )
+                for table, table_blobs in blobs.items()
+            }
             self._status.replayed += self._insert(rows)
             self._wal.confirm(end)
 
@@ -408,5 +485,5 @@ class Journal:
 def _count(item: object) -> int:
     """Facts an item of the FIFO stands for."""
     if type(item) is _Record:
-        return item.count  # type: ignore[attr-defined]
+        return item.count
     return 0 if type(item) is _Marker else 1

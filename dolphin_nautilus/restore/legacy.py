@@ -107,8 +107,17 @@ def _latest_rows_sql(
     ts_terms = order[1:] if "seq" in columns else order
     first_ts = ts_terms[0] if ts_terms else "NULL"
     where = ""
+    candidates = ""
     parameters: dict[str, Any] = {}
     if closed_ids is not None:
+        # A trade whose latest row is open has at least one open row: aggregate only those trades (and the
+        # ids asked for), so the GROUP BY and the row tuples cost what the open slots cost, not the history.
+        table_sql = f"{_quote(database)}.{_quote(table)}"
+        candidates = (
+            f"WHERE toString(trade_id) IN (SELECT toString(trade_id) FROM {table_sql} "
+            "WHERE upper(toString(status)) NOT IN ('CLOSED', 'TOMBSTONED')) "
+            "OR toString(trade_id) IN {ids:Array(String)}"
+        )
         where = (
             "WHERE upper(toString(tupleElement(newest, {status_pos:UInt32}))) NOT IN ('CLOSED', 'TOMBSTONED') "
             "OR trade_key IN {ids:Array(String)}"
@@ -121,6 +130,7 @@ def _latest_rows_sql(
                    argMax({row}, tuple({", ".join(order)}, {rank}, {tiebreak})) AS newest_other,
                    min({first_ts}) AS first_ts
             FROM {_quote(database)}.{_quote(table)}
+            {candidates}
             GROUP BY trade_key
         ) {where}
         ORDER BY trade_key

@@ -257,7 +257,9 @@ class RemoteJournal:
                     return
 
     def _take_facts(self) -> tuple[list, list[_Marker]]:
-        queue, facts, markers = self._queue, [], []
+        queue = self._queue
+        facts: list = []
+        markers: list[_Marker] = []
         for _ in range(min(len(queue), self.batch_size)):
             item = queue.popleft()
             (markers if type(item) is _Marker else facts).append(item)

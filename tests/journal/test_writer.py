@@ -129,7 +129,7 @@ def test_bad_rows_are_quarantined_and_never_block_the_rest(store, tmp_path):
     status = journal.close()
     assert status.quarantined == 3
     _assert_exactly(store, facts + [a for a in _anomalies(store)])
-    lines = [json.loads(line) for line in open(tmp_path / "spool" / QUARANTINE_FILE)]
+    lines = [json.loads(line) for line in (tmp_path / "spool" / QUARANTINE_FILE).read_text().splitlines()]
     assert sorted(json.loads(line["fact"])["venue_trade_id"] for line in lines if line["table"] == "fills") == [
         "bad-big",
         "bad-nan",

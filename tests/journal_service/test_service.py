@@ -70,7 +70,7 @@ def test_facts_round_trip_into_chdb_through_the_service(config, state_dir):
 def test_reader_rpcs_answer_like_the_store(config, state_dir):
     stores = Stores(config, state_dir)
     try:
-        facts = make_facts(0, 800) + [position_state("ZZZ", seq=1), position_state("ZZZ", seq=2, status="CLOSED")]
+        facts = [*make_facts(0, 800), position_state("ZZZ", seq=1), position_state("ZZZ", seq=2, status="CLOSED")]
         for fact in facts:
             stores.journal.append(fact)
         assert stores.journal.flush(60)
@@ -302,18 +302,18 @@ def test_facts_spill_to_disk_while_the_service_cannot_restart_and_arrive_when_it
         for fact in facts[:1000]:
             journal.append(fact)
         assert journal.sync(60)
-        journal.service._retry_at = time.monotonic() + 3600  # hold the restart back until the rival has the lease
+        journal.service._retry_at = time.monotonic() + 3600  # noqa: SLF001 - hold the restart back until the rival has the lease
         os.kill(journal.service.pid, signal.SIGKILL)
         time.sleep(1.5)  # the lease lapses; another holder takes it, so the restarts fail (LeaseHeld)
         assert rival.acquire_lease("rival", 60)
-        journal.service._retry_at = 0.0
+        journal.service._retry_at = 0.0  # noqa: SLF001 - let it restart now
         for fact in facts[1000:]:
             journal.append(fact)
         deadline = time.monotonic() + 30
         while journal.status().spilled == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         status = journal.status()
-        assert status.spilled >= 4000 and len(journal._queue) <= journal.spill_after
+        assert status.spilled >= 4000 and len(journal._queue) <= journal.spill_after  # noqa: SLF001
         assert "LeaseHeld" in status.last_error and "rival" in status.last_error
         assert not journal.sync(0.5)
         rival.release_lease("rival")
@@ -337,11 +337,11 @@ def test_a_close_that_gives_up_keeps_the_facts_in_the_spill_and_the_next_start_s
     facts = make_facts(0, 3000)
     try:
         journal = stores.journal
-        journal.service._retry_at = time.monotonic() + 3600  # the service stays down ...
+        journal.service._retry_at = time.monotonic() + 3600  # noqa: SLF001 - the service stays down ...
         os.kill(journal.service.pid, signal.SIGKILL)
         time.sleep(1.5)
         assert rival.acquire_lease("rival", 60)  # ... and cannot come back while the rival holds the lease
-        journal.service._retry_at = 0.0
+        journal.service._retry_at = 0.0  # noqa: SLF001 - let it restart now
         for fact in facts:
             journal.append(fact)
         final = journal.close(timeout=2.0)

@@ -1,6 +1,7 @@
 """Back-fill from the venue's own history: every order and fill of our client-order prefix that ClickHouse
-lacks, and the entries, exit legs, closed trades and slot snapshots they imply (docs/design.md §11). Pure: plain venue rows in (`VenueHistory`, built by the adapter from its order and fill
-history), facts out; the caller writes them through the journal.
+lacks, and the entries, exit legs, closed trades and slot snapshots they imply (docs/design.md §11). Pure:
+plain venue rows in (`VenueHistory`, built by the adapter from its order and fill history), facts out; the
+caller writes them through the journal.
 
 Row ids (how a back-fill never duplicates):
 

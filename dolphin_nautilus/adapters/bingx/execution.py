@@ -88,7 +88,7 @@ from dolphin_nautilus.adapters.bingx.parsing import (
 )
 from dolphin_nautilus.adapters.bingx.providers import BingXInstrumentProvider
 from dolphin_nautilus.adapters.bingx.refusals import record_refusal
-from dolphin_nautilus.adapters.bingx.schemas.trade import BingXOrder
+from dolphin_nautilus.adapters.bingx.schemas.trade import BingXOrder, BingXOrderAck
 from dolphin_nautilus.adapters.bingx.schemas.ws import (
     AccountUpdate,
     OrderTradeUpdate,
@@ -310,7 +310,7 @@ class BingXExecutionClient(LiveExecutionClient):
     def _publish_outcome(self, outcome: PlacementOutcome) -> None:
         self._msgbus.publish(PLACEMENT_OUTCOME_TOPIC, outcome)
 
-    async def _place(self, params: dict) -> object:
+    async def _place(self, params: dict) -> BingXOrderAck:
         self.placements += 1
         return await self._trade.place_order(**params)
 

@@ -86,7 +86,8 @@ def venue_reason(err: BingXError) -> str:
 
 
 def rate_limited_reason(err: BingXError) -> str:
-    return f"RATE_LIMITED: {err.code if err.code is not None else 'client'} {err.msg} retry_after_ms={err.retry_after_ms or 0}"
+    code = err.code if err.code is not None else "client"
+    return f"RATE_LIMITED: {code} {err.msg} retry_after_ms={err.retry_after_ms or 0}"
 
 
 async def place_with_recovery(

@@ -201,7 +201,8 @@ class BingXRateLimiter:
         self.cooldown(method, path, signed=signed, retry_after_ms=wait_ms)
 
     def expire_wait_ms(self, headers: Mapping[str, str]) -> int | None:
-        """Milliseconds until the venue's window expires, from `-Expire` (epoch ms or ms-from-now) or `Retry-After` (s)."""
+        """Milliseconds until the venue's window expires, from `-Expire` (epoch ms or ms-from-now) or
+        `Retry-After` (s)."""
         expire = _int_header(headers, "X-RateLimit-Requests-Expire")
         if expire is not None and expire > 0:
             # Docs do not say whether Expire is absolute; an epoch-ms value is > 1e12, a duration is not.

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, overload
 from urllib.parse import quote
 
 import aiohttp
@@ -146,17 +146,41 @@ class BingXHttpClient:
 
     # ---- public API ------------------------------------------------------------------------------
 
+    @overload
     async def call[T](
         self,
         method: str,
         path: str,
-        params: Params | None = None,
-        result_type: type[T] | Any = Any,
+        params: Params | None,
+        result_type: type[T],
         *,
         signed: bool = True,
         operation: Operation = Operation.READ,
-    ) -> T:
-        """Send, check the envelope, decode `data` as `result_type`. Raises BingXError subclasses."""
+    ) -> T: ...
+
+    @overload
+    async def call(
+        self,
+        method: str,
+        path: str,
+        params: Params | None = None,
+        *,
+        signed: bool = True,
+        operation: Operation = Operation.READ,
+    ) -> Any: ...
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        params: Params | None = None,
+        result_type: Any = Any,
+        *,
+        signed: bool = True,
+        operation: Operation = Operation.READ,
+    ) -> Any:
+        """Send, check the envelope, decode `data` as `result_type` (untyped JSON without one). Raises
+        BingXError subclasses."""
         _, data = await self._send_checked(method, path, params, signed=signed, operation=operation)
         return self._decode(data, result_type, method, path, operation)
 
@@ -370,9 +394,9 @@ class BingXHttpClient:
             )
         return bytes(env.data)
 
-    def _decode[T](self, data: bytes, result_type: type[T], method: str, path: str, op: Operation) -> T:
+    def _decode(self, data: bytes, result_type: Any, method: str, path: str, op: Operation) -> Any:
         if result_type is Any:
-            return msgspec.json.decode(data)  # type: ignore[return-value]
+            return msgspec.json.decode(data)
         try:
             return _decoder_for(result_type).decode(data)
         except (msgspec.DecodeError, ValueError, TypeError) as exc:

@@ -29,12 +29,9 @@ class BingXMarketHttpAPI:
     async def trading_rules(self, symbol: str | None = None) -> list[BingXTradingRule]:
         """v1/tradingRules (added 2025-09). The docs do not say whether one symbol yields an object or a
         one-row list; both are accepted."""
+        rules: Any = list[BingXTradingRule] | BingXTradingRule  # a union type: one decoder takes either shape
         data: list[BingXTradingRule] | BingXTradingRule = await self.client.call(
-            "GET",
-            "/openApi/swap/v1/tradingRules",
-            {"symbol": symbol},
-            list[BingXTradingRule] | BingXTradingRule,
-            signed=False,
+            "GET", "/openApi/swap/v1/tradingRules", {"symbol": symbol}, rules, signed=False
         )
         return data if isinstance(data, list) else [data]
 

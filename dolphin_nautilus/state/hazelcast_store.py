@@ -38,6 +38,7 @@ from hazelcast.protocol.codec import client_create_proxy_codec
 from dolphin_nautilus.state.store import (
     LeaseLost,
     LiveEntries,
+    MalformedValue,
     NotLeaseHolder,
     StateUnavailable,
     decode_entries,
@@ -231,45 +232,52 @@ class HazelcastStateStore:
         with self._lock:
             return self._token if self._holder is not None else None
 
-    def acquire_lease(self, holder_id: str, ttl_s: float) -> bool:
-        """Take the namespace's lease under a new fencing token; or join this holder id's own live lease.
+    def acquire_lease(self, holder_id: str, ttl_s: float, *, take_over_own: bool = True) -> bool:
+        """Take the namespace's lease under a new fencing token; False while another holder's lease is live.
 
-        Joining (same holder id, lease not expired) keeps the lease's token: that is this node restarted after
-        a crash, or its store-service child writing under the parent's lease. Every other acquisition bumps
-        the token, which fences off any earlier holder still believing it holds the lease.
+        With `take_over_own`, a live lease of this very holder id is taken over: that is this node restarted
+        after a crash (the holder id survives the process). The takeover bumps the token too, which fences off
+        the previous life (e.g. its store-service child, paused or still closing). Without it (a keeper taking
+        back a lapsed lease) a live lease of the same id is left alone: it belongs to a newer life.
         """
         started = time.monotonic()
         held = self._call(lambda: self._leases.get(LEASE_KEY), "lease read")
         if held is not None:
-            return self._join(holder_id, held, ttl_s, started)
+            if self._token is not None and held == _lease_value(holder_id, self._token):
+                return self._extend_own(held, holder_id, ttl_s, started)  # ours, lapsed only by our own clock
+            return take_over_own and self._take_over_own(holder_id, held, ttl_s)
         token = self._next_token()
         mine = _lease_value(holder_id, token)
         existing = self._call(
             lambda: self._leases.put_if_absent(LEASE_KEY, mine, ttl=_member_ttl(ttl_s)), "lease acquire"
         )
         if existing is not None:
-            return self._join(holder_id, existing, ttl_s, started)
+            return False  # another node (or another life of ours) was faster: theirs now
         self._hold(holder_id, token, ttl_s, started)
         self._load_mirror()
         return True
 
-    def _join(self, holder_id: str, held: str, ttl_s: float, started: float) -> bool:
-        record = decode_value(held)
-        if record.get("holder") != holder_id:
-            return False
-        if not isinstance(record.get("token"), int):
-            # A lease written before fencing tokens: release it and acquire afresh (once).
-            if self._call(lambda: self._leases.remove_if_same(LEASE_KEY, held), "lease upgrade"):
-                return self.acquire_lease(holder_id, ttl_s)
-            return False
-        # Extend, then check it is still that very record. Never replace: that drops the TTL on a real member.
+    def _extend_own(self, held: str, holder_id: str, ttl_s: float, started: float) -> bool:
+        """Extend our own acquisition's record (same token), then check it is still that very record."""
         if not self._call(lambda: self._leases.set_ttl(LEASE_KEY, _member_ttl(ttl_s)), "lease ttl"):
             return False
-        if self._call(lambda: self._leases.get(LEASE_KEY), "lease join") != held:
+        if self._call(lambda: self._leases.get(LEASE_KEY), "lease extend") != held:
             return False
-        self._hold(holder_id, record["token"], ttl_s, started)
-        self._load_mirror()
+        self._hold(holder_id, decode_value(held)["token"], ttl_s, started)
         return True
+
+    def _take_over_own(self, holder_id: str, held: str, ttl_s: float) -> bool:
+        """Replace our previous life's record (compare-and-remove, then put-if-absent: never `replace`, which
+        drops the TTL on a real member) and acquire afresh under a new token."""
+        try:
+            record = decode_value(held)
+        except MalformedValue:
+            return False
+        if record.get("holder") != holder_id:
+            return False
+        if not self._call(lambda: self._leases.remove_if_same(LEASE_KEY, held), "lease takeover"):
+            return False  # the record changed under us: whoever wrote it holds it now
+        return self.acquire_lease(holder_id, ttl_s, take_over_own=False)
 
     def renew_lease(self, holder_id: str, ttl_s: float) -> bool:
         """Extend this store's lease; False (and no longer the holder) once it expired locally or was taken."""
@@ -281,10 +289,12 @@ class HazelcastStateStore:
                 return False
         # Check the owner, extend, check again. Never replace_if_same: a real member clears the TTL on replace.
         # The first check keeps a store whose lease was taken from extending the new holder's lease.
-        mine = _lease_value(holder_id, self._token)
+        token = self._token
+        assert token is not None  # set together with _holder
+        mine = _lease_value(holder_id, token)
         current = self._call(lambda: self._leases.get(LEASE_KEY), "lease read")
         if current is None:  # the cluster lost its data (a restart) and the resync has not put it back yet
-            current = self._retake(holder_id, self._token, ttl_s)
+            current = self._retake(holder_id, token, ttl_s)
         still_mine = (
             current == mine
             and self._call(lambda: self._leases.set_ttl(LEASE_KEY, _member_ttl(ttl_s)), "lease ttl")
@@ -338,7 +348,8 @@ class HazelcastStateStore:
                 token = time.time_ns() // 1_000_000
                 if (
                     self._call(
-                        lambda: self._leases.put_if_absent(FENCE_KEY, encode_value({"token": token})), "fence create"
+                        lambda token=token: self._leases.put_if_absent(FENCE_KEY, encode_value({"token": token})),
+                        "fence create",
                     )
                     is None
                 ):
@@ -346,7 +357,10 @@ class HazelcastStateStore:
                 continue
             token = decode_value(current)["token"] + 1
             if self._call(
-                lambda: self._leases.replace_if_same(FENCE_KEY, current, encode_value({"token": token})), "fence bump"
+                lambda current=current, token=token: self._leases.replace_if_same(
+                    FENCE_KEY, current, encode_value({"token": token})
+                ),
+                "fence bump",
             ):
                 return token
 
@@ -359,7 +373,9 @@ class HazelcastStateStore:
             if current is None or decode_value(current)["token"] >= token:
                 return
             if self._call(
-                lambda: self._leases.replace_if_same(FENCE_KEY, current, encode_value({"token": token})),
+                lambda current=current: self._leases.replace_if_same(
+                    FENCE_KEY, current, encode_value({"token": token})
+                ),
                 "fence restore",
             ):
                 return
@@ -371,10 +387,12 @@ class HazelcastStateStore:
         back under our token, unless another node was faster. Raises StateUnavailable when the member cannot
         answer: then nothing is known and nothing is sent.
         """
-        mine = _lease_value(self._holder, self._token)
+        holder, token = self._holder, self._token
+        assert holder is not None and token is not None  # callers check that this store holds the lease
+        mine = _lease_value(holder, token)
         current = self._call(lambda: self._leases.get(LEASE_KEY), "fence check")
         if current is None and time.monotonic() < self._lease_deadline:
-            current = self._retake(self._holder, self._token, self._lease_ttl_s)
+            current = self._retake(holder, token, self._lease_ttl_s)
         if current == mine:
             return True
         self._fenced(current)
@@ -494,7 +512,7 @@ class HazelcastStateStore:
         with self._lock:
             holder, token, ttl = self._holder, self._token, self._lease_ttl_s
         self._register_maps()
-        if holder is None or time.monotonic() >= self._lease_deadline:
+        if holder is None or token is None or time.monotonic() >= self._lease_deadline:
             return
         existing = self._retake(holder, token, ttl)
         if existing != _lease_value(holder, token):
@@ -519,7 +537,7 @@ class HazelcastStateStore:
         for name in (self.state_map_name, self.lease_map_name):
             request = client_create_proxy_codec.encode_request(name, MAP_SERVICE)
             invocation = Invocation(request)
-            self._client._invocation_service.invoke(invocation)
+            self._client._invocation_service.invoke(invocation)  # noqa: SLF001 - the client has no public proxy-create call
             self._call(lambda invocation=invocation: invocation.future, f"register map {name}")
 
     def _call(self, make_future, what: str):

@@ -125,6 +125,11 @@ trade_notional_usdt = "250"
 enter_above = 0.5
 min_hold_bars = 1
 
+[restore]
+# The restart-loop breaker (SAFE MODE after restart_max starts in restart_window_s) guards against a supervisor
+# restart loop; this run restarts the node on purpose, so the breaker is set out of reach.
+restart_max = 1000000
+
 [clickhouse]
 backend = "chdb"
 

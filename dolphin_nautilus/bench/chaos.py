@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import random
+import re
 import signal
 import statistics
 import subprocess
@@ -94,6 +95,7 @@ class Chaos:
         self.cluster: Any = None
         self.venue: EmulatorHandle | None = None
         self.signals: Any = None
+        self.signals_client: Any = None
         self.log_offset = 0
 
     # ------------------------------------------------------------ parts
@@ -106,7 +108,8 @@ class Chaos:
             self.cluster = _start_member(self.root / "hazelcast")
             members = ", ".join(f'"{a}"' for a in self.cluster.addresses)
             hazelcast = f'backend = "cluster"\nmembers = [{members}]\ncluster_name = "{self.cluster.cluster_name}"'
-            self.signals = self.cluster.client().get_map(f"DOLPHIN_SIGNALS_{NAMESPACE.upper()}").blocking()
+            self.signals_client = self.cluster.client()
+            self.signals = self.signals_client.get_map(f"DOLPHIN_SIGNALS_{NAMESPACE.upper()}").blocking()
         self.config_path = self.root / "node.toml"
         self.config_path.write_text(f"""
 [node]
@@ -147,8 +150,8 @@ ws_market_url = "{self.venue.ws_market_url}"
             self.proc.wait(30)
         for pid in self.store_service_pids():
             _kill(pid)
-        if self.signals is not None:
-            self.signals = None
+        if self.signals_client is not None:
+            self.signals_client.shutdown()
         if self.cluster is not None:
             self.cluster.close()
         if self.venue is not None:
@@ -428,11 +431,13 @@ ws_market_url = "{self.venue.ws_market_url}"
         for coid, n in ids.items():
             if n > 1:
                 self.figures.violate("reused_client_order_id", f"{coid} x{n} at the venue")
+        refused = set()  # client order ids the venue refused as repeated (one id is logged on several lines)
         for path in sorted((self.state_dir / "logs").glob("*")):
-            text = path.read_text(errors="replace")
-            for marker in DUPLICATE_ID_MARKERS:
-                for _ in range(text.count(marker)):
-                    self.figures.violate("reused_client_order_id", f"{path.name}: {marker!r}")
+            for line in path.read_text(errors="replace").splitlines():
+                if any(marker in line for marker in DUPLICATE_ID_MARKERS):
+                    refused.update(re.findall(rf"{PREFIX}-[0-9A-Za-z-]+", line) or [line[:120]])
+        for coid in sorted(refused):
+            self.figures.violate("reused_client_order_id", f"{coid} refused by the venue as a repeated id")
         position = Decimal(0)
         for fill in sorted(fills, key=lambda f: (f.time, f.trade_id)):
             before = position

@@ -42,7 +42,7 @@ from dolphin_nautilus.config import (
 )
 from dolphin_nautilus.contracts.venue import VENUE_REFUSAL_CACHE_KEY, VenueRefusal, decode_venue_refusal
 from dolphin_nautilus.domain.diagnostics import Code
-from dolphin_nautilus.journal.store import StoreError
+from dolphin_nautilus.journal.store import StoreBusy, StoreError
 from dolphin_nautilus.logs import log_event, node_logger, setup_logging
 from dolphin_nautilus.node.assembly import (
     bingx_urls,
@@ -55,13 +55,14 @@ from dolphin_nautilus.node.signal_map import open_signal_map
 from dolphin_nautilus.node.stores import open_node_stores
 from dolphin_nautilus.resources import NodeResources, register_resources, unregister_resources
 from dolphin_nautilus.state import LeaseHeld, StateStoreError
+from dolphin_nautilus.stores.identity import NodeAlreadyRunning, hold_node_lock, node_holder_id
 from dolphin_nautilus.strategy.strategy import DolphinStrategy
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # unexpected error (a bug or a crash while running): the supervisor restarts it
 EXIT_CONFIG = 2  # bad config or missing credentials: restarting will not help
 EXIT_LIVE_NOT_AUTHORIZED = 3  # live without the authorization phrase: restarting will not help
-EXIT_STORES = 4  # namespace lease held by another node, or a store unreachable / held
+EXIT_STORES = 4  # namespace lease held by another node (after waiting one lease TTL), or a store unreachable / held
 EXIT_NOT_TRADING = 5  # the watchdog: the trader was not running within the start-up timeout
 EXIT_VENUE = 6  # the venue could not be asked (its contract list could not be read)
 EXIT_CREDENTIALS = 7  # the venue refused the API credentials: restarting will not help
@@ -166,15 +167,49 @@ def check_venue_lists_instruments(config: Config) -> None:
         )
 
 
+LEASE_WAIT_MARGIN_S = 5.0  # beyond the lease TTL: a crashed holder's lease has certainly expired by then
+LEASE_RETRY_INTERVAL_S = 1.0
+
+
 def open_stores(config: Config, state_dir: Path, secrets: Secrets):
+    """The store service takes the namespace lease (LeaseHeld, a StateStoreError, names the holder) and is its
+    only renewer; it also writes the heartbeat. The holder id survives the process (`stores.identity`), so
+    after a crash this node takes over its own previous life's lease at once. A lease held by another holder,
+    or the chDB folder still held by a previous life's store service while it closes, is waited for here (one
+    log line with its code) for up to one lease TTL, instead of exiting and being restarted over and over."""
+    node_id = node_holder_id(config.node.trader_id, state_dir)
+    deadline = time.monotonic() + config.hazelcast.lease_ttl_s + LEASE_WAIT_MARGIN_S
+    waiting_logged = False
+    while True:
+        try:
+            return open_node_stores(config, state_dir, secrets=secrets, node_id=node_id)
+        except (LeaseHeld, StoreBusy) as exc:
+            code = Code.LEASE_HELD if isinstance(exc, LeaseHeld) else Code.STORES_UNAVAILABLE
+            if time.monotonic() >= deadline:
+                raise LaunchError(EXIT_STORES, f"{type(exc).__name__}: {exc}", code) from None
+            if not waiting_logged:
+                log_event(
+                    log,
+                    logging.WARNING,
+                    "waiting_for_lease",
+                    f"{type(exc).__name__}: {exc}; this node ({node_id}) waits up to "
+                    f"{max(0.0, deadline - time.monotonic()):.0f}s for it, "
+                    f"retrying every {LEASE_RETRY_INTERVAL_S:.0f}s",
+                    code=code,
+                )
+                waiting_logged = True
+            time.sleep(LEASE_RETRY_INTERVAL_S)
+        except (StoreError, StateStoreError) as exc:
+            raise LaunchError(EXIT_STORES, f"{type(exc).__name__}: {exc}", Code.STORES_UNAVAILABLE) from None
+
+
+def hold_state_dir(state_dir: Path) -> int:
+    """This node's state folder is its own while it runs (a second process with the same identity would take
+    its lease): exit 4 when another process holds it."""
     try:
-        # The store service takes the namespace lease (LeaseHeld, a StateStoreError, names the holder) and is
-        # its only renewer; it also writes the heartbeat.
-        return open_node_stores(config, state_dir, secrets=secrets)
-    except LeaseHeld as exc:
-        raise LaunchError(EXIT_STORES, f"{type(exc).__name__}: {exc}", Code.LEASE_HELD) from None
-    except (StoreError, StateStoreError) as exc:
-        raise LaunchError(EXIT_STORES, f"{type(exc).__name__}: {exc}", Code.STORES_UNAVAILABLE) from None
+        return hold_node_lock(state_dir)
+    except NodeAlreadyRunning as exc:
+        raise LaunchError(EXIT_STORES, str(exc), Code.LEASE_HELD) from None
 
 
 class NodeRun:
@@ -412,6 +447,7 @@ def launch(config_path: str, *, startup_timeout_s: float, without_restore: bool 
         state_dir=str(state_dir),
         log_file=str(log_file),
     )
+    _logged(hold_state_dir, state_dir)  # held (fd kept open) until the process ends, however it ends
     stores = _logged(open_stores, config, state_dir, secrets)
     status = EXIT_FAILED
     try:

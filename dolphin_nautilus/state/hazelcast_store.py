@@ -39,6 +39,7 @@ from hazelcast.protocol.codec import client_create_proxy_codec
 from dolphin_nautilus.state.store import (
     LeaseLost,
     LiveEntries,
+    MalformedValue,
     NotLeaseHolder,
     StateUnavailable,
     decode_entries,
@@ -232,45 +233,52 @@ class HazelcastStateStore:
         with self._lock:
             return self._token if self._holder is not None else None
 
-    def acquire_lease(self, holder_id: str, ttl_s: float) -> bool:
-        """Take the namespace's lease under a new fencing token; or join this holder id's own live lease.
+    def acquire_lease(self, holder_id: str, ttl_s: float, *, take_over_own: bool = True) -> bool:
+        """Take the namespace's lease under a new fencing token; False while another holder's lease is live.
 
-        Joining (same holder id, lease not expired) keeps the lease's token: that is this node restarted after
-        a crash, or its store-service child writing under the parent's lease. Every other acquisition bumps
-        the token, which fences off any earlier holder still believing it holds the lease.
+        With `take_over_own`, a live lease of this very holder id is taken over: that is this node restarted
+        after a crash (the holder id survives the process). The takeover bumps the token too, which fences off
+        the previous life (e.g. its store-service child, paused or still closing). Without it (a keeper taking
+        back a lapsed lease) a live lease of the same id is left alone: it belongs to a newer life.
         """
         started = time.monotonic()
         held = self._call(lambda: self._leases.get(LEASE_KEY), "lease read")
         if held is not None:
-            return self._join(holder_id, held, ttl_s, started)
+            if self._token is not None and held == _lease_value(holder_id, self._token):
+                return self._extend_own(held, holder_id, ttl_s, started)  # ours, lapsed only by our own clock
+            return take_over_own and self._take_over_own(holder_id, held, ttl_s)
         token = self._next_token()
         mine = _lease_value(holder_id, token)
         existing = self._call(
             lambda: self._leases.put_if_absent(LEASE_KEY, mine, ttl=_member_ttl(ttl_s)), "lease acquire"
         )
         if existing is not None:
-            return self._join(holder_id, existing, ttl_s, started)
+            return False  # another node (or another life of ours) was faster: theirs now
         self._hold(holder_id, token, ttl_s, started)
         self._load_mirror()
         return True
 
-    def _join(self, holder_id: str, held: str, ttl_s: float, started: float) -> bool:
-        record = decode_value(held)
-        if record.get("holder") != holder_id:
-            return False
-        if not isinstance(record.get("token"), int):
-            # A lease written before fencing tokens: release it and acquire afresh (once).
-            if self._call(lambda: self._leases.remove_if_same(LEASE_KEY, held), "lease upgrade"):
-                return self.acquire_lease(holder_id, ttl_s)
-            return False
-        # Extend, then check it is still that very record. Never replace: that drops the TTL on a real member.
+    def _extend_own(self, held: str, holder_id: str, ttl_s: float, started: float) -> bool:
+        """Extend our own acquisition's record (same token), then check it is still that very record."""
         if not self._call(lambda: self._leases.set_ttl(LEASE_KEY, _member_ttl(ttl_s)), "lease ttl"):
             return False
-        if self._call(lambda: self._leases.get(LEASE_KEY), "lease join") != held:
+        if self._call(lambda: self._leases.get(LEASE_KEY), "lease extend") != held:
             return False
-        self._hold(holder_id, record["token"], ttl_s, started)
-        self._load_mirror()
+        self._hold(holder_id, decode_value(held)["token"], ttl_s, started)
         return True
+
+    def _take_over_own(self, holder_id: str, held: str, ttl_s: float) -> bool:
+        """Replace our previous life's record (compare-and-remove, then put-if-absent: never `replace`, which
+        drops the TTL on a real member) and acquire afresh under a new token."""
+        try:
+            record = decode_value(held)
+        except MalformedValue:
+            return False
+        if record.get("holder") != holder_id:
+            return False
+        if not self._call(lambda: self._leases.remove_if_same(LEASE_KEY, held), "lease takeover"):
+            return False  # the record changed under us: whoever wrote it holds it now
+        return self.acquire_lease(holder_id, ttl_s, take_over_own=False)
 
     def renew_lease(self, holder_id: str, ttl_s: float) -> bool:
         """Extend this store's lease; False (and no longer the holder) once it expired locally or was taken."""

@@ -1,11 +1,14 @@
 """The namespace's writer lease and the heartbeat, kept by the one process that writes the stores (docs/design.md §4).
 
-`LeaseKeeper.acquire` takes the lease or raises `LeaseHeld` naming the holder. `start` runs the single
-renewer: every `ttl_s / 6` it renews the lease and writes the heartbeat entry (holder id, wall-clock ns), so
-the lease stays held whether or not facts flow, and nothing else in the node renews it. If a renewal finds
-the lease gone (expired during a long stall), the keeper takes it back when nobody else holds it; when
-another node does, it says so in `status()` and the writes that follow fail with `LeaseLost`: never two
-writers. `status()` is what the trading process learns through the store service.
+`LeaseKeeper.acquire` takes the lease or raises `LeaseHeld` naming the holder. The holder id survives the
+process (`stores.identity`), so a node restarted after a crash takes over the lease its previous life left
+behind at once, under a new fencing token that fences that previous life off; another node still waits.
+`start` runs the single renewer: every `ttl_s / 6` it renews the lease and writes the heartbeat entry (holder
+id, wall-clock ns), so the lease stays held whether or not facts flow, and nothing else in the node renews it.
+If a renewal finds the lease gone (expired during a long stall), the keeper takes it back when nobody else
+holds it (never from a newer life of this node); when another node does, it says so in `status()` and the
+writes that follow fail with `LeaseLost`: never two writers. `status()` is what the trading process learns
+through the store service.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ class LeaseKeeper:
         self._thread: threading.Thread | None = None
 
     def acquire(self) -> None:
-        """Take the lease (a holder's own unexpired lease is taken over) or raise LeaseHeld naming the holder."""
+        """Take the lease (this holder id's own unexpired lease is taken over) or raise LeaseHeld naming the holder."""
         if not self.store.acquire_lease(self.holder_id, self.ttl_s):
             holder = self.store.lease_holder()
             raise LeaseHeld(
@@ -65,8 +68,9 @@ class LeaseKeeper:
     def renew_once(self) -> bool:
         """One round: renew (or take back a lapsed lease nobody else took), then heartbeat. True while held."""
         try:
+            # Taking back a lapsed lease never takes over a live one of our id: that is a newer life of this node.
             held = self.store.renew_lease(self.holder_id, self.ttl_s) or self.store.acquire_lease(
-                self.holder_id, self.ttl_s
+                self.holder_id, self.ttl_s, take_over_own=False
             )
             if not held:
                 holder = self.store.lease_holder()

@@ -91,17 +91,20 @@ class LocalStateStore:
 
     # ------------------------------------------------------------ lease
 
-    def acquire_lease(self, holder_id: str, ttl_s: float) -> bool:
+    def acquire_lease(self, holder_id: str, ttl_s: float, *, take_over_own: bool = True) -> bool:
+        """Take the lease under a new fencing token, or False while another holder's lease is live.
+
+        With `take_over_own` a live lease of this very holder id is taken over (a node restarted after a crash:
+        its previous life's lease); the new token fences that previous life off. Without it (a keeper taking
+        back a lapsed lease) a live lease of the same id is left alone: it is a newer life of this node.
+        """
         with self._locked() as state:
             lease = state["lease"]
-            if lease and lease["holder"] != holder_id and lease["expires_at"] > time.time():
+            if lease and lease["expires_at"] > time.time() and (lease["holder"] != holder_id or not take_over_own):
                 return False
-            if lease and lease["holder"] == holder_id and lease["expires_at"] > time.time() and "token" in lease:
-                token = lease["token"]  # joining our own live lease (a restart, or the store-service child)
-            else:
-                # A new acquisition gets a new token, so every earlier holder is fenced off.
-                token = state.get("fence", 0) + 1
-                state["fence"] = token
+            # Every acquisition gets a new token, so every earlier holder (a paused former life included) is fenced.
+            token = state.get("fence", 0) + 1
+            state["fence"] = token
             state["lease"] = {"holder": holder_id, "expires_at": time.time() + ttl_s, "token": token}
             self._write(state)
         self._holder, self._token = holder_id, token
@@ -114,7 +117,12 @@ class LocalStateStore:
     def renew_lease(self, holder_id: str, ttl_s: float) -> bool:
         with self._locked() as state:
             lease = state["lease"]
-            if not lease or lease["holder"] != holder_id or lease["expires_at"] <= time.time():
+            if (
+                not lease
+                or lease["holder"] != holder_id
+                or lease.get("token") != self._token  # a newer life of this holder id took it over
+                or lease["expires_at"] <= time.time()
+            ):
                 if self._holder == holder_id:
                     self._holder = None
                 return False
@@ -125,8 +133,9 @@ class LocalStateStore:
 
     def release_lease(self, holder_id: str) -> None:
         with self._locked() as state:
-            if state["lease"] and state["lease"]["holder"] == holder_id:
-                state["lease"] = None
+            lease = state["lease"]
+            if lease and lease["holder"] == holder_id and lease.get("token") == self._token:
+                state["lease"] = None  # only our own acquisition: never a newer life's lease
                 self._write(state)
         if self._holder == holder_id:
             self._holder = None

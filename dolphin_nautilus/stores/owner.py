@@ -10,8 +10,10 @@ renewer and the heartbeat's single writer; the Journal's live-state sink writes 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
+from dolphin_nautilus.domain.facts import Fact
 from dolphin_nautilus.journal.store import ClickHouseStore
 from dolphin_nautilus.journal.writer import Journal, JournalStatus
 from dolphin_nautilus.state import (
@@ -53,7 +55,12 @@ class StoreOwner:
         except BaseException:
             self.live_state.close()
             raise
-        self.journal = Journal(self.clickhouse, spec.journal, sinks=[SlotStateWriter(self.live_state).write_batch])
+        slot_writer = SlotStateWriter(self.live_state)
+
+        def write_slots(facts: Sequence[Fact]) -> None:  # the Journal's sink: what was written is not needed
+            slot_writer.write_batch(facts)
+
+        self.journal = Journal(self.clickhouse, spec.journal, sinks=[write_slots])
         self.lease.start()
         self._closed: JournalStatus | None = None
 

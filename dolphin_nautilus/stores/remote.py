@@ -429,7 +429,7 @@ class RemoteLiveState:
     def lease_status(self) -> LeaseStatus:
         return self.service.call(wire.LeaseStatusRequest(), timeout=self.timeout)
 
-    def acquire_lease(self, holder_id: str, ttl_s: float) -> bool:
+    def acquire_lease(self, holder_id: str, ttl_s: float, *, take_over_own: bool = True) -> bool:
         raise NotLeaseHolder("the store service holds the namespace's lease; the trading process never takes it")
 
     renew_lease = acquire_lease

@@ -55,7 +55,7 @@ class StoreService:
                 except (EOFError, OSError):
                     log.warning("store service: the trading process went away; closing the journal")
                     break
-                if type(message) is wire.FactBatch:
+                if isinstance(message, wire.FactBatch):
                     self.owner.journal.append_record(message.record, message.count)
                     self._acks.put(message.batch_id)
                     continue

@@ -127,17 +127,17 @@ class ServiceClient:
         try:
             while True:
                 message = wire.from_service_decoder.decode(conn.recv_bytes())
-                if type(message) is wire.Ack:
+                if isinstance(message, wire.Ack):
                     self.on_ack(message.batch_ids)
                     continue
-                if type(message) not in (wire.Reply, wire.Failure):
+                if not isinstance(message, wire.Reply | wire.Failure):
                     log.error("store service sent an unexpected %s; ignored", type(message).__name__)
                     continue
                 waiting = self._pending.pop(message.request_id, None)
                 if waiting is None:
                     continue
                 future, reply_type = waiting
-                if type(message) is wire.Failure:
+                if isinstance(message, wire.Failure):
                     future.set_exception(wire.raise_error(message.error))
                     continue
                 try:
@@ -157,7 +157,8 @@ class ServiceClient:
         for future, _ in pending.values():
             future.set_exception(ServiceDied("store service exited while serving the request"))
         if not self._closing:
-            self.last_error = f"store service (pid {self.pid}) exited with code {self.process.poll()}"
+            code = self.process.poll() if self.process is not None else None
+            self.last_error = f"store service (pid {self.pid}) exited with code {code}"
             log.error("%s; restarting it", self.last_error)
         self.on_death()
 
@@ -167,6 +168,8 @@ class ServiceClient:
             raise ServiceDied("store service is not running")
         try:
             with self._send_lock:
+                if self._conn is None:
+                    raise ValueError("no connection")
                 self._conn.send_bytes(message)
         except (OSError, ValueError) as exc:
             raise ServiceDied(f"store service unreachable: {exc}") from exc

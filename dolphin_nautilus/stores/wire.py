@@ -70,7 +70,7 @@ ErrorKind = Literal[
     "internal",
 ]
 # Most specific first: a raised exception maps to the first kind whose class it is an instance of.
-ERROR_KINDS: dict[str, type[Exception]] = {
+ERROR_KINDS: dict[ErrorKind, type[Exception]] = {
     "store_busy": StoreBusy,
     "store_unavailable": StoreUnavailable,
     "bad_rows": BadRows,
@@ -97,7 +97,7 @@ class ErrorReport(msgspec.Struct, frozen=True):
 
 
 def report_error(exc: BaseException) -> ErrorReport:
-    kind = next((k for k, cls in ERROR_KINDS.items() if isinstance(exc, cls)), None)
+    kind: ErrorKind | None = next((k for k, cls in ERROR_KINDS.items() if isinstance(exc, cls)), None)
     if kind is None:
         return ErrorReport("internal", f"{type(exc).__name__}: {exc}")
     return ErrorReport(kind, str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc))

@@ -159,15 +159,18 @@ def test_each_acquisition_gets_a_higher_fencing_token(make_store):
     assert first.fencing_token > token_a
 
 
-def test_the_same_holder_joins_its_live_lease_under_the_same_token(make_store):
-    """A node restarting with its id (or its store-service child) joins the unexpired lease: same token."""
+def test_the_same_holder_takes_over_its_live_lease_under_a_new_token(make_store):
+    """A node restarting with its id takes over the unexpired lease of its previous life under a higher token;
+    the previous life (a paused store service) is fenced off."""
     first, again = make_store(), make_store()
     assert first.acquire_lease("node-a", ttl_s=30)
-    again_token_before = again.fencing_token
+    first.put("k", {"v": 1})
+    assert again.fencing_token is None
     assert again.acquire_lease("node-a", ttl_s=30)
-    assert again_token_before is None and again.fencing_token == first.fencing_token
-    again.put("k", {"v": 1})
-    first.put("k2", {"v": 2})
+    assert again.fencing_token > first.fencing_token
+    again.put("k2", {"v": 2})
+    with pytest.raises(NotLeaseHolder):
+        first.put("k3", {"v": "stale"})
     assert again.entries() == {"k": {"v": 1}, "k2": {"v": 2}}
 
 

@@ -8,7 +8,7 @@ the design makes it: when the book puts an instrument into reconcile, the venue 
 venue position no trade owns is adopted, as restore does).
 
 Safety, after every step: no oversell, no flip, exits reduce-only; a slot closes once; legs sum to the
-trade; no zero-size OPEN row; seq strictly increasing; ledger totals equal their fold; the book holds what
+trade; the book knows every order it sent while the venue may still answer or fill it; no zero-size OPEN row; seq strictly increasing; ledger totals equal their fold; the book holds what
 the venue holds whenever the instrument is not reconciling; every intent is acted on or answered with a
 diagnostic code.
 
@@ -335,6 +335,14 @@ class BookLiveness(RuleBasedStateMachine):
                 assert sum(leg.realized_pnl for leg in legs) == fact.realized_pnl
                 assert [leg.leg_no for leg in legs] == list(range(1, len(legs) + 1))
                 assert legs[-1].is_final and not any(leg.is_final for leg in legs[:-1])
+
+    @invariant()
+    def book_knows_every_order_that_may_act(self):
+        """An order the book sent is never forgotten while the venue may still answer or fill it (unanswered,
+        working, or its outcome unresolved): its late word is applied to its own trade, not taken as foreign."""
+        for coid, order in self.orders.items():
+            if not order.answered or order.alive or order.unknown:
+                assert self.book.order(coid) is not None, f"book forgot {coid}, which may still act"
 
     @invariant()
     def book_matches_venue(self):

@@ -97,7 +97,9 @@ class ScriptedExecClient:
             )
 
 
-def run_strategy(script, *, bars=12, min_hold_bars=3, max_hold_bars=250, answers=None, retry_after_ms=0, **extra):
+def run_strategy(
+    script, *, bars=12, min_hold_bars=3, max_hold_bars=250, answers=None, retry_after_ms=0, actors=(), **extra
+):
     engine = BacktestEngine(
         BacktestEngineConfig(
             trader_id=TraderId("DOLPHINTEST-001"), run_analysis=False, logging=LoggingConfig(log_level="ERROR")
@@ -122,6 +124,8 @@ def run_strategy(script, *, bars=12, min_hold_bars=3, max_hold_bars=250, answers
         )
     )
     engine.add_actor(ScriptedSignals(ScriptedSignalsConfig(component_id="Scripted", script=script)))
+    for actor in actors:
+        engine.add_actor(actor)
     engine.add_strategy(strategy)
     facts: list = []
     exec_client = ScriptedExecClient(engine, answers or {}, retry_after_ms) if answers else None

@@ -13,6 +13,7 @@ import os
 import re
 import tomllib
 import typing
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -47,7 +48,7 @@ class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     pass
 
 
-class NodeSection(_Section):
+class NodeSection(_Section, frozen=True):
     environment: Literal["backtest", "vst", "live"]
     namespace: Namespace
     # Live trading with real money needs this set to exactly "i-understand-this-trades-real-money".
@@ -68,7 +69,7 @@ class NodeSection(_Section):
         return f"d{self.namespace}"
 
 
-class ReferenceSignalSection(_Section):
+class ReferenceSignalSection(_Section, frozen=True):
     fast_bars: PositiveInt = 20
     slow_bars: PositiveInt = 120
     # Target exposure = clip((ema_fast - ema_slow) / ema_slow / full_exposure_spread, -1, 1).
@@ -79,7 +80,7 @@ class ReferenceSignalSection(_Section):
     min_hold_bars: NonNegInt = 5  # no signal-driven exit or retract before this many bars
 
 
-class StrategySection(_Section):
+class StrategySection(_Section, frozen=True):
     instruments: list[str]
     bar_minutes: PositiveInt = 1
     trade_notional_usdt: Decimal = Decimal("1000")
@@ -99,7 +100,7 @@ class StrategySection(_Section):
             _require(bool(INSTRUMENT_ID_RE.match(iid)), "ids like 'BTC-USDT-PERP.BINGX'", "instruments")
 
 
-class ClickHouseSection(_Section):
+class ClickHouseSection(_Section, frozen=True):
     backend: Literal["chdb", "server"] = "chdb"
     path: str = "clickhouse"  # chDB data folder, relative to the run/state folder
     host: str = "127.0.0.1"
@@ -108,7 +109,7 @@ class ClickHouseSection(_Section):
     secure: bool = False
 
 
-class HazelcastSection(_Section):
+class HazelcastSection(_Section, frozen=True):
     backend: Literal["local", "cluster"] = "local"
     path: str = "live_state"  # local store folder, relative to the run/state folder
     members: list[str] = []
@@ -117,13 +118,13 @@ class HazelcastSection(_Section):
     lease_ttl_s: PositiveFloat = 30.0
 
 
-class JournalSection(_Section):
+class JournalSection(_Section, frozen=True):
     spool_dir: str = "spool"
     batch_size: PositiveInt = 5000
     flush_interval_s: PositiveFloat = 0.5
 
 
-class RestoreSection(_Section):
+class RestoreSection(_Section, frozen=True):
     timeout_s: PositiveFloat = 10.0
     restart_window_s: PositiveFloat = 300.0
     restart_max: PositiveInt = 3
@@ -134,7 +135,7 @@ class RestoreSection(_Section):
     legacy_table: str = "position_state"
 
 
-class BingXSection(_Section):
+class BingXSection(_Section, frozen=True):
     # Hosts default per environment (vst -> demo venue, live -> real venue); override for an emulator.
     rest_url: str = ""
     ws_market_url: str = ""
@@ -143,7 +144,7 @@ class BingXSection(_Section):
     switch_to_one_way: bool = False
 
 
-class BacktestSection(_Section):
+class BacktestSection(_Section, frozen=True):
     data: str = "sample"  # "sample" (the committed generator's data) or a CSV/Parquet path
     starting_balance_usdt: Decimal = Decimal("100000")
     leverage: Decimal = Decimal("10")
@@ -156,7 +157,7 @@ class BacktestSection(_Section):
         _require(self.leverage.is_finite() and 1 <= self.leverage <= 125, "a decimal between 1 and 125", "leverage")
 
 
-class Config(_Section):
+class Config(_Section, frozen=True):
     node: NodeSection
     strategy: StrategySection
     clickhouse: ClickHouseSection = ClickHouseSection()
@@ -313,7 +314,7 @@ def _read_with_bases(path: Path, seen: tuple[Path, ...], origins: dict[tuple[str
     if base_name is not None:
         if not isinstance(base_name, str):
             raise ConfigError(str(path), "extends", base_name, "a file name string")
-        base = _read_with_bases(path.parent / base_name, seen + (path.resolve(),), origins)
+        base = _read_with_bases(path.parent / base_name, (*seen, path.resolve()), origins)
     # After the base: the child's keys overwrite the base's origins, as its values do.
     _record_origins(data, str(path), (), origins)
     return data if base_name is None else _merge(base, data)
@@ -324,9 +325,9 @@ def _record_origins(
 ) -> None:
     for key, value in data.items():
         if isinstance(value, dict):
-            _record_origins(value, source, prefix + (key,), origins)
+            _record_origins(value, source, (*prefix, key), origins)
         else:
-            origins[prefix + (key,)] = source
+            origins[(*prefix, key)] = source
 
 
 def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
@@ -342,18 +343,18 @@ def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
 def _reject_secrets(raw: dict[str, Any], source: str, prefix: tuple[str, ...]) -> None:
     for key, value in raw.items():
         if isinstance(value, dict):
-            _reject_secrets(value, source, prefix + (key,))
+            _reject_secrets(value, source, (*prefix, key))
         elif SECRET_KEY_PATTERN.search(key) and key != "live_authorization":
             raise ConfigError(
                 source,
-                ".".join(prefix + (key,)),
+                ".".join((*prefix, key)),
                 "<redacted>",
                 "no secrets in config files: set them as environment variables "
                 "(BINGX_API_KEY, BINGX_API_SECRET, DOLPHIN_CLICKHOUSE_PASSWORD, DOLPHIN_HAZELCAST_PASSWORD)",
             )
 
 
-def _apply_env_overrides(raw: dict[str, Any], environ: dict[str, str]) -> None:
+def _apply_env_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
     for var, (keys, typ) in ENV_OVERRIDES.items():
         if var not in environ:
             continue

@@ -150,10 +150,10 @@ def append_leg(
 ) -> None:
     """Append one exit leg (an exit fill or a reconcile reduction) and queue its row."""
     avg = slot.ledger.avg_entry_price
-    if kind is LedgerKind.ADJUST_OUT:
-        pnl = ZERO  # unknown for a reduction we did not see fill; capital stays exact from the venue account
-    else:
-        pnl = (px - avg) * qty if slot.side is Side.LONG else (avg - px) * qty
+    # A reconcile reduction's PnL is unknown (we did not see it fill): booked 0; capital stays exact from the
+    # venue account.
+    sign = 1 if slot.side is Side.LONG else -1
+    pnl = ZERO if kind is LedgerKind.ADJUST_OUT else sign * (px - avg) * qty
     entry = LedgerEntry(
         key=key,
         kind=kind,

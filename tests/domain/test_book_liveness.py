@@ -8,9 +8,9 @@ the design makes it: when the book puts an instrument into reconcile, the venue 
 venue position no trade owns is adopted, as restore does).
 
 Safety, after every step: no oversell, no flip, exits reduce-only; a slot closes once; legs sum to the
-trade; the book knows every order it sent while the venue may still answer or fill it; no zero-size OPEN row; seq strictly increasing; ledger totals equal their fold; the book holds what
-the venue holds whenever the instrument is not reconciling; every intent is acted on or answered with a
-diagnostic code.
+trade; the book knows every order it sent while the venue may still answer or fill it; no zero-size OPEN
+row; seq strictly increasing; ledger totals equal their fold; the book holds what the venue holds whenever
+the instrument is not reconciling; every intent is acted on or answered with a diagnostic code.
 
 Liveness, at the end of every run (of random length, so at any point): from then on, with only bars and
 the venue executing what it holds (unknown outcomes never resolved), every slot holding a position is

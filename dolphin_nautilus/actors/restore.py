@@ -1,4 +1,4 @@
-"""The RestoreActor (DESIGN.md §5): on start, rebuild the open slots from the live state, ClickHouse
+"""The RestoreActor (docs/design.md §5): on start, rebuild the open slots from the live state, ClickHouse
 `position_state` (ours, and a legacy table when configured) and the capital ledger; skip invalid candidates
 (recorded, never a halt); reconcile with the venue in live runs; hand the slots to the strategy through the
 cache (`contracts.restore.RestoreHandover`); never raise out of on_start and never crash-loop (restart breaker).

@@ -1,1 +1,1 @@
-"""Venue adapters. Each subpackage keeps venue I/O free of Nautilus types (see DESIGN.md §2)."""
+"""Venue adapters. Each subpackage keeps venue I/O free of Nautilus types (see docs/design.md §2)."""

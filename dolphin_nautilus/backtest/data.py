@@ -9,7 +9,7 @@ What a researcher's own file may look like, and what we do about it:
   rounding that moves a price by more than `MAX_TICK_ROUNDING` is an error (wrong contract for the data).
 
 Bars are built with `Bar.from_raw_arrays_to_list`, not `BarDataWrangler`, which fails under pandas 3
-(nautilus.md §13). Input timestamps are bar OPEN times; Nautilus stamps a bar at its CLOSE, so one bar
+(docs/reference/nautilus.md §13). Input timestamps are bar OPEN times; Nautilus stamps a bar at its CLOSE, so one bar
 interval is added. A malformed file is a `BarDataError` naming the file, the row and what is wrong.
 """
 

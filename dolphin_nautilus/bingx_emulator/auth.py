@@ -1,4 +1,4 @@
-"""Request parameters and HMAC-SHA256 signature checks (reference §2)."""
+"""Request parameters and HMAC-SHA256 signature checks (docs/reference/bingx_api.md §2)."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def verify(
 def error_body(error: E.ErrorCode, generation: Generation, msg: str, server_ms: int) -> dict:
     body: dict = {"code": error.code(generation), "msg": msg}
     if error in (E.SIGNATURE_MISMATCH, E.NULL_SIGNATURE, E.BAD_API_KEY, E.TIMESTAMP_MISMATCH):
-        body.update(success=False, timestamp=server_ms)  # the auth-failure shape of reference §3.1
+        body.update(success=False, timestamp=server_ms)  # the auth-failure shape of docs/reference/bingx_api.md §3.1
     else:
         body["data"] = {}
     return body

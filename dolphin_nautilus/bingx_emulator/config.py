@@ -21,7 +21,7 @@ class ContractSpec(msgspec.Struct, frozen=True):
     maker_fee: str = "0.0002"
     taker_fee: str = "0.0005"
     # Tier-1 maintenance margin ratio (GET /openApi/swap/v1/maintMarginRatio; BTC 0.0038 per the
-    # reference §6.8, ETH 0.0033 per CCXT's recorded response). Liquidation when maintenance margin
+    # docs/reference/bingx_api.md §6.8, ETH 0.0033 per CCXT's recorded response). Liquidation when maintenance margin
     # reaches the margin balance (risk rate 100%).
     maint_margin_ratio: str = "0.004"
     # Synthetic depth: `book_levels` levels a side, `book_level_ticks` ticks apart, level i (1-based)
@@ -45,7 +45,7 @@ def contract_for(symbol: str) -> ContractSpec:
 
 
 class RateLimitConfig(msgspec.Struct):
-    """Documented limits (reference §8); `penalty_s` is the documented 5-minute restriction."""
+    """Documented limits (docs/reference/bingx_api.md §8); `penalty_s` is the documented 5-minute restriction."""
 
     enabled: bool = True
     uid_default_per_s: int = 5

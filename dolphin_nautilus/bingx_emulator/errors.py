@@ -22,7 +22,7 @@ def _same(code: int, msg: str) -> ErrorCode:
     return ErrorCode(code, code, msg)
 
 
-# Renumbered codes (reference §7.2 migration map).
+# Renumbered codes (docs/reference/bingx_api.md §7.2 migration map).
 INVALID_PARAM = ErrorCode(80014, 109400, "Invalid parameters")
 REQUEST_FAILED = ErrorCode(80001, 109400, "request failed")
 SYSTEM_BUSY = ErrorCode(80012, 109500, "The current system is busy, please try again later")

@@ -1,4 +1,4 @@
-"""listenKey registry (reference §9.3): keys valid for `ttl_s` from creation or the last extension."""
+"""listenKey registry (docs/reference/bingx_api.md §9.3): keys valid for `ttl_s` from creation or the last extension."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Per-UID per-endpoint and per-IP group limits with the documented restriction (reference §8)."""
+"""Per-UID per-endpoint and per-IP group limits with the documented restriction (docs/reference/bingx_api.md §8)."""
 
 from __future__ import annotations
 

@@ -83,7 +83,7 @@ class EmulatorHandle:
 
     @property
     def ws_user_url_base(self) -> str:
-        """The user stream is the market URL plus `?listenKey=<key>` (reference §9.3)."""
+        """The user stream is the market URL plus `?listenKey=<key>` (docs/reference/bingx_api.md §9.3)."""
         return self.ws_market_url
 
     def ws_user_url(self, listen_key: str) -> str:

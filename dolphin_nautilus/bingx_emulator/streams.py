@@ -1,4 +1,5 @@
-"""WebSocket side (reference §9): gzip frames, Ping/Pong heartbeat, market topics, listenKey user stream."""
+"""WebSocket side (docs/reference/bingx_api.md §9): gzip frames, Ping/Pong heartbeat, market topics, listenKey user
+stream."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ def num(value: Decimal) -> int | float:
 
 
 def order_object(order: Order) -> dict:
-    """The full order object of query/cancel/openOrders/allOrders (reference §5.4)."""
+    """The full order object of query/cancel/openOrders/allOrders (docs/reference/bingx_api.md §5.4)."""
     return {
         "symbol": order.symbol,
         "orderId": order.order_id,
@@ -66,7 +66,8 @@ def order_object(order: Order) -> dict:
 
 
 def order_echo(order: Order) -> dict:
-    """The place-order response: numbers not strings, `clientOrderID` with capital ID (reference §5.1)."""
+    """The place-order response: numbers not strings, `clientOrderID` with capital ID
+    (docs/reference/bingx_api.md §5.1)."""
     return {
         "orderId": order.order_id,
         "symbol": order.symbol,
@@ -97,7 +98,7 @@ def _filled_tm(ms: int) -> tuple[str, str]:
 
 
 def fill_order_row(fill: Fill) -> dict:
-    """allFillOrders row: ids as strings, no trade id (reference §5.9)."""
+    """allFillOrders row: ids as strings, no trade id (docs/reference/bingx_api.md §5.9)."""
     filled_tm, filled_time = _filled_tm(fill.time)
     return {
         "filledTm": filled_tm,
@@ -121,7 +122,7 @@ def fill_order_row(fill: Fill) -> dict:
 
 
 def fill_history_row(fill: Fill) -> dict:
-    """fillHistory row: has a string tradeId, lowercase side/positionSide (reference §5.9)."""
+    """fillHistory row: has a string tradeId, lowercase side/positionSide (docs/reference/bingx_api.md §5.9)."""
     filled_tm, filled_time = _filled_tm(fill.time)
     return {
         "filledTm": filled_tm,
@@ -142,7 +143,7 @@ def fill_history_row(fill: Fill) -> dict:
 
 
 def position_object(engine: Engine, pos: Position) -> dict:
-    """REST position (reference §6.2): positive amount; BOTH positions report LONG/SHORT by sign."""
+    """REST position (docs/reference/bingx_api.md §6.2): positive amount; BOTH positions report LONG/SHORT by sign."""
     contract = engine.contracts[pos.symbol]
     mark, places = contract.price, contract.spec.quantity_precision
     margin = engine.position_margin(pos)

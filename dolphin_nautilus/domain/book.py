@@ -11,7 +11,7 @@ intents.py (intents and the bar clock), order_transitions.py (order events and p
 fill_application.py (fills into the ledger), slot_transitions.py (the slot state machine, ids),
 reconcile.py (restore and reconcile), book_facts.py (the rows), coercion.py (input numbers).
 
-Invariants (DESIGN.md §3): one live slot per instrument; a slot's size is derived from its fill ledger and
+Invariants (docs/design.md §3): one live slot per instrument; a slot's size is derived from its fill ledger and
 is never negative; exits are reduce-only, clamped to the remaining size, one in flight at a time; a slot
 closes exactly once; no PositionState with status OPEN and a non-positive size or notional is ever emitted;
 every slot holding a position can always reach an exit (no order state freezes it).
@@ -38,7 +38,7 @@ from .slots import Side, TradeSlot
 
 __all__ = ["TradeBook", "coid_token", "trade_id_for"]
 
-DEFAULT_UNKNOWN_OUTCOME_TIMEOUT_NS = 30 * 1_000_000_000  # DESIGN.md §3: a reconcile escalates after 30 s
+DEFAULT_UNKNOWN_OUTCOME_TIMEOUT_NS = 30 * 1_000_000_000  # docs/design.md §3: a reconcile escalates after 30 s
 
 
 class TradeBook:
@@ -161,7 +161,7 @@ class TradeBook:
         ts: int,
         reason: str = "RETRACT",
     ) -> Decision:
-        """Partial exit of `quantity` or `fraction` (0 < f <= 1) of the remaining size (DESIGN.md §3.2)."""
+        """Partial exit of `quantity` or `fraction` (0 < f <= 1) of the remaining size (docs/design.md §3.2)."""
         if (quantity is None) == (fraction is None):
             return facts.refuse(
                 self._book, Code.INVALID_INPUT, ts, "retract needs exactly one of quantity or fraction", instrument_id

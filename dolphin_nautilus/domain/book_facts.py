@@ -1,4 +1,4 @@
-"""Fact builders: the journal rows the book queues (DESIGN.md §4), and refusals that become anomalies.
+"""Fact builders: the journal rows the book queues (docs/design.md §4), and refusals that become anomalies.
 
 A zero-size OPEN `PositionState` can never be built here: an OPEN snapshot needs size > 0 and notional > 0.
 """

@@ -1,4 +1,4 @@
-"""Diagnostics: the fault taxonomy (DESIGN.md §3), outcomes, and the operator guidance table.
+"""Diagnostics: the fault taxonomy (docs/design.md §3), outcomes, and the operator guidance table.
 
 Every intent and venue event handled by the trade book returns a `BookOutcome`: a `Code`, a `Severity`, a
 structured `details` dict and a human message. Outcomes at WARNING or above also become `Anomaly` facts.

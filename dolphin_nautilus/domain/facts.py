@@ -1,4 +1,4 @@
-"""The facts the trade book emits: one msgspec Struct per ClickHouse row family (DESIGN.md §4).
+"""The facts the trade book emits: one msgspec Struct per ClickHouse row family (docs/design.md §4).
 
 A fact is immutable. Its `row_id` is derived from its content, so writing the same fact twice (a spool
 replay, a retried batch) produces the same row id and the tables dedupe it.

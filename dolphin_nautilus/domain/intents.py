@@ -1,4 +1,5 @@
-"""Intents: enter, exit / retract (DESIGN.md §3 rules 2-5), cancel, and the bar clock (max hold, §3.8).
+"""Intents: enter, exit / retract (docs/design.md §3 rules 2-5), cancel, and the bar clock
+(max hold, docs/design.md §3.8).
 
 Every intent is either acted on (a `Decision` carrying an order or a cancel) or refused with a diagnostic
 code; none is dropped silently. Max hold works in every state that holds a position: a bar counts while

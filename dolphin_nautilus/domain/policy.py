@@ -1,4 +1,4 @@
-"""The retract policy as pure functions (DESIGN.md §3 rules 1-3).
+"""The retract policy as pure functions (docs/design.md §3 rules 1-3).
 
 `is_effectively_zero` decides when a size is dust; `plan_exit` turns an exit/retract request into the
 quantity to send (clamped, rounded to the venue's size step, widened to a full close when the remainder

@@ -1,4 +1,4 @@
-"""Restore and reconcile application: the venue is the truth for size (DESIGN.md §5).
+"""Restore and reconcile application: the venue is the truth for size (docs/design.md §5).
 
 `begin` blocks intents on an instrument until `resolve` applies the venue's signed position: the slot is
 adjusted by a ledger entry, closed, or reopened. An order of the slot whose outcome is still unknown when

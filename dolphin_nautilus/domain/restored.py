@@ -1,4 +1,4 @@
-"""The one restored-slot type and the one validator for it (DESIGN.md §5).
+"""The one restored-slot type and the one validator for it (docs/design.md §5).
 
 Restore's decision produces `RestoredSlot`s (with where each came from), the restore actor hands them to
 the strategy through the cache as JSON, and `TradeBook.restore_slot` re-establishes each as an OPEN slot.

@@ -93,7 +93,7 @@ class ReferenceSignalModel:
 
 
 class TargetBoard:
-    """Targets are state, not events (DESIGN.md §5): the latest target per instrument is kept and acted on
+    """Targets are state, not events (docs/design.md §5): the latest target per instrument is kept and acted on
     whenever it becomes actionable (first bar, end of min-hold, end of a cooldown, after a reject), whatever
     its ts. A target stays *pending* until the intent it asks for is accepted, or until it asks for nothing;
     so an exit target (0) sent during min-hold is never dropped: it exits when min-hold ends.

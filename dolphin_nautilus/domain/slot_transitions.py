@@ -1,4 +1,4 @@
-"""Slot transitions (DESIGN.md §3): IDLE -> ENTRY_WORKING -> OPEN -> EXIT_WORKING -> CLOSED, plus
+"""Slot transitions (docs/design.md §3): IDLE -> ENTRY_WORKING -> OPEN -> EXIT_WORKING -> CLOSED, plus
 STALE_STATE_RECONCILING, which remembers where a reconcile returns to (`resume_state`).
 
 Also where new slots and new orders are born, so every client order id is minted in one place.

@@ -1,4 +1,4 @@
-"""The journal: every fact to ClickHouse (8 row families), off the hot path, nothing lost (DESIGN.md §4)."""
+"""The journal: every fact to ClickHouse (8 row families), off the hot path, nothing lost (docs/design.md §4)."""
 
 from dolphin_nautilus.journal.schema import SchemaError, SchemaMismatch, ensure_schema
 from dolphin_nautilus.journal.store import (

@@ -1,4 +1,4 @@
-"""ClickHouse DDL for the 8 row families (DESIGN.md §4), derived from the fact Structs.
+"""ClickHouse DDL for the 8 row families (docs/design.md §4), derived from the fact Structs.
 
 Each table holds the fact's fields plus `namespace` and `row_id`. Timestamps are `DateTime64(9, 'UTC')`;
 the writer sends them as UNIX nanoseconds into an EPHEMERAL `<name>__ns Int64` companion column whose

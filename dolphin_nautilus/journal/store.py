@@ -218,7 +218,7 @@ class ClickHouseStore:
         return self._dicts(self._latest_sql("WHERE trade_id IN {ids:Array(String)}"), {"ids": list(trade_ids)})
 
     def open_position_states(self) -> list[dict[str, Any]]:
-        """Latest rows whose status is OPEN: filtered AFTER choosing the latest (DESIGN.md §5.1)."""
+        """Latest rows whose status is OPEN: filtered AFTER choosing the latest (docs/design.md §5.1)."""
         # Only trades that ever had an OPEN row can have an OPEN latest row: narrowing to them first keeps the
         # cost with the open trades instead of the whole history; the status filter still runs after the
         # latest row per trade is chosen.

@@ -56,10 +56,19 @@ BINGX = "BINGX"
 
 # ---------------------------------------------------------------------------------- TOML -> Nautilus configs
 def strategy_config(
-    config: Config, *, seed_restored: bool, trade_from_ns: int = 0, snapshot_every_bars: int | None = None
+    config: Config,
+    *,
+    seed_restored: bool,
+    trade_from_ns: int = 0,
+    snapshot_every_bars: int | None = None,
+    position_per_trade: bool = False,
 ) -> DolphinStrategyConfig:
+    """`position_per_trade` (the backtest): a HEDGING strategy OMS, each trade its own Nautilus position on the
+    NETTING venue (see `DolphinStrategy._position_of_trade`; the same fills, fees and balances)."""
     s, ref = config.strategy, config.strategy.reference
-    extra = {} if snapshot_every_bars is None else {"snapshot_every_bars": snapshot_every_bars}
+    extra: dict[str, object] = {} if snapshot_every_bars is None else {"snapshot_every_bars": snapshot_every_bars}
+    if position_per_trade:
+        extra["oms_type"] = "HEDGING"
     return DolphinStrategyConfig(
         order_id_tag=config.node.namespace.upper(),  # strategy id: DolphinStrategy-<NAMESPACE>
         instrument_ids=list(s.instruments),
@@ -180,7 +189,11 @@ def node_components(
             )
         )
     strategy = strategy_config(
-        config, seed_restored=not live, trade_from_ns=trade_from_ns, snapshot_every_bars=1 if live else None
+        config,
+        seed_restored=not live,
+        trade_from_ns=trade_from_ns,
+        snapshot_every_bars=1 if live else None,
+        position_per_trade=not live,
     )
     return actors, [importable_strategy(DolphinStrategy, strategy)]
 

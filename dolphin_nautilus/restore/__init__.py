@@ -1,4 +1,4 @@
-"""Restore on start (DESIGN.md §5): parse every source into candidates, decide which slots come back.
+"""Restore on start (docs/design.md §5): parse every source into candidates, decide which slots come back.
 
 Pure logic; the Nautilus RestoreActor wires it to the stores and the strategy.
 """

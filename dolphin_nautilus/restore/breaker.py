@@ -1,4 +1,4 @@
-"""Restart-loop breaker (DESIGN.md §5.7): too many starts within a window -> start in safe mode, not loop.
+"""Restart-loop breaker (docs/design.md §5.7): too many starts within a window -> start in safe mode, not loop.
 
 Each start is recorded (UNIX ns) in the live-state store under the entry `restarts` (works with the local
 store and Hazelcast) and in a file in the state dir, so either one surviving is enough. Reading or writing

@@ -1,6 +1,6 @@
 """Restore inputs: every source's raw shape normalised into `Candidate`s, without ever raising.
 
-Sources (DESIGN.md §5): our ClickHouse `position_state` rows, the legacy BLUE `position_state` rows, the
+Sources (docs/design.md §5): our ClickHouse `position_state` rows, the legacy BLUE `position_state` rows, the
 Hazelcast / local live-state entries, and the capital ledger (a dict, or a list of entries in legacy data).
 
 A record whose trade id is known becomes a `Candidate` even when its numbers are garbage (NaN, missing,
@@ -338,7 +338,7 @@ def _candidate(record: Any, source: str) -> Candidate | Rejection:
         realized_pnl=fields.decimal("realized_pnl", PNL_KEYS, Decimal(0)),
         fees=fields.decimal("fees", FEE_KEYS, Decimal(0)),
         legs=fields.integer("legs", LEGS_KEYS, 0),
-        seq=fields.optional_integer("seq", ("seq",)),  # absent: the record is ordered by ts (DESIGN.md §5.1)
+        seq=fields.optional_integer("seq", ("seq",)),  # absent: the record is ordered by ts (docs/design.md §5.1)
         ts=ts,
         opened_ts=fields.timestamp("opened_ts", OPENED_KEYS),
         order_seq=fields.integer("order_seq", ("order_seq",), 0),

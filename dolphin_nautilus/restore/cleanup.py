@@ -1,4 +1,4 @@
-"""Cleaning history restore rejects (DESIGN.md §5.8): find it, then tombstone it. Never deletes a row.
+"""Cleaning history restore rejects (docs/design.md §5.8): find it, then tombstone it. Never deletes a row.
 
 For `dolphin-ctl`:
 

@@ -1,4 +1,4 @@
-"""The restore decision (DESIGN.md §5): which trade slots come back on start, from which source, and why not.
+"""The restore decision (docs/design.md §5): which trade slots come back on start, from which source, and why not.
 
 Pure: takes parsed `SourceBatch`es (see candidates.py), returns a `RestoreDecision`. Total: no value in any
 candidate can make it raise, and a candidate or trade that cannot be decided is rejected on its own
@@ -25,7 +25,7 @@ Rules, in order, for each trade id:
    but nothing older than a close or a retraction comes back.
 4. A CLOSED/TOMBSTONED (or retraction) record OLDER than a valid OPEN in another source does not stop that
    OPEN: the newest record decides. The conflict is recorded as a disagreement (`closed_older_than_open`),
-   and live reconciliation against the venue (§5.5) tombstones the slot if the venue is flat.
+   and live reconciliation against the venue (docs/design.md §5.5) tombstones the slot if the venue is flat.
 5. One-way account: at most one slot per instrument. If two trades survive for one instrument, the newest
    (latest opened_ts, then record ts, then trade id; seq is per trade so it cannot compare trades) is kept
    and the other rejected (`instrument_conflict`).
@@ -341,7 +341,7 @@ class _Decider:
     # -- one trade
 
     def _decide_isolated(self, trade_id: str, by_source: dict[int, list[Candidate]]) -> _Claim | None:
-        """One trade's decision; should it fail, only that trade is rejected (restore is total, §5.3)."""
+        """One trade's decision; should it fail, only that trade is rejected (restore is total, docs/design.md §5.3)."""
         rejections, disagreements, closed = len(self.rejections), len(self.disagreements), self.closed_trades
         try:
             return self._decide_trade(trade_id, by_source)
@@ -567,7 +567,7 @@ def _diff(a: Candidate, b: Candidate) -> str:
 def decide_with_dust(
     batches: Sequence[SourceInput], specs: Mapping[str, InstrumentSpec], max_bars_held: int, now_ns: int
 ) -> RestoreDecision:
-    """decide(), then reject slots whose size is dust at the venue's precision and minimums (§3.1).
+    """decide(), then reject slots whose size is dust at the venue's precision and minimums (docs/design.md §3.1).
 
     Total like decide(): a slot whose dust check cannot run is rejected on its own (kind `internal`).
     """

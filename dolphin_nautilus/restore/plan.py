@@ -1,4 +1,4 @@
-"""The restore plan (DESIGN.md §5), plain code without Nautilus: what the restore actor
+"""The restore plan (docs/design.md §5), plain code without Nautilus: what the restore actor
 (`dolphin_nautilus.actors.restore`) reads, decides and hands over.
 
 `read_sources` (I/O, bounded by the actor's timeout with `run_bounded`), `decide_with_dust`, `build_plan`
@@ -210,7 +210,7 @@ def build_plan(
     unclaimed: str,
     now_ns: int,
 ) -> RestorePlan:
-    """Apply the venue rules (§5.5) and list the tombstones and anomalies."""
+    """Apply the venue rules (docs/design.md §5.5) and list the tombstones and anomalies."""
     plan = RestorePlan(
         decision=decision,
         slots=list(decision.slots),

@@ -1,4 +1,4 @@
-"""The namespace's writer lease and the heartbeat, kept by the one process that writes the stores (DESIGN.md §4).
+"""The namespace's writer lease and the heartbeat, kept by the one process that writes the stores (docs/design.md §4).
 
 `LeaseKeeper.acquire` takes the lease or raises `LeaseHeld` naming the holder. `start` runs the single
 renewer: every `ttl_s / 6` it renews the lease and writes the heartbeat entry (holder id, wall-clock ns), so

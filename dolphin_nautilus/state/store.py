@@ -1,4 +1,4 @@
-"""The live-state store contract (DESIGN.md §4 "Hazelcast: live state").
+"""The live-state store contract (docs/design.md §4 "Hazelcast: live state").
 
 One namespace's live slot state: a map of key -> JSON object, stored as canonical JSON (sorted keys) so
 compare-and-set compares bytes, guarded by a single-writer lease. Two implementations share this contract:

@@ -1,4 +1,4 @@
-"""Turns trade-book facts into live-state entries (DESIGN.md §4), one store batch per call.
+"""Turns trade-book facts into live-state entries (docs/design.md §4), one store batch per call.
 
 Entries: one per OPEN slot keyed by trade_id (the PositionState snapshot, Decimals as strings) and `account`
 (the latest CapitalUpdate). A CLOSED/TOMBSTONED snapshot, or an OPEN one with zero size (a fully retracted

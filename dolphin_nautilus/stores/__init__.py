@@ -1,4 +1,4 @@
-"""A node's stores and their one owner: the store service (DESIGN.md §4).
+"""A node's stores and their one owner: the store service (docs/design.md §4).
 
 The layer just above the journal and the live state (`journal`, `state`: independent of each other), below
 the components and the node assembly. The entry point:

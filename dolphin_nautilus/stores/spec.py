@@ -1,4 +1,4 @@
-"""What a node's stores are, as plain structs: the input of `stores.open_stores` (DESIGN.md §4).
+"""What a node's stores are, as plain structs: the input of `stores.open_stores` (docs/design.md §4).
 
 The node assembly builds a `StoresSpec` from its TOML config (`node.stores.stores_spec`) and a `StoreSecrets`
 from the secrets it read once at start; nothing in the stores, journal or state layers reads the config file or the

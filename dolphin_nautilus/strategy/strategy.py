@@ -26,6 +26,7 @@ from nautilus_trader.common.events import TimeEvent
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.core.data import Data
 from nautilus_trader.model.data import Bar, BarType
+from nautilus_trader.model.enums import OmsType
 from nautilus_trader.model.enums import OrderSide as NtOrderSide
 from nautilus_trader.model.events import (
     OrderAccepted,
@@ -37,7 +38,7 @@ from nautilus_trader.model.events import (
     OrderModifyRejected,
     OrderRejected,
 )
-from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId
+from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId, PositionId
 from nautilus_trader.trading.strategy import Strategy
 
 from dolphin_nautilus.contracts.placement import (
@@ -150,6 +151,7 @@ class DolphinStrategy(Strategy):
             if config.signal_source == "reference"
             else {}
         )
+        self._trade_from_ns = config.trade_from_ns
         self._instrument_ids = {iid: InstrumentId.from_str(iid) for iid in config.instrument_ids}
         self._pending_seeds: dict[str, RestoredSlot] = {}
         self._seed_orders: set[str] = set()
@@ -159,6 +161,18 @@ class DolphinStrategy(Strategy):
         self._reconcile_tried: dict[str, int] = {}  # instrument -> bars since the last reconcile attempt
         self.diagnostics: Counter[str] = Counter()
         self.bars_seen = 0
+        self._position_per_trade = self.oms_type == OmsType.HEDGING
+
+    def _position_of_trade(self, instrument_id: str, trade_id: str) -> PositionId | None:
+        """With a HEDGING strategy OMS (the backtest: `oms_type` in the config) each trade is its own Nautilus
+        position, named after it; the venue stays NETTING, and one trade per instrument is open at a time, so
+        fills, fees and margin are those of the netted position. Why: a NETTING strategy re-opens one position
+        per instrument, and NautilusTrader 1.231 then snapshots each finished cycle and re-unpickles all of an
+        instrument's snapshots on every fill (the portfolio prunes the other instruments' snapshot counts), a
+        cost that grows with the run. Live keeps the venue's netted position: None."""
+        if not self._position_per_trade:
+            return None
+        return PositionId(f"{instrument_id}-{trade_id}")
 
     @property
     def book(self) -> TradeBook:
@@ -248,32 +262,39 @@ class DolphinStrategy(Strategy):
 
     # -------------------------------------------------------------------------------------------- data
     def on_bar(self, bar: Bar) -> None:
-        iid = self._bar_types.get(bar.bar_type)
-        if iid is None:
+        # Nautilus hands on_bar only the bar types this strategy subscribed (one per instrument), so the
+        # instrument id names the bar; a BarType as dict key costs ~1.4 us a bar (it hashes its formatted text).
+        iid = bar.bar_type.instrument_id.value
+        if iid not in self._instrument_ids:
             return
         self.bars_seen += 1
-        if bar.ts_event < self.config.trade_from_ns:
-            model = self._models.get(iid)
+        close = bar.close
+        ts = bar.ts_event
+        model = self._models.get(iid)
+        if ts < self._trade_from_ns:
             if model is not None:
-                model.update(bar.close.as_double())  # warm-up only: no orders, no bars_held
+                model.update(close.as_double())  # warm-up only: no orders, no bars_held
             return
         if self._pending_seeds:
             self._seed_position(iid)
         book = self.book
-        close, ts = bar.close.as_decimal(), bar.ts_event
+        price = None
         if book.is_reconciling(iid):
             self._reconcile_with_venue(iid, ts)
         if book.live_slot(iid) is not None:
-            self._act(book.on_bar(iid, close, ts))
+            price = close.as_decimal()
+            self._act(book.on_bar(iid, price, ts))
             if book.is_reconciling(iid):  # an unknown outcome went overdue on this bar: the venue decides now
                 self._reconcile_with_venue(iid, ts)
-        model = self._models.get(iid)
+        board = self._board
         if model is not None:
-            target = model.update(bar.close.as_double())
+            target = model.update(close.as_double())
             if target is not None:
-                self._board.update(iid, target, 1.0, ts)
-        self._retry_exit(iid, close, ts)
-        self._apply_target(iid, close, ts)
+                board.update(iid, target, 1.0, ts)
+        if self._exit_wanted or board.is_pending(iid):  # most bars: nothing waits, no Decimal is made
+            price = price if price is not None else close.as_decimal()
+            self._retry_exit(iid, price, ts)
+            self._apply_target(iid, price, ts)
 
     def _on_signal_message(self, signal: Data) -> None:
         """A `DolphinSignal` (actors.signals) on SIGNAL_TOPIC: read by its fields, so the strategy does not
@@ -421,7 +442,7 @@ class DolphinStrategy(Strategy):
                 reduce_only=request.reduce_only,
                 client_order_id=ClientOrderId(request.client_order_id),
             )
-            self.submit_order(order)
+            self.submit_order(order, position_id=self._position_of_trade(request.instrument_id, request.trade_id))
         cancel = decision.cancel
         if cancel is not None:
             order = self.cache.order(ClientOrderId(cancel.client_order_id))
@@ -520,5 +541,6 @@ class DolphinStrategy(Strategy):
                 order_side=NtOrderSide.BUY if snapshot.side == "LONG" else NtOrderSide.SELL,
                 quantity=instrument.make_qty(snapshot.quantity),
                 client_order_id=ClientOrderId(coid),
-            )
+            ),
+            position_id=self._position_of_trade(iid, snapshot.trade_id),
         )

@@ -31,7 +31,7 @@ ERRORS = {row["code"]: row for row in CHECKLIST["error"]}
 SCHEMAS = {
     name: getattr(mod, name) for mod in (account, market, trade) for name in dir(mod) if name.startswith("BingX")
 }
-# reference §7.2, the 2025-10-16 renumbering (old -> new)
+# docs/reference/bingx_api.md §7.2, the 2025-10-16 renumbering (old -> new)
 REFERENCE_MIGRATION = {
     80001: 109400,
     80014: 109400,
@@ -42,7 +42,8 @@ REFERENCE_MIGRATION = {
     80020: 109403,
     100410: 109429,
 }
-# 80012 also carried "symbol not exist" before the renumbering; today that is 109425 (§7.2 "unchanged / other")
+# 80012 also carried "symbol not exist" before the renumbering; today that is 109425 (docs/reference/bingx_api.md §7.2
+# "unchanged / other")
 SPECIFIC_MEANINGS = {(80012, 109425)}
 
 
@@ -94,7 +95,7 @@ def test_the_adapter_decodes_no_stream_missing_from_the_checklist():
 def test_the_adapter_maps_no_error_code_missing_from_the_checklist():
     assert set(ERROR_CODES) - set(ERRORS) == set()
     assert {code: kind.value for code, (kind, _) in ERROR_CODES.items()} == {c: ERRORS[c]["kind"] for c in ERROR_CODES}
-    # one code, several meanings (§7.2): the message decides
+    # one code, several meanings (docs/reference/bingx_api.md §7.2): the message decides
     assert (
         kind_of_code(80012, "symbol not exist").value == "REJECT" and kind_of_code(80012, "system busy").value == "BUSY"
     )

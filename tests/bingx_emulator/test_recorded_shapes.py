@@ -29,21 +29,22 @@ ORDER_EXTRAS = frozenset(
         "stopGuaranteed",
         "triggerOrderId",
     }
-)  # reference §5.4
+)  # docs/reference/bingx_api.md §5.4
 # fixture -> fields the recording lacks but the reference documents for that payload
 DOCUMENTED_EXTRAS: dict[str, frozenset[str]] = {
     "rest_contracts": frozenset(
         {"ensureTrigger", "triggerFeeRate", "displayName", "brokerState", "launchTime", "maintainTime", "offTime"}
-    ),  # §4.1
-    "rest_book_ticker": frozenset({"time"}),  # §4.6
-    "rest_place_order_live": frozenset({"status", "avgPrice", "executedQty", "stopGuaranteed"}),  # §5.1
+    ),  # docs/reference/bingx_api.md §4.1
+    "rest_book_ticker": frozenset({"time"}),  # docs/reference/bingx_api.md §4.6
+    # docs/reference/bingx_api.md §5.1
+    "rest_place_order_live": frozenset({"status", "avgPrice", "executedQty", "stopGuaranteed"}),
     "rest_cancel_order": ORDER_EXTRAS,
     "rest_query_order": ORDER_EXTRAS,
     "rest_open_orders": ORDER_EXTRAS,
     "rest_all_orders": ORDER_EXTRAS,
     "rest_cancel_all": ORDER_EXTRAS,
-    "rest_all_fill_orders": frozenset({"side", "positionSide", "onlyOnePosition"}),  # §5.9
-    "ws_order_trade_update_2025": frozenset({"l", "L"}),  # §9.3 (CCXT, VST probe)
+    "rest_all_fill_orders": frozenset({"side", "positionSide", "onlyOnePosition"}),  # docs/reference/bingx_api.md §5.9
+    "ws_order_trade_update_2025": frozenset({"l", "L"}),  # docs/reference/bingx_api.md §9.3 (CCXT, VST probe)
 }
 SHAPE_FIXTURES = [
     "rest_server_time",

@@ -59,7 +59,7 @@ class Venue:
         form_body: bool = False,
         timeout: float | None = None,
     ) -> Reply:
-        """All params in the query string, sorted a-z, the decoded string signed (reference §2.2)."""
+        """All params in the query string, sorted a-z, the decoded string signed (docs/reference/bingx_api.md §2.2)."""
         items = {k: _text(v) for k, v in (params or {}).items()}
         items["timestamp"] = str(timestamp if timestamp is not None else int(time.time() * 1000))
         ordered = sorted(items.items())

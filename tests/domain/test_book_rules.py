@@ -1,4 +1,4 @@
-"""One test per trade-book rule (DESIGN.md §3), driven through the public TradeBook API only."""
+"""One test per trade-book rule (docs/design.md §3), driven through the public TradeBook API only."""
 
 import re
 from decimal import Decimal as D

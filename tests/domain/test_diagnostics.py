@@ -1,4 +1,4 @@
-"""The taxonomy and its operator guidance are complete and consistent with DESIGN.md §3."""
+"""The taxonomy and its operator guidance are complete and consistent with docs/design.md §3."""
 
 from dolphin_nautilus.domain import GUIDANCE, Code, Severity, book_outcome, guidance_table
 

@@ -1,6 +1,6 @@
 """Hypothesis: decide() never raises and never restores an invalid or superseded slot.
 
-The oracle below is written from DESIGN.md §5, independently of decide.py: it does not import its helpers.
+The oracle below is written from docs/design.md §5, independently of decide.py: it does not import its helpers.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def ends_position(c) -> bool:
 
 
 def strictly_newer(a, b) -> bool:
-    """§5.1, one rule everywhere: seq when both have one (ts breaks a seq tie), else ts, else neither."""
+    """docs/design.md §5.1, one rule everywhere: seq when both have one (ts breaks a seq tie), else ts, else neither."""
     (a_seq, a_ts), (b_seq, b_ts) = order_of(a), order_of(b)
     if None not in (a_seq, b_seq):
         return (a_seq, -1 if a_ts is None else a_ts) > (b_seq, -1 if b_ts is None else b_ts)

@@ -1,4 +1,4 @@
-"""The actor's pure core: dust rule, venue rules (§5.5), tombstones, the fallback outcome."""
+"""The actor's pure core: dust rule, venue rules (docs/design.md §5.5), tombstones, the fallback outcome."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Venue error codes -> (outcome class, domain fault code), and the typed exceptions the client raises.
 
-Both code generations are mapped: BingX renumbered swap codes on 2025-10-16 (docs §7.2, e.g.
+Both code generations are mapped: BingX renumbered swap codes on 2025-10-16 (docs/reference/bingx_api.md §7.2, e.g.
 80016 -> 109421, 100410 -> 109429) and either may arrive.
 
 Outcome classes say what the caller may assume about the request's effect:
@@ -9,7 +9,7 @@ Outcome classes say what the caller may assume about the request's effect:
   timeout, "being processed", duplicate id). Query by client order id before doing anything else.
 - RETRYABLE: nothing happened and the same request may be sent again (after `retry_after_ms` if set).
 
-Fault codes are the domain's `Code` (DESIGN.md §3's taxonomy), mapped in ONE table, `FAULT_CODES`. This layer
+Fault codes are the domain's `Code` (docs/design.md §3's taxonomy), mapped in ONE table, `FAULT_CODES`. This layer
 cannot know a slot's state, so it reports the command-level code: ORDER_REJECTED / EXIT_ORDER_REJECTED
 (reduce-only placement) / CANCEL_REJECTED / RATE_LIMITED / STALE_STATE_RECONCILING (outcome unknown:
 reconcile). Errors of non-order calls (balance, positions, listenKey...) carry no fault code (None): they are
@@ -132,7 +132,7 @@ TIMESTAMP_SKEW_CODE = 100421
 
 
 def kind_of_code(code: int, msg: str = "") -> ErrorKind:
-    """Code first, then message text where one code carries several meanings (docs §7.2)."""
+    """Code first, then message text where one code carries several meanings (docs/reference/bingx_api.md §7.2)."""
     kind, _ = ERROR_CODES.get(code, (ErrorKind.REJECT, ""))
     low = msg.lower()
     if code == 80012 and "busy" not in low and "unavailable" not in low:
@@ -165,7 +165,7 @@ def outcome_of(kind: ErrorKind, operation: Operation) -> VenueOutcome:
 
 # THE table from the adapter's view of a failed request (what the venue said, what the request tried to do)
 # to the domain's fault vocabulary. A rate limit (any operation) is RATE_LIMITED; a cancel that failed in any
-# way is CANCEL_REJECTED (a fill in between converges on reconcile, DESIGN §3); a placement whose outcome is
+# way is CANCEL_REJECTED (a fill in between converges on reconcile, docs/design.md §3); a placement whose outcome is
 # unknown must be reconciled. A pair not listed (reads, other writes) is no slot fault.
 _RATE_LIMITED = "rate limited"
 FAULT_CODES: dict[tuple[VenueOutcome | str, Operation], Code] = {
@@ -229,7 +229,7 @@ class BingXError(Exception):
 
     @property
     def details(self) -> dict[str, object]:
-        """For fault rows: DESIGN §3 wants `retry_after_ms` in details."""
+        """For fault rows: docs/design.md §3 wants `retry_after_ms` in details."""
         return {
             "code": self.code,
             "msg": self.msg,

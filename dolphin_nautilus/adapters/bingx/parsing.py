@@ -156,7 +156,7 @@ def book_ticker_to_quote(instrument: Instrument, ticker: WsBookTicker, ts_init: 
 
 
 def ws_trade_to_tick(instrument: Instrument, trade: WsTrade, trade_id: str, ts_init: int) -> TradeTick:
-    """The public stream has no trade id (docs §11.9): the caller makes one unique per stream."""
+    """The public stream has no trade id (docs/reference/bingx_api.md §11.9): the caller makes one unique per stream."""
     return TradeTick(
         instrument_id=instrument.id,
         price=instrument.make_price(trade.price),

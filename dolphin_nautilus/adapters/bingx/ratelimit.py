@@ -1,4 +1,4 @@
-"""Client-side rate limiting per BingX's documented limits (docs §8), plus venue feedback.
+"""Client-side rate limiting per BingX's documented limits (docs/reference/bingx_api.md §8), plus venue feedback.
 
 Every request passes `acquire(method, path)`, which checks all buckets the request counts against:
 - the per-UID bucket of a signed endpoint (e.g. place order 5/s; margin/position mode 2/s),

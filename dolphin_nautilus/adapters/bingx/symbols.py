@@ -9,7 +9,7 @@ import re
 
 from dolphin_nautilus.adapters.bingx.constants import BINGX, PERP_SUFFIX
 
-# Base assets are upper case but not always ASCII (e.g. `MØTH-USDT`, docs §2.2).
+# Base assets are upper case but not always ASCII (e.g. `MØTH-USDT`, docs/reference/bingx_api.md §2.2).
 _SYMBOL = re.compile(r"^[^\s.\-]+-(USDT|USDC)$")
 
 

@@ -17,7 +17,7 @@ from dolphin_nautilus.adapters.bingx.errors import (
 )
 from dolphin_nautilus.domain.diagnostics import Code
 
-# Old (pre 2025-10-16) and new code for the same meaning must classify the same (docs §7.2).
+# Old (pre 2025-10-16) and new code for the same meaning must classify the same (docs/reference/bingx_api.md §7.2).
 RENUMBERED = [
     (80016, 109421),
     (80014, 109400),

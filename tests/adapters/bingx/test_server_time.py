@@ -1,4 +1,5 @@
-"""Server time (docs §2.3): the client signs with the measured server-time offset, measures it before its first
+"""Server time (docs/reference/bingx_api.md §2.3): the client signs with the measured server-time offset, measures it
+before its first
 signed request and periodically, and heals a 100421 answer by measuring again and sending once more. Against
 the loopback emulator with its clock skewed (`clock_offset_ms`), far outside the 5 s recvWindow."""
 

@@ -12,7 +12,7 @@ SECRET = "mheO6dR8ovSsxZQCOYEFCtelpuxcWGTfHw7te326y6jOwq5WpvFQ9JNljoTwBXZGv5It07
 
 
 def test_documented_signature_vector():
-    # V2DOC-2023 vector (docs §2.2), recomputed by the reference author.
+    # V2DOC-2023 vector (docs/reference/bingx_api.md §2.2), recomputed by the reference author.
     creds = BingXCredentials("key", SECRET)
     assert (
         creds.sign("symbol=BTC-USDT&timestamp=1667872120843&side=LONG&leverage=6")

@@ -95,7 +95,7 @@ def run_node(
         try:
             if expect_running:
                 await wait_for(lambda: node.trader.is_running or runner.done(), 20.0, "trader running")
-                # Startup failures leave the node up with no trader (nautilus.md §13): fail loudly here.
+                # Startup failures leave the node up with no trader (docs/reference/nautilus.md §13): fail loudly here.
                 assert node.trader.is_running, "trader did not start (connect or reconciliation failed)"
             return await asyncio.wait_for(scenario(node), timeout_s)
         finally:

@@ -43,7 +43,7 @@ class BingXCredentials:
         return f"{self._api_key[:4]}...{self._api_key[-2:]}" if len(self._api_key) > 8 else "***"
 
     def sign(self, payload: str) -> str:
-        """Lowercase hex HMAC-SHA256 of the parameter string (docs §2.2)."""
+        """Lowercase hex HMAC-SHA256 of the parameter string (docs/reference/bingx_api.md §2.2)."""
         return hmac.new(self._secret, payload.encode(), hashlib.sha256).hexdigest()
 
     def redact(self, text: str) -> str:

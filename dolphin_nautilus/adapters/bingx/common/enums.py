@@ -1,6 +1,7 @@
 """BingX venue enums (string-valued, exactly as the venue spells them) and tolerant parsers.
 
-The venue spells the same thing differently per endpoint (docs §11.15): `CANCELED` vs `CANCELLED`,
+The venue spells the same thing differently per endpoint (docs/reference/bingx_api.md §11.15): `CANCELED` vs
+`CANCELLED`,
 `PENDING` (REST) vs `NEW` (WS), lower-case `buy`/`short` in fillHistory. The parsers fold those onto one
 canonical member so callers never compare raw strings.
 """

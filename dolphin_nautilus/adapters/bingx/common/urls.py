@@ -1,4 +1,4 @@
-"""Base URLs per environment (docs §1). VST = demo trading, swap only."""
+"""Base URLs per environment (docs/reference/bingx_api.md §1). VST = demo trading, swap only."""
 
 from __future__ import annotations
 

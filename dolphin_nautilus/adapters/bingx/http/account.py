@@ -1,4 +1,4 @@
-"""Account endpoints (docs §6): balance, positions, position mode, commission rate."""
+"""Account endpoints (docs/reference/bingx_api.md §6): balance, positions, position mode, commission rate."""
 
 from __future__ import annotations
 

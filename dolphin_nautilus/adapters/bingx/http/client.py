@@ -1,11 +1,12 @@
-"""Signed BingX REST client on aiohttp (docs §2, §3).
+"""Signed BingX REST client on aiohttp (docs/reference/bingx_api.md §2, docs/reference/bingx_api.md §3).
 
 Signing: all params (plus `timestamp`, `recvWindow`) sorted a-z, joined as `k=v&...` from the *unencoded*
 values, HMAC-SHA256 with the secret, lowercase hex; everything goes in the query string (URL-encoded
 values) with `&signature=` appended, empty body, header `X-BX-APIKEY`. This is what the official demo and
-CCXT do, and it sidesteps the body-encoding ambiguity of docs §2.2.
+CCXT do, and it sidesteps the body-encoding ambiguity of docs/reference/bingx_api.md §2.2.
 
-Server time (docs §2.3): the venue refuses a signed request whose `timestamp` is more than `recvWindow` off
+Server time (docs/reference/bingx_api.md §2.3): the venue refuses a signed request whose `timestamp` is more than
+`recvWindow` off
 its own clock (100421). The client measures the offset (server - local) before its first signed request and
 again every `time_sync_interval_s`, signs with local time + offset, and on a 100421 answer measures again and
 sends the request once more (the venue checked the timestamp before acting, so nothing happened).
@@ -216,7 +217,8 @@ class BingXHttpClient:
         except aiohttp.ClientConnectorError as exc:
             raise self._transport_error(exc, endpoint, operation, sent=False) from None
         except (TimeoutError, aiohttp.ClientError) as exc:
-            # The request left; the venue may have acted on it (docs §7.1: 504, §11.18).
+            # The request left; the venue may have acted on it (docs/reference/bingx_api.md §7.1: 504,
+            # docs/reference/bingx_api.md §11.18).
             raise self._transport_error(exc, endpoint, operation, sent=True) from None
         log.debug("BingX %s -> HTTP %d", endpoint, result.status)
         self.rate_limiter.observe_headers(method, path, result.headers, signed=signed)
@@ -224,7 +226,8 @@ class BingXHttpClient:
         return result
 
     async def sync_time(self) -> int:
-        """Measure server - local clock offset (docs §2.3; a skew gives 100421). Returns the offset in ms."""
+        """Measure server - local clock offset (docs/reference/bingx_api.md §2.3; a skew gives 100421). Returns the
+        offset in ms."""
         before = self._clock_ms()
         data = await self.call("GET", _SERVER_TIME_PATH, None, dict, signed=False)
         after = self._clock_ms()

@@ -1,4 +1,4 @@
-"""Public market data endpoints (docs §4). Unsigned, IP group 1."""
+"""Public market data endpoints (docs/reference/bingx_api.md §4). Unsigned, IP group 1."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ class BingXMarketHttpAPI:
         end_ms: int | None = None,
         limit: int | None = None,
     ) -> list[BingXKline]:
-        """v3 klines sorted by open time ascending (venue ordering is undocumented, §4.5)."""
+        """v3 klines sorted by open time ascending (venue ordering is undocumented,
+        docs/reference/bingx_api.md §4.5)."""
         if interval not in KLINE_INTERVALS:
             raise ValueError(f"kline interval must be one of {KLINE_INTERVALS}, got {interval!r}")
         if limit is not None and not 1 <= limit <= KLINE_MAX_LIMIT:

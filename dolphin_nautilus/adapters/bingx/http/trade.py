@@ -1,6 +1,7 @@
-"""Trading endpoints (docs §5): place, cancel, cancel all, query, open orders, history, fills.
+"""Trading endpoints (docs/reference/bingx_api.md §5): place, cancel, cancel all, query, open orders, history, fills.
 
-Client order ids are lowercased before sending because the venue lowercases them (§3.3); the id in every
+Client order ids are lowercased before sending because the venue lowercases them (docs/reference/bingx_api.md §3.3); the
+id in every
 returned Struct is the lowercased one, so lookups by client id round-trip. Ids are sent as `clientOrderId`
 (the spelling the docs use since 2025-04).
 """
@@ -73,7 +74,7 @@ class BingXTradeHttpAPI:
         time_in_force: BingXTimeInForce | None = None,
     ) -> BingXOrderAck:
         """MARKET or LIMIT. One-way accounts use position_side BOTH (reduce_only closes); hedge accounts
-        reject reduceOnly (§11.2), so reduce_only with LONG/SHORT is refused here.
+        reject reduceOnly (docs/reference/bingx_api.md §11.2), so reduce_only with LONG/SHORT is refused here.
 
         Raises BingXError; on UNKNOWN_OUTCOME query by client_order_id before sending anything else."""
         params = self._order_params(
@@ -112,7 +113,8 @@ class BingXTradeHttpAPI:
             "symbol": symbol,
             "side": BingXOrderSide(side),
             "type": order_type,
-            "positionSide": position_side,  # never omit: empty means LONG at the venue (§11.3)
+            # never omit: empty means LONG at the venue (docs/reference/bingx_api.md §11.3)
+            "positionSide": position_side,
             "quantity": quantity,
         }
         if price is not None:
@@ -185,7 +187,7 @@ class BingXTradeHttpAPI:
         page_size: int = 1000,
     ) -> list[BingXFill]:
         """Executions with venue trade ids (fillHistory). The venue returns nothing when only startTs is
-        given (§11.11), so a start without an end is refused here."""
+        given (docs/reference/bingx_api.md §11.11), so a start without an end is refused here."""
         if start_ms is not None and end_ms is None:
             raise ValueError("fill_history with start_ms needs end_ms too (venue returns nothing otherwise)")
         params = {

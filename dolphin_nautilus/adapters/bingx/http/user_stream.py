@@ -1,4 +1,5 @@
-"""listenKey lifecycle (docs §9.3). Not enveloped: POST -> {"listenKey": ...}; PUT/DELETE signal by status."""
+"""listenKey lifecycle (docs/reference/bingx_api.md §9.3). Not enveloped: POST -> {"listenKey": ...}; PUT/DELETE signal
+by status."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Account, position and listenKey payloads (docs §6, §9.3)."""
+"""Account, position and listenKey payloads (docs/reference/bingx_api.md §6, docs/reference/bingx_api.md §9.3)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
 """Tolerant number decoding and the REST envelope.
 
-BingX sends decimals as strings, as JSON numbers, or as "" when absent (docs §3.2), and ids as numbers
-above 2^53 or as strings (§3.3). Every price/quantity field is typed `Num` (a Decimal): decoded from the
+BingX sends decimals as strings, as JSON numbers, or as "" when absent (docs/reference/bingx_api.md §3.2), and ids as
+numbers
+above 2^53 or as strings (docs/reference/bingx_api.md §3.3). Every price/quantity field is typed `Num` (a Decimal):
+decoded from the
 exact JSON text (never via float), "" meaning 0, the venue's own "absent". Ids are `int` decoded in
 non-strict mode, which accepts both `123` and `"123"` and keeps 64-bit values exact.
 """

@@ -1,4 +1,4 @@
-"""Public market data payloads (docs §4)."""
+"""Public market data payloads (docs/reference/bingx_api.md §4)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""Order and fill payloads (docs §5). Order ids are int (64-bit snowflakes, > 2^53); never floats.
+"""Order and fill payloads (docs/reference/bingx_api.md §5). Order ids are int (64-bit snowflakes, > 2^53); never
+floats.
 
 The venue spells the client id `clientOrderId` in order objects but `clientOrderID` in the place-order
-echo and fill rows (§3.3). Structs accept both and expose one `client_order_id` property.
+echo and fill rows (docs/reference/bingx_api.md §3.3). Structs accept both and expose one `client_order_id` property.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""WebSocket payloads (docs §9). Market frames: `{"code":0,"dataType":"<topic>","data":...}`.
+"""WebSocket payloads (docs/reference/bingx_api.md §9). Market frames: `{"code":0,"dataType":"<topic>","data":...}`.
 
 User-stream events are decoded by their `e` field into one of the event Structs below. Executions keep
 the venue trade id (`o.td`) and cumulative filled quantity (`o.z`) so the consumer can dedupe repeated
-messages (§11.8): dedupe is the consumer's job.
+messages (docs/reference/bingx_api.md §11.8): dedupe is the consumer's job.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class WsFrame(msgspec.Struct):
 
 
 class WsTrade(msgspec.Struct):
-    """`<sym>@trade` rows (arrive as an array). No trade id on the public stream (§11.9)."""
+    """`<sym>@trade` rows (arrive as an array). No trade id on the public stream (docs/reference/bingx_api.md §11.9)."""
 
     price: Num = msgspec.field(name="p")
     quantity: Num = msgspec.field(name="q")
@@ -215,7 +215,8 @@ class ListenKeyExpired(msgspec.Struct):
 
 class UserStreamReconnected(msgspec.Struct, frozen=True):
     """Emitted by our client (not the venue) after every (re)connection: events may have been missed,
-    so the consumer should reconcile over REST (docs §11.4, §11.20)."""
+    so the consumer should reconcile over REST (docs/reference/bingx_api.md §11.4,
+    docs/reference/bingx_api.md §11.20)."""
 
     listen_key_renewed: bool
     attempt: int

@@ -1,7 +1,8 @@
 """A reconnecting BingX WebSocket connection: gzip frames, `Ping` -> `Pong`, backoff, counted bad input.
 
 All server data frames are gzip-compressed binary; the heartbeat `Ping` may arrive gzipped or as a text
-frame (docs §9.1), so both are unwrapped the same way and answered with the plain text `Pong`. A payload
+frame (docs/reference/bingx_api.md §9.1), so both are unwrapped the same way and answered with the plain text `Pong`. A
+payload
 that cannot be decoded is logged and counted, never raised: one bad frame must not kill the stream.
 """
 

@@ -1,4 +1,5 @@
-"""Market stream client (docs §9.2): subscribe by topic, typed payloads, resubscribe after reconnect."""
+"""Market stream client (docs/reference/bingx_api.md §9.2): subscribe by topic, typed payloads, resubscribe after
+reconnect."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""User data stream client (docs §9.3).
+"""User data stream client (docs/reference/bingx_api.md §9.3).
 
 Lifecycle: create a listenKey over REST, connect `<ws>?listenKey=<key>`, extend the key every 30 min.
 The key is recreated when the venue says it is gone (PUT -> 404, or a `listenKeyExpired` event), and on
 every reconnect the old key is first extended (it may have expired while we were away). After each
 (re)connection the handler gets `UserStreamReconnected`: events may have been missed, so reconcile over
-REST. Nothing is ever sent on this socket except `Pong` (an empty frame gives 80014, §11.6).
+REST. Nothing is ever sent on this socket except `Pong` (an empty frame gives 80014, docs/reference/bingx_api.md §11.6).
 
 Events go to `handler(event)` as plain Structs: OrderTradeUpdate (every execution, including partial and
 repeated ones, with trade id `td` and cumulative `z`: dedupe is the consumer's job), AccountUpdate,

@@ -406,7 +406,7 @@ class DolphinStrategy(Strategy):
             self._reconcile_tried[iid] = tried + 1
             return
         signed, avg_px = self._venue_position(iid)
-        self.diagnostics["RECONCILE_WITH_VENUE"] += 1
+        self.diagnostics["venue_reconciles"] += 1  # a count, not a fault code
         self._act(self.book.resolve_reconcile(iid, signed, avg_px, ts))
         self._board.reopen(iid)  # the venue's position may differ from what the target asked: decide again
         if self.book.is_reconciling(iid):

@@ -58,6 +58,7 @@ class VenueOrder:
         self.placed = False  # the order reached the venue
         self.alive = False  # placed and still working at the venue
         self.unknown = False  # the book was told "unknown" and not (yet) the resolution
+        self.ended = False  # the venue ended it (canceled, expired, fully filled) and said so
 
 
 class BookLiveness(RuleBasedStateMachine):
@@ -104,6 +105,7 @@ class BookLiveness(RuleBasedStateMachine):
         order = self.orders[coid]
         if order.alive:
             order.alive = False
+            order.ended = True
             self.book.on_order_canceled(coid, self.tick())
         else:
             self.book.on_cancel_rejected(coid, "not working", self.tick())
@@ -154,12 +156,13 @@ class BookLiveness(RuleBasedStateMachine):
         if req.reduce_only:  # the venue never lets a reduce-only order grow or flip the position
             if pos == 0 or (pos > 0) == (sign > 0):
                 order.alive = False
+                order.ended = True
                 self.book.on_order_expired(coid, self.tick())
                 return
             qty = min(qty, abs(pos))
         order.filled += qty
         if order.filled >= req.quantity:
-            order.alive = False
+            order.alive, order.ended = False, True
         self.position[inst] = pos + sign * qty
         fill = (coid, f"f{len(self.delivered)}", qty, self.price(inst, frac), qty * D("0.001"))
         self.delivered.append(fill)
@@ -284,6 +287,7 @@ class BookLiveness(RuleBasedStateMachine):
     def venue_ends_order(self, data, expire):
         coid = data.draw(st.sampled_from(self.working()))
         self.orders[coid].alive = False
+        self.orders[coid].ended = True
         inst = self.orders[coid].request.instrument_id
         end = self.book.on_order_expired if expire else self.book.on_order_canceled
         self.act(end(coid, self.tick()), inst)
@@ -339,9 +343,10 @@ class BookLiveness(RuleBasedStateMachine):
     @invariant()
     def book_knows_every_order_that_may_act(self):
         """An order the book sent is never forgotten while the venue may still answer or fill it (unanswered,
-        working, or its outcome unresolved): its late word is applied to its own trade, not taken as foreign."""
+        working, or its outcome unresolved and not ended by a venue event): its late word is applied to its own
+        trade, not taken as foreign."""
         for coid, order in self.orders.items():
-            if not order.answered or order.alive or order.unknown:
+            if not order.answered or order.alive or (order.unknown and not order.ended):
                 assert self.book.order(coid) is not None, f"book forgot {coid}, which may still act"
 
     @invariant()

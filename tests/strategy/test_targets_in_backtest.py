@@ -185,7 +185,7 @@ def test_an_unknown_exit_outcome_that_never_resolves_ends_in_a_venue_reconcile_a
     )
     ((unknown_coid, _, _),) = client.answered
     assert strategy.book.order(unknown_coid).status == "RECONCILED"  # the venue position decided
-    assert strategy.diagnostics["STALE_STATE_RECONCILING"] >= 1 and strategy.diagnostics["RECONCILE_WITH_VENUE"] >= 1
+    assert strategy.diagnostics["STALE_STATE_RECONCILING"] >= 1 and strategy.diagnostics["venue_reconciles"] >= 1
     exits = sent(facts, "x")
     assert len(exits) == 2 and exits[1][2] == "SIGNAL_EXIT"
     assert strategy.book.live_slot(BTC) is None and strategy.book.slot(BTC).closed

@@ -45,6 +45,8 @@ def _require_money(value: Decimal, key: str) -> None:
 
 
 class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    # msgspec passes these options on to subclasses; each section still says `frozen=True` itself because a type
+    # checker (dataclass_transform) does not inherit it and would see a mutable section.
     pass
 
 
@@ -233,7 +235,7 @@ class Secrets(msgspec.Struct, frozen=True):
         return f"Secrets(present={present})"
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Secrets:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Secrets:
         env = os.environ if environ is None else environ
         return cls(
             bingx_api_key=env.get("BINGX_API_KEY", ""),
@@ -243,7 +245,7 @@ class Secrets(msgspec.Struct, frozen=True):
         )
 
 
-def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Config:
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
     path = Path(path)
     origins: dict[tuple[str, ...], str] = {}
     raw = _read_with_bases(path, seen=(), origins=origins)

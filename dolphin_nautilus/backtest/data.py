@@ -265,16 +265,15 @@ def load_bars(
                 f"of {instrument_id} in {path} (it closes {first})"
             )
         ts = np.ascontiguousarray(close_ns[keep].astype(np.uint64))
-        col = lambda a: np.array(a[keep], dtype=np.float64, copy=True)  # noqa: E731 - writable copies
         bars[instrument_id] = Bar.from_raw_arrays_to_list(
             BarType.from_str(bar_type_name(instrument_id, minutes)),
             spec.price_precision,
             spec.size_precision,
-            col(prices["open"]),
-            col(prices["high"]),
-            col(prices["low"]),
-            col(prices["close"]),
-            col(group["volume"].to_numpy()),
+            _kept_float64(prices["open"], keep),
+            _kept_float64(prices["high"], keep),
+            _kept_float64(prices["low"], keep),
+            _kept_float64(prices["close"], keep),
+            _kept_float64(group["volume"].to_numpy(), keep),
             ts,
             ts.copy(),
         )
@@ -293,6 +292,11 @@ def load_bars(
         first_close_ns=min(int(s[0].ts_event) for s in bars.values()),
         last_close_ns=max(int(s[-1].ts_event) for s in bars.values()),
     )
+
+
+def _kept_float64(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The kept rows as a new float64 array: Nautilus wants writable copies, not views of the frame."""
+    return np.array(values[keep], dtype=np.float64, copy=True)
 
 
 def _check_instrument(
@@ -326,8 +330,8 @@ def _check_instrument(
         raise BarDataError(
             f"{path}: {int(too_far.sum())} row(s) of {spec.instrument_id} have prices the contract's tick "
             f"({spec.price_increment}) moves by more than {MAX_TICK_ROUNDING:.0%}, first at {_where(path, [row])} "
-            f"(e.g. close {float(group['close'].iloc[i])!r} -> {float(prices['close'][i])!r}); is this data quoted in another "
-            "currency or for another contract?"
+            f"(e.g. close {float(group['close'].iloc[i])!r} -> {float(prices['close'][i])!r}); "
+            "is this data quoted in another currency or for another contract?"
         )
     iso = lambda ns: pd.Timestamp(int(ns), tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
     info = InstrumentData(

@@ -414,8 +414,9 @@ def engine_report_frame(frame: pd.DataFrame | None, specs: dict[str, InstrumentS
         elif values.map(lambda v: isinstance(v, (list, tuple))).any():
             _split_money_list(column, values, out)
         elif values.map(lambda v: isinstance(v, str) and bool(_MONEY_TEXT.match(v))).all() and len(values):
-            out[column] = values.map(lambda v: _MONEY_TEXT.match(v).group(1))
-            out[f"{column}_currency"] = values.map(lambda v: _MONEY_TEXT.match(v).group(2))
+            split = values.map(_money_parts)
+            out[column] = split.map(lambda p: p[0])
+            out[f"{column}_currency"] = split.map(lambda p: p[1])
         elif column in _PRICE_COLUMNS and px_places is not None:
             out[column] = _at_places(values, px_places)
         elif column in _QTY_COLUMNS and qty_places is not None:
@@ -423,6 +424,14 @@ def engine_report_frame(frame: pd.DataFrame | None, specs: dict[str, InstrumentS
         else:
             out[column] = values
     return pd.DataFrame(out)
+
+
+def _money_parts(text: str) -> tuple[str, str]:
+    """`'0.0125 USDT'` -> `('0.0125', 'USDT')`, for a cell already checked to match."""
+    match = _MONEY_TEXT.match(text)
+    if match is None:
+        raise ValueError(f"not an amount with a currency: {text!r}")
+    return match.group(1), match.group(2)
 
 
 def _split_money_list(column: str, values: pd.Series, out: dict[str, pd.Series]) -> None:

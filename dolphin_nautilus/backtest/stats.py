@@ -70,7 +70,7 @@ class RunStatistics(msgspec.Struct, kw_only=True):
 
 
 def format_duration(seconds: float) -> str:
-    minutes = int(round(seconds / 60))
+    minutes = round(seconds / 60)
     days, rest = divmod(minutes, 1440)
     hours, mins = divmod(rest, 60)
     return f"{days}d {hours:02d}h {mins:02d}m" if days else f"{hours}h {mins:02d}m"
@@ -160,7 +160,9 @@ def run_statistics(trades: list[TradeClosed], equity: pd.Series) -> RunStatistic
         MaxWinner(),
         MaxLoser(),
     ):
-        analyzer.register_statistic(stat)
+        # Nautilus types the parameter as its Python PortfolioStatistic base; these Rust statistics (which its own
+        # Portfolio registers too) only share that base's interface.
+        analyzer.register_statistic(stat)  # type: ignore[arg-type]
     for trade in trades:
         analyzer.add_trade(PositionId(trade.trade_id), Money(trade.net_pnl, USDT), trade.ts)
     returns = daily_returns(equity)

@@ -12,6 +12,7 @@ business reject: OrderSubmitted, then OrderRejected.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import cast
 
 import pandas as pd
 from nautilus_trader.analysis.analyzer import PortfolioAnalyzer
@@ -39,7 +40,8 @@ class ExitRejecter:
 
     def __init__(self, engine: BacktestEngine, every: int) -> None:
         self._exec_engine = engine.kernel.exec_engine
-        self._client = self._exec_engine._clients[ClientId(BINGX_VENUE.value)]
+        # Nautilus has no public lookup of a registered execution client by its id.
+        self._client = self._exec_engine._clients[ClientId(BINGX_VENUE.value)]  # noqa: SLF001
         self._clock = engine.kernel.clock
         self._every = every
         self._exit_orders_seen = 0
@@ -76,6 +78,18 @@ class DeferredTradeRecords(PortfolioAnalyzer):
 
     _pending: list
 
+    @classmethod
+    def adopt(cls, analyzer: PortfolioAnalyzer) -> DeferredTradeRecords:
+        """Make `analyzer` one of these in place (the engine's own is already wired into its portfolio)."""
+        analyzer.__class__ = cls
+        deferred = cast(DeferredTradeRecords, analyzer)  # it is one now: its class was just set
+        deferred.start_deferring()
+        return deferred
+
+    def start_deferring(self) -> None:
+        """From now on records wait in a list; those recorded before stay where the stock analyzer put them."""
+        self._pending = []
+
     def _append_pnl_record(self, pnls, timestamps, position_id, realized_pnl, ts_event) -> None:
         self._pending.append((pnls, timestamps, position_id.value, realized_pnl, ts_event))
 
@@ -107,9 +121,7 @@ class DeferredTradeRecords(PortfolioAnalyzer):
 
 def defer_trade_records(engine: BacktestEngine) -> None:
     """Give the engine's own portfolio analyzer the O(1) `record_trade` of `DeferredTradeRecords`."""
-    analyzer = engine.portfolio.analyzer
-    analyzer._pending = []
-    analyzer.__class__ = DeferredTradeRecords
+    DeferredTradeRecords.adopt(engine.portfolio.analyzer)
 
 
 def add_bingx_venue(

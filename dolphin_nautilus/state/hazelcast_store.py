@@ -27,6 +27,7 @@ import math
 import threading
 import time
 from collections.abc import Mapping
+from functools import partial
 
 import hazelcast
 import msgspec
@@ -275,16 +276,17 @@ class HazelcastStateStore:
         """Extend this store's lease; False (and no longer the holder) once it expired locally or was taken."""
         started = time.monotonic()
         with self._lock:
-            if self._holder != holder_id or started >= self._lease_deadline:
+            token = self._token  # set whenever a holder is (see _hold)
+            if self._holder != holder_id or token is None or started >= self._lease_deadline:
                 if self._holder == holder_id:
                     self._holder = None  # expired locally: the member may already have handed it on
                 return False
         # Check the owner, extend, check again. Never replace_if_same: a real member clears the TTL on replace.
         # The first check keeps a store whose lease was taken from extending the new holder's lease.
-        mine = _lease_value(holder_id, self._token)
+        mine = _lease_value(holder_id, token)
         current = self._call(lambda: self._leases.get(LEASE_KEY), "lease read")
         if current is None:  # the cluster lost its data (a restart) and the resync has not put it back yet
-            current = self._retake(holder_id, self._token, ttl_s)
+            current = self._retake(holder_id, token, ttl_s)
         still_mine = (
             current == mine
             and self._call(lambda: self._leases.set_ttl(LEASE_KEY, _member_ttl(ttl_s)), "lease ttl")
@@ -336,17 +338,13 @@ class HazelcastStateStore:
                 # No counter: a new namespace, or a cluster that lost its data. Start above any token handed
                 # out before (milliseconds since the epoch), so an old holder's token never comes back.
                 token = time.time_ns() // 1_000_000
-                if (
-                    self._call(
-                        lambda: self._leases.put_if_absent(FENCE_KEY, encode_value({"token": token})), "fence create"
-                    )
-                    is None
-                ):
+                created = partial(self._leases.put_if_absent, FENCE_KEY, encode_value({"token": token}))
+                if self._call(created, "fence create") is None:
                     return token
                 continue
             token = decode_value(current)["token"] + 1
             if self._call(
-                lambda: self._leases.replace_if_same(FENCE_KEY, current, encode_value({"token": token})), "fence bump"
+                partial(self._leases.replace_if_same, FENCE_KEY, current, encode_value({"token": token})), "fence bump"
             ):
                 return token
 
@@ -359,7 +357,7 @@ class HazelcastStateStore:
             if current is None or decode_value(current)["token"] >= token:
                 return
             if self._call(
-                lambda: self._leases.replace_if_same(FENCE_KEY, current, encode_value({"token": token})),
+                partial(self._leases.replace_if_same, FENCE_KEY, current, encode_value({"token": token})),
                 "fence restore",
             ):
                 return
@@ -371,10 +369,13 @@ class HazelcastStateStore:
         back under our token, unless another node was faster. Raises StateUnavailable when the member cannot
         answer: then nothing is known and nothing is sent.
         """
-        mine = _lease_value(self._holder, self._token)
+        holder, token = self._holder, self._token
+        if holder is None or token is None:
+            return False  # holding nothing: nothing to send (callers check first, so nothing to report either)
+        mine = _lease_value(holder, token)
         current = self._call(lambda: self._leases.get(LEASE_KEY), "fence check")
         if current is None and time.monotonic() < self._lease_deadline:
-            current = self._retake(self._holder, self._token, self._lease_ttl_s)
+            current = self._retake(holder, token, self._lease_ttl_s)
         if current == mine:
             return True
         self._fenced(current)
@@ -494,7 +495,7 @@ class HazelcastStateStore:
         with self._lock:
             holder, token, ttl = self._holder, self._token, self._lease_ttl_s
         self._register_maps()
-        if holder is None or time.monotonic() >= self._lease_deadline:
+        if holder is None or token is None or time.monotonic() >= self._lease_deadline:
             return
         existing = self._retake(holder, token, ttl)
         if existing != _lease_value(holder, token):
@@ -519,7 +520,7 @@ class HazelcastStateStore:
         for name in (self.state_map_name, self.lease_map_name):
             request = client_create_proxy_codec.encode_request(name, MAP_SERVICE)
             invocation = Invocation(request)
-            self._client._invocation_service.invoke(invocation)
+            self._client._invocation_service.invoke(invocation)  # noqa: SLF001 - no public call (see above)
             self._call(lambda invocation=invocation: invocation.future, f"register map {name}")
 
     def _call(self, make_future, what: str):

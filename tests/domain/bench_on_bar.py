@@ -1,4 +1,7 @@
-"""Prints the per-bar cost of TradeBook.on_bar (not a test): `PYTHONPATH=. .venv/bin/python tests/domain/bench_on_bar.py`."""
+"""Prints the per-bar cost of TradeBook.on_bar (not a test).
+
+Run: `PYTHONPATH=. .venv/bin/python tests/domain/bench_on_bar.py`.
+"""
 
 import time
 from decimal import Decimal as D

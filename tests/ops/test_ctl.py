@@ -277,7 +277,7 @@ def test_mode_verify_reports_an_unreachable_cluster_as_not_checked(tmp_path):
 
     class Gone:  # a cluster config pointing at a port no member listens on
         cluster_name = "nobody-listens"
-        addresses = [f"127.0.0.1:{free_ports(1)[0]}"]
+        addresses = (f"127.0.0.1:{free_ports(1)[0]}",)
 
     blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var", hazelcast=Gone)
     result = ctl("mode-verify", "--config", str(blue), timeout=90)

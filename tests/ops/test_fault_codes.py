@@ -61,7 +61,7 @@ def emitted_codes() -> dict[str, str]:
             elif isinstance(node, ast.Dict):
                 hits += [
                     _text(v)
-                    for k, v in zip(node.keys, node.values)
+                    for k, v in zip(node.keys, node.values, strict=True)
                     if isinstance(k, ast.Constant) and k.value == "code"
                 ]
             elif isinstance(node, ast.Subscript) and _name(node.value) == "diagnostics":

@@ -88,7 +88,7 @@ ws_market_url = "{emulator.ws_market_url}"
 
 
 def test_positions_and_orders_put_venue_and_book_side_by_side_with_differences_marked(bingx_emulator_factory, tmp_path):
-    emulator, config = setup_venue_and_book(bingx_emulator_factory, tmp_path)
+    _, config = setup_venue_and_book(bingx_emulator_factory, tmp_path)
 
     positions = ctl("positions", "--config", str(config), "--json")
     assert positions.returncode == EXIT_ATTENTION, positions.stderr

@@ -77,8 +77,9 @@ def test_a_holder_whose_lease_record_vanished_is_fenced_and_drops_what_it_had_pe
     try:
         assert old.acquire_lease("node-a", ttl_s=30)
         old.put("k", {"v": 1})
-        with old._lock:  # recorded but not yet sent, as if its connection had just dropped
-            old._pending["late"] = '{"v":"late"}'
+        # Recorded but not yet sent, as if its connection had just dropped: no public call stops a delivery midway.
+        with old._lock:  # noqa: SLF001 - fault injection into the store's pending writes
+            old._pending["late"] = '{"v":"late"}'  # noqa: SLF001 - as above
         hazelcast_member.admin().get_map("DOLPHIN_LEASE_BLUE").blocking().clear()  # lease and fence counter
         assert new.acquire_lease("node-b", ttl_s=30)
         assert new.fencing_token > old.fencing_token  # the counter restarts above every earlier token

@@ -50,7 +50,8 @@ def test_prepared_request_verifies_like_the_venue_does():
     client = BingXHttpClient(
         "https://example.invalid", BingXCredentials("my-key", SECRET), clock_ms=lambda: 1_700_000_000_000
     )
-    url, headers = client._prepare(
+    # The signing step alone, offline; the emulator checks signatures end to end elsewhere.
+    url, headers = client._prepare(  # noqa: SLF001
         {"symbol": "BTC-USDT", "quantity": Decimal("0.001"), "price": None}, "/p", signed=True
     )
     assert headers == {"X-BX-APIKEY": "my-key"}
@@ -68,7 +69,7 @@ def test_prepared_request_verifies_like_the_venue_does():
 def test_signed_call_without_credentials_is_a_clear_error():
     client = BingXHttpClient("https://example.invalid")
     with pytest.raises(ValueError, match="BINGX_API_KEY"):
-        client._prepare({}, "/openApi/swap/v3/user/balance", signed=True)
+        client._prepare({}, "/openApi/swap/v3/user/balance", signed=True)  # noqa: SLF001 - refused before sending
 
 
 def test_recv_window_bounds():

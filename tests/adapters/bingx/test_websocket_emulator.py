@@ -15,6 +15,7 @@ from dolphin_nautilus.adapters.bingx.schemas.ws import (
     OrderTradeUpdate,
     UserStreamReconnected,
     WsDepth,
+    WsOrderUpdate,
     WsTrade,
 )
 from dolphin_nautilus.adapters.bingx.websocket import (
@@ -111,8 +112,9 @@ def test_bad_payloads_and_handler_errors_are_counted_not_raised(fast_emulator):
         stream = BingXMarketStreamClient(fast_emulator.ws_market_url, handler, **FAST)
         await stream.start()
         try:
+            # The emulator only sends well-formed frames: these go straight to the stream's text hook.
             for text in ("{not json", '{"code":0,"dataType":"BTC-USDT@trade","data":[{"p":"x"}]}'):
-                assert stream._on_text(text) is None
+                assert stream._on_text(text) is None  # noqa: SLF001 - see above
             assert stream.stats.bad_payloads == 2
             await stream.subscribe(f"{BTC}@trade")
             await in_thread(fast_emulator.set_price, BTC, "60300.0")
@@ -147,7 +149,10 @@ def test_user_stream_partial_fills_and_account_updates(bingx_emulator_factory):
                 quantity=Decimal("0.003"),
                 client_order_id="Partial-1",
             )
-            fills = lambda: [e.order for e in events if isinstance(e, OrderTradeUpdate) and e.order.is_fill]
+
+            def fills() -> list[WsOrderUpdate]:
+                return [e.order for e in events if isinstance(e, OrderTradeUpdate) and e.order.is_fill]
+
             await wait_for(lambda: len(fills()) >= 3)
             await wait_for(lambda: any(isinstance(e, AccountUpdate) for e in events))
             legs = fills()

@@ -76,7 +76,7 @@ def test_submit_accept_fill_then_reduce_only_exit(bingx_env):
     kinds = [
         type(e).__name__
         for e in strategy.events
-        if e.client_order_id.value == "t-entry-1" and not type(e).__name__ == "OrderInitialized"
+        if e.client_order_id.value == "t-entry-1" and type(e).__name__ != "OrderInitialized"
     ]
     assert kinds[:3] == ["OrderSubmitted", "OrderAccepted", "OrderFilled"]
     fill = strategy.of("t-entry-1", OrderFilled)[0]

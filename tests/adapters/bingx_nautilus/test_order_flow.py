@@ -41,8 +41,11 @@ def rate_limited(retry_ms: int = 200):
     )
 
 
+DEFAULT_POLICY = RecoveryPolicy()  # frozen: one shared instance is safe
+
+
 def run(
-    place_answers: list, query_answers: list, policy=RecoveryPolicy(), unknowns: list | None = None
+    place_answers: list, query_answers: list, policy: RecoveryPolicy = DEFAULT_POLICY, unknowns: list | None = None
 ) -> tuple[object, list, list, FakeClock]:
     placed, queried, clock = [], [], FakeClock()
 

@@ -23,13 +23,15 @@ class BingXAccountHttpAPI:
 
     async def balances(self) -> list[BingXBalance]:
         """v3 balance: one row per margin asset. Rows with an empty asset are dropped (CCXT saw them)."""
-        rows = await self.client.call("GET", "/openApi/swap/v3/user/balance", None, list[BingXBalance])
+        rows: list[BingXBalance] = await self.client.call(
+            "GET", "/openApi/swap/v3/user/balance", None, list[BingXBalance]
+        )
         return [r for r in rows if r.asset]
 
     async def position_mode(self, *, refresh: bool = False) -> BingXPositionMode:
         """Hedge vs one-way. Cached: the venue only allows a switch with no positions and no orders."""
         if self._position_mode is None or refresh:
-            data = await self.client.call("GET", _DUAL, None, BingXPositionModeData)
+            data: BingXPositionModeData = await self.client.call("GET", _DUAL, None, BingXPositionModeData)
             self._position_mode = BingXPositionMode.HEDGE if data.dual_side_position else BingXPositionMode.ONE_WAY
         return self._position_mode
 
@@ -53,9 +55,13 @@ class BingXAccountHttpAPI:
         """Open positions. By default first checks the account is one-way (cached after the first call)."""
         if require_one_way:
             await self.ensure_one_way()
-        rows = await self.client.call("GET", "/openApi/swap/v2/user/positions", {"symbol": symbol}, list[BingXPosition])
+        rows: list[BingXPosition] = await self.client.call(
+            "GET", "/openApi/swap/v2/user/positions", {"symbol": symbol}, list[BingXPosition]
+        )
         return [p for p in rows if symbol is None or p.symbol == symbol]
 
     async def commission_rate(self) -> BingXCommissionRate:
-        data = await self.client.call("GET", "/openApi/swap/v2/user/commissionRate", None, BingXCommissionRateData)
+        data: BingXCommissionRateData = await self.client.call(
+            "GET", "/openApi/swap/v2/user/commissionRate", None, BingXCommissionRateData
+        )
         return data.commission

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dolphin_nautilus.adapters.bingx.constants import DEPTH_LIMITS, KLINE_INTERVALS, KLINE_MAX_LIMIT
 from dolphin_nautilus.adapters.bingx.http.client import BingXHttpClient
 from dolphin_nautilus.adapters.bingx.schemas.market import (
@@ -27,7 +29,7 @@ class BingXMarketHttpAPI:
     async def trading_rules(self, symbol: str | None = None) -> list[BingXTradingRule]:
         """v1/tradingRules (added 2025-09). The docs do not say whether one symbol yields an object or a
         one-row list; both are accepted."""
-        data = await self.client.call(
+        data: list[BingXTradingRule] | BingXTradingRule = await self.client.call(
             "GET",
             "/openApi/swap/v1/tradingRules",
             {"symbol": symbol},
@@ -52,7 +54,9 @@ class BingXMarketHttpAPI:
         if limit is not None and not 1 <= limit <= KLINE_MAX_LIMIT:
             raise ValueError(f"kline limit must be 1..{KLINE_MAX_LIMIT}, got {limit}")
         params = {"symbol": symbol, "interval": interval, "startTime": start_ms, "endTime": end_ms, "limit": limit}
-        rows = await self.client.call("GET", "/openApi/swap/v3/quote/klines", params, list[BingXKline], signed=False)
+        rows: list[BingXKline] = await self.client.call(
+            "GET", "/openApi/swap/v3/quote/klines", params, list[BingXKline], signed=False
+        )
         return sorted(rows, key=lambda k: k.time)
 
     async def depth(self, symbol: str, limit: int = 20) -> BingXDepth:
@@ -63,7 +67,7 @@ class BingXMarketHttpAPI:
         )
 
     async def book_ticker(self, symbol: str) -> BingXBookTicker:
-        data = await self.client.call(
+        data: BingXBookTickerData = await self.client.call(
             "GET", "/openApi/swap/v2/quote/bookTicker", {"symbol": symbol}, BingXBookTickerData, signed=False
         )
         return data.book_ticker
@@ -77,5 +81,5 @@ class BingXMarketHttpAPI:
         return await self.client.call("GET", "/openApi/swap/v2/quote/ticker", None, list[BingXTicker], signed=False)
 
     async def server_time_ms(self) -> int:
-        data = await self.client.call("GET", "/openApi/swap/v2/server/time", None, dict, signed=False)
+        data: dict[str, Any] = await self.client.call("GET", "/openApi/swap/v2/server/time", None, dict, signed=False)
         return int(data["serverTime"])

@@ -80,7 +80,7 @@ class BingXDepth(msgspec.Struct):
     asks: list[list[Num]]
     ts: int = msgspec.field(default=0, name="T")
 
-    def best_first(self) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+    def best_first(self) -> tuple[list[tuple[Num, Num]], list[tuple[Num, Num]]]:
         """(bids high->low, asks low->high) as (price, qty) pairs."""
         bids = sorted(((lvl[0], lvl[1]) for lvl in self.bids), key=lambda x: x[0], reverse=True)
         asks = sorted(((lvl[0], lvl[1]) for lvl in self.asks), key=lambda x: x[0])

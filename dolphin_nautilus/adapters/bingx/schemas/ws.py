@@ -7,8 +7,6 @@ messages (docs/reference/bingx_api.md §11.8): dedupe is the consumer's job.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import msgspec
 
 from dolphin_nautilus.adapters.bingx.common.enums import (
@@ -50,7 +48,7 @@ class WsDepth(msgspec.Struct):
     bids: list[list[Num]]
     asks: list[list[Num]]
 
-    def best_first(self) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+    def best_first(self) -> tuple[list[tuple[Num, Num]], list[tuple[Num, Num]]]:
         bids = sorted(((lvl[0], lvl[1]) for lvl in self.bids), key=lambda x: x[0], reverse=True)
         asks = sorted(((lvl[0], lvl[1]) for lvl in self.asks), key=lambda x: x[0])
         return bids, asks

@@ -148,7 +148,8 @@ class ReconnectingWebSocket:
                     await self._read(ws)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # any failure: log, back off, reconnect
+            except Exception as exc:  # noqa: BLE001 - any failure of a connection: back off, reconnect
+                # Only the type: a message (e.g. a handshake error) can carry the URL, and with it the listenKey.
                 log.warning(
                     "%s connection failed: %s",
                     self.name,
@@ -215,7 +216,8 @@ class ReconnectingWebSocket:
         )
 
 
-async def call_handler(handler: Callable[[object], object], item: object) -> None:
+async def call_handler[T](handler: Callable[[T], object], item: T) -> None:
+    """Hand `item` to a plain or an async handler."""
     result = handler(item)
     if asyncio.iscoroutine(result):
         await result

@@ -88,8 +88,9 @@ class StrategySection(_Section, frozen=True):
     trade_notional_usdt: Decimal = Decimal("1000")
     max_hold_bars: PositiveInt = 250
     poll_interval_s: PositiveFloat = 1.0
-    rate_limit_cooldown_s: PositiveFloat = 5.0
-    persistent_rate_limit_count: PositiveInt = 5
+    # An order outcome unknown this long puts its slot into reconcile against the venue position. Below
+    # Nautilus's own in-flight give-up (node/assembly.py: 5 s threshold + 5 checks x 2 s = 15 s).
+    unknown_outcome_timeout_s: PositiveFloat = 10.0
     signal_source: Literal["reference", "file", "hazelcast"] = "reference"
     signal_file: str = ""
     reference: ReferenceSignalSection = ReferenceSignalSection()
@@ -205,7 +206,6 @@ def restrict_new_files() -> None:
 ENV_OVERRIDES: dict[str, tuple[tuple[str, ...], type]] = {
     "DOLPHIN_POLL_INTERVAL_SEC": (("strategy", "poll_interval_s"), float),
     "DOLPHIN_MAX_HOLD_BARS": (("strategy", "max_hold_bars"), int),
-    "DOLPHIN_RATE_LIMIT_COOLDOWN_SEC": (("strategy", "rate_limit_cooldown_s"), float),
     "DOLPHIN_LIVE_AUTHORIZATION": (("node", "live_authorization"), str),
 }
 

@@ -113,13 +113,9 @@ def test_extends_merges_tables_and_rejects_cycles(tmp_path: Path) -> None:
 
 
 def test_environment_overrides_operational_knobs(tmp_path: Path) -> None:
-    env = {"DOLPHIN_POLL_INTERVAL_SEC": "2.5", "DOLPHIN_MAX_HOLD_BARS": "40", "DOLPHIN_RATE_LIMIT_COOLDOWN_SEC": "9"}
+    env = {"DOLPHIN_POLL_INTERVAL_SEC": "2.5", "DOLPHIN_MAX_HOLD_BARS": "40"}
     cfg = load_config(write(tmp_path, MINIMAL), environ=env)
-    assert (cfg.strategy.poll_interval_s, cfg.strategy.max_hold_bars, cfg.strategy.rate_limit_cooldown_s) == (
-        2.5,
-        40,
-        9.0,
-    )
+    assert (cfg.strategy.poll_interval_s, cfg.strategy.max_hold_bars) == (2.5, 40)
 
 
 def test_bad_environment_override_names_the_variable(tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ from dolphin_nautilus.contracts.restore import (
     VenueReconciled,
     decode_handover,
 )
+from dolphin_nautilus.contracts.signals import SIGNAL_REJECTIONS_CACHE_KEY
 from dolphin_nautilus.contracts.topics import FACTS_TOPIC, SIGNAL_TOPIC, bar_type_name
 from dolphin_nautilus.domain.facts import Anomaly, FillFact, OrderEvent, PositionState, TradeClosed
 from dolphin_nautilus.logs import LOGGER_NAME, log_event, node_logger
@@ -57,9 +58,6 @@ from dolphin_nautilus.state.node_files import (
     write_json,
 )
 
-# The signal actor's rejection counts (contracts.signals.SIGNAL_REJECTIONS_CACHE_KEY on the strategy-signals
-# branch: JSON of {counts, current, updated_ns}); read by its value so this actor runs with or without it.
-SIGNAL_REJECTIONS_CACHE_KEY = "dolphin.signals.rejections"
 RECENT = 20  # orders, fills, closed trades and errors kept in the snapshot
 LIVE_SLOT_STATES = frozenset({"CLOSED", "TOMBSTONED"})  # PositionState statuses that end a slot
 

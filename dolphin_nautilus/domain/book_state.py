@@ -52,6 +52,8 @@ class BookState:
         # The latest entry withdrawn because it was never placed (rate limited), per instrument: its record is
         # kept so late events for it are recognised, and forgotten with the next one (bounded memory).
         self.withdrawn_entry: dict[str, str] = {}
+        # Orders of earlier trades that may still act at the venue (slot_transitions.retire_last), per instrument.
+        self.lingering: dict[str, list[str]] = {}
         self.reconciling: dict[str, str] = {}  # instrument -> why it is blocked pending reconcile
         self.retry_not_before: dict[str, int] = {}  # instrument -> ts before which the venue asked us to wait
         self.entries_blocked = ""  # safe mode: non-empty reason blocks new entries

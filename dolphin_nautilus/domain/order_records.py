@@ -106,5 +106,10 @@ class OrderRecord:
     def is_active(self) -> bool:
         return self.status in ACTIVE_ORDER_STATUSES
 
+    @property
+    def may_still_act(self) -> bool:
+        """The venue may still fill or answer it: active, or settled by a reconcile with no venue answer."""
+        return self.status in ACTIVE_ORDER_STATUSES or self.status is OrderStatus.RECONCILED
+
     def __repr__(self) -> str:
         return f"OrderRecord({self.client_order_id} {self.purpose} {self.side} {self.quantity} {self.status})"

@@ -17,6 +17,7 @@ from .order_records import OrderRecord, OrderSide, Purpose
 from .slots import LedgerEntry, LedgerKind, Side, SlotState, TradeSlot
 
 ZERO = Decimal(0)
+MAX_LINGERING_ORDERS = 32  # orders of earlier trades that may still act, kept per instrument
 OPEN, EXIT_WORKING, STALE = SlotState.OPEN, SlotState.EXIT_WORKING, SlotState.STALE_STATE_RECONCILING
 
 
@@ -195,11 +196,22 @@ def retire(book: BookState, slot: TradeSlot) -> None:
 
 
 def retire_last(book: BookState, instrument_id: str) -> None:
-    """Forget the previous finished trade's orders (bounded memory; its late events become unknown)."""
+    """Forget the previous finished trade's orders that can no longer act (bounded memory; their late events
+    become unknown). An order that may still act at the venue (in flight, working, or settled by a reconcile
+    without a venue answer) is kept until it ends, so the book recognises every order it sent while it can
+    still fill or be answered (at most MAX_LINGERING_ORDERS per instrument, the newest)."""
+    candidates = book.lingering.pop(instrument_id, [])
     old = book.last.pop(instrument_id, None)
     if old is not None:
-        for coid in old.order_ids:
-            book.orders.pop(coid, None)
+        candidates.extend(old.order_ids)
     withdrawn = book.withdrawn_entry.pop(instrument_id, None)
     if withdrawn is not None:
-        book.orders.pop(withdrawn, None)
+        candidates.append(withdrawn)
+    keep = [coid for coid in candidates if (r := book.orders.get(coid)) is not None and r.may_still_act]
+    keep = keep[-MAX_LINGERING_ORDERS:]
+    kept = set(keep)
+    for coid in candidates:
+        if coid not in kept:
+            book.orders.pop(coid, None)
+    if keep:
+        book.lingering[instrument_id] = keep

@@ -88,8 +88,7 @@ def strategy_config(
         enter_above=ref.enter_above,
         retract_step=ref.retract_step,
         min_hold_bars=ref.min_hold_bars,
-        rate_limit_cooldown_s=s.rate_limit_cooldown_s,
-        persistent_rate_limit_count=s.persistent_rate_limit_count,
+        unknown_outcome_timeout_s=s.unknown_outcome_timeout_s,
         external_order_claims=[*s.instruments],
         seed_restored_positions=seed_restored,
         trade_from_ns=trade_from_ns,
@@ -197,7 +196,10 @@ def node_components(
                 importable_actor(
                     LiveStateSignalActor,
                     LiveStateSignalActorConfig(
-                        component_id="SignalMap", namespace=namespace, poll_interval_s=config.strategy.poll_interval_s
+                        component_id="SignalMap",
+                        namespace=namespace,
+                        instrument_ids=list(config.strategy.instruments),
+                        poll_interval_s=config.strategy.poll_interval_s,
                     ),
                 )
             )

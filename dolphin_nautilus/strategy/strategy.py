@@ -9,6 +9,12 @@ reject with the venue's code) arrives typed on `PLACEMENT_OUTCOME_TOPIC` from th
 Nautilus event it explains; `hand_to_book` is the one place it meets the book. An OrderRejected with no
 published outcome (the backtest's simulated venue, the risk engine) is a definitive reject. No reject reason is
 parsed.
+
+Targets are state (`TargetBoard`): the latest target per instrument is kept and applied whenever it is
+actionable (a bar, the end of min-hold, the end of a rate-limit wait, after a reject), whatever its ts; an
+exit target is never dropped. When the book puts an instrument into reconcile (an order outcome unknown past
+`unknown_outcome_timeout_s`, a fill after close, an overfill), the strategy applies the venue's position as
+the Nautilus cache holds it (the execution client keeps it current) on the next bar, so no slot stays stuck.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
+from nautilus_trader.common.events import TimeEvent
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.core.data import Data
 from nautilus_trader.model.data import Bar, BarType
@@ -54,10 +61,12 @@ from dolphin_nautilus.contracts.topics import FACTS_TOPIC, SIGNAL_TOPIC, bar_typ
 from dolphin_nautilus.domain.book import TradeBook
 from dolphin_nautilus.domain.decisions import OK_DECISION as _OK
 from dolphin_nautilus.domain.decisions import Decision
+from dolphin_nautilus.domain.diagnostics import Code
 from dolphin_nautilus.domain.facts import Fact
 from dolphin_nautilus.domain.identifiers import start_epoch
 from dolphin_nautilus.domain.instruments import InstrumentSpec
-from dolphin_nautilus.domain.signal_policy import IntentKind, ReferenceSignalModel, TargetPolicy
+from dolphin_nautilus.domain.order_records import Purpose
+from dolphin_nautilus.domain.signal_policy import Intent, IntentKind, ReferenceSignalModel, TargetBoard, TargetPolicy
 from dolphin_nautilus.resources import spec_of_instrument
 
 
@@ -74,6 +83,20 @@ def _ends_with_reject(outcome: PlacementOutcome) -> bool:
     if isinstance(outcome, PlacementResolved):
         return not outcome.placed
     return isinstance(outcome, (PlacementRejected, PlacementRateLimited))
+
+
+# Refusals a later chance may lift (an order in flight, a wait, a reconcile): the target stays pending.
+_TRANSIENT_REFUSALS = frozenset(
+    {
+        Code.RATE_LIMITED,
+        Code.INTENT_BLOCKED,
+        Code.SLOT_BUSY,
+        Code.ENTRY_IN_FLIGHT,
+        Code.EXIT_ALREADY_WORKING,
+        Code.UNKNOWN_ORDER_OUTCOME,
+        Code.STALE_STATE_RECONCILING,
+    }
+)
 
 
 def bar_type_for(instrument_id: str, minutes: int) -> BarType:
@@ -96,8 +119,9 @@ class DolphinStrategyConfig(StrategyConfig, frozen=True):
     enter_above: float = 0.5
     retract_step: float = 0.2
     min_hold_bars: int = 5
-    rate_limit_cooldown_s: float = 5.0
-    persistent_rate_limit_count: int = 5
+    # An order outcome still unknown this long puts its slot into reconcile against the venue position.
+    unknown_outcome_timeout_s: float = 10.0
+    reconcile_retry_bars: int = 10  # a reconcile the venue position did not settle is tried again this often
     snapshot_every_bars: int = 10  # bars-only snapshots; 1 makes bars_held survive a crash exactly
     seed_restored_positions: bool = False  # backtest: re-create restored positions with seed orders
     trade_from_ns: int = 0  # bars before this only warm up the signal models (a restarted run's history)
@@ -110,7 +134,7 @@ class DolphinStrategy(Strategy):
     def __init__(self, config: DolphinStrategyConfig) -> None:
         super().__init__(config)
         self._specs: dict[str, InstrumentSpec] = {}
-        self.book: TradeBook | None = None
+        self._book: TradeBook | None = None
         self._policy = TargetPolicy(
             trade_notional=Decimal(config.trade_notional_usdt),
             enter_above=config.enter_above,
@@ -134,6 +158,9 @@ class DolphinStrategy(Strategy):
         self._pending_seeds: dict[str, RestoredSlot] = {}
         self._seed_orders: set[str] = set()
         self._outcome_handed: set[str] = set()  # client order ids whose OrderRejected the outcome explained
+        self._board = TargetBoard(self._policy)
+        self._exit_wanted: dict[str, str] = {}  # instrument -> reason of a rejected exit no target re-asks
+        self._reconcile_tried: dict[str, int] = {}  # instrument -> bars since the last reconcile attempt
         self.diagnostics: Counter[str] = Counter()
         self.bars_seen = 0
         self._position_per_trade = self.oms_type == OmsType.HEDGING
@@ -149,9 +176,16 @@ class DolphinStrategy(Strategy):
             return None
         return PositionId(f"{instrument_id}-{trade_id}")
 
+    @property
+    def book(self) -> TradeBook:
+        """The trade book, built on start (from the instruments in the cache)."""
+        if self._book is None:
+            raise RuntimeError("DolphinStrategy has not started: it has no book yet")
+        return self._book
+
     # ----------------------------------------------------------------------------------------- lifecycle
     def on_start(self) -> None:
-        self.book = self._new_book()
+        self._book = self._new_book()
         self._apply_restore()
         self.msgbus.subscribe(VENUE_RECONCILED_TOPIC, self._on_venue_reconciled)
         self.msgbus.subscribe(PLACEMENT_OUTCOME_TOPIC, self._on_placement_outcome)
@@ -179,6 +213,7 @@ class DolphinStrategy(Strategy):
             max_hold_bars=config.max_hold_bars,
             snapshot_every_bars=config.snapshot_every_bars,
             id_epoch=start_epoch(self.clock.timestamp_ns()),  # ids of this life never repeat a previous life's
+            unknown_outcome_timeout_ns=int(config.unknown_outcome_timeout_s * 1_000_000_000),
         )
 
     def on_stop(self) -> None:
@@ -262,47 +297,149 @@ class DolphinStrategy(Strategy):
             self._seed_position(iid)
         book = self.book
         price = None
+        if book.is_reconciling(iid):
+            self._reconcile_with_venue(iid, ts)
         if book.live_slot(iid) is not None:
             price = close.as_decimal()
             self._act(book.on_bar(iid, price, ts))
+            if book.is_reconciling(iid):  # an unknown outcome went overdue on this bar: the venue decides now
+                self._reconcile_with_venue(iid, ts)
+        board = self._board
         if model is not None:
             target = model.update(close.as_double())
             if target is not None:
-                self._on_target(iid, target, price if price is not None else close.as_decimal(), ts)
+                board.update(iid, target, 1.0, ts)
+        if self._exit_wanted or board.is_pending(iid):  # most bars: nothing waits, no Decimal is made
+            price = price if price is not None else close.as_decimal()
+            self._retry_exit(iid, price, ts)
+            self._apply_target(iid, price, ts)
 
     def _on_signal_message(self, signal: Data) -> None:
         """A `DolphinSignal` (actors.signals) on SIGNAL_TOPIC: read by its fields, so the strategy does not
-        import the actors that publish it."""
+        import the actors that publish it. The target is kept; it is applied now if a price is known, else at
+        the first bar."""
         iid = signal.instrument_id.value
         if iid not in self._specs:
             self.diagnostics["SIGNAL_UNKNOWN_INSTRUMENT"] += 1
             return
+        if not self._board.update(iid, signal.target, signal.strength, signal.ts_event):
+            return
         bar = self.cache.bar(self._bar_type_of[iid])
         if bar is None:
-            self.diagnostics["SIGNAL_BEFORE_FIRST_BAR"] += 1
+            self.diagnostics["SIGNAL_BEFORE_FIRST_BAR"] += 1  # kept: acted on at the first bar
             return
-        self._on_target(iid, signal.target, bar.close.as_decimal(), self.clock.timestamp_ns())
+        self._apply_target(iid, bar.close.as_decimal(), self.clock.timestamp_ns())
 
-    def _on_target(self, iid: str, target: float, price: Decimal, ts: int) -> None:
+    def _target_blocked(self, iid: str, ts: int) -> bool:
+        """Nothing can be sent for the instrument now; the target stays pending for the next chance."""
+        book = self.book
+        if book.is_reconciling(iid) or ts < book.retry_not_before(iid):
+            return True
+        slot = book.live_slot(iid)
+        if slot is None:
+            return bool(book.entries_blocked) and self._board.latest(iid) != 0
+        return not slot.can_exit  # an entry or an exit works, or the slot is reconciling
+
+    def _apply_target(self, iid: str, price: Decimal, ts: int) -> None:
+        """Act on the instrument's latest target if it asks for something now (TargetBoard)."""
+        board = self._board
+        if not board.is_pending(iid):
+            return
         slot = self.book.live_slot(iid)
-        if slot is not None and slot.state != "OPEN":
-            return  # an order is working or a reconcile is pending: the next signal decides again
-        intent = self._policy.intent_for(
-            target,
+        held = slot if slot is not None and slot.holds_position else None
+        intent = board.next_intent(
+            iid,
             price,
-            slot.side.value if slot else None,
-            slot.quantity if slot else Decimal(0),
-            slot.bars_held if slot else 0,
+            held.side.value if held else None,
+            held.quantity if held else Decimal(0),
+            held.bars_held if held else 0,
+            blocked=self._target_blocked(iid, ts),
         )
         if intent is None:
             return
-        if intent.kind is IntentKind.ENTER:
-            decision = self.book.enter(iid, intent.side, intent.quantity, price, ts, intent.reason)
-        elif intent.kind is IntentKind.RETRACT:
-            decision = self.book.retract(iid, quantity=intent.quantity, price=price, ts=ts, reason=intent.reason)
-        else:
-            decision = self.book.exit(iid, price=price, ts=ts, reason=intent.reason)
+        decision = self._decide(iid, intent, price, ts)
+        if decision.order is not None or decision.outcome.code not in _TRANSIENT_REFUSALS:
+            board.accepted(iid)  # sent, or refused for a reason a later chance would not change
         self._act(decision)
+
+    def _decide(self, iid: str, intent: Intent, price: Decimal, ts: int) -> Decision:
+        if intent.kind is IntentKind.ENTER:
+            return self.book.enter(iid, intent.side, intent.quantity, price, ts, intent.reason)
+        if intent.kind is IntentKind.RETRACT:
+            return self.book.retract(iid, quantity=intent.quantity, price=price, ts=ts, reason=intent.reason)
+        self._exit_wanted.pop(iid, None)
+        return self.book.exit(iid, price=price, ts=ts, reason=intent.reason)
+
+    def _retry_exit(self, iid: str, price: Decimal, ts: int) -> None:
+        """An exit the venue refused that no target asks for again (a restore flatten): sent again as soon as
+        the slot can exit. (Max-hold exits are re-sent by the book itself, signal exits by the board.)"""
+        reason = self._exit_wanted.get(iid)
+        if reason is None:
+            return
+        slot = self.book.live_slot(iid)
+        if slot is None or not slot.holds_position:
+            del self._exit_wanted[iid]
+            return
+        if slot.can_exit and not self.book.is_reconciling(iid) and ts >= self.book.retry_not_before(iid):
+            del self._exit_wanted[iid]
+            self._act(self.book.exit(iid, price=price, ts=ts, reason=reason))
+
+    def _after_refusal(self, coid: str) -> None:
+        """The venue (or the risk engine) refused an order, or rate limited it: the decision is taken again at
+        the next chance (the board's target for signal orders, `_exit_wanted` for others)."""
+        record = self.book.order(coid)
+        if record is None:
+            return
+        iid = record.instrument_id
+        if record.reason.startswith("SIGNAL"):
+            self._board.reopen(iid)
+        elif record.purpose is Purpose.EXIT and record.reason != "MAX_HOLD":
+            self._exit_wanted[iid] = record.reason
+        retry_at = self.book.retry_not_before(iid)
+        if retry_at > self.clock.timestamp_ns():
+            self._wake_at(iid, retry_at)
+
+    def _wake_at(self, iid: str, ts: int) -> None:
+        """Act on the instrument again when a rate-limit wait ends, not only at the next bar."""
+        name = f"dolphin-retry-{iid}"
+        if name in self.clock.timer_names:
+            self.clock.cancel_timer(name)
+        self.clock.set_time_alert_ns(name, ts, self._on_wake)
+
+    def _on_wake(self, event: TimeEvent) -> None:
+        iid = event.name.removeprefix("dolphin-retry-")
+        bar = self.cache.bar(self._bar_type_of[iid])
+        if bar is not None:
+            ts = self.clock.timestamp_ns()
+            self._retry_exit(iid, bar.close.as_decimal(), ts)
+            self._apply_target(iid, bar.close.as_decimal(), ts)
+
+    # --------------------------------------------------------------------------------------- reconcile
+    def _reconcile_with_venue(self, iid: str, ts: int) -> None:
+        """The book is reconciling the instrument: apply the venue's position as the Nautilus cache holds it
+        (one-way mode: one net position per instrument). Tried at once, then every `reconcile_retry_bars`
+        bars while the venue position does not settle it (e.g. a venue position no trade owns)."""
+        tried = self._reconcile_tried.get(iid)
+        if tried is not None and tried < self.config.reconcile_retry_bars:
+            self._reconcile_tried[iid] = tried + 1
+            return
+        signed, avg_px = self._venue_position(iid)
+        self.diagnostics["venue_reconciles"] += 1  # a count, not a fault code
+        self._act(self.book.resolve_reconcile(iid, signed, avg_px, ts))
+        self._board.reopen(iid)  # the venue's position may differ from what the target asked: decide again
+        if self.book.is_reconciling(iid):
+            self._reconcile_tried[iid] = 0
+        else:
+            self._reconcile_tried.pop(iid, None)
+
+    def _venue_position(self, iid: str) -> tuple[Decimal, Decimal]:
+        signed, avg_px = Decimal(0), Decimal(0)
+        for position in self.cache.positions_open(instrument_id=self._instrument_ids[iid]):
+            qty = position.signed_decimal_qty()
+            signed += qty
+            if qty:
+                avg_px = Decimal(str(position.avg_px_open))
+        return signed, avg_px
 
     # ---------------------------------------------------------------------------------------- decisions
     def _act(self, decision: Decision) -> None:
@@ -351,6 +488,8 @@ class DolphinStrategy(Strategy):
         decision = hand_to_book(self.book, outcome)
         if decision is not None:
             self._act(decision)
+            if _ends_with_reject(outcome):
+                self._after_refusal(coid)
 
     def on_order_rejected(self, event: OrderRejected) -> None:
         coid = event.client_order_id.value
@@ -365,6 +504,7 @@ class DolphinStrategy(Strategy):
             self.log.error(f"seed order {coid} denied: {event.reason}")
             return
         self._act(self.book.on_order_denied(coid, f"denied by risk engine: {event.reason}", event.ts_event))
+        self._after_refusal(coid)
 
     def on_order_expired(self, event: OrderExpired) -> None:
         self._act(self.book.on_order_expired(event.client_order_id.value, event.ts_event))
@@ -378,6 +518,7 @@ class DolphinStrategy(Strategy):
             self.log.error(f"seed order {coid} refused: {reason}")
             return
         self._act(self.book.on_order_rejected(coid, reason, ts))
+        self._after_refusal(coid)
 
     def on_order_canceled(self, event: OrderCanceled) -> None:
         self._act(self.book.on_order_canceled(event.client_order_id.value, event.ts_event))

@@ -8,9 +8,9 @@ the design makes it: when the book puts an instrument into reconcile, the venue 
 venue position no trade owns is adopted, as restore does).
 
 Safety, after every step: no oversell, no flip, exits reduce-only; a slot closes once; legs sum to the
-trade; no zero-size OPEN row; seq strictly increasing; ledger totals equal their fold; the book holds what
-the venue holds whenever the instrument is not reconciling; every intent is acted on or answered with a
-diagnostic code.
+trade; the book knows every order it sent while the venue may still answer or fill it; no zero-size OPEN
+row; seq strictly increasing; ledger totals equal their fold; the book holds what the venue holds whenever
+the instrument is not reconciling; every intent is acted on or answered with a diagnostic code.
 
 Liveness, at the end of every run (of random length, so at any point): from then on, with only bars and
 the venue executing what it holds (unknown outcomes never resolved), every slot holding a position is
@@ -58,6 +58,7 @@ class VenueOrder:
         self.placed = False  # the order reached the venue
         self.alive = False  # placed and still working at the venue
         self.unknown = False  # the book was told "unknown" and not (yet) the resolution
+        self.ended = False  # the venue ended it (canceled, expired, fully filled) and said so
 
 
 class BookLiveness(RuleBasedStateMachine):
@@ -104,6 +105,7 @@ class BookLiveness(RuleBasedStateMachine):
         order = self.orders[coid]
         if order.alive:
             order.alive = False
+            order.ended = True
             self.book.on_order_canceled(coid, self.tick())
         else:
             self.book.on_cancel_rejected(coid, "not working", self.tick())
@@ -154,12 +156,13 @@ class BookLiveness(RuleBasedStateMachine):
         if req.reduce_only:  # the venue never lets a reduce-only order grow or flip the position
             if pos == 0 or (pos > 0) == (sign > 0):
                 order.alive = False
+                order.ended = True
                 self.book.on_order_expired(coid, self.tick())
                 return
             qty = min(qty, abs(pos))
         order.filled += qty
         if order.filled >= req.quantity:
-            order.alive = False
+            order.alive, order.ended = False, True
         self.position[inst] = pos + sign * qty
         fill = (coid, f"f{len(self.delivered)}", qty, self.price(inst, frac), qty * D("0.001"))
         self.delivered.append(fill)
@@ -284,6 +287,7 @@ class BookLiveness(RuleBasedStateMachine):
     def venue_ends_order(self, data, expire):
         coid = data.draw(st.sampled_from(self.working()))
         self.orders[coid].alive = False
+        self.orders[coid].ended = True
         inst = self.orders[coid].request.instrument_id
         end = self.book.on_order_expired if expire else self.book.on_order_canceled
         self.act(end(coid, self.tick()), inst)
@@ -335,6 +339,15 @@ class BookLiveness(RuleBasedStateMachine):
                 assert sum(leg.realized_pnl for leg in legs) == fact.realized_pnl
                 assert [leg.leg_no for leg in legs] == list(range(1, len(legs) + 1))
                 assert legs[-1].is_final and not any(leg.is_final for leg in legs[:-1])
+
+    @invariant()
+    def book_knows_every_order_that_may_act(self):
+        """An order the book sent is never forgotten while the venue may still answer or fill it (unanswered,
+        working, or its outcome unresolved and not ended by a venue event): its late word is applied to its own
+        trade, not taken as foreign."""
+        for coid, order in self.orders.items():
+            if not order.answered or order.alive or (order.unknown and not order.ended):
+                assert self.book.order(coid) is not None, f"book forgot {coid}, which may still act"
 
     @invariant()
     def book_matches_venue(self):

@@ -43,9 +43,12 @@ def test_unknown_then_resolved_not_placed_frees_the_slot():
         hand_to_book(book, PlacementUnknown(client_order_id=coid, message="HTTP 504", ts=2)).outcome.code
         is Code.UNKNOWN_ORDER_OUTCOME
     )
-    assert book._orders[coid].status is OrderStatus.UNKNOWN  # noqa: SLF001 - the record the contract moves
-    hand_to_book(book, PlacementResolved(client_order_id=coid, placed=False, ts=3))
-    assert book._orders[coid].status is OrderStatus.NOT_FOUND  # noqa: SLF001
+    assert book.order(coid).status is OrderStatus.UNKNOWN
+    assert hand_to_book(book, PlacementResolved(client_order_id=coid, placed=False, ts=3)).ok
+    assert book.order(coid).status is OrderStatus.NOT_PLACED
+    assert book.live_slot(BTC) is None  # the slot is free: a new entry is sent at once, under a new id
+    again = book.enter(BTC, "LONG", D("0.01"), D("60000"), ts=4)
+    assert again.order is not None and again.order.client_order_id != coid
 
 
 def test_kinds_a_nautilus_event_carries_are_left_to_that_event():

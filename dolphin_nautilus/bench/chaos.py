@@ -46,7 +46,7 @@ from dolphin_nautilus.config import load_config
 from dolphin_nautilus.node.stores import Stores
 
 # Flip to True once the node back-fills venue fills on start (issue 11 item 4): lost facts then fail the run.
-REQUIRE_NO_LOST_FACTS = False
+REQUIRE_NO_LOST_FACTS = True
 
 SYMBOL = "BTC-USDT"
 INSTRUMENT = "BTC-USDT-PERP.BINGX"

@@ -252,8 +252,8 @@ def _not_placed(book: BookState, record: OrderRecord, ts: int) -> None:
     record.status = OrderStatus.NOT_PLACED
     settle_unknown(book, record)
     slot = record.slot
-    if record.purpose is Purpose.ENTRY and slot.entry_order is record and slot.ledger.entry_quantity == 0:
-        if slot.state is SlotState.ENTRY_WORKING:
-            slots.withdraw_entry(book, record)
-            return
+    withdrawn = record.purpose is Purpose.ENTRY and slot.entry_order is record and slot.ledger.entry_quantity == 0
+    if withdrawn and slot.state is SlotState.ENTRY_WORKING:
+        slots.withdraw_entry(book, record)
+        return
     slots.order_gone(book, record, ts)

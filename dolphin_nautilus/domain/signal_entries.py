@@ -196,7 +196,8 @@ def parse_signal_document(
                     key="",
                     code=Code.SIGNAL_SOURCE_INVALID,
                     excerpt=_excerpt(raw),
-                    reason=f"the signal file holds a JSON {type(document).__name__}, not an object keyed by instrument id",
+                    reason=f"the signal file holds a JSON {type(document).__name__}, "
+                    "not an object keyed by instrument id",
                 ),
             ),
         )

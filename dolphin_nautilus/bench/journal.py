@@ -1,6 +1,6 @@
 """Journal benchmark: `python -m dolphin_nautilus.bench.journal [--facts N] [--money Decimal|Float64]`.
 
-Prints (never asserts), medians of `--repeats` runs, each with its target (DESIGN.md §7) and MET/MISSED:
+Prints (never asserts), medians of `--repeats` runs, each with its target (docs/design.md §7) and MET/MISSED:
 * hot-path cost of `Journal.append` per fact, against appending to a plain list in the same run;
 * sustained rows/s from the first append until everything is in embedded ClickHouse (chDB), end to end
   (encode + WAL fsync + insert), and, as the ratio's reference, the store's insert rate alone.
@@ -52,7 +52,7 @@ def per_fact_ns(fn: Callable[[list[Fact]], object], facts: list[Fact]) -> float:
     return (time.perf_counter_ns() - start) / len(facts)
 
 
-HOT_PATH_TARGET_NS = 1000.0  # DESIGN.md §7: hot-path cost per fact
+HOT_PATH_TARGET_NS = 1000.0  # docs/design.md §7: hot-path cost per fact
 SUSTAINED_TARGET = 250_000  # rows/s end to end into embedded ClickHouse
 
 

@@ -26,7 +26,7 @@ from dolphin_nautilus.restore.plan import build_plan, read_sources
 from dolphin_nautilus.state import LocalStateStore
 
 SNAPSHOTS_PER_TRADE = 10
-TARGET_MS = 100.0  # DESIGN.md §7: restore on 10M rows of history (as inserted) and on a 1M-row legacy table
+TARGET_MS = 100.0  # docs/design.md §7: restore on 10M rows of history (as inserted) and on a 1M-row legacy table
 
 
 def verdict(met: bool) -> str:

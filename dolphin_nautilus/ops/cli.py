@@ -492,7 +492,6 @@ def live_state_violations(config: Config, state_dir: Path) -> tuple[list[str], l
     """Check the namespace's maps on the live Hazelcast cluster: its lease and its heartbeat must come from a
     node of this namespace (node ids are `<trader id>@host:pid`). Returns (violations, the cluster's
     DOLPHIN_* maps). Raises when the cluster cannot be read."""
-    from dolphin_nautilus.node.stores import open_live_state
 
     ns, trader = config.node.namespace, config.node.trader_id
     live = open_live_state(config, state_dir)
@@ -515,7 +514,6 @@ def live_state_violations(config: Config, state_dir: Path) -> tuple[list[str], l
 
 
 def cmd_mode_verify(args: argparse.Namespace, redactor: RedactingFilter) -> int:
-    from dolphin_nautilus.state import state_map_name
 
     configs = [_load(path) for path in args.config]
     violations = collisions(configs)

@@ -1,4 +1,4 @@
-"""docs/signals.md: its example config loads and its example signal file parses to the targets it promises."""
+"""docs/signals.md: its example targets the shipped paper config and its signal file parses to what it promises."""
 
 from __future__ import annotations
 
@@ -12,21 +12,18 @@ REPO = Path(__file__).resolve().parents[2]
 DOC = (REPO / "docs" / "signals.md").read_text()
 
 
-def test_example_config_loads_with_local_stores_and_the_signal_map(tmp_path):
-    toml = re.search(r"```toml\n(.*?)```", DOC, re.S).group(1)
-    toml = "\n".join(line[3:] for line in toml.splitlines())  # the block is indented in a numbered list
-    path = REPO / "configs" / f"paper-doc-test-{tmp_path.name}.toml"
-    path.write_text(toml)
-    try:
-        config = load_config(path)
-    finally:
-        path.unlink()
+def test_the_example_runs_on_the_shipped_paper_config_and_writes_where_it_reads():
+    """The doc's example writes the signal file of configs/paper.toml's namespace, where its node reads it."""
+    config = load_config(REPO / "configs" / "paper.toml")
     assert (config.node.namespace, config.strategy.signal_source, config.hazelcast.backend) == (
-        "pink",
-        "hazelcast",
+        "paper",
+        "file",
         "local",
     )
-    assert config.hazelcast.path == "live_state" and config.node.state_dir == "var"
+    path = (
+        f"{config.node.state_dir}/{config.node.namespace}/{config.hazelcast.path}/{config.node.namespace}.signals.json"
+    )
+    assert path in DOC
 
 
 def test_example_signal_file_parses_to_long_btc_and_flat_eth():

@@ -17,7 +17,7 @@ def test_the_example_runs_on_the_shipped_paper_config_and_writes_where_it_reads(
     config = load_config(REPO / "configs" / "paper.toml")
     assert (config.node.namespace, config.strategy.signal_source, config.hazelcast.backend) == (
         "paper",
-        "file",
+        "hazelcast",
         "local",
     )
     path = (

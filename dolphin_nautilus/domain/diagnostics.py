@@ -483,8 +483,10 @@ GUIDANCE: dict[Code, Guidance] = {
     ),
     Code.LEASE_HELD: _G(
         severity=Severity.CRITICAL,
-        meaning="The namespace lease is held by another node (or by this node's previous life until it expires).",
-        automatic="dolphin-node exits 4; the supervisor restarts it with backoff; it starts once the lease is free.",
+        meaning="The namespace lease is held by another node (a different holder identity: another host or "
+        "state dir). A restart of this node takes over its own previous life's lease at once.",
+        automatic="dolphin-node waits in-process up to the lease TTL + 5 s (one waiting_for_lease line), then "
+        "exits 4; the supervisor restarts it with backoff.",
         operator="If another node of this namespace runs, stop one of them (`dolphin-ctl status` names the "
         "holder); otherwise it clears within the lease TTL.",
     ),

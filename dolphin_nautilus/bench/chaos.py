@@ -58,7 +58,9 @@ API_SECRET = "ChaosSecret-71e2aa40c5"
 TARGETS = (1.0, -1.0, 0.0, 0.6, -0.6, 0.0)
 KILL_KINDS = ("node", "store", "both")
 RUN_MARKER = "CHAOS_RUN_DIR"
-DUPLICATE_ID_MARKERS = ("101481", "clientOrderID cannot be repeated", "Duplicate ClientOrderId")
+# The venue's answer to a repeated client order id. The code is matched as a whole number: a nanosecond
+# timestamp such as 08:18:28.673101481Z contains the same digits (a false "reused id" in a 200-cycle run).
+DUPLICATE_ID_MARKER = re.compile(r"(?<!\d)101481(?!\d)|clientOrderID cannot be repeated|Duplicate ClientOrderId")
 
 
 @dataclass
@@ -434,7 +436,7 @@ ws_market_url = "{self.venue.ws_market_url}"
         refused = set()  # client order ids the venue refused as repeated (one id is logged on several lines)
         for path in sorted((self.state_dir / "logs").glob("*")):
             for line in path.read_text(errors="replace").splitlines():
-                if any(marker in line for marker in DUPLICATE_ID_MARKERS):
+                if DUPLICATE_ID_MARKER.search(line):
                     refused.update(re.findall(rf"{PREFIX}-[0-9A-Za-z-]+", line) or [line[:120]])
         for coid in sorted(refused):
             self.figures.violate("reused_client_order_id", f"{coid} refused by the venue as a repeated id")

@@ -28,7 +28,9 @@ from dolphin_nautilus.node.stores import Stores
 DUPLICATE_ID_MARKER = re.compile(r"(?<!\d)101481(?!\d)|clientOrderID cannot be repeated|Duplicate ClientOrderId")
 
 
-def check_restore_report(figures: ChaosFigures, state_dir: Path, life: int, venue_qty: Decimal, started_wall: float):
+def check_restore_report(
+    figures: ChaosFigures, state_dir: Path, life: int, venue_qty: Decimal, started_wall: float
+) -> None:
     """The restart's restore report exists and its slots add up to the venue position at the restart."""
     report = state_dir / "restore_report.json"
     if not report.exists() or report.stat().st_mtime < started_wall:
@@ -110,7 +112,7 @@ def check_no_flip(figures: ChaosFigures, fills: list) -> None:
             figures.violate("oversell_flip", f"fill {fill.trade_id}: {before} -> {position}")
 
 
-def summary_line(figures: ChaosFigures, args: Any, cycles: int, venue_orders: int, venue_fills: int, root: Path):
+def summary_line(figures: ChaosFigures, args: Any, cycles: int, venue_orders: int, venue_fills: int, root: Path) -> str:
     """The run's one line of figures (tests/chaos parses it)."""
     f = figures
     k2t, k2o = percentile_text(f.kill_to_trading_s), percentile_text(f.kill_to_order_s)

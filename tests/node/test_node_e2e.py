@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from dolphin_nautilus.bingx_emulator.engine import PublicTrade
+from dolphin_nautilus.bingx_emulator.model import PublicTrade
 from dolphin_nautilus.config import load_config
 from dolphin_nautilus.node.signal_map import signals_map_name
 from dolphin_nautilus.node.stores import Stores

@@ -10,7 +10,7 @@ import time
 from dolphin_nautilus.domain.diagnostics import Code
 from dolphin_nautilus.domain.facts import Anomaly
 from dolphin_nautilus.journal.store import ClickHouseStore, StoreConfig, encode_rows
-from dolphin_nautilus.ops.cli import EXIT_ATTENTION, EXIT_OK, EXIT_STORE
+from dolphin_nautilus.ops.ctl_common import EXIT_ATTENTION, EXIT_OK, EXIT_STORE
 from tests.node.conftest import API_KEY, API_SECRET, ctl, write_config
 
 
@@ -289,7 +289,7 @@ def test_history_clean_takes_specs_from_the_venue_and_skips_an_instrument_it_doe
     import msgspec
 
     from dolphin_nautilus.config import load_config
-    from dolphin_nautilus.ops.cli import _cleanup_specs
+    from dolphin_nautilus.ops.ctl_recovery import _cleanup_specs
 
     path = write_config(
         tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var", rest_url=bingx_emulator.rest_url
@@ -339,7 +339,7 @@ def fake_supervisor(tmp_path, name: str, script: str) -> dict[str, str]:
 
 
 def test_restart_hard_reports_a_failed_supervisor_as_a_failure(tmp_path):
-    from dolphin_nautilus.ops.cli import EXIT_FAILED
+    from dolphin_nautilus.ops.ctl_common import EXIT_FAILED
 
     blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var")
     env = fake_supervisor(tmp_path, "systemctl", 'echo "Unit dolphin-node@vst.service not found." >&2; exit 5')

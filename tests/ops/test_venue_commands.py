@@ -6,8 +6,8 @@ import json
 import os
 from decimal import Decimal
 
-from dolphin_nautilus.bingx_emulator.engine import OrderRequest
-from dolphin_nautilus.ops.cli import EXIT_ATTENTION, EXIT_OK
+from dolphin_nautilus.bingx_emulator.model import OrderRequest
+from dolphin_nautilus.ops.ctl_common import EXIT_ATTENTION, EXIT_OK
 from dolphin_nautilus.state.local import LocalStateStore
 from dolphin_nautilus.state.node_files import FLATTEN_REQUEST_FILE, STATUS_FILE, write_json
 from tests.node.conftest import API_KEY, API_SECRET, ctl

@@ -1,0 +1,109 @@
+"""The fault taxonomy (docs/design.md §3): every `Code`, its `Severity` scale, and the shape of a guidance row.
+
+Adding a code: add it here to `Code`, then its row to the guidance table (`fault_guidance.py` for what happens
+while trading, `fault_guidance_lifecycle.py` for restore, start-up, node and signal-source codes) in the same
+order, and regenerate the taxonomy in docs/operator.md with `python -m dolphin_nautilus.ops.cli faults --markdown`.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+import msgspec
+
+
+class Severity(IntEnum):
+    """Ordered, so `severity >= Severity.WARNING` selects what becomes an anomaly row."""
+
+    INFO = 10
+    WARNING = 20
+    ERROR = 30
+    CRITICAL = 40
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Code(StrEnum):
+    # Success and benign notices.
+    OK = "OK"
+    MAX_HOLD_EXIT = "MAX_HOLD_EXIT"
+    DUPLICATE_EVENT = "DUPLICATE_EVENT"
+    LATE_EVENT = "LATE_EVENT"
+    NO_ACTIVE_EXIT_ORDER = "NO_ACTIVE_EXIT_ORDER"
+    # Refused intents (nothing sent).
+    NO_OPEN_SLOT = "NO_OPEN_SLOT"
+    SLOT_BUSY = "SLOT_BUSY"
+    ENTRY_IN_FLIGHT = "ENTRY_IN_FLIGHT"
+    EXIT_ALREADY_WORKING = "EXIT_ALREADY_WORKING"
+    EXIT_ON_CLOSED_SLOT = "EXIT_ON_CLOSED_SLOT"
+    BELOW_VENUE_MINIMUM = "BELOW_VENUE_MINIMUM"
+    INTENT_BLOCKED = "INTENT_BLOCKED"
+    INVALID_INPUT = "INVALID_INPUT"
+    UNKNOWN_INSTRUMENT = "UNKNOWN_INSTRUMENT"
+    # Venue faults.
+    RATE_LIMITED = "RATE_LIMITED"
+    RATE_LIMIT_PERSISTENT = "RATE_LIMIT_PERSISTENT"
+    UNKNOWN_ORDER_OUTCOME = "UNKNOWN_ORDER_OUTCOME"
+    ORDER_REJECTED = "ORDER_REJECTED"
+    EXIT_ORDER_REJECTED = "EXIT_ORDER_REJECTED"
+    CANCEL_REJECTED = "CANCEL_REJECTED"
+    UNKNOWN_CLIENT_ORDER = "UNKNOWN_CLIENT_ORDER"
+    # State divergence.
+    STALE_STATE_RECONCILING = "STALE_STATE_RECONCILING"
+    RECONCILE_ADJUSTED = "RECONCILE_ADJUSTED"
+    VENUE_POSITION_MISMATCH = "VENUE_POSITION_MISMATCH"
+    OVERFILL_DETECTED = "OVERFILL_DETECTED"
+    FILL_AFTER_CLOSE = "FILL_AFTER_CLOSE"
+    INVALID_RESTORE = "INVALID_RESTORE"
+    # Restore on start (restore decision and the venue rules; rows in the anomalies table, lines in the report).
+    RESTORE_REJECTED = "RESTORE_REJECTED"
+    RESTORE_DISAGREEMENT = "RESTORE_DISAGREEMENT"
+    RESTORE_WARNING = "RESTORE_WARNING"
+    RESTORE_SOURCE_UNREACHABLE = "RESTORE_SOURCE_UNREACHABLE"
+    RESTORE_INTERNAL_ERROR = "RESTORE_INTERNAL_ERROR"
+    RESTORE_TIMEOUT = "RESTORE_TIMEOUT"
+    RESTORE_TOMBSTONED = "RESTORE_TOMBSTONED"
+    RESTORE_LEDGER_MISMATCH = "RESTORE_LEDGER_MISMATCH"
+    RESTORE_VENUE_QUANTITY = "RESTORE_VENUE_QUANTITY"
+    RESTORE_VENUE_UNCLAIMED = "RESTORE_VENUE_UNCLAIMED"
+    RESTORE_VENUE_UNCLAIMED_REFUSED = "RESTORE_VENUE_UNCLAIMED_REFUSED"
+    RESTORE_VENUE_UNKNOWN_INSTRUMENT = "RESTORE_VENUE_UNKNOWN_INSTRUMENT"
+    RESTORE_VENUE_RECONCILED = "RESTORE_VENUE_RECONCILED"
+    VENUE_UNAVAILABLE = "VENUE_UNAVAILABLE"
+    RESTART_LOOP = "RESTART_LOOP"
+    # Node and journal.
+    NOT_TRADING = "NOT_TRADING"
+    NODE_FAILED = "NODE_FAILED"
+    JOURNAL_QUARANTINE = "JOURNAL_QUARANTINE"
+    # Start-up refusals (dolphin-node's exit codes) and venue access.
+    CONFIG_REFUSED = "CONFIG_REFUSED"
+    LIVE_NOT_AUTHORIZED = "LIVE_NOT_AUTHORIZED"
+    STORES_UNAVAILABLE = "STORES_UNAVAILABLE"
+    LEASE_HELD = "LEASE_HELD"
+    VENUE_UNREACHABLE = "VENUE_UNREACHABLE"
+    VENUE_CREDENTIALS_REFUSED = "VENUE_CREDENTIALS_REFUSED"
+    VENUE_HEDGE_MODE = "VENUE_HEDGE_MODE"
+    INSTRUMENT_NOT_TRADABLE = "INSTRUMENT_NOT_TRADABLE"
+    RESTORE_SKIPPED = "RESTORE_SKIPPED"
+    VENUE_CLOCK_SKEW = "VENUE_CLOCK_SKEW"
+    VENUE_READ_FAILED = "VENUE_READ_FAILED"
+    VENUE_STREAM_FAULT = "VENUE_STREAM_FAULT"
+    FACTS_BACKFILLED = "FACTS_BACKFILLED"
+    PREVIOUS_LIFE_ORDER_CANCELED = "PREVIOUS_LIFE_ORDER_CANCELED"
+    # Counters in the strategy's diagnostics and the backtest summary (no anomaly row).
+    SIGNAL_BEFORE_FIRST_BAR = "SIGNAL_BEFORE_FIRST_BAR"
+    RETRACT_DUST_FULL_CLOSE = "RETRACT_DUST_FULL_CLOSE"
+    SIMULATED_EXIT_REJECTS = "SIMULATED_EXIT_REJECTS"
+    # Signal source (docs/signals.md).
+    SIGNAL_ENTRY_INVALID = "SIGNAL_ENTRY_INVALID"
+    SIGNAL_UNKNOWN_INSTRUMENT = "SIGNAL_UNKNOWN_INSTRUMENT"
+    SIGNAL_SOURCE_INVALID = "SIGNAL_SOURCE_INVALID"
+    SIGNAL_SOURCE_TOO_LARGE = "SIGNAL_SOURCE_TOO_LARGE"
+
+
+class Guidance(msgspec.Struct, frozen=True, kw_only=True):
+    severity: Severity
+    meaning: str
+    automatic: str
+    operator: str

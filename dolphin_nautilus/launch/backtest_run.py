@@ -20,7 +20,8 @@ import msgspec
 import pandas as pd
 
 from dolphin_nautilus.backtest.facts_export import RunFacts, export_facts
-from dolphin_nautilus.backtest.report import RunSummary, collect_engine_outputs, render, summarize, write_reports
+from dolphin_nautilus.backtest.report import RunSummary, collect_engine_outputs, render, summarize
+from dolphin_nautilus.backtest.report_files import write_reports
 from dolphin_nautilus.config import Config
 from dolphin_nautilus.launch.backtest_inputs import RunInputs, prepare_inputs
 from dolphin_nautilus.node.assembly import build_backtest_engine, component

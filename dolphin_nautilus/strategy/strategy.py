@@ -10,6 +10,10 @@ Nautilus event it explains; `hand_to_book` is the one place it meets the book. A
 published outcome (the backtest's simulated venue, the risk engine) is a definitive reject. No reject reason is
 parsed.
 
+Split by concern: this module keeps the config, the lifecycle, restore, bars and targets; `order_submission`
+(decisions -> orders, facts -> the bus, seed orders), `order_events` (order events and placement outcomes into
+the book) and `net_position` (reconcile against the venue position, flatten) are the parts it is built from.
+
 Targets are state (`TargetBoard`): the latest target per instrument is kept and applied whenever it is
 actionable (a bar, the end of min-hold, the end of a rate-limit wait, after a reject), whatever its ts; an
 exit target is never dropped. When the book puts an instrument into reconcile (an order outcome unknown past
@@ -27,63 +31,26 @@ from nautilus_trader.config import StrategyConfig
 from nautilus_trader.core.data import Data
 from nautilus_trader.model.data import Bar, BarType
 from nautilus_trader.model.enums import OmsType
-from nautilus_trader.model.enums import OrderSide as NtOrderSide
-from nautilus_trader.model.events import (
-    OrderAccepted,
-    OrderCanceled,
-    OrderCancelRejected,
-    OrderDenied,
-    OrderExpired,
-    OrderFilled,
-    OrderModifyRejected,
-    OrderRejected,
-)
-from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId, PositionId
-from nautilus_trader.trading.strategy import Strategy
+from nautilus_trader.model.identifiers import InstrumentId
 
-from dolphin_nautilus.contracts.control import FLATTEN_REASON, FLATTEN_TOPIC, FlattenRequest
-from dolphin_nautilus.contracts.placement import (
-    PLACEMENT_OUTCOME_TOPIC,
-    PlacementAccepted,
-    PlacementOutcome,
-    PlacementRateLimited,
-    PlacementRejected,
-    PlacementResolved,
-)
+from dolphin_nautilus.contracts.control import FLATTEN_TOPIC
+from dolphin_nautilus.contracts.placement import PLACEMENT_OUTCOME_TOPIC
 from dolphin_nautilus.contracts.restore import (
     RESTORE_HANDOVER_CACHE_KEY,
     VENUE_RECONCILED_TOPIC,
     RestoredSlot,
-    VenueReconciled,
     decode_handover,
 )
-from dolphin_nautilus.contracts.topics import FACTS_TOPIC, SIGNAL_TOPIC, bar_type_name
+from dolphin_nautilus.contracts.topics import SIGNAL_TOPIC, bar_type_name
 from dolphin_nautilus.domain.book import TradeBook
-from dolphin_nautilus.domain.decisions import OK_DECISION as _OK
 from dolphin_nautilus.domain.decisions import Decision
 from dolphin_nautilus.domain.diagnostics import Code
-from dolphin_nautilus.domain.facts import Fact
 from dolphin_nautilus.domain.identifiers import start_epoch
 from dolphin_nautilus.domain.instruments import InstrumentSpec
-from dolphin_nautilus.domain.order_records import Purpose
 from dolphin_nautilus.domain.signal_policy import Intent, IntentKind, ReferenceSignalModel, TargetBoard, TargetPolicy
 from dolphin_nautilus.resources import spec_of_instrument
-
-
-def hand_to_book(book: TradeBook, outcome: PlacementOutcome) -> Decision | None:
-    """The one place a placement outcome meets the book. None for the kinds a Nautilus event carries anyway:
-    an accepted order, and an unknown resolved as placed (the exec client's OrderAccepted follows)."""
-    if isinstance(outcome, PlacementAccepted) or (isinstance(outcome, PlacementResolved) and outcome.placed):
-        return None
-    return book.on_placement_outcome(outcome)
-
-
-def _ends_with_reject(outcome: PlacementOutcome) -> bool:
-    """The execution client follows these with an OrderRejected, which the outcome has already explained."""
-    if isinstance(outcome, PlacementResolved):
-        return not outcome.placed
-    return isinstance(outcome, (PlacementRejected, PlacementRateLimited))
-
+from dolphin_nautilus.strategy.net_position import NetPosition
+from dolphin_nautilus.strategy.order_events import OrderEvents
 
 # Refusals a later chance may lift (an order in flight, a wait, a reconcile): the target stays pending.
 _TRANSIENT_REFUSALS = frozenset(
@@ -127,7 +94,7 @@ class DolphinStrategyConfig(StrategyConfig, frozen=True):
     trade_from_ns: int = 0  # bars before this only warm up the signal models (a restarted run's history)
 
 
-class DolphinStrategy(Strategy):
+class DolphinStrategy(OrderEvents, NetPosition):
     """Takes only its config (importable). The book is built on start from the instruments in the Nautilus
     cache (the venue's own precisions and minimums), which the data side loaded before strategies start."""
 
@@ -164,24 +131,6 @@ class DolphinStrategy(Strategy):
         self.diagnostics: Counter[str] = Counter()
         self.bars_seen = 0
         self._position_per_trade = self.oms_type == OmsType.HEDGING
-
-    def _position_of_trade(self, instrument_id: str, trade_id: str) -> PositionId | None:
-        """With a HEDGING strategy OMS (the backtest: `oms_type` in the config) each trade is its own Nautilus
-        position, named after it; the venue stays NETTING, and one trade per instrument is open at a time, so
-        fills, fees and margin are those of the netted position. Why: a NETTING strategy re-opens one position
-        per instrument, and NautilusTrader 1.231 then snapshots each finished cycle and re-unpickles all of an
-        instrument's snapshots on every fill (the portfolio prunes the other instruments' snapshot counts), a
-        cost that grows with the run. Live keeps the venue's netted position: None."""
-        if not self._position_per_trade:
-            return None
-        return PositionId(f"{instrument_id}-{trade_id}")
-
-    @property
-    def book(self) -> TradeBook:
-        """The trade book, built on start (from the instruments in the cache)."""
-        if self._book is None:
-            raise RuntimeError("DolphinStrategy has not started: it has no book yet")
-        return self._book
 
     # ----------------------------------------------------------------------------------------- lifecycle
     def on_start(self) -> None:
@@ -234,48 +183,6 @@ class DolphinStrategy(Strategy):
             if self.config.seed_restored_positions:
                 self._pending_seeds[snapshot.instrument_id] = snapshot
         self._flatten(handover.flatten)
-        self._publish_facts()
-
-    def _flatten(self, instrument_ids: list[str]) -> None:
-        """Exit at once the slots restore adopted from venue positions no trade owned (config: flatten)."""
-        for iid in instrument_ids:
-            slot = self.book.slot(iid)
-            if slot is not None:
-                self._act(
-                    self.book.exit(iid, price=slot.entry_price, ts=self.clock.timestamp_ns(), reason="RESTORE_FLATTEN")
-                )
-
-    def _on_flatten_request(self, request: FlattenRequest) -> None:
-        """The operator's `dolphin-ctl flatten --apply` (via the node-control actor): exit each live slot now,
-        reduce-only, priced at the last bar close (the entry price before any bar)."""
-        book, ts = self.book, self.clock.timestamp_ns()
-        if book is None:
-            return  # not started: nothing is held
-        for iid in request.instrument_ids:
-            slot = book.live_slot(iid)
-            if slot is not None:
-                bar = self.cache.bar(self._bar_type_of[iid])
-                price = bar.close.as_decimal() if bar is not None else slot.entry_price
-                self._act(book.exit(iid, price=price, ts=ts, reason=FLATTEN_REASON))
-        self._publish_facts()
-
-    def _on_venue_reconciled(self, message: VenueReconciled) -> None:
-        """The venue answered after a failed start-up query: the venue is the truth for size."""
-        ts = self.clock.timestamp_ns()
-        adopted = set()
-        for snapshot in message.adopt:
-            self._act(self.book.restore_slot(snapshot, ts=ts))
-            adopted.add(snapshot.instrument_id)
-        for iid, (qty, avg_px) in message.positions.items():
-            if iid in adopted or (self.book.live_slot(iid) is None and Decimal(qty) == 0):
-                continue
-            self._act(self.book.begin_reconcile(iid, "venue answered after restore", ts))
-            self._act(self.book.resolve_reconcile(iid, Decimal(qty), Decimal(avg_px), ts))
-        self._flatten(message.flatten)
-        if message.safe_mode:
-            self.book.block_entries(message.safe_mode)
-        else:
-            self.book.allow_entries()
         self._publish_facts()
 
     # -------------------------------------------------------------------------------------------- data
@@ -384,28 +291,6 @@ class DolphinStrategy(Strategy):
             del self._exit_wanted[iid]
             self._act(self.book.exit(iid, price=price, ts=ts, reason=reason))
 
-    def _after_refusal(self, coid: str) -> None:
-        """The venue (or the risk engine) refused an order, or rate limited it: the decision is taken again at
-        the next chance (the board's target for signal orders, `_exit_wanted` for others)."""
-        record = self.book.order(coid)
-        if record is None:
-            return
-        iid = record.instrument_id
-        if record.reason.startswith("SIGNAL"):
-            self._board.reopen(iid)
-        elif record.purpose is Purpose.EXIT and record.reason != "MAX_HOLD":
-            self._exit_wanted[iid] = record.reason
-        retry_at = self.book.retry_not_before(iid)
-        if retry_at > self.clock.timestamp_ns():
-            self._wake_at(iid, retry_at)
-
-    def _wake_at(self, iid: str, ts: int) -> None:
-        """Act on the instrument again when a rate-limit wait ends, not only at the next bar."""
-        name = f"dolphin-retry-{iid}"
-        if name in self.clock.timer_names:
-            self.clock.cancel_timer(name)
-        self.clock.set_time_alert_ns(name, ts, self._on_wake)
-
     def _on_wake(self, event: TimeEvent) -> None:
         iid = event.name.removeprefix("dolphin-retry-")
         bar = self.cache.bar(self._bar_type_of[iid])
@@ -413,152 +298,3 @@ class DolphinStrategy(Strategy):
             ts = self.clock.timestamp_ns()
             self._retry_exit(iid, bar.close.as_decimal(), ts)
             self._apply_target(iid, bar.close.as_decimal(), ts)
-
-    # --------------------------------------------------------------------------------------- reconcile
-    def _reconcile_with_venue(self, iid: str, ts: int) -> None:
-        """The book is reconciling the instrument: apply the venue's position as the Nautilus cache holds it
-        (one-way mode: one net position per instrument). Tried at once, then every `reconcile_retry_bars`
-        bars while the venue position does not settle it (e.g. a venue position no trade owns)."""
-        tried = self._reconcile_tried.get(iid)
-        if tried is not None and tried < self.config.reconcile_retry_bars:
-            self._reconcile_tried[iid] = tried + 1
-            return
-        signed, avg_px = self._venue_position(iid)
-        self.diagnostics["venue_reconciles"] += 1  # a count, not a fault code
-        self._act(self.book.resolve_reconcile(iid, signed, avg_px, ts))
-        self._board.reopen(iid)  # the venue's position may differ from what the target asked: decide again
-        if self.book.is_reconciling(iid):
-            self._reconcile_tried[iid] = 0
-        else:
-            self._reconcile_tried.pop(iid, None)
-
-    def _venue_position(self, iid: str) -> tuple[Decimal, Decimal]:
-        signed, avg_px = Decimal(0), Decimal(0)
-        for position in self.cache.positions_open(instrument_id=self._instrument_ids[iid]):
-            qty = position.signed_decimal_qty()
-            signed += qty
-            if qty:
-                avg_px = Decimal(str(position.avg_px_open))
-        return signed, avg_px
-
-    # ---------------------------------------------------------------------------------------- decisions
-    def _act(self, decision: Decision) -> None:
-        if decision is _OK and not self.book.has_facts:
-            return
-        outcome = decision.outcome
-        self.diagnostics[outcome.code.value] += 1
-        if outcome.details.get("dust_widened"):
-            self.diagnostics["RETRACT_DUST_FULL_CLOSE"] += 1
-        request = decision.order
-        if request is not None:
-            instrument_id = self._instrument_ids[request.instrument_id]
-            instrument = self.cache.instrument(instrument_id)
-            order = self.order_factory.market(
-                instrument_id=instrument_id,
-                order_side=NtOrderSide.BUY if request.side == "BUY" else NtOrderSide.SELL,
-                quantity=instrument.make_qty(request.quantity),
-                reduce_only=request.reduce_only,
-                client_order_id=ClientOrderId(request.client_order_id),
-            )
-            self.submit_order(order, position_id=self._position_of_trade(request.instrument_id, request.trade_id))
-        cancel = decision.cancel
-        if cancel is not None:
-            order = self.cache.order(ClientOrderId(cancel.client_order_id))
-            if order is not None and order.is_open:
-                self.cancel_order(order)
-        self._publish_facts()
-
-    def _publish_facts(self) -> None:
-        facts: list[Fact] = self.book.drain_facts()
-        publish = self.msgbus.publish
-        for fact in facts:
-            publish(FACTS_TOPIC, fact)
-
-    # ------------------------------------------------------------------------------------ order events
-    def on_order_accepted(self, event: OrderAccepted) -> None:
-        self._act(self.book.on_order_accepted(event.client_order_id.value, event.venue_order_id.value, event.ts_event))
-
-    def _on_placement_outcome(self, outcome: PlacementOutcome) -> None:
-        coid = outcome.client_order_id
-        if coid in self._seed_orders:
-            self.log.error(f"seed order {coid}: {outcome}")
-            return
-        if _ends_with_reject(outcome):
-            self._outcome_handed.add(coid)
-        decision = hand_to_book(self.book, outcome)
-        if decision is not None:
-            self._act(decision)
-            if _ends_with_reject(outcome):
-                self._after_refusal(coid)
-
-    def on_order_rejected(self, event: OrderRejected) -> None:
-        coid = event.client_order_id.value
-        if coid in self._outcome_handed:
-            self._outcome_handed.discard(coid)  # the typed outcome before it told the book everything
-            return
-        self._on_refused(coid, event.reason, event.ts_event)
-
-    def on_order_denied(self, event: OrderDenied) -> None:
-        coid = event.client_order_id.value
-        if coid in self._seed_orders:
-            self.log.error(f"seed order {coid} denied: {event.reason}")
-            return
-        self._act(self.book.on_order_denied(coid, f"denied by risk engine: {event.reason}", event.ts_event))
-        self._after_refusal(coid)
-
-    def on_order_expired(self, event: OrderExpired) -> None:
-        self._act(self.book.on_order_expired(event.client_order_id.value, event.ts_event))
-
-    def on_order_modify_rejected(self, event: OrderModifyRejected) -> None:
-        self._act(self.book.on_modify_rejected(event.client_order_id.value, event.reason, event.ts_event))
-
-    def _on_refused(self, coid: str, reason: str, ts: int) -> None:
-        """A refusal no placement outcome explained (simulated venue): a definitive reject."""
-        if coid in self._seed_orders:
-            self.log.error(f"seed order {coid} refused: {reason}")
-            return
-        self._act(self.book.on_order_rejected(coid, reason, ts))
-        self._after_refusal(coid)
-
-    def on_order_canceled(self, event: OrderCanceled) -> None:
-        self._act(self.book.on_order_canceled(event.client_order_id.value, event.ts_event))
-
-    def on_order_cancel_rejected(self, event: OrderCancelRejected) -> None:
-        self._act(self.book.on_cancel_rejected(event.client_order_id.value, event.reason, event.ts_event))
-
-    def on_order_filled(self, event: OrderFilled) -> None:
-        coid = event.client_order_id.value
-        if coid in self._seed_orders:
-            return  # a seed re-creates a restored position in the simulated venue; the book already has it
-        self._act(
-            self.book.on_fill(
-                coid,
-                event.trade_id.value,
-                event.last_qty.as_decimal(),
-                event.last_px.as_decimal(),
-                event.commission.as_decimal(),
-                event.ts_event,
-                event.liquidity_side.name,
-                instrument_id=event.instrument_id.value,
-            )
-        )
-
-    # ----------------------------------------------------------------------------------------- restore
-    def _seed_position(self, iid: str) -> None:
-        """Backtest only: open the simulated venue position behind a restored slot, at the first bar."""
-        snapshot = self._pending_seeds.pop(iid, None)
-        if snapshot is None:
-            return
-        instrument_id = self._instrument_ids[iid]
-        instrument = self.cache.instrument(instrument_id)
-        coid = f"{self.config.client_order_prefix}-{snapshot.trade_id[:12]}-s{snapshot.order_seq}"
-        self._seed_orders.add(coid)
-        self.submit_order(
-            self.order_factory.market(
-                instrument_id=instrument_id,
-                order_side=NtOrderSide.BUY if snapshot.side == "LONG" else NtOrderSide.SELL,
-                quantity=instrument.make_qty(snapshot.quantity),
-                client_order_id=ClientOrderId(coid),
-            ),
-            position_id=self._position_of_trade(iid, snapshot.trade_id),
-        )

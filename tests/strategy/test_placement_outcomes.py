@@ -12,7 +12,7 @@ from dolphin_nautilus.contracts.placement import (
     PlacementUnknown,
 )
 from dolphin_nautilus.domain import Code, OrderStatus, SlotState
-from dolphin_nautilus.strategy.strategy import hand_to_book
+from dolphin_nautilus.strategy.order_events import hand_to_book
 from tests.domain.support import BTC, new_book
 
 

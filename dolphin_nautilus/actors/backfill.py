@@ -8,7 +8,7 @@ first one re-verifies against the venue, after reconciliation reported success, 
 previous life left working, and the next request cancels them (the rule in docs/design.md); each reply is
 back-filled in a worker thread (the store calls block), never on the event loop.
 
-The logic is `journal.backfill`; this module is the Nautilus side.
+The logic is `journal.backfill` (the round) and `journal.backfill_plan` (the plan); this module is the Nautilus side.
 """
 
 from __future__ import annotations
@@ -28,9 +28,6 @@ from dolphin_nautilus.journal.backfill import (
     VENUE_HISTORY_CACHE_KEY,
     VENUE_HISTORY_REPLY_TOPIC,
     VENUE_HISTORY_REQUEST_TOPIC,
-    BackfillPlan,
-    Precision,
-    VenueHistory,
     VenueHistoryReply,
     VenueHistoryRequest,
     WorkingOrder,
@@ -38,6 +35,8 @@ from dolphin_nautilus.journal.backfill import (
     previous_life_orders,
     run_backfill,
 )
+from dolphin_nautilus.journal.backfill_plan import BackfillPlan
+from dolphin_nautilus.journal.venue_history import Precision, VenueHistory
 from dolphin_nautilus.logs import log_event, node_logger
 from dolphin_nautilus.resources import resources_for
 

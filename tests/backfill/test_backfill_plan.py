@@ -7,16 +7,9 @@ from decimal import Decimal as D
 
 from dolphin_nautilus.domain.facts import FillFact, TradeClosed, TradeExitLeg
 from dolphin_nautilus.domain.identifiers import client_order_id_for, coid_token
-from dolphin_nautilus.journal.backfill import (
-    Precision,
-    StoredFacts,
-    StoredTrade,
-    VenueFill,
-    VenueHistory,
-    VenueOrder,
-    plan_backfill,
-    previous_life_orders,
-)
+from dolphin_nautilus.journal.backfill import previous_life_orders
+from dolphin_nautilus.journal.backfill_plan import StoredFacts, StoredTrade, plan_backfill
+from dolphin_nautilus.journal.venue_history import Precision, VenueFill, VenueHistory, VenueOrder
 
 BTC = "BTC-USDT-PERP.BINGX"
 PREFIX = "dpink"

@@ -1,4 +1,4 @@
-"""The venue's own history as plain rows for the back-fill (`journal.backfill.VenueHistory`): every order
+"""The venue's own history as plain rows for the back-fill (`journal.venue_history.VenueHistory`): every order
 (open, and finished from allOrders) and every execution (fillHistory, with venue trade ids) of the given
 instruments over a window, paged to the end. Venue I/O only: no Nautilus types.
 
@@ -14,7 +14,7 @@ from decimal import Decimal
 from dolphin_nautilus.adapters.bingx.http.trade import BingXTradeHttpAPI
 from dolphin_nautilus.adapters.bingx.schemas.trade import BingXFill, BingXOrder
 from dolphin_nautilus.adapters.bingx.symbols import to_instrument_id, to_venue_symbol
-from dolphin_nautilus.journal.backfill import VenueFill, VenueHistory, VenueOrder
+from dolphin_nautilus.journal.venue_history import VenueFill, VenueHistory, VenueOrder
 
 MAX_WINDOW_MS = 7 * 86_400_000 - 60_000  # the venue's 7-day limit, less a minute of clock skew
 ORDER_PAGE = 1000

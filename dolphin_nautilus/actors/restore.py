@@ -3,7 +3,7 @@
 (recorded, never a halt); reconcile with the venue in live runs; hand the slots to the strategy through the
 cache (`contracts.restore.RestoreHandover`); never raise out of on_start and never crash-loop (restart breaker).
 
-The decisions are plain code in `dolphin_nautilus.restore.plan`; this module is the Nautilus side.
+The decisions are plain code in `dolphin_nautilus.restore` (plan, reading, outcome); this module is the Nautilus side.
 """
 
 from __future__ import annotations
@@ -36,27 +36,28 @@ from dolphin_nautilus.resources import resources_for, spec_of_instrument
 from dolphin_nautilus.restore.breaker import BreakerVerdict, RestartBreaker
 from dolphin_nautilus.restore.candidates import SourceBatch
 from dolphin_nautilus.restore.fills import FillReader, attach_fills, store_fill_reader
-from dolphin_nautilus.restore.plan import (
+from dolphin_nautilus.restore.outcome import (
     REPORT_JSON,
     REPORT_TEXT,
     VENUE_RETRY_TIMER,
     ZERO,
-    LegacyReader,
     RestorePlan,
-    RestoreTimeout,
     VenueAnswer,
     VenuePositions,
     VenueUnavailable,
-    _anomaly,
-    decide_plan,
-    external_slot,
     fallback_plan,
+    restore_anomaly,
+)
+from dolphin_nautilus.restore.plan import decide_plan
+from dolphin_nautilus.restore.reading import (
+    LegacyReader,
+    RestoreTimeout,
     read_sources,
-    refuse_unclaimed,
     run_bounded,
     store_legacy_reader,
 )
 from dolphin_nautilus.restore.report import UNCLAIMED_ADOPTED, UNCLAIMED_CODES
+from dolphin_nautilus.restore.venue_reconcile import external_slot, refuse_unclaimed
 
 _JSON_LOG = logging.getLogger("dolphin.restore")  # routed to dolphin-node.jsonl by the launcher's logging set-up
 
@@ -185,7 +186,7 @@ class RestoreActor(Actor):
         if verdict.tripped:
             plan.safe_mode.append(verdict.reason)
             plan.anomalies.append(
-                _anomaly(
+                restore_anomaly(
                     now,
                     "RESTART_LOOP",
                     "CRITICAL",
@@ -317,7 +318,7 @@ class RestoreActor(Actor):
                 for iid, (q, px) in unclaimed.items()
             ]
         unclaimed_facts += [
-            _anomaly(
+            restore_anomaly(
                 now,
                 UNCLAIMED_ADOPTED,
                 "WARNING",
@@ -341,7 +342,7 @@ class RestoreActor(Actor):
         plan.slots = [s for s in plan.slots if answer.get(s.instrument_id, (ZERO, ZERO))[0] != 0] + adopt
         plan.flatten = message.flatten
         plan.anomalies = [
-            _anomaly(
+            restore_anomaly(
                 now,
                 "RESTORE_VENUE_RECONCILED",
                 "WARNING",

@@ -1,27 +1,42 @@
-"""Journal benchmark: `python -m dolphin_nautilus.bench.journal [--facts N] [--money Decimal|Float64]`.
+"""Journal benchmark: `python -m dolphin_nautilus.bench.journal [--facts N] [--money Decimal|Float64|both] [--json]`.
 
-Prints (never asserts), medians of `--repeats` runs, each with its target (docs/design.md §7) and MET/MISSED:
-* hot-path cost of `Journal.append` per fact, against appending to a plain list in the same run;
-* sustained rows/s from the first append until everything is in embedded ClickHouse (chDB), end to end
-  (encode + WAL fsync + insert), and, as the ratio's reference, the store's insert rate alone.
+Prints (never asserts), medians of `--repeats` runs, each figure with its baseline from the same run, its target
+(docs/design.md §7) and MET/MISSED:
+* hot path: `Journal.append` per fact, timed in bursts while the writer thread works, against appending to a
+  plain list in the same bursts;
+* sustained, steady state: after a warm-up batch, rows/s from the first append of a fixed window until all of
+  it is in embedded ClickHouse (chDB), end to end (WAL encode + fsync + row ids + insert block + insert);
+  its reference is the store's insert alone (the same insert blocks, pre-encoded, one per writer batch) in the
+  same run. The target (250 k rows/s) was set against an insert alone of ~310 k rows/s on an idle machine, so
+  on a loaded one the ratio to the insert alone (target >= 250/310) is the figure to judge; both are printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
+import sys
 import tempfile
 import time
-from collections.abc import Callable
 from decimal import Decimal
+
+import msgspec
 
 from dolphin_nautilus.domain.facts import Fact, PositionState
 from dolphin_nautilus.journal.schema import DECIMAL, FLOAT
-from dolphin_nautilus.journal.store import ClickHouseStore, StoreConfig, encode_rows
-from dolphin_nautilus.journal.writer import Journal, JournalConfig, JournalStatus
+from dolphin_nautilus.journal.store import ClickHouseStore, StoreConfig, encode_rows, row_ids_from_blobs
+from dolphin_nautilus.journal.writer import Journal, JournalConfig
+
+HOT_PATH_TARGET_NS = 1000.0  # docs/design.md §7: hot-path cost per fact
+SUSTAINED_TARGET = 250_000  # rows/s end to end into embedded ClickHouse
+INSERT_ALONE_AT_TARGET = 310_000  # the insert-alone rate the target was set against (idle machine)
+RATIO_TARGET = SUSTAINED_TARGET / INSERT_ALONE_AT_TARGET
+BURST = 1000  # facts per timed burst of the hot path
 
 
-def make_facts(n: int) -> list[Fact]:
+def make_facts(n: int, start: int = 0) -> list[Fact]:
+    """`n` distinct position_state facts (distinct across `start` ranges, so no insert is deduplicated)."""
     base = 1_780_000_000_000_000_000
     return [
         PositionState(
@@ -42,90 +57,145 @@ def make_facts(n: int) -> list[Fact]:
             opened_ts=base,
             order_seq=i % 7,
         )
-        for i in range(n)
+        for i in range(start, start + n)
     ]
 
 
-def per_fact_ns(fn: Callable[[list[Fact]], object], facts: list[Fact]) -> float:
+class RunFigures(msgspec.Struct):
+    list_ns: float  # plain list.append per fact
+    append_ns: float  # Journal.append per fact
+    sustained: float  # rows/s end to end
+    insert_alone: float  # rows/s, the store's insert of pre-encoded blocks
+
+
+def _burst_ns(append, facts: list[Fact]) -> float:
     start = time.perf_counter_ns()
-    fn(facts)
+    for fact in facts:
+        append(fact)
     return (time.perf_counter_ns() - start) / len(facts)
 
 
-HOT_PATH_TARGET_NS = 1000.0  # docs/design.md §7: hot-path cost per fact
-SUSTAINED_TARGET = 250_000  # rows/s end to end into embedded ClickHouse
+def one_run(window: list[Fact], warmup: list[Fact], alone: list[Fact], money: str, batch: int) -> RunFigures:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = ClickHouseStore(StoreConfig(namespace="bench", chdb_path=f"{tmp}/chdb", money_type=money))
+        journal = Journal(store, JournalConfig(spool_dir=f"{tmp}/spool", batch_size=batch))
+        for fact in warmup:
+            journal.append(fact)
+        assert journal.flush(600), "journal did not drain the warm-up"
+        plain: list[Fact] = []
+        list_ns, append_ns = [], []
+        start = time.perf_counter()
+        for i in range(0, len(window), BURST):
+            burst = window[i : i + BURST]
+            list_ns.append(_burst_ns(plain.append, burst))
+            append_ns.append(_burst_ns(journal.append, burst))
+        assert journal.flush(600), "journal did not drain"
+        sustained = len(window) / (time.perf_counter() - start)
+        status = journal.close()
+        assert status.written == len(warmup) + len(window) and not status.failures, status
+        insert_alone = _insert_alone(store, alone, batch)
+        store.close()
+    return RunFigures(statistics.median(list_ns), statistics.median(append_ns), sustained, insert_alone)
+
+
+def _insert_alone(store: ClickHouseStore, facts: list[Fact], batch: int) -> float:
+    """Rows/s of the store's insert alone: the writer's insert blocks, encoded beforehand, one per batch."""
+    encoder = msgspec.msgpack.Encoder()
+    blocks = []
+    for i in range(0, len(facts), batch):
+        chunk = facts[i : i + batch]
+        ids = row_ids_from_blobs(PositionState.table, [encoder.encode(f) for f in chunk])
+        blocks.append(encode_rows(store.namespace, zip(ids, chunk, strict=True)))
+    start = time.perf_counter()
+    for block in blocks:
+        store.insert_rows(PositionState.table, block)
+    return len(facts) / (time.perf_counter() - start)
 
 
 def verdict(met: bool) -> str:
     return "MET" if met else "MISSED"
 
 
-def one_run(n: int, money: str, facts: list[Fact]) -> tuple[float, float, float, float, JournalStatus]:
-    """(list.append ns/fact, Journal.append ns/fact, end-to-end rows/s, store insert-alone rows/s, status)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        store = ClickHouseStore(StoreConfig(namespace="bench", chdb_path=f"{tmp}/chdb", money_type=money))
-        journal = Journal(store, JournalConfig(spool_dir=f"{tmp}/spool"))
+def bench(n: int, money: str, repeats: int, batch: int) -> dict:
+    window, warmup, alone = make_facts(n), make_facts(batch, n), make_facts(n, n + batch)
+    gc.collect()
+    gc.freeze()  # the bench's pre-built facts are not the journal's garbage: keep full collections off them
+    runs = [one_run(window, warmup, alone, money, batch) for _ in range(repeats)]
+    gc.unfreeze()
+    med = {name: statistics.median(getattr(r, name) for r in runs) for name in RunFigures.__struct_fields__}
+    ratio = med["sustained"] / med["insert_alone"]
+    return {
+        "facts": n,
+        "money_type": money,
+        "repeats": repeats,
+        "batch_size": batch,
+        "hot_path": {
+            "append_ns": med["append_ns"],
+            "list_append_ns": med["list_ns"],
+            "ratio": med["append_ns"] / med["list_ns"],
+            "target_ns": HOT_PATH_TARGET_NS,
+            "verdict": verdict(med["append_ns"] <= HOT_PATH_TARGET_NS),
+        },
+        "sustained": {
+            "rows_per_s": med["sustained"],
+            "insert_alone_rows_per_s": med["insert_alone"],
+            "ratio_to_insert_alone": ratio,
+            "target_rows_per_s": SUSTAINED_TARGET,
+            "verdict": verdict(med["sustained"] >= SUSTAINED_TARGET),
+            "target_ratio": RATIO_TARGET,
+            "ratio_verdict": verdict(ratio >= RATIO_TARGET),
+        },
+        "load_average": _load_average(),
+    }
 
-        def to_list(items: list[Fact]) -> list[Fact]:
-            sink: list[Fact] = []
-            append = sink.append
-            for f in items:
-                append(f)
-            return sink
 
-        def to_journal(items: list[Fact]) -> None:
-            append = journal.append
-            for f in items:
-                append(f)
-
-        baseline = per_fact_ns(to_list, facts)
-        start = time.perf_counter()
-        hot = per_fact_ns(to_journal, facts)
-        assert journal.flush(600), "journal did not drain"
-        sustained = n / (time.perf_counter() - start)
-        status = journal.close()
-
-        payload = encode_rows("bench", [(f.row_id, f) for f in facts])
-        store.client.command(f"TRUNCATE TABLE `{store.database}`.position_state")
-        t0 = time.perf_counter()
-        store.insert_rows("position_state", payload)
-        insert_alone = n / (time.perf_counter() - t0)
-        store.close()
-    return baseline, hot, sustained, insert_alone, status
+def _load_average() -> list[float]:
+    try:
+        with open("/proc/loadavg") as f:
+            return [float(x) for x in f.read().split()[:3]]
+    except OSError:
+        return []
 
 
-def bench(n: int, money: str, repeats: int) -> None:
-    facts = make_facts(n)
-    runs = [one_run(n, money, facts) for _ in range(repeats)]
-    baseline = statistics.median(run[0] for run in runs)
-    hot = statistics.median(run[1] for run in runs)
-    sustained = statistics.median(run[2] for run in runs)
-    insert_alone = statistics.median(run[3] for run in runs)
-    status = runs[-1][4]
-    print(f"journal bench: {n} position_state facts, money type {money}, chDB embedded, median of {repeats} runs")
+def report(result: dict) -> None:
+    hot, sus = result["hot_path"], result["sustained"]
     print(
-        f"  hot path append: {hot:8.1f} ns/fact   plain list.append: {baseline:6.1f} ns/fact   "
-        f"ratio {hot / baseline:5.2f}x   target <= {HOT_PATH_TARGET_NS:.0f} ns: {verdict(hot <= HOT_PATH_TARGET_NS)}"
+        f"journal bench: {result['facts']} position_state facts (+1 warm-up batch of {result['batch_size']}), "
+        f"money type {result['money_type']}, chDB embedded, median of {result['repeats']} runs, "
+        f"load average {' '.join(f'{x:.2f}' for x in result['load_average'])}"
     )
     print(
-        f"  sustained end-to-end (append -> WAL fsync -> ClickHouse): {sustained:10,.0f} rows/s   "
-        f"target >= {SUSTAINED_TARGET:,}: {verdict(sustained >= SUSTAINED_TARGET)}"
+        f"  hot path append: {hot['append_ns']:8.1f} ns/fact   plain list.append: {hot['list_append_ns']:6.1f} ns/fact"
+        f"   ratio {hot['ratio']:5.2f}x   target <= {hot['target_ns']:.0f} ns: {hot['verdict']}"
     )
     print(
-        f"  ClickHouse insert alone (one {n}-row insert): {insert_alone:10,.0f} rows/s   "
-        f"ratio end-to-end / insert alone {sustained / insert_alone:4.2f}"
+        f"  sustained end-to-end (append -> WAL fsync -> ClickHouse): {sus['rows_per_s']:10,.0f} rows/s   "
+        f"target >= {sus['target_rows_per_s']:,}: {sus['verdict']}"
     )
-    print(f"  status: written={status.written} spooled={status.spooled} failures={status.failures}")
+    print(
+        f"  ClickHouse insert alone (same blocks, one per batch): {sus['insert_alone_rows_per_s']:10,.0f} rows/s   "
+        f"ratio end-to-end / insert alone {sus['ratio_to_insert_alone']:4.2f}   "
+        f"target >= {sus['target_ratio']:.2f} (250 k / 310 k): {sus['ratio_verdict']}"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--facts", type=int, default=300_000)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--facts", type=int, default=200_000, help="facts in the measured window")
+    parser.add_argument("--batch-size", type=int, default=JournalConfig(spool_dir="").batch_size)
     parser.add_argument("--money", choices=["Decimal", "Float64", "both"], default="Decimal")
     parser.add_argument("--repeats", type=int, default=3, help="runs per money type; medians are printed")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON instead of the table")
     args = parser.parse_args()
-    for money in [DECIMAL, FLOAT] if args.money == "both" else [DECIMAL if args.money == "Decimal" else FLOAT]:
-        bench(args.facts, money, args.repeats)
+    results = [
+        bench(args.facts, money, args.repeats, args.batch_size)
+        for money in ([DECIMAL, FLOAT] if args.money == "both" else [DECIMAL if args.money == "Decimal" else FLOAT])
+    ]
+    if args.json:
+        sys.stdout.write(msgspec.json.encode(results).decode() + "\n")
+    else:
+        for result in results:
+            report(result)
 
 
 if __name__ == "__main__":

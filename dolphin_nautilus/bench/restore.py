@@ -21,8 +21,9 @@ from types import SimpleNamespace
 from dolphin_nautilus.backtest.catalogue import BINGX_SPECS
 from dolphin_nautilus.journal.store import ClickHouseStore, StoreConfig
 from dolphin_nautilus.restore import Candidate, decide, read_legacy_position_state
-from dolphin_nautilus.restore.decide import decide_with_dust
-from dolphin_nautilus.restore.plan import build_plan, read_sources
+from dolphin_nautilus.restore.plan import build_plan
+from dolphin_nautilus.restore.reading import read_sources
+from dolphin_nautilus.restore.venue_rules import decide_with_dust
 from dolphin_nautilus.state import LocalStateStore
 
 SNAPSHOTS_PER_TRADE = 10

@@ -34,7 +34,7 @@ from dolphin_nautilus.ops.ctl_common import (
     requested_by,
 )
 from dolphin_nautilus.restore.cleanup import find_rejected_history, write_tombstones
-from dolphin_nautilus.restore.plan import REPORT_JSON, REPORT_TEXT
+from dolphin_nautilus.restore.outcome import REPORT_JSON, REPORT_TEXT
 from dolphin_nautilus.state.node_files import RESULT_FILE, STATUS_FILE, pid_alive, read_json, request_reconcile
 
 

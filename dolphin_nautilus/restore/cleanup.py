@@ -21,14 +21,9 @@ import msgspec
 from dolphin_nautilus.domain.facts import PositionState
 from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.restore.candidates import Candidate, parse_position_state_rows
-from dolphin_nautilus.restore.decide import decide_with_dust
-from dolphin_nautilus.restore.plan import (
-    exact_ts,
-    latest_open_somewhere,
-    read_sources,
-    store_legacy_reader,
-    tombstone_for,
-)
+from dolphin_nautilus.restore.plan import latest_open_somewhere, tombstone_for
+from dolphin_nautilus.restore.reading import exact_ts, read_sources, store_legacy_reader
+from dolphin_nautilus.restore.venue_rules import decide_with_dust
 
 OPS_ORIGIN = "ops"
 

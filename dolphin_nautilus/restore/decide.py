@@ -3,7 +3,8 @@
 Pure: takes parsed `SourceBatch`es (see candidates.py), returns a `RestoreDecision`. Total: no value in any
 candidate can make it raise, and a candidate or trade that cannot be decided is rejected on its own
 without touching the others (docs/restore.md). Invalid records are rejected and recorded, and restore
-continues from the next sane source, or flat.
+continues from the next sane source, or flat. The ordering and validity rules are in ordering.py; the dust
+rule and the venue's side for side-less records in venue_rules.py.
 
 The ordering rule, one for every comparison, within a source and across sources (`is_newer`): a record is
 newer than another by `seq` when both have one (then `ts` breaks a seq tie), otherwise by `ts`. A record
@@ -39,31 +40,25 @@ from __future__ import annotations
 import enum
 import traceback
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 import msgspec
 
-from dolphin_nautilus.domain.facts import canonical_json
-from dolphin_nautilus.domain.instruments import InstrumentSpec
-from dolphin_nautilus.domain.policy import is_effectively_zero
-from dolphin_nautilus.domain.restored import RestoredSlot, restored_slot_problems
-from dolphin_nautilus.restore.candidates import (
-    MAX_INT,
-    MAX_MAGNITUDE,
-    OPEN,
-    SIDE_MISSING,
-    TERMINAL_STATUSES,
-    Candidate,
-    CapitalSnapshot,
-    Rejection,
-    SourceBatch,
-    bounded,
-    excerpt,
+from dolphin_nautilus.domain.restored import RestoredSlot
+from dolphin_nautilus.restore.candidates import Candidate, CapitalSnapshot, Rejection, SourceBatch
+from dolphin_nautilus.restore.ordering import (
+    content_key,
+    describe_record,
+    is_end,
+    is_newer,
+    is_ordered,
+    is_retraction,
+    latest_records,
+    material_diff,
+    problems,
+    sanitized,
 )
-
-MATERIAL_FIELDS = ("status", "instrument_id", "side", "quantity", "notional", "entry_price", "bars_held", "legs")
+from dolphin_nautilus.restore.values import TERMINAL_STATUSES, excerpt
 
 
 class RestoreStatus(enum.StrEnum):
@@ -96,125 +91,6 @@ class RestoreDecision(msgspec.Struct, frozen=True, kw_only=True):
 
 
 SourceInput = SourceBatch | tuple[str, Iterable[Candidate] | None]
-
-
-# ---------------------------------------------------------------------------------------------- ordering
-
-
-def within_source_key(c: Candidate) -> tuple[int, int, int, int]:
-    """A sort key for reports and tombstones only (highest seq, then ts); decide() orders with `is_newer`."""
-    return (c.seq is not None, c.seq if c.seq is not None else 0, c.ts is not None, c.ts if c.ts is not None else 0)
-
-
-def is_newer(a: Candidate, b: Candidate) -> bool:
-    """Whether `a` is strictly newer than `b`: the one ordering rule, within and across sources.
-
-    Both have a seq: (seq, ts) decides (seq is per trade and strictly increasing, ts only breaks a tie).
-    Otherwise both have a ts: ts decides. Otherwise (a record with only a seq against one with only a
-    ts, or a record with neither) neither is newer. Not a total order when seq and ts disagree between
-    records; `latest_records` says what is latest then.
-    """
-    if a.seq is not None and b.seq is not None:
-        return (a.seq, a.ts if a.ts is not None else -1) > (b.seq, b.ts if b.ts is not None else -1)
-    if a.ts is not None and b.ts is not None:
-        return a.ts > b.ts
-    return False
-
-
-def is_ordered(c: Candidate) -> bool:
-    """A record with neither a seq nor a ts cannot be ordered against anything: it is rejected."""
-    return c.seq is not None or c.ts is not None
-
-
-def latest_records(records: Sequence[Candidate]) -> list[Candidate]:
-    """The records no other record is newer than (more than one: a tie). Linear in `records`.
-
-    Only a record at the top by (seq, ts) among those with a seq, or at the top by ts among those with a
-    ts, can be latest (any other is beaten by that top), so those few are checked against all. When seq and
-    ts disagree in a cycle (a > b > c > a) no record is unbeaten; then the tops by each key are the tie,
-    and the conservative choice settles it.
-    """
-    with_seq = [c for c in records if c.seq is not None]
-    with_ts = [c for c in records if c.ts is not None]
-    pool: list[Candidate] = []
-    if with_seq:
-        top = max((c.seq, c.ts if c.ts is not None else -1) for c in with_seq)
-        pool += [c for c in with_seq if (c.seq, c.ts if c.ts is not None else -1) == top]
-    if with_ts:
-        top_ts = max(c.ts or 0 for c in with_ts)  # with_ts holds only records that have a ts
-        pool += [c for c in with_ts if c.ts == top_ts and all(c is not p for p in pool)]
-    unbeaten = [c for c in pool if not any(is_newer(o, c) for o in records)]
-    return unbeaten or pool
-
-
-# ---------------------------------------------------------------------------------------------- validity
-
-
-def is_end(c: Candidate) -> bool:
-    """A record saying the position ended: CLOSED/TOMBSTONED, or an OPEN with nothing left (a retraction)."""
-    return c.status in TERMINAL_STATUSES or is_retraction(c)
-
-
-def is_retraction(c: Candidate) -> bool:
-    if c.status != OPEN:
-        return False
-    return any(v.is_finite() and v <= 0 for v in (c.quantity, c.notional))
-
-
-DECIMAL_FIELDS = ("quantity", "notional", "entry_price", "realized_pnl", "fees")
-INT_FIELDS = ("bars_held", "legs", "seq", "ts", "opened_ts", "order_seq")
-TEXT_FIELDS = ("source", "trade_id", "instrument_id", "side", "status", "raw")
-
-
-def sanitized(c: Any) -> Candidate | str:
-    """`c` safe for every later step, or why it cannot be used at all (a wrong type, e.g. a hand-built or
-    remotely converted candidate). Decimals are range-checked as the parsers do: a signalling NaN becomes
-    NaN, a magnitude above MAX_MAGNITUDE becomes NaN with a defect, a tiny magnitude 0 (candidates.bounded)."""
-    if not isinstance(c, Candidate):
-        return f"not a Candidate: {type(c).__name__}"
-    for name in TEXT_FIELDS:
-        if not isinstance(getattr(c, name), str):
-            return f"{name} is a {type(getattr(c, name)).__name__}, not text"
-    for name in INT_FIELDS:
-        value = getattr(c, name)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            return f"{name} is a {type(value).__name__}, not an integer"
-    if not isinstance(c.defects, tuple) or not all(isinstance(d, str) for d in c.defects):
-        return "defects is not a tuple of text"
-    changes: dict[str, Any] = {}
-    defects: list[str] = []
-    for name in DECIMAL_FIELDS:
-        value = getattr(c, name)
-        if not isinstance(value, Decimal):
-            return f"{name} is a {type(value).__name__}, not a Decimal"
-        safe = bounded(Decimal("NaN") if value.is_snan() else value)
-        if safe is None:
-            defects.append(f"{name} {_short_number(value)} beyond the sane bound of {MAX_MAGNITUDE:E} in magnitude")
-            safe = Decimal("NaN")
-        if safe is not value:
-            changes[name] = safe
-    for name in INT_FIELDS:
-        value = getattr(c, name)
-        if value is not None and not -MAX_INT - 1 <= value <= MAX_INT:
-            defects.append(f"{name} beyond int64 ({value.bit_length()} bits)")
-            changes[name] = None if name in ("seq", "ts", "opened_ts") else -1
-    if not changes:
-        return c
-    return msgspec.structs.replace(c, defects=(*c.defects, *defects), **changes)
-
-
-def _short_number(value: Decimal) -> str:
-    text = str(value)  # str() of a Decimal needs no context: it cannot overflow
-    return text if len(text) <= 40 else text[:40] + "..."
-
-
-def problems(c: Candidate, known_instruments: frozenset[str] | set[str], max_bars_held: int) -> list[str]:
-    """Why `c` cannot be restored; empty when it is a sane open slot (status and supersession aside)."""
-    found = list(c.defects)
-    if c.status != OPEN:
-        found.append(f"status {c.status!r} is not OPEN")
-    found += restored_slot_problems(c, known_instruments, max_bars_held)
-    return list(dict.fromkeys(found))
 
 
 # ---------------------------------------------------------------------------------------------- decide
@@ -373,8 +249,8 @@ class _Decider:
             superseding = [r for r in everything if is_end(r) and is_newer(r, claim.candidate)]
             if superseding:
                 superseded.append(claim)
-                newest = min(latest_records(superseding), key=lambda r: (r.source, _content(r)))
-                self._reject(claim, "superseded", f"superseded by newer {_describe(newest)}")
+                newest = min(latest_records(superseding), key=lambda r: (r.source, content_key(r)))
+                self._reject(claim, "superseded", f"superseded by newer {describe_record(newest)}")
             elif winner is None:
                 winner = claim
         if winner is None:
@@ -386,14 +262,14 @@ class _Decider:
     def _claim(self, trade_id: str, index: int, records: list[Candidate]) -> _Claim:
         tied = latest_records(records)
         chosen = tied[0] if len(tied) == 1 else min(tied, key=self._conservative_order)
-        if len(tied) > 1 and len({_content(c) for c in tied}) > 1:
+        if len(tied) > 1 and len({content_key(c) for c in tied}) > 1:
             self.disagreements.append(
                 Disagreement(
                     trade_id=trade_id,
                     kind="tie_in_source",
                     chosen_source=self.batches[index].name,
                     detail=f"{len(tied)} latest records, none newer than the others; kept the most conservative: "
-                    f"{_describe(chosen)}",
+                    f"{describe_record(chosen)}",
                     sources=(self.batches[index].name,),
                 )
             )
@@ -406,7 +282,7 @@ class _Decider:
             rank = 1
         else:
             rank = 2 if problems(c, self.known, self.max_bars) else 3
-        return rank, _content(c)
+        return rank, content_key(c)
 
     @staticmethod
     def _rank(claim: _Claim, claims: list[_Claim]) -> tuple[int, int]:
@@ -442,12 +318,12 @@ class _Decider:
                         kind="closed_older_than_open",
                         chosen_source=names[0],
                         sources=names,
-                        detail=f"kept {_describe(winner.candidate)}; {_describe(c)} is not newer",
+                        detail=f"kept {describe_record(winner.candidate)}; {describe_record(c)} is not newer",
                     )
                 )
             elif claim.problems:
                 self._reject(claim, "invalid", "; ".join(claim.problems) + f" (restored from {names[0]} instead)")
-            elif _content(c) != _content(winner.candidate):
+            elif content_key(c) != content_key(winner.candidate):
                 tie = not is_newer(winner.candidate, c)
                 self.disagreements.append(
                     Disagreement(
@@ -455,7 +331,8 @@ class _Decider:
                         kind="tie_across_sources" if tie else "sources_differ",
                         chosen_source=names[0],
                         sources=names,
-                        detail=f"kept {_describe(winner.candidate)} over {_describe(c)}: {_diff(winner.candidate, c)}",
+                        detail=f"kept {describe_record(winner.candidate)} over {describe_record(c)}: "
+                        f"{material_diff(winner.candidate, c)}",
                     )
                 )
 
@@ -527,153 +404,3 @@ def _trade_recency(claim: _Claim) -> tuple[int, int, str]:
     c = claim.candidate
     ts = c.ts if c.ts is not None else -1
     return (c.opened_ts if c.opened_ts is not None else ts, ts, c.trade_id)
-
-
-def _content(c: Candidate) -> str:
-    # Decimals compare by value: ClickHouse's 0.001600000000000000 and live state's 0.0016 are the same size.
-    return canonical_json({name: _value_text(getattr(c, name)) for name in (*MATERIAL_FIELDS, "seq", "ts")})
-
-
-def _value_text(value: Any) -> str:
-    """Text that is equal exactly when two values are: Decimals by value (0.0100 is 0.01), with no decimal
-    context involved (Decimal.normalize rounds to the context precision and can overflow)."""
-    if not isinstance(value, Decimal) or not value.is_finite():
-        return str(value)
-    if not value:
-        return "0"
-    sign, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)  # a finite Decimal's exponent is an int
-    text = "".join(map(str, digits)).rstrip("0")
-    exponent += len(digits) - len(text)
-    return f"{'-' if sign else ''}{text}E{exponent}"
-
-
-def _describe(c: Candidate) -> str:
-    return f"{c.source} {c.status} qty={c.quantity} notional={c.notional} seq={c.seq} ts={c.ts}"
-
-
-def _diff(a: Candidate, b: Candidate) -> str:
-    return (
-        ", ".join(
-            f"{n} {getattr(a, n)} vs {getattr(b, n)}"
-            for n in MATERIAL_FIELDS
-            if _value_text(getattr(a, n)) != _value_text(getattr(b, n))
-        )
-        or "same fields, different seq/ts"
-    )
-
-
-# ---------------------------------------------------------------------------------------------- venue rules
-
-
-def decide_with_dust(
-    batches: Sequence[SourceInput], specs: Mapping[str, InstrumentSpec], max_bars_held: int, now_ns: int
-) -> RestoreDecision:
-    """decide(), then reject slots whose size is dust at the venue's precision and minimums (docs/design.md §3.1).
-
-    Total like decide(): a slot whose dust check cannot run is rejected on its own (kind `internal`).
-    """
-    decision = decide(batches, specs.keys(), max_bars_held, now_ns)
-    kept: list[RestoredSlot] = []
-    dropped: list[Rejection] = []
-    for slot in decision.slots:
-        spec = specs[slot.instrument_id]
-        try:
-            dust = is_effectively_zero(spec, slot.quantity, slot.entry_price)
-        except Exception as exc:  # noqa: BLE001 - one slot never takes the others down
-            dropped.append(_slot_rejection(slot, "internal", f"dust check failed: {exc!r}"))
-            continue
-        if dust:
-            dropped.append(
-                _slot_rejection(
-                    slot,
-                    "dust",
-                    (
-                        f"quantity {slot.quantity} at {slot.entry_price} is effectively zero (size step "
-                        f"{spec.size_increment}, min qty {spec.min_quantity}, min notional {spec.min_notional})"
-                    ),
-                )
-            )
-        else:
-            kept.append(slot)
-    if not dropped:
-        return decision
-    status = decision.status
-    if status is RestoreStatus.RESTORED and not kept:
-        status = RestoreStatus.FLAT
-    return msgspec.structs.replace(
-        decision, slots=tuple(kept), rejections=(*decision.rejections, *dropped), status=status
-    )
-
-
-def _slot_rejection(slot: RestoredSlot, kind: str, reason: str) -> Rejection:
-    return Rejection(
-        source=slot.source,
-        trade_id=slot.trade_id,
-        instrument_id=slot.instrument_id,
-        kind=kind,
-        reason=reason,
-        raw_excerpt=excerpt(msgspec.to_builtins(slot)),
-    )
-
-
-def complete_sides_from_venue(
-    batches: Sequence[SourceBatch],
-    venue_positions: Mapping[str, tuple[Decimal, Decimal]],
-    specs: Mapping[str, InstrumentSpec],
-) -> list[SourceBatch]:
-    """Give a side to every candidate that has none, from the venue's position on the same instrument.
-
-    `venue_positions`: instrument id -> (signed quantity, average price), as the restore actor's venue
-    answer. A side-less candidate takes LONG (venue quantity > 0) or SHORT (< 0) when its quantity equals
-    the venue's absolute quantity within half a size step of the instrument; otherwise it keeps no side
-    and gains a defect saying why, so decide() rejects it with that reason. Call it on the batches before
-    `decide_with_dust` when the venue answered (live); never with an unavailable venue. Never raises.
-    """
-    out = []
-    for batch in batches:
-        if not any(SIDE_MISSING in c.defects for c in batch.candidates if isinstance(c, Candidate)):
-            out.append(batch)
-            continue
-        completed = tuple(
-            _with_venue_side(c, venue_positions, specs) if isinstance(c, Candidate) and SIDE_MISSING in c.defects else c
-            for c in batch.candidates
-        )
-        out.append(msgspec.structs.replace(batch, candidates=completed))
-    return out
-
-
-def _with_venue_side(
-    c: Candidate, venue_positions: Mapping[str, tuple[Decimal, Decimal]], specs: Mapping[str, InstrumentSpec]
-) -> Candidate:
-    try:
-        side, why = _venue_side(c, venue_positions, specs)
-    except Exception as exc:  # noqa: BLE001 - e.g. a malformed venue answer: the candidate stays side-less
-        side, why = "", f"venue position unusable: {exc!r}"
-    others = tuple(d for d in c.defects if d != SIDE_MISSING)
-    if side:
-        return msgspec.structs.replace(c, side=side, defects=others)
-    return msgspec.structs.replace(c, defects=(*others, f"{SIDE_MISSING} and not completed from the venue: {why}"))
-
-
-def _venue_side(
-    c: Candidate, venue_positions: Mapping[str, tuple[Decimal, Decimal]], specs: Mapping[str, InstrumentSpec]
-) -> tuple[str, str]:
-    spec = specs.get(c.instrument_id)
-    if spec is None:
-        return "", f"instrument {c.instrument_id!r} is not a known instrument"
-    if not c.quantity.is_finite() or c.quantity <= 0:
-        return "", f"quantity {c.quantity} is not a finite positive number"
-    raw, _ = venue_positions.get(c.instrument_id, (Decimal(0), Decimal(0)))
-    checked = bounded(raw) if isinstance(raw, Decimal) else None
-    if checked is None or not checked.is_finite():
-        return "", f"venue quantity {venue_positions.get(c.instrument_id)} is not a sane number"
-    if checked == 0:
-        return "", f"venue is flat on {c.instrument_id}"
-    tolerance = spec.size_increment / 2
-    if (checked.copy_abs() - c.quantity).copy_abs() > tolerance:
-        return "", (
-            f"venue holds {checked.copy_abs()} {c.instrument_id}, not {c.quantity} "
-            f"within half a size step ({tolerance})"
-        )
-    return ("LONG" if checked > 0 else "SHORT"), ""

@@ -12,15 +12,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from dolphin_nautilus.restore.candidates import (
-    INSTRUMENT_KEYS,
-    OPENED_KEYS,
-    TS_KEYS,
-    Rejection,
-    SourceBatch,
-    excerpt,
-    parse_legacy_rows,
-)
+from dolphin_nautilus.restore.candidates import Rejection, SourceBatch, parse_legacy_rows
+from dolphin_nautilus.restore.values import INSTRUMENT_KEYS, OPENED_KEYS, TS_KEYS, excerpt
 
 LEGACY_SOURCE = "legacy_position_state"
 REQUIRED_COLUMNS = ("trade_id", "status", "quantity")

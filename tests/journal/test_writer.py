@@ -120,6 +120,7 @@ def test_bad_rows_are_quarantined_and_never_block_the_rest(store, tmp_path):
     bad = [
         msgspec.structs.replace(template, venue_trade_id="bad-nan", quantity=Decimal("NaN")),
         msgspec.structs.replace(template, venue_trade_id="bad-big", price=Decimal("1E+25")),
+        msgspec.structs.replace(template, venue_trade_id="bad-int", ts=2**63 + 5),  # fits msgpack, not Int64
     ]
     for fact in facts[:100] + bad[:1] + facts[100:] + bad[1:]:
         journal.append(fact)
@@ -127,16 +128,17 @@ def test_bad_rows_are_quarantined_and_never_block_the_rest(store, tmp_path):
     assert journal.flush(30)
     assert journal.flush(30)  # the quarantine anomalies were queued behind: let them land too
     status = journal.close()
-    assert status.quarantined == 3
+    assert status.quarantined == 4
     _assert_exactly(store, facts + [a for a in _anomalies(store)])
     lines = [json.loads(line) for line in (tmp_path / "spool" / QUARANTINE_FILE).read_text().splitlines()]
     assert sorted(json.loads(line["fact"])["venue_trade_id"] for line in lines if line["table"] == "fills") == [
         "bad-big",
+        "bad-int",
         "bad-nan",
     ]
     assert {line["row_id"] for line in lines if line["table"] == "fills"} == {b.row_id for b in bad}
     reports = [a for a in store.recent_anomalies(50) if a["code"] == QUARANTINE_CODE]
-    assert len(reports) == 3 and all(r["origin"] == "journal" and r["severity"] == "ERROR" for r in reports)
+    assert len(reports) == 4 and all(r["origin"] == "journal" and r["severity"] == "ERROR" for r in reports)
 
 
 def _anomalies(store):

@@ -240,7 +240,7 @@ def test_bad_mode_is_refused_and_remote_status_has_every_journal_field(config, s
 def test_restore_reads_a_legacy_position_state_table_through_the_service(config, state_dir):
     """The restore actor's legacy reader runs its SELECTs through the store surface (`query`), across the pipe;
     Decimals and datetimes come back as the same Python types."""
-    from dolphin_nautilus.restore.plan import store_legacy_reader
+    from dolphin_nautilus.restore.reading import store_legacy_reader
 
     stores = Stores(config, state_dir)
     try:

@@ -380,7 +380,7 @@ def test_restart_asks_a_running_node_in_the_callers_name(tmp_path):
 
 
 def test_restore_report_prints_the_last_report_as_text_and_json(tmp_path):
-    from dolphin_nautilus.restore.plan import REPORT_JSON, REPORT_TEXT
+    from dolphin_nautilus.restore.outcome import REPORT_JSON, REPORT_TEXT
 
     blue = write_config(tmp_path / "blue.toml", namespace="blue", state_dir=tmp_path / "var")
     missing = ctl("restore-report", "--config", str(blue), "--json")

@@ -16,7 +16,7 @@ from dolphin_nautilus.restore import (
     parse_live_entries,
     parse_position_state_rows,
 )
-from dolphin_nautilus.restore.candidates import to_ts_ns
+from dolphin_nautilus.restore.values import to_ts_ns
 
 from .conftest import ATOM, BTC
 

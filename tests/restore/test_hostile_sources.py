@@ -18,9 +18,9 @@ from dolphin_nautilus.restore import (
     parse_position_state_rows,
     render_report,
 )
-from dolphin_nautilus.restore.candidates import MAX_MAGNITUDE
-from dolphin_nautilus.restore.decide import complete_sides_from_venue, decide_with_dust
 from dolphin_nautilus.restore.plan import build_plan
+from dolphin_nautilus.restore.values import MAX_MAGNITUDE
+from dolphin_nautilus.restore.venue_rules import complete_sides_from_venue, decide_with_dust
 
 from .conftest import ATOM, BTC, ETH, MAX_BARS
 from .test_fuzz import check_decision

@@ -8,7 +8,8 @@ import pytest
 
 from dolphin_nautilus.backtest.catalogue import BINGX_SPECS
 from dolphin_nautilus.restore import decide, parse_live_entries, parse_position_state_rows
-from dolphin_nautilus.restore.decide import complete_sides_from_venue, decide_with_dust, is_newer
+from dolphin_nautilus.restore.ordering import is_newer
+from dolphin_nautilus.restore.venue_rules import complete_sides_from_venue, decide_with_dust
 
 from .conftest import ATOM, BTC, ETH, KNOWN, MAX_BARS, cand
 

@@ -18,7 +18,7 @@ from dolphin_nautilus.config import load_config
 from dolphin_nautilus.domain.facts import PositionState
 from dolphin_nautilus.launch.backtest_run import run_backtest
 from dolphin_nautilus.node.stores import Stores
-from dolphin_nautilus.restore.plan import exact_ts
+from dolphin_nautilus.restore.reading import exact_ts
 
 
 def main() -> int:

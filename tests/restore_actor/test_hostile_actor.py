@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from dolphin_nautilus.backtest.contracts_snapshot import load_contracts_snapshot
 from dolphin_nautilus.restore import parse_live_entries, parse_position_state_rows
-from dolphin_nautilus.restore.decide import decide_with_dust
+from dolphin_nautilus.restore.venue_rules import decide_with_dust
 from dolphin_nautilus.state.store import decode_entries
 from tests.restore.test_fuzz import check_decision
 from tests.restore.test_hostile_sources import as_json, rows

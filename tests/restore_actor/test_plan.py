@@ -5,9 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from dolphin_nautilus.backtest.catalogue import BINGX_SPECS
-from dolphin_nautilus.restore.candidates import parse_live_entries, parse_position_state_rows
-from dolphin_nautilus.restore.decide import decide_with_dust
-from dolphin_nautilus.restore.plan import build_plan, decide_plan, fallback_plan
+from dolphin_nautilus.restore.candidates import parse_position_state_rows
+from dolphin_nautilus.restore.live_entries import parse_live_entries
+from dolphin_nautilus.restore.outcome import fallback_plan
+from dolphin_nautilus.restore.plan import build_plan, decide_plan
+from dolphin_nautilus.restore.venue_rules import decide_with_dust
 
 BTC, ETH = "BTC-USDT-PERP.BINGX", "ETH-USDT-PERP.BINGX"
 SPECS = {BTC: BINGX_SPECS[BTC], ETH: BINGX_SPECS[ETH]}

@@ -11,9 +11,10 @@ import time
 import pytest
 
 from dolphin_nautilus.backtest.catalogue import BINGX_SPECS
-from dolphin_nautilus.restore.candidates import SourceBatch, parse_live_entries, parse_position_state_rows
-from dolphin_nautilus.restore.decide import decide_with_dust
-from dolphin_nautilus.restore.plan import LIVE_SOURCE
+from dolphin_nautilus.restore.candidates import SourceBatch, parse_position_state_rows
+from dolphin_nautilus.restore.live_entries import parse_live_entries
+from dolphin_nautilus.restore.reading import LIVE_SOURCE
+from dolphin_nautilus.restore.venue_rules import decide_with_dust
 from dolphin_nautilus.state import HazelcastStateStore, StateUnavailable
 from tests.state.conftest import hazelcast_config
 

@@ -5,7 +5,7 @@
 - REST: the same order through our BingXHttpClient / BingXTradeHttpAPI (sign, send, check, decode);
 - node: submit -> accepted and submit -> filled (Strategy.submit_order to the strategy's event handlers),
 and the ratios. Targets (issue 16): REST p50 <= 1.05 x bare p50; submit -> accepted p50 <= 1.3 x the REST
-p50 and p99 <= 1.6 x the REST p99. Bare and REST alternate in blocks so machine noise hits both alike.
+p50 and p99 <= 1.6 x the REST p99. Bare and REST alternate order by order so machine noise hits both alike.
 The emulator runs in its own process so it does not share the GIL with the node; client-side and emulator
 rate limiting are off (500 orders would otherwise take minutes at the documented 5-10 orders/s).
 """
@@ -20,6 +20,7 @@ import json
 import multiprocessing as mp
 import os
 import statistics
+import sys
 import time
 from decimal import Decimal
 from multiprocessing.synchronize import Event as EventType
@@ -37,12 +38,13 @@ from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId
 from nautilus_trader.trading.strategy import Strategy
 
-from dolphin_nautilus.adapters.bingx.common.credentials import API_KEY_ENV, API_SECRET_ENV, BingXCredentials
+from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials
 from dolphin_nautilus.adapters.bingx.common.enums import BingXOrderSide, BingXOrderType
 from dolphin_nautilus.adapters.bingx.config import BingXDataClientConfig, BingXExecClientConfig
 from dolphin_nautilus.adapters.bingx.factories import UnthrottledRateLimiter
 from dolphin_nautilus.adapters.bingx.http.client import BingXHttpClient
 from dolphin_nautilus.adapters.bingx.http.trade import BingXTradeHttpAPI
+from dolphin_nautilus.bench.verdicts import Check, at_most, reported, table, to_json
 from dolphin_nautilus.bingx_emulator import EmulatorConfig, EmulatorHandle, RateLimitConfig
 from dolphin_nautilus.node.assembly import build_trading_node
 
@@ -65,7 +67,7 @@ def percentiles(samples_ms: list[float]) -> tuple[float, float, float]:
 
 
 ORDER_PATH = "/openApi/swap/v2/trade/order"
-BLOCK = 25  # bare and REST alternate in blocks of this many orders
+WARM_UP = 20  # orders per variant before measuring
 
 
 async def _bare_order(session: aiohttp.ClientSession, rest: str, key: str, secret: bytes, i: int) -> float:
@@ -91,36 +93,38 @@ async def _bare_order(session: aiohttp.ClientSession, rest: str, key: str, secre
     return elapsed
 
 
+async def _our_order(trade: BingXTradeHttpAPI, i: int) -> float:
+    """The same order through our client (sign, send, check, decode). Milliseconds."""
+    start = time.perf_counter_ns()
+    await trade.place_order(
+        symbol="BTC-USDT",
+        side=BingXOrderSide.BUY if i % 2 == 0 else BingXOrderSide.SELL,
+        order_type=BingXOrderType.MARKET,
+        quantity=QTY,
+        client_order_id=f"base-{i}",
+    )
+    return (time.perf_counter_ns() - start) / 1e6
+
+
 async def _round_trips(rest: str, key: str, secret: str, count: int) -> tuple[list[float], list[float]]:
-    """(bare, REST) milliseconds per order, interleaved in blocks."""
+    """(bare, REST) milliseconds per order, interleaved sample by sample (which goes first alternates per
+    pair), so load drift on the shared machine hits both alike."""
     client = BingXHttpClient(rest, BingXCredentials(key, secret), rate_limiter=UnthrottledRateLimiter())
     trade = BingXTradeHttpAPI(client)
+    secret_bytes = secret.encode()
     bare, ours = [], []
     try:
         async with aiohttp.ClientSession() as session:
-            for i in range(4):  # warm both connections
-                await _bare_order(session, rest, key, secret.encode(), -1 - i)
-                await trade.place_order(
-                    symbol="BTC-USDT",
-                    side=BingXOrderSide.BUY,
-                    order_type=BingXOrderType.MARKET,
-                    quantity=QTY,
-                    client_order_id=f"warm-{i}",
-                )
-            for block in range(0, count, BLOCK):
-                for i in range(block, min(block + BLOCK, count)):
-                    bare.append(await _bare_order(session, rest, key, secret.encode(), i))
-                for i in range(block, min(block + BLOCK, count)):
-                    side = BingXOrderSide.BUY if i % 2 == 0 else BingXOrderSide.SELL
-                    start = time.perf_counter_ns()
-                    await trade.place_order(
-                        symbol="BTC-USDT",
-                        side=side,
-                        order_type=BingXOrderType.MARKET,
-                        quantity=QTY,
-                        client_order_id=f"base-{i}",
-                    )
-                    ours.append((time.perf_counter_ns() - start) / 1e6)
+            for i in range(WARM_UP):  # warm both connections and code paths
+                await _bare_order(session, rest, key, secret_bytes, -1 - i)
+                await _our_order(trade, -1 - i)
+            for i in range(count):
+                if i % 2 == 0:
+                    bare.append(await _bare_order(session, rest, key, secret_bytes, i))
+                    ours.append(await _our_order(trade, i))
+                else:
+                    ours.append(await _our_order(trade, i))
+                    bare.append(await _bare_order(session, rest, key, secret_bytes, i))
     finally:
         await client.close()
     return bare, ours
@@ -154,7 +158,7 @@ class LatencyStrategy(Strategy):
         self.filled_event.set()
 
 
-def _run_node(rest: str, ws: str, count: int) -> LatencyStrategy:
+def _run_node(rest: str, ws: str, credentials: BingXCredentials, count: int) -> LatencyStrategy:
     provider = InstrumentProviderConfig(load_ids=frozenset([BTC]))
     data = BingXDataClientConfig(
         environment="VST", base_url_http=rest, base_url_ws=ws, client_rate_limit=False, instrument_provider=provider
@@ -175,7 +179,7 @@ def _run_node(rest: str, ws: str, count: int) -> LatencyStrategy:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     strategy = LatencyStrategy()
-    node = build_trading_node(config, loop=loop, strategies=[strategy])
+    node = build_trading_node(config, loop=loop, credentials=credentials, strategies=[strategy])
 
     async def main() -> None:
         runner = asyncio.ensure_future(node.run_async())
@@ -216,41 +220,55 @@ def measure(orders: int) -> dict[str, list[float]]:
     server.start()
     try:
         rest, ws, key, secret = queue.get(timeout=30)
-        os.environ.setdefault(API_KEY_ENV, key)
-        os.environ.setdefault(API_SECRET_ENV, secret)
+        load_before = os.getloadavg()[0]
         bare, ours = asyncio.run(_round_trips(rest, key, secret, orders))
-        strategy = _run_node(rest, ws, orders)
+        strategy = _run_node(rest, ws, BingXCredentials(key, secret), orders)
     finally:
         stop.set()
         server.join(timeout=10)
     to_ms = lambda end: [(end[c] - strategy.sent[c]) / 1e6 for c in strategy.sent if c in end]  # noqa: E731
-    return {"bare": bare, "rest": ours, "accepted": to_ms(strategy.accepted), "filled": to_ms(strategy.filled)}
+    return {
+        "bare": bare,
+        "rest": ours,
+        "accepted": to_ms(strategy.accepted),
+        "filled": to_ms(strategy.filled),
+        "load": [load_before, os.getloadavg()[0]],  # 1-minute load average before and after
+    }
 
 
-def checks(samples: dict[str, list[float]]) -> list:
-    from dolphin_nautilus.bench.verdicts import at_most
+VARIANTS = (
+    ("bare", "bare: signed aiohttp POST, place order"),
+    ("rest", "REST: our client, place order"),
+    ("accepted", "node: submit -> accepted"),
+    ("filled", "node: submit -> filled"),
+)
 
+
+def checks(samples: dict[str, list[float]]) -> list[Check]:
+    """The three targets of issue 16, then each variant's p50/p99 (ms) and the load average, reported."""
     bare, rest, accepted = (percentiles(samples[k]) for k in ("bare", "rest", "accepted"))
-    return [
+    found = [
         at_most("orders", "REST round trip / bare signed aiohttp POST (p50)", rest[0] / bare[0], 1.05),
         at_most("orders", "node submit->accepted / REST round trip (p50)", accepted[0] / rest[0], 1.3),
         at_most("orders", "node submit->accepted / REST round trip (p99)", accepted[2] / rest[2], 1.6),
     ]
+    for key, _ in VARIANTS:
+        p50, _, p99 = percentiles(samples[key])
+        found += [reported("orders", f"{key} p50 (ms)", p50), reported("orders", f"{key} p99 (ms)", p99)]
+    before, after = samples["load"]
+    found.append(reported("orders", "load average 1 min, before", before))
+    found.append(reported("orders", "load average 1 min, after", after))
+    return found
 
 
 def render(samples: dict[str, list[float]], orders: int) -> str:
-    rows = [
-        ("bare: signed aiohttp POST, place order", "bare"),
-        ("REST: our client, place order", "rest"),
-        ("node: submit -> accepted", "accepted"),
-        ("node: submit -> filled", "filled"),
-    ]
     base = percentiles(samples["rest"])[0]
     lines = [
-        f"order latency, {orders} MARKET orders each, emulator in a child process (ms)",
+        f"order latency, {orders} MARKET orders each, emulator in a child process (ms); "
+        f"load average {samples['load'][0]:.2f} -> {samples['load'][1]:.2f}",
         f"{'':44} {'p50':>8} {'p90':>8} {'p99':>8} {'p50/REST':>9}",
     ]
-    for name, key in rows:
+    for key, name in VARIANTS:
         p50, p90, p99 = percentiles(samples[key])
         lines.append(f"{name:44} {p50:8.3f} {p90:8.3f} {p99:8.3f} {p50 / base:9.2f}")
     return "\n".join(lines)
@@ -261,17 +279,15 @@ def run(argv: list[str] | None = None) -> list:
         prog="python -m dolphin_nautilus.bench.order_latency", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--orders", type=int, default=500)
-    parser.add_argument("--json", action="store_true", help="print the checks as JSON")
+    parser.add_argument("--json", action="store_true", help="the checks as JSON on stdout (tables to stderr)")
     args = parser.parse_args(argv)
     samples = measure(args.orders)
     found = checks(samples)
-    from dolphin_nautilus.bench.verdicts import table, to_json
-
+    out = sys.stderr if args.json else sys.stdout  # with --json, stdout carries only the JSON
+    print(render(samples, args.orders), file=out)
+    print(table(found), file=out)
     if args.json:
         print(to_json(found).decode())
-    else:
-        print(render(samples, args.orders))
-        print(table(found))
     return found
 
 

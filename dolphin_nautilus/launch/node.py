@@ -30,7 +30,11 @@ from pathlib import Path
 import msgspec
 
 from dolphin_nautilus.actors.control import NodeControlActor
-from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials, MissingCredentialsError
+from dolphin_nautilus.adapters.bingx.common.credentials import (
+    API_KEY_ENV,
+    API_SECRET_ENV,
+    BingXCredentials,
+)
 from dolphin_nautilus.config import (
     LIVE_AUTHORIZATION_PHRASE,
     Config,
@@ -139,11 +143,18 @@ def load(path: str) -> Config:
     return config
 
 
-def check_credentials() -> None:
-    try:
-        BingXCredentials.from_env()
-    except MissingCredentialsError as exc:
-        raise LaunchError(EXIT_CONFIG, str(exc), Code.CONFIG_REFUSED) from None
+def bingx_credentials(secrets: Secrets) -> BingXCredentials:
+    """The venue key pair from the secrets read once at start; exit 2 when either is missing."""
+    missing = [
+        env
+        for env, value in ((API_KEY_ENV, secrets.bingx_api_key), (API_SECRET_ENV, secrets.bingx_api_secret))
+        if not value
+    ]
+    if missing:
+        raise LaunchError(
+            EXIT_CONFIG, f"set environment variable(s) {', '.join(missing)} for BingX access", Code.CONFIG_REFUSED
+        )
+    return BingXCredentials(secrets.bingx_api_key, secrets.bingx_api_secret)
 
 
 def check_venue_lists_instruments(config: Config) -> None:
@@ -223,10 +234,12 @@ class NodeRun:
         state_dir: Path,
         log_file: Path,
         *,
+        credentials: BingXCredentials,
         startup_timeout_s: float,
         without_restore: bool = False,
     ) -> None:
         self.config, self.stores, self.startup_timeout_s = config, stores, startup_timeout_s
+        self.credentials = credentials
         self.namespace = config.node.namespace
         self.signal_map = open_signal_map(config, state_dir) if config.strategy.signal_source == "hazelcast" else None
         register_resources(self.namespace, NodeResources(stores=stores, signal_map=self.signal_map))
@@ -264,6 +277,7 @@ class NodeRun:
                 identity=identity,
             ),
             loop=self.loop,
+            credentials=self.credentials,
         )
         self.stop_requested = asyncio.Event()
         self.stop_signal = ""
@@ -434,9 +448,9 @@ def launch(config_path: str, *, startup_timeout_s: float, without_restore: bool 
         raise LaunchError(
             EXIT_CONFIG, "--without-restore is refused for live: a live node always restores", Code.CONFIG_REFUSED
         )
-    check_credentials()
+    secrets = Secrets.from_env()  # read once: the venue clients, the log redactor and the stores get them from here
+    credentials = bingx_credentials(secrets)
     state_dir = state_dir_for(config)
-    secrets = Secrets.from_env()  # read once: the log redactor and the stores get them from here
     log_file = setup_logging(state_dir, config.node.log_level if config.node.log_level != "ERROR" else "INFO", secrets)
     log_event(
         log,
@@ -453,7 +467,13 @@ def launch(config_path: str, *, startup_timeout_s: float, without_restore: bool 
     try:
         _logged(check_venue_lists_instruments, config)
         run = NodeRun(
-            config, stores, state_dir, log_file, startup_timeout_s=startup_timeout_s, without_restore=without_restore
+            config,
+            stores,
+            state_dir,
+            log_file,
+            credentials=credentials,
+            startup_timeout_s=startup_timeout_s,
+            without_restore=without_restore,
         )
         status = run.run()
         return status

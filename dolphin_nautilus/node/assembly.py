@@ -40,9 +40,10 @@ from dolphin_nautilus.actors.journal import JournalActor, JournalActorConfig
 from dolphin_nautilus.actors.restore import RestoreActor, RestoreActorConfig
 from dolphin_nautilus.actors.signals import LiveStateSignalActor, LiveStateSignalActorConfig
 from dolphin_nautilus.actors.trade_log import TradeLogActor, TradeLogActorConfig
+from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials
 from dolphin_nautilus.adapters.bingx.common.urls import BingXUrls, urls_for
 from dolphin_nautilus.adapters.bingx.config import BingXDataClientConfig, BingXExecClientConfig
-from dolphin_nautilus.adapters.bingx.factories import BingXLiveDataClientFactory, BingXLiveExecClientFactory
+from dolphin_nautilus.adapters.bingx.factories import bingx_client_factories
 from dolphin_nautilus.adapters.bingx.http.client import BingXHttpClient
 from dolphin_nautilus.adapters.bingx.http.market import BingXMarketHttpAPI
 from dolphin_nautilus.adapters.bingx.parsing import contract_to_spec, spec_to_perpetual
@@ -370,18 +371,21 @@ def build_trading_node(
     node_config: TradingNodeConfig,
     *,
     loop: asyncio.AbstractEventLoop,
+    credentials: BingXCredentials,
     strategies: Iterable[Strategy] = (),
     actors: Iterable[Actor] = (),
 ) -> TradingNode:
-    """A built TradingNode with the BingX data and exec clients. `strategies`/`actors`: extra instances next to
-    the config's importable ones (test harnesses that record events)."""
+    """A built TradingNode with the BingX data and exec clients, which sign with `credentials` (read once at the
+    process's start, never from the environment here). `strategies`/`actors`: extra instances next to the
+    config's importable ones (test harnesses that record events)."""
     node = TradingNode(config=node_config, loop=loop)
     for actor in actors:
         node.trader.add_actor(actor)
     for strategy in strategies:
         node.trader.add_strategy(strategy)
-    node.add_data_client_factory(BINGX, BingXLiveDataClientFactory)
-    node.add_exec_client_factory(BINGX, BingXLiveExecClientFactory)
+    data_factory, exec_factory = bingx_client_factories(credentials)
+    node.add_data_client_factory(BINGX, data_factory)
+    node.add_exec_client_factory(BINGX, exec_factory)
     node.build()
     return node
 

@@ -1,11 +1,13 @@
-"""Factories for a `TradingNode`: register with
-`node.add_data_client_factory("BINGX", BingXLiveDataClientFactory)` and
-`node.add_exec_client_factory("BINGX", BingXLiveExecClientFactory)`.
+"""Factories for a `TradingNode`, bound to the credentials the process read once at start (one secrets path):
+
+    data_factory, exec_factory = bingx_client_factories(credentials)
+    node.add_data_client_factory("BINGX", data_factory)
+    node.add_exec_client_factory("BINGX", exec_factory)
 
 The data and exec clients of one node share one HTTP client (one rate limiter: BingX counts per key and IP)
 and one instrument provider per (event loop, environment, REST URL, API key), like Binance's get_cached_*
 helpers. Keyed by loop too: an aiohttp session belongs to the loop that made it, and a second node in the
-same process has its own loop. Credentials come from BINGX_API_KEY / BINGX_API_SECRET.
+same process has its own loop. Nothing here reads the environment: an unbound factory refuses to build.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.config import InstrumentProviderConfig
 from nautilus_trader.live.factories import LiveDataClientFactory, LiveExecClientFactory
 
-from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials
+from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials, MissingCredentialsError
 from dolphin_nautilus.adapters.bingx.config import BingXDataClientConfig, BingXExecClientConfig
 from dolphin_nautilus.adapters.bingx.data import BingXDataClient
 from dolphin_nautilus.adapters.bingx.execution import BingXExecutionClient
@@ -41,9 +43,9 @@ class UnthrottledRateLimiter(BingXRateLimiter):
 def get_cached_bingx_http_client(
     loop: asyncio.AbstractEventLoop,
     config: BingXDataClientConfig | BingXExecClientConfig,
-    credentials: BingXCredentials | None = None,
+    credentials: BingXCredentials,
 ) -> BingXHttpClient:
-    creds = credentials or BingXCredentials.from_env()
+    creds = credentials
     rest = config.urls().rest
     key = (id(loop), config.environment, rest, creds.api_key)
     client = _HTTP_CLIENTS.get(key)
@@ -93,9 +95,20 @@ def _shared(client: BingXHttpClient) -> Callable[[], Awaitable[None]]:
     return release
 
 
+def _bound(credentials: BingXCredentials | None) -> BingXCredentials:
+    if credentials is None:
+        raise MissingCredentialsError(
+            "BingX client factory without credentials: register the factories of bingx_client_factories(credentials)"
+        )
+    return credentials
+
+
 class BingXLiveDataClientFactory(LiveDataClientFactory):
-    @staticmethod
+    credentials: BingXCredentials | None = None  # bound by bingx_client_factories
+
+    @classmethod
     def create(  # type: ignore[override]
+        cls,
         loop: asyncio.AbstractEventLoop,
         name: str,
         config: BingXDataClientConfig,
@@ -103,7 +116,7 @@ class BingXLiveDataClientFactory(LiveDataClientFactory):
         cache: Cache,
         clock: LiveClock,
     ) -> BingXDataClient:
-        client = get_cached_bingx_http_client(loop, config)
+        client = get_cached_bingx_http_client(loop, config, _bound(cls.credentials))
         provider = get_cached_bingx_instrument_provider(client, config.instrument_provider)
         return BingXDataClient(
             loop, client, msgbus, cache, clock, provider, config, name=name, on_disconnect=_shared(client)
@@ -111,8 +124,11 @@ class BingXLiveDataClientFactory(LiveDataClientFactory):
 
 
 class BingXLiveExecClientFactory(LiveExecClientFactory):
-    @staticmethod
+    credentials: BingXCredentials | None = None  # bound by bingx_client_factories
+
+    @classmethod
     def create(  # type: ignore[override]
+        cls,
         loop: asyncio.AbstractEventLoop,
         name: str,
         config: BingXExecClientConfig,
@@ -120,8 +136,17 @@ class BingXLiveExecClientFactory(LiveExecClientFactory):
         cache: Cache,
         clock: LiveClock,
     ) -> BingXExecutionClient:
-        client = get_cached_bingx_http_client(loop, config)
+        client = get_cached_bingx_http_client(loop, config, _bound(cls.credentials))
         provider = get_cached_bingx_instrument_provider(client, config.instrument_provider)
         return BingXExecutionClient(
             loop, client, msgbus, cache, clock, provider, config, name=name, on_disconnect=_shared(client)
         )
+
+
+def bingx_client_factories(
+    credentials: BingXCredentials,
+) -> tuple[type[BingXLiveDataClientFactory], type[BingXLiveExecClientFactory]]:
+    """The data and exec client factories of one node, bound to `credentials` (read once at start)."""
+    data = type("BoundBingXDataClientFactory", (BingXLiveDataClientFactory,), {"credentials": credentials})
+    execution = type("BoundBingXExecClientFactory", (BingXLiveExecClientFactory,), {"credentials": credentials})
+    return data, execution

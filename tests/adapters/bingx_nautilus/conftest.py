@@ -17,7 +17,7 @@ from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.trading.strategy import Strategy
 
-from dolphin_nautilus.adapters.bingx.common.credentials import API_KEY_ENV, API_SECRET_ENV
+from dolphin_nautilus.adapters.bingx.common.credentials import API_KEY_ENV, API_SECRET_ENV, BingXCredentials
 from dolphin_nautilus.adapters.bingx.config import BingXDataClientConfig, BingXExecClientConfig
 from dolphin_nautilus.node.assembly import build_trading_node
 
@@ -88,7 +88,9 @@ def run_node(
     """Build and start a node, run `scenario(node)` on its loop once the trader runs, then stop it."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    node = build_trading_node(config, loop=loop, strategies=strategies, actors=actors)
+    # Read once here, as the launcher does at its start; the node gets them explicitly.
+    credentials = BingXCredentials.from_env()
+    node = build_trading_node(config, loop=loop, credentials=credentials, strategies=strategies, actors=actors)
 
     async def main() -> object:
         runner = asyncio.ensure_future(node.run_async())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 from collections.abc import Mapping
@@ -44,7 +43,7 @@ class BingXCredentials:
 
     def sign(self, payload: str) -> str:
         """Lowercase hex HMAC-SHA256 of the parameter string (docs/reference/bingx_api.md §2.2)."""
-        return hmac.new(self._secret, payload.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._secret, payload.encode(), "sha256").hex()  # OpenSSL one-shot
 
     def redact(self, text: str) -> str:
         """Remove the secret from text that is about to be logged or raised (belt and braces)."""

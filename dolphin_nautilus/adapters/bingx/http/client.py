@@ -76,17 +76,32 @@ def param_value(value: Any) -> str:
 
 def signing_payload(params: Params) -> str:
     """`k=v&...` sorted a-z over unencoded values: the string the HMAC covers."""
-    return "&".join(f"{k}={param_value(v)}" for k, v in sorted(params.items()))
+    return query_texts(params)[0]
 
 
 def encoded_query(params: Params) -> str:
     """The same params as sent: sorted, each value percent-encoded (keys are plain ASCII)."""
-    return "&".join(f"{k}={quote(param_value(v), safe='')}" for k, v in sorted(params.items()))
+    return query_texts(params)[1]
+
+
+# What quote(text, safe="") leaves alone: a value made only of these is sent as it is signed.
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+
+
+def query_texts(params: Params) -> tuple[str, str]:
+    """(signing payload, encoded query) in one pass: one sort, each value rendered once, percent-encoded only
+    when it has a character that needs it (the hot path of every signed request)."""
+    plain, encoded = [], []
+    for key, value in sorted(params.items()):
+        text = param_value(value)
+        plain.append(f"{key}={text}")
+        encoded.append(plain[-1] if _UNRESERVED.issuperset(text) else f"{key}={quote(text, safe='')}")
+    return "&".join(plain), "&".join(encoded)
 
 
 class HttpResult(msgspec.Struct, frozen=True):
     status: int
-    headers: dict[str, str]
+    headers: Mapping[str, str]  # aiohttp's case-insensitive view, not copied
     body: bytes
 
 
@@ -109,6 +124,7 @@ class BingXHttpClient:
             raise ValueError(f"recv_window_ms must be in (0, {MAX_RECV_WINDOW_MS}], got {recv_window_ms}")
         self.base_url = base_url.rstrip("/")
         self._credentials = credentials
+        self._auth_headers = {"X-BX-APIKEY": credentials.api_key} if credentials else {}  # sent as is, never mutated
         self.rate_limiter = rate_limiter or BingXRateLimiter()
         self.recv_window_ms = recv_window_ms
         self._timeout = aiohttp.ClientTimeout(total=timeout_s, connect=connect_timeout_s)
@@ -227,24 +243,22 @@ class BingXHttpClient:
         """Rate-limit, sign, send. Returns the raw result for 2xx-4xx answers that are not rate limits;
         raises for transport failures, 429/418 and 5xx."""
         method = method.upper()
-        endpoint = f"{method} {path}"
-        if signed:
+        if signed and self._time_sync_due():
             await self._ensure_time_synced()
         await self.rate_limiter.acquire(method, path, signed=signed, operation=operation)
         url, headers = self._prepare(params or {}, path, signed)
         try:
             async with self.session.request(method, url, headers=headers) as resp:
-                body = await resp.read()
-                result = HttpResult(resp.status, {k: v for k, v in resp.headers.items()}, body)
+                result = HttpResult(resp.status, resp.headers, await resp.read())
         except aiohttp.ConnectionTimeoutError as exc:
-            raise self._transport_error(exc, endpoint, operation, sent=False) from None
+            raise self._transport_error(exc, f"{method} {path}", operation, sent=False) from None
         except aiohttp.ClientConnectorError as exc:
-            raise self._transport_error(exc, endpoint, operation, sent=False) from None
+            raise self._transport_error(exc, f"{method} {path}", operation, sent=False) from None
         except (TimeoutError, aiohttp.ClientError) as exc:
             # The request left; the venue may have acted on it (docs/reference/bingx_api.md §7.1: 504,
             # docs/reference/bingx_api.md §11.18).
-            raise self._transport_error(exc, endpoint, operation, sent=True) from None
-        log.debug("BingX %s -> HTTP %d", endpoint, result.status)
+            raise self._transport_error(exc, f"{method} {path}", operation, sent=True) from None
+        log.debug("BingX %s %s -> HTTP %d", method, path, result.status)
         self.rate_limiter.observe_headers(method, path, result.headers, signed=signed)
         self._raise_for_http_status(result, method, path, signed, operation)
         return result
@@ -301,16 +315,17 @@ class BingXHttpClient:
 
     def _prepare(self, params: Params, path: str, signed: bool) -> tuple[URL, dict[str, str]]:
         clean = {k: v for k, v in params.items() if v is not None}
-        headers: dict[str, str] = {}
         if signed:
             if self._credentials is None:
                 raise ValueError(f"{path} needs API credentials (set BINGX_API_KEY / BINGX_API_SECRET)")
             clean["timestamp"] = self._clock_ms() + self.time_offset_ms
             clean.setdefault("recvWindow", self.recv_window_ms)
-            query = encoded_query(clean) + "&signature=" + self._credentials.sign(signing_payload(clean))
-            headers["X-BX-APIKEY"] = self._credentials.api_key
+            plain, encoded = query_texts(clean)
+            query = encoded + "&signature=" + self._credentials.sign(plain)
+            headers = self._auth_headers
         else:
-            query = encoded_query(clean)
+            query = query_texts(clean)[1]
+            headers = {}
         text = f"{self.base_url}{path}" + (f"?{query}" if query else "")
         return URL(text, encoded=True), headers
 

@@ -5,18 +5,20 @@
 
 Benchmarks run one after another (never in parallel: the figures are ratios measured in one run, and the
 machine is shared). Each prints its own detail first. `backtest` and `orders` return their checks directly;
-`journal`, `restore` and `start` run their modules as they are and the summary reads the figures from their
-output (a figure the output no longer carries shows as NOT MEASURED, with the module's output above it).
+`journal` runs its module as it is and the summary reads the figures from its output (a figure the output no
+longer carries shows as NOT MEASURED, with the module's output above it); `restore` and `start` run theirs
+with `--json` and take their checks from its last line.
 `--json` prints the checks as a JSON list as the last line.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import re
 import subprocess
 import sys
+
+import msgspec
 
 from dolphin_nautilus.bench.verdicts import Check, at_least, at_most, table, to_json
 
@@ -57,43 +59,21 @@ def journal_checks() -> list[Check]:
 
 
 def restore_checks() -> list[Check]:
-    text, failed = _module_output("dolphin_nautilus.bench.restore")
-    note = failed or "from bench.restore's output"
-    return [
-        at_most(
-            "restore",
-            "10M history rows, latest table as inserted (ms)",
-            _figure(r"10,000,000 rows[^:]*: restore ([\d.]+) ms \(latest table as inserted\)", text),
-            100,
-            note,
-        ),
-        at_most(
-            "restore",
-            "legacy position_state, 1M rows (ms)",
-            _figure(r"legacy table read: 1,000,000 history rows[^:]*: ([\d.]+) ms", text),
-            100,
-            note,
-        ),
-    ]
+    return _json_checks("dolphin_nautilus.bench.restore", "restore")
 
 
 def start_checks() -> list[Check]:
-    if importlib.util.find_spec("dolphin_nautilus.bench.start") is None:
-        return [
-            at_most(
-                "start", "process start to trading p50 (s)", None, 2.0, "no bench.start module in this checkout yet"
-            )
-        ]
-    text, failed = _module_output("dolphin_nautilus.bench.start")
-    return [
-        at_most(
-            "start",
-            "process start to trading p50 (s)",
-            _figure(r"p50[^\d]*([\d.]+)\s*s", text),
-            2.0,
-            failed or "from bench.start's output",
-        )
-    ]
+    return _json_checks("dolphin_nautilus.bench.start", "start")
+
+
+def _json_checks(module: str, bench: str) -> list[Check]:
+    """A benchmark module that prints its checks as JSON (`--json`, last line)."""
+    text, failed = _module_output(module, "--json")
+    try:
+        rows = msgspec.json.decode(text.strip().splitlines()[-1])
+        return [Check(**{k: v for k, v in row.items() if k != "verdict"}) for row in rows]
+    except (IndexError, msgspec.DecodeError, TypeError):
+        return [Check(bench=bench, name="(no checks)", value=None, target="", met=None, note=failed or "no JSON line")]
 
 
 def _us(ns: float | None) -> float | None:

@@ -9,7 +9,9 @@ collapses into the original (immediately for a byte-identical replayed insert, t
 non-replicated deduplication window; at merge time or with FINAL otherwise).
 
 `position_state_latest` is ReplacingMergeTree(seq) ORDER BY trade_id, fed by a materialized view, so
-restore reads one row per trade without scanning history.
+restore reads one row per trade without scanning history. It keeps each row's insert block number, and
+`position_state_open_checkpoint` holds the open set as of a block number (`journal.open_set`), so restore
+reads the checkpoint and the rows written since, merged or not.
 
 `ensure_schema` is idempotent: creates what is missing, adds missing columns (a migration), and raises
 `SchemaMismatch` for an existing column of another type. It never drops or rewrites data.
@@ -32,6 +34,8 @@ DATETIME = "DateTime64(9, 'UTC')"
 NS_SUFFIX = "__ns"
 LATEST_TABLE = "position_state_latest"
 LATEST_VIEW = "position_state_latest_mv"
+CHECKPOINT_TABLE = "position_state_open_checkpoint"  # the open set as of a block number (journal.open_set)
+BLOCK_NUMBERS = "enable_block_number_column = 1"  # each row keeps its insert block number through merges
 DEDUP_WINDOW = 10_000  # recent insert blocks remembered per table: a replayed identical block is dropped
 
 # Low-cardinality string fields (repeated values): cheaper storage and filters.
@@ -175,7 +179,16 @@ def create_latest_sql(database: str, columns: tuple[Column, ...]) -> str:
     cols = ",\n  ".join(f"`{c.name}` {c.type}" for c in columns)
     return (
         f"CREATE TABLE IF NOT EXISTS `{database}`.`{LATEST_TABLE}` (\n  {cols}\n)\n"
-        "ENGINE = ReplacingMergeTree(seq)\nORDER BY trade_id"
+        f"ENGINE = ReplacingMergeTree(seq)\nORDER BY trade_id\nSETTINGS {BLOCK_NUMBERS}"
+    )
+
+
+def create_checkpoint_sql(database: str) -> str:
+    # One logical row: merges keep the newest checkpoint (version as_of_block); readers take the highest.
+    return (
+        f"CREATE TABLE IF NOT EXISTS `{database}`.`{CHECKPOINT_TABLE}` (\n"
+        "  `slot` UInt8 DEFAULT 0,\n  `as_of_block` UInt64,\n  `taken_ts` DateTime64(9, 'UTC'),\n"
+        "  `open_trade_ids` Array(String)\n)\nENGINE = ReplacingMergeTree(as_of_block)\nORDER BY slot"
     )
 
 
@@ -254,6 +267,7 @@ def ensure_schema(client: CommandClient, namespace: str, money_type: str = DECIM
         client.command(create_latest_sql(database, latest))
         changes.append(f"created {LATEST_TABLE}")
         latest_added = ["*"]
+    changes += _migrate_open_set(client, database, found)
     if latest_added and LATEST_VIEW in found:
         # The view's column list is fixed at creation; it stores nothing (TO table), so recreate it.
         client.command(f"DROP VIEW IF EXISTS `{database}`.`{LATEST_VIEW}`")
@@ -261,4 +275,21 @@ def ensure_schema(client: CommandClient, namespace: str, money_type: str = DECIM
     if LATEST_VIEW not in found:
         client.command(create_latest_view_sql(database, latest))
         changes.append(f"created {LATEST_VIEW}")
+    return changes
+
+
+def _migrate_open_set(client: CommandClient, database: str, found: dict[str, dict[str, str]]) -> list[str]:
+    """Block numbers on an existing latest table (rows merged before keep their part's first block number,
+    which is below any checkpoint taken after this) and the checkpoint table."""
+    changes = []
+    create = client.command(
+        "SELECT create_table_query FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+        parameters={"db": database, "t": LATEST_TABLE},
+    )
+    if BLOCK_NUMBERS not in str(create):
+        client.command(f"ALTER TABLE `{database}`.`{LATEST_TABLE}` MODIFY SETTING {BLOCK_NUMBERS}")
+        changes.append(f"set {LATEST_TABLE}.{BLOCK_NUMBERS}")
+    if CHECKPOINT_TABLE not in found:
+        client.command(create_checkpoint_sql(database))
+        changes.append(f"created {CHECKPOINT_TABLE}")
     return changes

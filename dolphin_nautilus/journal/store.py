@@ -17,6 +17,8 @@ import functools
 import hashlib
 import os
 import re
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Literal
@@ -27,7 +29,15 @@ import pyarrow as pa
 from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalError
 
 from dolphin_nautilus.domain.facts import Fact
+from dolphin_nautilus.journal.open_set import (
+    LATEST_ORDER,
+    changed_ids_sql,
+    checkpoint_sql,
+    latest_block_sql,
+    may_be_open_sql,
+)
 from dolphin_nautilus.journal.schema import (
+    CHECKPOINT_TABLE,
     DECIMAL,
     LATEST_TABLE,
     NS_SUFFIX,
@@ -217,6 +227,8 @@ class ClickHouseStore:
         self.database = database_name(config.namespace)
         self.specs: dict[str, TableSpec] = table_specs(config.money_type)
         self.client = open_client(config, password)
+        # Held by every insert and while the open-set checkpoint reads its block number (journal.open_set).
+        self.write_lock = threading.Lock()
         self.schema_changes: list[str] = (
             ensure_schema(self.client, self.namespace, config.money_type) if migrate else []
         )
@@ -232,12 +244,13 @@ class ClickHouseStore:
         """Insert a payload made by `encode_rows`. Raises BadRows or StoreUnavailable."""
         spec = self.specs[table]
         try:
-            self.client.raw_insert(
-                f"`{self.database}`.`{table}`",
-                list(spec.insert_columns),
-                insert_block=payload,
-                fmt=INSERT_FORMAT,
-            )
+            with self.write_lock:
+                self.client.raw_insert(
+                    f"`{self.database}`.`{table}`",
+                    list(spec.insert_columns),
+                    insert_block=payload,
+                    fmt=INSERT_FORMAT,
+                )
         except Exception as exc:
             raise classify(exc) from exc
 
@@ -255,12 +268,13 @@ class ClickHouseStore:
         return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
     def _latest_sql(self, where: str = "") -> str:
-        # LIMIT 1 BY reads the right row whether or not the engine has merged yet; (seq, ts) is restore's order.
+        # LIMIT 1 BY reads the right row whether or not the engine has merged yet; (seq, ts) is restore's order,
+        # and an exact tie takes the conservative row (journal.open_set.LATEST_ORDER), the same in every reader.
         # *_ns: exact nanosecond ints beside the DateTime64 columns (Python datetimes stop at microseconds).
         return (
             f"SELECT *, toUnixTimestamp64Nano(ts) AS ts_ns, toUnixTimestamp64Nano(opened_ts) AS opened_ts_ns "
             f"FROM `{self.database}`.`{LATEST_TABLE}` {where} "
-            "ORDER BY trade_id, seq DESC, ts DESC LIMIT 1 BY trade_id"
+            f"ORDER BY trade_id, {LATEST_ORDER} LIMIT 1 BY trade_id"
         )
 
     def latest_position_states(self, trade_ids: list[str] | None = None) -> list[dict[str, Any]]:
@@ -271,15 +285,53 @@ class ClickHouseStore:
             return []
         return self._dicts(self._latest_sql("WHERE trade_id IN {ids:Array(String)}"), {"ids": list(trade_ids)})
 
-    def open_position_states(self) -> list[dict[str, Any]]:
-        """Latest rows whose status is OPEN: filtered AFTER choosing the latest (docs/design.md §5.1)."""
-        # Only trades that ever had an OPEN row can have an OPEN latest row: narrowing to them first keeps the
-        # cost with the open trades instead of the whole history; the status filter still runs after the
-        # latest row per trade is chosen.
-        narrowed = self._latest_sql(
-            f"WHERE trade_id IN (SELECT trade_id FROM `{self.database}`.`{LATEST_TABLE}` WHERE status = 'OPEN')"
+    def open_position_states(self, *, use_checkpoint: bool = True) -> list[dict[str, Any]]:
+        """Latest rows whose status is OPEN: filtered AFTER choosing the latest (docs/design.md §5.1).
+
+        With a checkpoint (journal.open_set) only the checkpoint's trades and the trades written since are read,
+        so the cost follows the open slots and the recent writes, not the history, merged or not. Without one
+        (or with `use_checkpoint=False`, the reference the tests compare with) the whole latest table is
+        aggregated. Either way the work runs in ClickHouse and only the open trades' rows leave it."""
+        checkpoint = self.open_checkpoint() if use_checkpoint else None
+        if checkpoint is None:
+            where, parameters = f"WHERE trade_id IN ({may_be_open_sql(self.database, LATEST_TABLE)})", {}
+        else:
+            where, parameters = self._since_checkpoint(checkpoint)
+        latest = self._latest_sql(where)
+        return self._dicts(f"SELECT * FROM ({latest}) WHERE status = 'OPEN' ORDER BY trade_id", parameters)
+
+    def open_checkpoint(self) -> tuple[int, list[str]] | None:
+        """The newest open-set checkpoint: (as of block, ids of the trades that may be open), or None."""
+        rows = self.client.query(checkpoint_sql(self.database, CHECKPOINT_TABLE)).result_rows
+        return (int(rows[0][0]), list(rows[0][1])) if rows else None
+
+    def _since_checkpoint(self, checkpoint: tuple[int, list[str]]) -> tuple[str, dict[str, Any]]:
+        """A WHERE for the trades that may be open now: the checkpoint's, and those written after its block."""
+        block, ids = checkpoint
+        changed = changed_ids_sql(self.database, LATEST_TABLE, block)
+        return f"WHERE trade_id IN {{ids:Array(String)}} OR trade_id IN ({changed})", {"ids": ids}
+
+    def latest_block(self) -> int:
+        """The highest insert block number of the latest table (0 when empty)."""
+        return int(self.client.command(latest_block_sql(self.database, LATEST_TABLE)) or 0)
+
+    def write_open_checkpoint(self, *, only_if_new: bool = False) -> int | None:
+        """Write the trades that may be open as of the latest block (read under the write lock: no insert is in
+        flight, so every block up to it is committed); computed from the previous checkpoint when there is one
+        (journal.open_set). Returns the block, or None when `only_if_new` and nothing was written since."""
+        previous = self.open_checkpoint()
+        with self.write_lock:
+            block = self.latest_block()
+        if only_if_new and previous is not None and previous[0] >= block:
+            return None
+        where, parameters = self._since_checkpoint(previous) if previous is not None else ("", {})
+        rows = self.client.query(may_be_open_sql(self.database, LATEST_TABLE, where), parameters=parameters)
+        self.client.command(
+            f"INSERT INTO `{self.database}`.`{CHECKPOINT_TABLE}` (as_of_block, taken_ts, open_trade_ids) "
+            "SELECT {block:UInt64}, fromUnixTimestamp64Nano({ts:Int64}, 'UTC'), {ids:Array(String)}",
+            parameters={"block": block, "ts": time.time_ns(), "ids": sorted(row[0] for row in rows.result_rows)},
         )
-        return self._dicts(f"SELECT * FROM ({narrowed}) WHERE status = 'OPEN' ORDER BY trade_id")
+        return block
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         """A read-only SELECT (or WITH ... SELECT); anything else is refused before it reaches ClickHouse."""

@@ -4,7 +4,8 @@
 process; either way it is the only thing that writes the namespace's stores. Opening it takes the
 namespace's writer lease first (a second node of the namespace fails with `LeaseHeld` naming the holder),
 then ClickHouse; a failure after the lease gives the lease back. Its `LeaseKeeper` is the lease's single
-renewer and the heartbeat's single writer; the Journal's live-state sink writes slots and the account.
+renewer and the heartbeat's single writer; the Journal's live-state sink writes slots and the account. Its
+`OpenSetCheckpointer` keeps restore's open-set checkpoint current (journal.open_set).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dolphin_nautilus.domain.facts import Fact
+from dolphin_nautilus.journal.open_set import OpenSetCheckpointer
 from dolphin_nautilus.journal.store import ClickHouseStore
 from dolphin_nautilus.journal.writer import Journal, JournalStatus
 from dolphin_nautilus.state import (
@@ -27,6 +29,7 @@ from dolphin_nautilus.state import (
 from dolphin_nautilus.stores.spec import HazelcastStateSpec, StoreSecrets, StoresSpec
 
 log = logging.getLogger(__name__)
+CHECKPOINT_INTERVAL_S = 5.0  # restore reads at most this much journal history past the checkpoint
 
 
 def open_live_state(spec: StoresSpec, secrets: StoreSecrets) -> LiveStateStore:
@@ -61,6 +64,7 @@ class StoreOwner:
             slot_writer.write_batch(facts)
 
         self.journal = Journal(self.clickhouse, spec.journal, sinks=[write_slots])
+        self.checkpointer = OpenSetCheckpointer(self.clickhouse, CHECKPOINT_INTERVAL_S)
         self.lease.start()
         self._closed: JournalStatus | None = None
 
@@ -74,6 +78,7 @@ class StoreOwner:
             return self._closed
         try:
             self._closed = self.journal.close()
+            self.checkpointer.close()  # after the journal's last insert: the next restore reads only it
         finally:
             try:
                 self.clickhouse.close()

@@ -93,6 +93,16 @@ def test_reader_rpcs_answer_like_the_store(config, state_dir):
         assert reader.query("SELECT 1 AS one").result_rows == [(1,)]
     finally:
         stores.close()
+    stores = Stores(config, state_dir)  # the service wrote a last open-set checkpoint at close: restore reads it
+    try:
+        checkpoint = (
+            f"SELECT open_trade_ids FROM `dolphin_{config.node.namespace}`.position_state_open_checkpoint "
+            "ORDER BY as_of_block DESC LIMIT 1"
+        )
+        [(open_ids,)] = stores.clickhouse.query(checkpoint).result_rows
+        assert set(open_ids) == expected_open_trades(facts)
+    finally:
+        stores.close()
 
 
 def test_kill_minus_nine_of_the_service_restarts_it_and_loses_or_doubles_nothing(config, state_dir):

@@ -54,9 +54,7 @@ from dolphin_nautilus.node.stores import Stores
 
 INSTRUMENTS = list(SAMPLE_START)
 MODES = ("bare", "orders", "full")
-FULL_VS_REPLAY_TARGET = 0.92
-MEMORY_TARGET = 1.2
-WALL_VS_BEFORE_TARGET = 0.5
+MEASURED = ("wall", "cpu", "bars_per_s", "bars_per_cpu_s", "rss_mb", "orders")
 # Nautilus fill report columns that say what was traded; ids Nautilus draws at random (init_id) and the
 # position id (how the engine groups fills, not what they are) are left out.
 FILL_COLUMNS = [
@@ -185,13 +183,22 @@ class ReplayOrders(SubscribeOnly):
             )
 
 
-def _bare_engine(mode: str, data_path: Path, orders_csv: Path) -> tuple[BacktestEngine, int]:
+def _engine_settings() -> dict:
+    """The shared engine settings of the checkout being measured (an older checkout: what it used then)."""
+    try:
+        from dolphin_nautilus.backtest.engine_run import engine_settings  # absent in checkouts before issue 16
+    except ImportError:
+        return {"run_analysis": False}
+    return engine_settings()
+
+
+def _bare_engine(mode: str, data_path: Path, orders_csv: Path, engine_class: type) -> tuple[BacktestEngine, int]:
     specs = {iid: spec_for(iid) for iid in INSTRUMENTS}
     series = build_bars(read_frame(str(data_path)), specs, 1)
     all_bars = [b for s in series.values() for b in s]
-    engine = BacktestEngine(
+    engine = engine_class(
         BacktestEngineConfig(
-            trader_id=TraderId("BARE-001"), run_analysis=False, logging=LoggingConfig(log_level="ERROR")
+            trader_id=TraderId("BARE-001"), logging=LoggingConfig(log_level="ERROR"), **_engine_settings()
         )
     )
     add_bingx_venue(engine, starting_balance=Decimal(100000), leverage=Decimal(10), reject_exit_every=0)
@@ -213,32 +220,63 @@ def _bare_engine(mode: str, data_path: Path, orders_csv: Path) -> tuple[Backtest
     return engine, len(all_bars)
 
 
+class _RunTimes:
+    """Wall and CPU seconds of every `engine.run()` in this process, however the checkout runs it."""
+
+    wall = cpu = 0.0
+
+    @classmethod
+    def engine_class(cls) -> type:
+        class TimedEngine(BacktestEngine):
+            def run(self, *args, **kwargs) -> None:
+                cpu, wall = time.process_time(), time.perf_counter()
+                super().run(*args, **kwargs)
+                cls.wall, cls.cpu = time.perf_counter() - wall, time.process_time() - cpu
+
+        return TimedEngine
+
+
+def _run_bare(engine: BacktestEngine) -> None:
+    try:
+        from dolphin_nautilus.backtest.engine_run import run_engine  # absent in checkouts before issue 16
+    except ImportError:
+        engine.run()
+        return
+    run_engine(engine)
+
+
 def _child(mode: str, days: int, workdir: Path, orders_csv: Path) -> dict:
     data_path = sample_slice(days, workdir / "bars.parquet")
     digest = None
+    import dolphin_nautilus.node.assembly as assembly  # the checkout's one engine assembly: timed in place
+
+    timed = _RunTimes.engine_class()
+    assembly.BacktestEngine = timed  # the full stack's engine.run(), timed
     if mode == "full":
         run = run_full_stack(data_path, workdir)
-        bars, wall, trades = run.summary.bars, run.summary.wall_seconds, run.summary.trades
+        bars, trades = run.summary.bars, run.summary.trades
         fills = pd.read_csv(run.run_dir / "fills.csv")
         fills[["ts_init", "instrument_id", "side", "quantity", "is_reduce_only", "position_id"]].to_csv(
             orders_csv, index=False
         )
         digest = run_digest(run.tally.by_table_rows, run.run_dir, run.summary.open_positions)
     else:
-        engine, bars = _bare_engine(mode, data_path, orders_csv)
-        started = time.perf_counter()
-        engine.run()
-        wall = time.perf_counter() - started
+        engine, bars = _bare_engine(mode, data_path, orders_csv, timed)
+        _run_bare(engine)
         trades = 0
         engine.dispose()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    wall, cpu = _RunTimes.wall, _RunTimes.cpu
     return {
         "mode": mode,
         "bars": bars,
         "wall": wall,
+        "cpu": cpu,
         "bars_per_s": bars / wall,
+        "bars_per_cpu_s": bars / cpu,
         "rss_mb": rss_mb,
         "trades": trades,
+        "orders": len(pd.read_csv(orders_csv)) if mode == "orders" else 0,
         "digest": digest,
     }
 
@@ -321,7 +359,8 @@ def measure(days: int, repeats: int, before: str | None, log=print) -> tuple[dic
                             digests[checkout.label].append(row["digest"])
                         log(
                             f"  run {rep + 1} {checkout.label:>24} {mode:6s}: {row['bars']:,} bars in "
-                            f"{row['wall']:.2f} s = {row['bars_per_s']:,.0f} bars/s, peak RSS {row['rss_mb']:.0f} MB"
+                            f"{row['wall']:.2f} s ({row['cpu']:.2f} s CPU) = {row['bars_per_s']:,.0f} bars/s, "
+                            f"{row['bars_per_cpu_s']:,.0f} bars/CPU s, peak RSS {row['rss_mb']:.0f} MB"
                         )
     finally:
         for checkout in checkouts:
@@ -331,7 +370,7 @@ def measure(days: int, repeats: int, before: str | None, log=print) -> tuple[dic
         medians[column] = {
             "label": checkout.label,
             **{
-                mode: {key: statistics.median(r[key] for r in rows) for key in ("wall", "bars_per_s", "rss_mb")}
+                mode: {key: statistics.median(r[key] for r in rows) for key in MEASURED}
                 for mode, rows in runs[checkout.label].items()
             },
         }
@@ -348,82 +387,10 @@ def measure(days: int, repeats: int, before: str | None, log=print) -> tuple[dic
     return medians, sameness
 
 
-def _ratios(m: dict) -> dict:
-    return {
-        "full_vs_replay": m["full"]["bars_per_s"] / m["orders"]["bars_per_s"],
-        "replay_vs_subscribe": m["orders"]["bars_per_s"] / m["bare"]["bars_per_s"],
-        "memory": m["full"]["rss_mb"] / m["bare"]["rss_mb"],
-    }
-
-
-def checks(medians: dict, sameness: dict) -> list:
-    from dolphin_nautilus.bench.verdicts import at_least, at_most, reported  # parent only (see Checkout)
-
-    now = _ratios(medians["now"])
-    out = [
-        at_least(
-            "backtest",
-            "full stack / bare engine replaying its orders (bars/s)",
-            now["full_vs_replay"],
-            FULL_VS_REPLAY_TARGET,
-        ),
-        reported(
-            "backtest",
-            "bare engine replaying the orders / subscribe-only (bars/s)",
-            now["replay_vs_subscribe"],
-            note="NautilusTrader's own cost of the orders",
-        ),
-        at_most("backtest", "peak RSS full stack / subscribe-only", now["memory"], MEMORY_TARGET),
-    ]
-    if "before" in medians:
-        wall = medians["now"]["full"]["wall"] / medians["before"]["full"]["wall"]
-        out.append(
-            at_most(
-                "backtest",
-                "full-stack engine.run() wall time, now / before",
-                wall,
-                WALL_VS_BEFORE_TARGET,
-                note=f"before = {medians['before']['label']}",
-            )
-        )
-        out.append(
-            at_least(
-                "backtest",
-                "trades, legs, PnL identical to before (1 = yes)",
-                1.0 if sameness["identical"] else 0.0,
-                1,
-                note=f"{sameness['trades']} trades, {sameness['legs']} legs, net {sameness['net_pnl']}",
-            )
-        )
-    return out
-
-
-def render(medians: dict, days: int, repeats: int) -> str:
-    columns = [c for c in ("before", "now") if c in medians]
-    rows = [
-        ("engine.run() wall, full stack (s)", lambda m: m["full"]["wall"], "{:10.2f}"),
-        ("full stack (bars/s)", lambda m: m["full"]["bars_per_s"], "{:10,.0f}"),
-        ("bare engine replaying the orders (bars/s)", lambda m: m["orders"]["bars_per_s"], "{:10,.0f}"),
-        ("bare engine subscribe-only (bars/s)", lambda m: m["bare"]["bars_per_s"], "{:10,.0f}"),
-        ("full / replay", lambda m: _ratios(m)["full_vs_replay"], "{:10.2f}"),
-        ("replay / subscribe-only", lambda m: _ratios(m)["replay_vs_subscribe"], "{:10.2f}"),
-        ("peak RSS full / subscribe-only", lambda m: _ratios(m)["memory"], "{:10.2f}"),
-        ("peak RSS full (MB)", lambda m: m["full"]["rss_mb"], "{:10,.0f}"),
-    ]
-    m0 = medians["now"]
-    lines = [
-        f"backtest: {m0['bars']:,} bars ({days} days of the sample, {len(INSTRUMENTS)} instruments), "
-        f"{m0['trades']} trades; medians of {repeats} runs"
-    ]
-    lines += [f"  before = {medians['before']['label']}"] if "before" in medians else []
-    lines.append(f"  {'':44}" + "".join(f"{c:>10}" for c in columns))
-    for name, get, fmt in rows:
-        lines.append(f"  {name:44}" + "".join(fmt.format(get(medians[c])) for c in columns))
-    return "\n".join(lines)
-
-
 def run(argv: list[str] | None = None) -> list:
     """Measure and print; the checks (for `python -m dolphin_nautilus.bench`)."""
+    from dolphin_nautilus.bench.backtest_verdicts import checks, render  # parent only (see Checkout)
+
     parser = argparse.ArgumentParser(
         prog="python -m dolphin_nautilus.bench.backtest",
         description=__doc__,
@@ -437,7 +404,7 @@ def run(argv: list[str] | None = None) -> list:
     medians, sameness = measure(
         args.days, args.repeats, args.before, log=(lambda line: print(line, file=sys.stderr)) if args.json else print
     )
-    found = checks(medians, sameness)
+    found = checks(medians, sameness)  # parent only (see Checkout)
     if args.json:
         from dolphin_nautilus.bench.verdicts import to_json  # parent only (see Checkout)
 
@@ -445,7 +412,7 @@ def run(argv: list[str] | None = None) -> list:
     else:
         from dolphin_nautilus.bench.verdicts import table  # parent only (see Checkout)
 
-        print(render(medians, args.days, args.repeats))
+        print(render(medians, args.days, args.repeats, INSTRUMENTS))
         print(table(found))
     return found
 

@@ -10,7 +10,6 @@ from it).
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from pathlib import Path
 import msgspec
 import pandas as pd
 
+from dolphin_nautilus.backtest.engine_run import run_engine
 from dolphin_nautilus.backtest.facts_export import RunFacts, export_facts
 from dolphin_nautilus.backtest.report import RunSummary, collect_engine_outputs, render, summarize
 from dolphin_nautilus.backtest.report_files import write_reports
@@ -146,9 +146,7 @@ def run_backtest(
         )
         strategy = component(engine.trader, DolphinStrategy)
         log(f"dolphin backtest: {len(all_bars):,} bars of {len(inputs.specs)} instruments -> {run_dir}")
-        started = time.perf_counter()
-        engine.run()
-        wall = time.perf_counter() - started
+        wall = run_engine(engine).wall_s
         journal_stats = _journal_figures(stores, rows_before)
         outputs = collect_engine_outputs(engine, inputs.specs)
         summary, equity = summarize(

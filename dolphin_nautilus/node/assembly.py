@@ -48,6 +48,7 @@ from dolphin_nautilus.adapters.bingx.http.client import BingXHttpClient
 from dolphin_nautilus.adapters.bingx.http.market import BingXMarketHttpAPI
 from dolphin_nautilus.adapters.bingx.parsing import contract_to_spec, spec_to_perpetual
 from dolphin_nautilus.backtest.catalogue import spec_for
+from dolphin_nautilus.backtest.engine_run import engine_settings
 from dolphin_nautilus.backtest.progress import ProgressActor, ProgressActorConfig
 from dolphin_nautilus.backtest.venue import ExitRejecter, add_bingx_venue
 from dolphin_nautilus.config import Config
@@ -248,7 +249,7 @@ def build_backtest_engine(
     engine = BacktestEngine(
         BacktestEngineConfig(
             trader_id=TraderId(config.node.trader_id),
-            run_analysis=False,  # Nautilus's post-run statistics cost ~15 ms per position; we summarize ourselves
+            **engine_settings(),  # shared with the benchmark's bare engine
             logging=LoggingConfig(
                 log_level=config.node.log_level,
                 log_directory=str(run_dir),

@@ -32,6 +32,7 @@ from nautilus_trader.core.data import Data
 from nautilus_trader.model.data import Bar, BarType
 from nautilus_trader.model.enums import OmsType
 from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.objects import Price
 
 from dolphin_nautilus.contracts.control import FLATTEN_TOPIC
 from dolphin_nautilus.contracts.placement import PLACEMENT_OUTCOME_TOPIC
@@ -64,6 +65,9 @@ _TRANSIENT_REFUSALS = frozenset(
         Code.STALE_STATE_RECONCILING,
     }
 )
+
+
+_DECIMAL_CACHE_MAX = 20_000  # distinct closes kept (a few MB at most)
 
 
 def bar_type_for(instrument_id: str, minutes: int) -> BarType:
@@ -130,6 +134,7 @@ class DolphinStrategy(OrderEvents, NetPosition):
         self._reconcile_tried: dict[str, int] = {}  # instrument -> bars since the last reconcile attempt
         self.diagnostics: Counter[str] = Counter()
         self.bars_seen = 0
+        self._decimals: dict[int, Decimal] = {}  # raw fixed-point price -> its as_decimal() (see _close_decimal)
         self._position_per_trade = self.oms_type == OmsType.HEDGING
 
     # ----------------------------------------------------------------------------------------- lifecycle
@@ -207,7 +212,7 @@ class DolphinStrategy(OrderEvents, NetPosition):
         if book.is_reconciling(iid):
             self._reconcile_with_venue(iid, ts)
         if book.live_slot(iid) is not None:
-            price = close.as_decimal()
+            price = self._close_decimal(close)
             self._act(book.on_bar(iid, price, ts))
             if book.is_reconciling(iid):  # an unknown outcome went overdue on this bar: the venue decides now
                 self._reconcile_with_venue(iid, ts)
@@ -217,9 +222,21 @@ class DolphinStrategy(OrderEvents, NetPosition):
             if target is not None:
                 board.update(iid, target, 1.0, ts)
         if self._exit_wanted or board.is_pending(iid):  # most bars: nothing waits, no Decimal is made
-            price = price if price is not None else close.as_decimal()
+            price = price if price is not None else self._close_decimal(close)
             self._retry_exit(iid, price, ts)
             self._apply_target(iid, price, ts)
+
+    def _close_decimal(self, close: Price) -> Decimal:
+        """`close.as_decimal()`, the same Decimal, looked up by the price's raw fixed-point value: building one
+        costs several us and a held instrument needs it every bar, while closes repeat (a tick grid). Bounded."""
+        decimals = self._decimals
+        raw = close.raw
+        value = decimals.get(raw)
+        if value is None:
+            if len(decimals) >= _DECIMAL_CACHE_MAX:
+                decimals.clear()
+            value = decimals[raw] = close.as_decimal()
+        return value
 
     def _on_signal_message(self, signal: Data) -> None:
         """A `DolphinSignal` (actors.signals) on SIGNAL_TOPIC: read by its fields, so the strategy does not

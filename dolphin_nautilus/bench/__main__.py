@@ -55,6 +55,13 @@ def journal_checks() -> list[Check]:
             250,
             note,
         ),
+        at_least(
+            "journal",
+            "sustained / chDB insert alone, same run (target 250/310)",
+            _figure(r"ratio end-to-end / insert alone\s*([\d.]+)", text),
+            0.81,
+            note,
+        ),
     ]
 
 

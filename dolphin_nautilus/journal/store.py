@@ -26,6 +26,7 @@ from typing import Any, Literal
 import clickhouse_connect
 import msgspec
 import pyarrow as pa
+import pyarrow.json as pa_json
 from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalError
 
 from dolphin_nautilus.domain.facts import Fact
@@ -187,35 +188,56 @@ def _arrow_type(name: str, annotation: object) -> pa.DataType | None:
 
 
 @functools.cache
-def _layout(fact_type: type[Fact]) -> tuple[list[str], list[pa.DataType | None]]:
-    """Insert column names (`TableSpec.insert_columns` order) and the Arrow type of each fact field."""
+def _layout(fact_type: type[Fact]) -> tuple[list[str], list[pa.DataType | None], pa_json.ParseOptions]:
+    """Insert column names (`TableSpec.insert_columns` order), the Arrow type of each fact field, and the
+    options that read the fact's JSON lines straight into those types (money as its text)."""
     fields = msgspec.structs.fields(fact_type)
     names = ["namespace", "row_id"] + [f.name + NS_SUFFIX if is_timestamp_field(f.name) else f.name for f in fields]
-    return names, [_arrow_type(f.name, f.type) for f in fields]
+    types = [_arrow_type(f.name, f.type) for f in fields]
+    schema = pa.schema([(f.name, pa.string() if t is None else t) for f, t in zip(fields, types, strict=True)])
+    return names, types, pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
+
+
+_json_lines = msgspec.json.Encoder().encode_lines
+_JSON_READ = pa_json.ReadOptions(use_threads=False, block_size=1 << 30)  # one block: one chunk per column
 
 
 def encode_rows(namespace: str, rows: Iterable[tuple[int, Fact]]) -> bytes:
     """An Arrow IPC stream (ClickHouse's `ArrowStream` input) of one table's rows: namespace, row_id, then the
-    fact's fields, one column each, built by one transposition; ClickHouse reads the columns without parsing
-    text (money excepted). A value that does not fit its column raises BadRows, as ClickHouse would."""
+    fact's fields, one column each; ClickHouse reads the columns without parsing text (money excepted).
+    The facts are encoded as JSON lines in one msgspec call and read into columns by Arrow's JSON reader,
+    which holds no GIL, so this overlaps the writer thread's work; a batch that reader refuses takes the
+    per-value path, where a value that does not fit its column raises BadRows, as ClickHouse would."""
     rows = list(rows)
     if not rows:
         return b""
-    names, types = _layout(type(rows[0][1]))
+    names, types, parse = _layout(type(rows[0][1]))
+    row_ids, facts = zip(*rows, strict=True)
     try:
-        row_ids, facts = zip(*rows, strict=True)
-        arrays = [pa.repeat(namespace, len(rows)), pa.array(row_ids, pa.uint64())]
-        for column, arrow_type in zip(zip(*map(_astuple, facts), strict=True), types, strict=True):
-            arrays.append(
-                pa.array(list(map(str, column)), pa.string()) if arrow_type is None else pa.array(column, arrow_type)
-            )
-        batch = pa.RecordBatch.from_arrays(arrays, names=names)
+        fields = pa_json.read_json(pa.py_buffer(_json_lines(facts)), read_options=_JSON_READ, parse_options=parse)
+    except _ENCODE_ERRORS:
+        columns = _columns(facts, types)
+    else:
+        columns = fields.columns
+    try:
+        table = pa.Table.from_arrays([pa.repeat(namespace, len(rows)), pa.array(row_ids, pa.uint64()), *columns], names)
     except _ENCODE_ERRORS as exc:
         raise BadRows(f"Code: 6. rows do not fit their columns: {type(exc).__name__}: {exc}") from exc
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, batch.schema) as writer:
-        writer.write_batch(batch)
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
     return sink.getvalue().to_pybytes()
+
+
+def _columns(facts: Sequence[Fact], types: list[pa.DataType | None]) -> list[pa.Array]:
+    """The fact fields as Arrow columns, value by value (money as its text); BadRows for a value that does not fit."""
+    try:
+        return [
+            pa.array(list(map(str, column)), pa.string()) if arrow_type is None else pa.array(column, arrow_type)
+            for column, arrow_type in zip(zip(*map(_astuple, facts), strict=True), types, strict=True)
+        ]
+    except _ENCODE_ERRORS as exc:
+        raise BadRows(f"Code: 6. rows do not fit their columns: {type(exc).__name__}: {exc}") from exc
 
 
 class ClickHouseStore:

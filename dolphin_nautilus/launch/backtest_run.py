@@ -20,8 +20,19 @@ import msgspec
 import pandas as pd
 
 from dolphin_nautilus.backtest.facts_export import RunFacts, export_facts
-from dolphin_nautilus.backtest.report import RunSummary, collect_engine_outputs, render, summarize, write_reports
+from dolphin_nautilus.backtest.report import (
+    EngineOutputs,
+    RunSummary,
+    collect_engine_outputs,
+    engine_report_frame,
+    legs_frame,
+    render,
+    summarize,
+    trades_frame,
+    write_reports,
+)
 from dolphin_nautilus.config import Config
+from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.launch.backtest_inputs import RunInputs, prepare_inputs
 from dolphin_nautilus.node.assembly import build_backtest_engine, component
 from dolphin_nautilus.node.stores import Stores
@@ -120,11 +131,13 @@ def run_backtest(
     trade_from_ns: int = 0,
     inputs: RunInputs | None = None,
     html_report: bool = True,
+    charts: bool = True,
 ) -> BacktestRun:
     """Run a backtest journaling into `stores`; `until_ns` stops the run early (a split run stops there
     and a second run restarts from the same stores). The RestoreActor restores from `stores` first.
     `trade_from_ns`: earlier bars only warm up the signal models (the second half of a split run).
-    `inputs`: checked before the run folder and stores exist (the CLI does that); bars end at `until_ns`."""
+    `inputs`: checked before the run folder and stores exist (the CLI does that); bars end at `until_ns`.
+    `charts=False` (sweep runs): the tables and summary.json without the PNG and HTML pictures."""
     inputs = inputs or prepare_inputs(config, data=data, until_ns=until_ns)
     run_dir = run_dir or new_run_dir(config)
     all_bars = [bar for series in inputs.loaded.bars.values() for bar in series]
@@ -167,14 +180,42 @@ def run_backtest(
             contracts=f"{inputs.snapshot_path} (taken {inputs.snapshot_taken_at})",
             simulated_exit_rejects=rejecter.rejected_exits if rejecter is not None else 0,
         )
-        write_reports(
-            run_dir, summary=summary, facts=tally, outputs=outputs, equity=equity, specs=inputs.specs, html=html_report
-        )
+        if charts:
+            write_reports(
+                run_dir,
+                summary=summary,
+                facts=tally,
+                outputs=outputs,
+                equity=equity,
+                specs=inputs.specs,
+                html=html_report,
+            )
+        else:
+            write_tables(run_dir, summary=summary, facts=tally, outputs=outputs, specs=inputs.specs)
         engine.dispose()
         log(render(summary))
         return BacktestRun(summary=summary, run_dir=run_dir, strategy=strategy, tally=tally)
     finally:
         unregister_resources(namespace)
+
+
+def write_tables(
+    run_dir: Path, *, summary: RunSummary, facts: RunFacts, outputs: EngineOutputs, specs: dict[str, InstrumentSpec]
+) -> None:
+    """`write_reports` without the pictures, for sweep runs: rendering the PNG is about a third of a short run's
+    CPU, and a sweep's result is its table. The files are the same as `write_reports` writes."""
+    frames = {
+        "fills.csv": engine_report_frame(outputs.fills, specs),
+        "positions.csv": engine_report_frame(outputs.positions, specs),
+        "trades.csv": trades_frame(facts.trades, specs),
+        "exit_legs.csv": legs_frame(facts.legs, specs),
+    }
+    for name, frame in frames.items():
+        if frame.empty:
+            (run_dir / name).write_text("")
+        else:
+            frame.to_csv(run_dir / name, index=False)
+    (run_dir / "summary.json").write_bytes(msgspec.json.format(msgspec.json.encode(summary)))
 
 
 JOURNAL_TABLES = ("trades", "trade_exit_legs", "position_state", "fills", "orders", "anomalies")
@@ -227,6 +268,7 @@ def run_job(
     state_dir: Path | None = None,
     keep_store: bool = False,
     html_report: bool = True,
+    charts: bool = True,
     store_mode: StoresMode = "process",
     log: Callable[[str], None] = print,
 ) -> JobResult:
@@ -252,6 +294,7 @@ def run_job(
             until_ns=until_ns,
             inputs=inputs,
             html_report=html_report,
+            charts=charts,
             log=log,
             trade_from_ns=trade_from_ns,
         )

@@ -1,10 +1,15 @@
-"""Sweep throughput: the same grid on 1 Dask worker and on all cores, runs per minute and their ratio.
+"""Sweep throughput: the same grid on 1 Dask worker and on all cores, runs per minute, their ratio and verdict.
 
-    python -m dolphin_nautilus.bench.sweep [--runs 8] [--days 2]
+    python -m dolphin_nautilus.bench.sweep [--runs 12] [--days 2] [--rounds 2] [--json]
 
 Data: the first `--days` of the bundled sample, two instruments; grid: `--runs` combinations of the reference
-signal's fast/slow windows and entry threshold. Wall time includes starting the local cluster, as a user
-sees it. Target (issue 14): all cores >= 1.8 x one worker on a 2-core machine.
+signal's fast/slow windows and entry threshold. Each round runs the sweep on 1 worker and on all cores, in the
+order 1, N, N, 1, ... so a change of the machine's load during the bench weighs on both alike. Throughput is
+runs per minute of the runs themselves (the cluster is started and its workers load the engine before the
+first run; that start is printed apart, and the ratio with it included too). Target (issue 14): all cores
+>= 1.8x one worker on a 2-core machine. Per run it also prints the CPU seconds the worker process spent (all
+its threads) against the run's wall time: about 1 core busy per run is what lets N workers scale.
+`--json` prints the checks as a JSON list as the last line.
 """
 
 from __future__ import annotations
@@ -12,14 +17,16 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
 import pandas as pd
 
 from dolphin_nautilus.backtest.data import SAMPLE_PATH
-from dolphin_nautilus.config import load_config
-from dolphin_nautilus.launch.backtest_sweep import run_sweep
+from dolphin_nautilus.bench.verdicts import Check, at_least, reported, table, to_json
+from dolphin_nautilus.config import Config, load_config
+from dolphin_nautilus.launch.backtest_sweep import SweepResult, run_sweep
 
 REPO = Path(__file__).resolve().parents[2]
 INSTRUMENTS = ["BTC-USDT-PERP.BINGX", "ETH-USDT-PERP.BINGX"]
@@ -28,53 +35,136 @@ GRID_VALUES = {
     "strategy.reference.slow_bars": [120, 240],
     "strategy.reference.enter_above": [0.5, 0.6, 0.7],
 }
+TARGET = 1.8
+BENCH = "sweep"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=8)
-    parser.add_argument("--days", type=int, default=2)
-    args = parser.parse_args()
+@dataclass
+class Tally:
+    """Every sweep of one worker count, added up."""
+
+    workers: int = 0
+    runs: int = 0
+    run_seconds: float = 0.0
+    startup_seconds: float = 0.0
+    job_seconds: float = 0.0
+    job_cpu_seconds: float = 0.0
+    sweeps: list[float] = field(default_factory=list)  # runs/min of each
+
+    def add(self, result: SweepResult) -> None:
+        self.workers = result.workers
+        self.runs += result.runs
+        self.run_seconds += result.wall_seconds
+        self.startup_seconds += result.startup_seconds
+        self.job_seconds += float(result.table["job_seconds"].sum())
+        self.job_cpu_seconds += float(result.table["job_cpu_seconds"].sum())
+        self.sweeps.append(result.runs_per_minute)
+
+    @property
+    def runs_per_minute(self) -> float:
+        return self.runs / self.run_seconds * 60
+
+    @property
+    def runs_per_minute_with_startup(self) -> float:
+        return self.runs / (self.run_seconds + self.startup_seconds) * 60
+
+    @property
+    def cores_per_run(self) -> float:
+        return self.job_cpu_seconds / self.job_seconds
+
+    def line(self) -> str:
+        each = ", ".join(f"{x:.1f}" for x in self.sweeps)
+        return (
+            f"{self.workers} worker(s): {self.runs} runs in {self.run_seconds:.1f} s = {self.runs_per_minute:.2f} "
+            f"runs/min (sweeps: {each}); cluster start {self.startup_seconds / len(self.sweeps):.1f} s per sweep; "
+            f"{self.job_cpu_seconds / self.runs:.2f} CPU-s per run, {self.cores_per_run:.2f} cores busy per run"
+        )
+
+
+def bench_inputs(root: Path, days: int) -> tuple[Config, Path, Path]:
+    frame = pd.read_parquet(SAMPLE_PATH)
+    start = frame["timestamp"].min()
+    frame = frame[frame.instrument_id.isin(INSTRUMENTS) & (frame.timestamp < start + pd.Timedelta(days=days))]
+    data = root / "bars.parquet"
+    frame.to_parquet(data)
+    grid = root / "grid.toml"
+    grid.write_text("[grid]\n" + "".join(f'"{k}" = {v}\n' for k, v in GRID_VALUES.items()))
+    config = load_config(REPO / "configs" / "backtest.toml")
+    config = msgspec.structs.replace(
+        config,
+        strategy=msgspec.structs.replace(config.strategy, instruments=INSTRUMENTS),
+        backtest=msgspec.structs.replace(config.backtest, progress=False),
+    )
+    return config, data, grid
+
+
+def measure(runs: int, days: int, rounds: int) -> tuple[Tally, Tally]:
     cores = os.cpu_count() or 1
+    tallies = {1: Tally(), cores: Tally()}
+    order = [w for r in range(rounds) for w in ((1, cores) if r % 2 == 0 else (cores, 1))]
     with tempfile.TemporaryDirectory(prefix="dolphin-bench-sweep-") as tmp:
         root = Path(tmp)
-        frame = pd.read_parquet(SAMPLE_PATH)
-        start = frame["timestamp"].min()
-        frame = frame[frame.instrument_id.isin(INSTRUMENTS) & (frame.timestamp < start + pd.Timedelta(days=args.days))]
-        data = root / "bars.parquet"
-        frame.to_parquet(data)
-        grid = root / "grid.toml"
-        grid.write_text("[grid]\n" + "".join(f'"{k}" = {v}\n' for k, v in GRID_VALUES.items()))
-        config = load_config(REPO / "configs" / "backtest.toml")
-        config = msgspec.structs.replace(
-            config,
-            strategy=msgspec.structs.replace(config.strategy, instruments=INSTRUMENTS),
-            backtest=msgspec.structs.replace(config.backtest, progress=False),
-        )
-        results = {}
-        for workers in (1, cores):
+        config, data, grid = bench_inputs(root, days)
+        for i, workers in enumerate(order):
             result = run_sweep(
                 config,
                 grid_path=grid,
                 data=str(data),
-                sample=args.runs,
+                sample=runs,
                 seed=7,
                 workers=workers,
-                out_dir=root / f"w{workers}",
+                out_dir=root / f"sweep-{i}-w{workers}",
+                worker_sessions=True,
             )
-            assert result.failed == 0, result.table[["run", "error"]].to_string()
-            results[workers] = result
+            if result.failed:
+                raise SystemExit(f"sweep runs failed:\n{result.table[['run', 'error']].to_string()}")
+            tallies[workers].add(result)
             print(
-                f"{workers} worker(s): {result.runs} runs in {result.wall_seconds:.1f} s = "
-                f"{result.runs_per_minute:.2f} runs/min",
+                f"  sweep {i + 1}/{len(order)}: {workers} worker(s), {result.runs_per_minute:.2f} runs/min, "
+                f"load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
-    # The cores are shared: a load above the core count means other work took part of them during the runs.
-    print(
-        f"load average (1/5/15 min) after the runs: {' / '.join(f'{x:.1f}' for x in os.getloadavg())} on {cores} cores"
-    )
-    ratio = results[cores].runs_per_minute / results[1].runs_per_minute
-    print(f"all cores ({cores}) / 1 worker: {ratio:.2f}x (target >= 1.8x on 2 cores)")
+    return tallies[1], tallies[cores]
+
+
+def checks(one: Tally, all_cores: Tally) -> list[Check]:
+    cores = all_cores.workers
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    note = f"{cores} cores, load average {load} after the runs"
+    return [
+        reported(BENCH, "1 worker (runs/min)", round(one.runs_per_minute, 2)),
+        reported(BENCH, f"all cores, {cores} workers (runs/min)", round(all_cores.runs_per_minute, 2)),
+        at_least(
+            BENCH,
+            f"all cores / 1 worker ({cores} cores)",
+            round(all_cores.runs_per_minute / one.runs_per_minute, 3),
+            TARGET,
+            note,
+        ),
+        reported(
+            BENCH,
+            "all cores / 1 worker, cluster start included",
+            round(all_cores.runs_per_minute_with_startup / one.runs_per_minute_with_startup, 3),
+        ),
+        reported(BENCH, "cores busy per run on 1 worker", round(one.cores_per_run, 3), "CPU-s / wall-s of the job"),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=12, help="grid points per sweep")
+    parser.add_argument("--days", type=int, default=2, help="days of the sample per run")
+    parser.add_argument("--rounds", type=int, default=2, help="sweeps per worker count (order 1, N, N, 1, ...)")
+    parser.add_argument("--json", action="store_true", help="print the checks as JSON as the last line")
+    args = parser.parse_args()
+    print(f"load average before: {' / '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+    one, all_cores = measure(args.runs, args.days, args.rounds)
+    print(one.line())
+    print(all_cores.line())
+    found = checks(one, all_cores)
+    print(table(found))
+    if args.json:
+        print(to_json(found).decode())
     return 0
 
 

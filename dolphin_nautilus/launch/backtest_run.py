@@ -121,11 +121,13 @@ def run_backtest(
     trade_from_ns: int = 0,
     inputs: RunInputs | None = None,
     html_report: bool = True,
+    charts: bool = True,
 ) -> BacktestRun:
     """Run a backtest journaling into `stores`; `until_ns` stops the run early (a split run stops there
     and a second run restarts from the same stores). The RestoreActor restores from `stores` first.
     `trade_from_ns`: earlier bars only warm up the signal models (the second half of a split run).
-    `inputs`: checked before the run folder and stores exist (the CLI does that); bars end at `until_ns`."""
+    `inputs`: checked before the run folder and stores exist (the CLI does that); bars end at `until_ns`.
+    `charts=False` (sweep runs): the tables and summary.json without the PNG and HTML pictures."""
     inputs = inputs or prepare_inputs(config, data=data, until_ns=until_ns)
     run_dir = run_dir or new_run_dir(config)
     all_bars = [bar for series in inputs.loaded.bars.values() for bar in series]
@@ -167,7 +169,14 @@ def run_backtest(
             simulated_exit_rejects=rejecter.rejected_exits if rejecter is not None else 0,
         )
         write_reports(
-            run_dir, summary=summary, facts=tally, outputs=outputs, equity=equity, specs=inputs.specs, html=html_report
+            run_dir,
+            summary=summary,
+            facts=tally,
+            outputs=outputs,
+            equity=equity,
+            specs=inputs.specs,
+            html=html_report,
+            charts=charts,
         )
         engine.dispose()
         log(render(summary))
@@ -226,6 +235,7 @@ def run_job(
     state_dir: Path | None = None,
     keep_store: bool = False,
     html_report: bool = True,
+    charts: bool = True,
     store_mode: StoresMode = "process",
     log: Callable[[str], None] = print,
 ) -> JobResult:
@@ -251,6 +261,7 @@ def run_job(
             until_ns=until_ns,
             inputs=inputs,
             html_report=html_report,
+            charts=charts,
             log=log,
             trade_from_ns=trade_from_ns,
         )

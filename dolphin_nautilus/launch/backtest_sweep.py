@@ -16,9 +16,7 @@ Grid file (TOML): each key under `[grid]` is a dotted config key, its value the 
 from __future__ import annotations
 
 import itertools
-import os
 import random
-import time
 import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +28,7 @@ import pandas as pd
 
 from dolphin_nautilus.config import Config, resolve_path
 from dolphin_nautilus.launch.backtest_inputs import prepare_inputs
+from dolphin_nautilus.launch.sweep_cluster import run_on_dask
 
 RESULT_COLUMNS = (
     "trades",
@@ -62,7 +61,8 @@ class SweepResult:
     table: pd.DataFrame
     runs: int
     failed: int
-    wall_seconds: float
+    wall_seconds: float  # the runs, from the first submitted to the last done
+    startup_seconds: float  # starting (or connecting to) the cluster and loading the engine in each worker
     workers: int
     rank_by: str
     notes: list[str] = field(default_factory=list)
@@ -71,13 +71,19 @@ class SweepResult:
     def runs_per_minute(self) -> float:
         return self.runs / self.wall_seconds * 60 if self.wall_seconds > 0 else 0.0
 
+    @property
+    def runs_per_minute_with_startup(self) -> float:
+        total = self.startup_seconds + self.wall_seconds
+        return self.runs / total * 60 if total > 0 else 0.0
+
     def render(self) -> str:
         shown = self.table.head(10).to_string(index=False, max_colwidth=40)
         return "\n".join(
             [
                 "",
                 f"=== dolphin sweep: {self.runs} runs ({self.failed} failed) on {self.workers} worker(s) ===",
-                f"wall {self.wall_seconds:.1f} s, {self.runs_per_minute:.2f} runs/min",
+                f"runs {self.wall_seconds:.1f} s = {self.runs_per_minute:.2f} runs/min; cluster start and warm-up "
+                f"{self.startup_seconds:.1f} s ({self.runs_per_minute_with_startup:.2f} runs/min with it)",
                 f"ranked by {self.rank_by} (top 10 of {len(self.table)}):",
                 shown,
                 f"table               {self.table_path}",
@@ -134,41 +140,6 @@ def apply_params(config: Config, params: dict[str, Any], grid_path: Path) -> Con
         raise SweepError(f"{grid_path}: a grid value does not fit the config: {exc}") from None
 
 
-def run_sweep_task(config_builtins: dict, data: str | None, run_dir: str, params: dict[str, Any]) -> dict[str, Any]:
-    """One grid point, in a worker process: the same job the CLI runs, without the HTML page."""
-    from dolphin_nautilus.launch.backtest_run import run_job  # imported in the worker (the engine is heavy to load)
-
-    config = msgspec.convert(config_builtins, Config)
-    row: dict[str, Any] = {"run": Path(run_dir).name, **params}
-    try:
-        result = run_job(config, data=data, run_dir=Path(run_dir), html_report=False, log=lambda _: None)
-    except Exception as exc:  # noqa: BLE001 - one failed grid point is a row with its error, not a dead sweep
-        return {**row, "error": f"{type(exc).__name__}: {exc}", "run_dir": run_dir}
-    s = result.summary
-    st = s.statistics
-    row.update(
-        trades=s.trades,
-        win_rate=s.win_rate,
-        net_pnl=float(s.net_pnl),
-        fees=float(s.fees),
-        max_drawdown=float(s.max_drawdown),
-        max_drawdown_pct=s.max_drawdown_pct,
-        return_on_account_pct=s.return_on_account_pct,
-        return_on_deployed_pct=s.return_on_deployed_pct,
-        unrealized_pnl=s.unrealized_pnl,
-        open_positions=len(s.open_positions),
-        sharpe_ratio=st.sharpe_ratio,
-        sortino_ratio=st.sortino_ratio,
-        profit_factor=st.profit_factor,
-        expectancy=st.expectancy,
-        cagr=st.cagr,
-        wall_seconds=s.wall_seconds,
-        error="",
-        run_dir=run_dir,
-    )
-    return row
-
-
 def sweep_dir(config: Config) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     base = resolve_path(config, config.node.output_dir)
@@ -191,6 +162,7 @@ def run_sweep(
     cluster: str | None = None,
     rank_by: str = "net_pnl",
     out_dir: Path | None = None,
+    worker_sessions: bool = False,
 ) -> SweepResult:
     grid = read_grid(grid_path)
     combos = combinations(grid, sample, seed)
@@ -206,10 +178,8 @@ def run_sweep(
         (msgspec.to_builtins(c), data, str(out_dir / f"run-{i:04d}"), p)
         for i, (c, p) in enumerate(zip(configs, combos, strict=True), start=1)
     ]
-    started = time.perf_counter()
-    rows, used = _run_on_dask(tasks, workers=workers, cluster=cluster)
-    wall = time.perf_counter() - started
-    table = pd.DataFrame(rows)
+    done = run_on_dask(tasks, workers=workers, cluster=cluster, worker_sessions=worker_sessions)
+    table = pd.DataFrame(done.rows)
     key = rank_by.lstrip("-")
     if key in table:
         table = table.sort_values(key, ascending=rank_by.startswith("-"), na_position="last", kind="stable")
@@ -221,33 +191,10 @@ def run_sweep(
         out_dir=out_dir,
         table_path=table_path,
         table=table,
-        runs=len(rows),
+        runs=len(done.rows),
         failed=failed,
-        wall_seconds=wall,
-        workers=used,
+        wall_seconds=done.run_seconds,
+        startup_seconds=done.startup_seconds,
+        workers=done.workers,
         rank_by=rank_by,
     )
-
-
-def _run_on_dask(tasks: list[tuple], *, workers: int | None, cluster: str | None) -> tuple[list[dict], int]:
-    from distributed import Client, LocalCluster  # loaded only when a sweep runs
-
-    if cluster:
-        client = Client(cluster)
-        local = None
-    else:
-        n = workers or os.cpu_count() or 1
-        # One single-threaded process per core: a backtest holds the GIL; processes give true parallelism.
-        local = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40)
-        client = Client(local)
-    try:
-        used = len(client.scheduler_info()["workers"])
-        futures = [
-            client.submit(run_sweep_task, *task, pure=False, key=f"dolphin-run-{i}") for i, task in enumerate(tasks)
-        ]
-        rows = client.gather(futures)
-    finally:
-        client.close()
-        if local is not None:
-            local.close()
-    return rows, used

@@ -70,8 +70,12 @@ ORDER_PATH = "/openApi/swap/v2/trade/order"
 WARM_UP = 20  # orders per variant before measuring
 
 
+CPU_MS: dict[str, list[float]] = {"bare": [], "rest": []}  # this thread's CPU per order: robust to machine load
+
+
 async def _bare_order(session: aiohttp.ClientSession, rest: str, key: str, secret: bytes, i: int) -> float:
     """The least a signed place-order can do: sorted params, HMAC, POST, read, parse. Milliseconds."""
+    cpu = time.thread_time_ns()
     start = time.perf_counter_ns()
     params = {
         "symbol": "BTC-USDT",
@@ -87,14 +91,16 @@ async def _bare_order(session: aiohttp.ClientSession, rest: str, key: str, secre
     signature = hmac.new(secret, query.encode(), hashlib.sha256).hexdigest()
     async with session.post(f"{rest}{ORDER_PATH}?{query}&signature={signature}", headers={"X-BX-APIKEY": key}) as resp:
         body = await resp.read()
-    elapsed = (time.perf_counter_ns() - start) / 1e6
     if json.loads(body)["code"] != 0:
         raise SystemExit(f"bare order {i} refused: {body[:200]!r}")
+    elapsed = (time.perf_counter_ns() - start) / 1e6
+    CPU_MS["bare"].append((time.thread_time_ns() - cpu) / 1e6)
     return elapsed
 
 
 async def _our_order(trade: BingXTradeHttpAPI, i: int) -> float:
     """The same order through our client (sign, send, check, decode). Milliseconds."""
+    cpu = time.thread_time_ns()
     start = time.perf_counter_ns()
     await trade.place_order(
         symbol="BTC-USDT",
@@ -103,7 +109,9 @@ async def _our_order(trade: BingXTradeHttpAPI, i: int) -> float:
         quantity=QTY,
         client_order_id=f"base-{i}",
     )
-    return (time.perf_counter_ns() - start) / 1e6
+    elapsed = (time.perf_counter_ns() - start) / 1e6
+    CPU_MS["rest"].append((time.thread_time_ns() - cpu) / 1e6)
+    return elapsed
 
 
 async def _round_trips(rest: str, key: str, secret: str, count: int) -> tuple[list[float], list[float]]:
@@ -137,6 +145,7 @@ class LatencyStrategy(Strategy):
         self.accepted: dict[str, int] = {}
         self.filled: dict[str, int] = {}
         self.filled_event = asyncio.Event()  # waiting on an event, not spinning: the venue needs the CPU too
+        self.cpu_ms = 0.0  # the node thread's CPU over all orders (submit to filled, everything the node did)
 
     def submit(self, i: int) -> str:
         coid = f"lat-{i}"
@@ -189,6 +198,7 @@ def _run_node(rest: str, ws: str, credentials: BingXCredentials, count: int) -> 
                 if time.monotonic() > deadline or runner.done():
                     raise SystemExit("trader did not start (connect or reconciliation failed)")
                 await asyncio.sleep(0.05)
+            cpu = time.thread_time_ns()
             for i in range(count):
                 strategy.filled_event.clear()
                 coid = strategy.submit(i)
@@ -201,6 +211,7 @@ def _run_node(rest: str, ws: str, credentials: BingXCredentials, count: int) -> 
                             f"{coid} not filled within 5 s (accepted: {coid in strategy.accepted}, "
                             f"user stream {client.user_stream.stats})"
                         ) from None
+            strategy.cpu_ms = (time.thread_time_ns() - cpu) / 1e6
         finally:
             await node.stop_async()
             runner.cancel()
@@ -233,6 +244,9 @@ def measure(orders: int) -> dict[str, list[float]]:
         "accepted": to_ms(strategy.accepted),
         "filled": to_ms(strategy.filled),
         "load": [load_before, os.getloadavg()[0]],  # 1-minute load average before and after
+        "cpu_bare": CPU_MS["bare"][WARM_UP:],
+        "cpu_rest": CPU_MS["rest"][WARM_UP:],
+        "cpu_node": [strategy.cpu_ms / max(1, len(strategy.filled))],
     }
 
 
@@ -255,6 +269,12 @@ def checks(samples: dict[str, list[float]]) -> list[Check]:
     for key, _ in VARIANTS:
         p50, _, p99 = percentiles(samples[key])
         found += [reported("orders", f"{key} p50 (ms)", p50), reported("orders", f"{key} p99 (ms)", p99)]
+    cpu_bare, cpu_rest = statistics.median(samples["cpu_bare"]), statistics.median(samples["cpu_rest"])
+    found.append(reported("orders", "client CPU per order, bare (ms, median)", cpu_bare))
+    found.append(reported("orders", "client CPU per order, REST (ms, median)", cpu_rest))
+    found.append(reported("orders", "client CPU per order, REST / bare", cpu_rest / cpu_bare))
+    node_cpu = samples["cpu_node"][0]
+    found.append(reported("orders", "node CPU per order, submit to filled, all work (ms, mean)", node_cpu))
     before, after = samples["load"]
     found.append(reported("orders", "load average 1 min, before", before))
     found.append(reported("orders", "load average 1 min, after", after))
@@ -271,6 +291,11 @@ def render(samples: dict[str, list[float]], orders: int) -> str:
     for key, name in VARIANTS:
         p50, p90, p99 = percentiles(samples[key])
         lines.append(f"{name:44} {p50:8.3f} {p90:8.3f} {p99:8.3f} {p50 / base:9.2f}")
+    lines.append(
+        "CPU of this process per order (ms; wall time on a loaded machine follows it): "
+        f"bare {statistics.median(samples['cpu_bare']):.3f}, REST {statistics.median(samples['cpu_rest']):.3f}, "
+        f"node {samples['cpu_node'][0]:.3f} (submit to filled, all its work)"
+    )
     return "\n".join(lines)
 
 

@@ -315,23 +315,32 @@ class ClickHouseStore:
         (or with `use_checkpoint=False`, the reference the tests compare with) the whole latest table is
         aggregated. Either way the work runs in ClickHouse and only the open trades' rows leave it."""
         checkpoint = self.open_checkpoint() if use_checkpoint else None
-        if checkpoint is None:
-            where, parameters = f"WHERE trade_id IN ({may_be_open_sql(self.database, LATEST_TABLE)})", {}
-        else:
-            where, parameters = self._since_checkpoint(checkpoint)
-        latest = self._latest_sql(where)
-        return self._dicts(f"SELECT * FROM ({latest}) WHERE status = 'OPEN' ORDER BY trade_id", parameters)
+        ids = self._may_be_open(checkpoint)
+        if not ids:
+            return []
+        # An explicit id array: the primary key (trade_id) picks the granules, whatever the size of the history.
+        latest = self._latest_sql("WHERE trade_id IN {ids:Array(String)}")
+        return self._dicts(f"SELECT * FROM ({latest}) WHERE status = 'OPEN' ORDER BY trade_id", {"ids": ids})
 
     def open_checkpoint(self) -> tuple[int, list[str]] | None:
         """The newest open-set checkpoint: (as of block, ids of the trades that may be open), or None."""
         rows = self.client.query(checkpoint_sql(self.database, CHECKPOINT_TABLE)).result_rows
         return (int(rows[0][0]), list(rows[0][1])) if rows else None
 
-    def _since_checkpoint(self, checkpoint: tuple[int, list[str]]) -> tuple[str, dict[str, Any]]:
-        """A WHERE for the trades that may be open now: the checkpoint's, and those written after its block."""
-        block, ids = checkpoint
-        changed = changed_ids_sql(self.database, LATEST_TABLE, block)
-        return f"WHERE trade_id IN {{ids:Array(String)}} OR trade_id IN ({changed})", {"ids": ids}
+    def _may_be_open(self, checkpoint: tuple[int, list[str]] | None) -> list[str]:
+        """Ids of the trades that may be open now (journal.open_set): from the checkpoint and the trades written
+        after its block, or from the whole latest table without one."""
+        if checkpoint is None:
+            sql, parameters = may_be_open_sql(self.database, LATEST_TABLE), {}
+        else:
+            block, ids = checkpoint
+            changed = self.client.query(changed_ids_sql(self.database, LATEST_TABLE, block)).result_rows
+            candidates = sorted({*ids, *(row[0] for row in changed)})
+            if not candidates:
+                return []
+            sql = may_be_open_sql(self.database, LATEST_TABLE, "WHERE trade_id IN {ids:Array(String)}")
+            parameters = {"ids": candidates}
+        return sorted(row[0] for row in self.client.query(sql, parameters=parameters).result_rows)
 
     def latest_block(self) -> int:
         """The highest insert block number of the latest table (0 when empty)."""
@@ -346,12 +355,10 @@ class ClickHouseStore:
             block = self.latest_block()
         if only_if_new and previous is not None and previous[0] >= block:
             return None
-        where, parameters = self._since_checkpoint(previous) if previous is not None else ("", {})
-        rows = self.client.query(may_be_open_sql(self.database, LATEST_TABLE, where), parameters=parameters)
         self.client.command(
             f"INSERT INTO `{self.database}`.`{CHECKPOINT_TABLE}` (as_of_block, taken_ts, open_trade_ids) "
             "SELECT {block:UInt64}, fromUnixTimestamp64Nano({ts:Int64}, 'UTC'), {ids:Array(String)}",
-            parameters={"block": block, "ts": time.time_ns(), "ids": sorted(row[0] for row in rows.result_rows)},
+            parameters={"block": block, "ts": time.time_ns(), "ids": self._may_be_open(previous)},
         )
         return block
 

@@ -1,5 +1,5 @@
 """The supervisor and systemd examples, `dolphin-node --help` and docs/operator.md agree with the launcher's one
-exit-code table (`launch.node.EXIT_CODES`): what is not restarted there is exactly what the examples do not
+exit-code table (`launch.node_exits.EXIT_CODES`): what is not restarted there is exactly what the examples do not
 restart."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dolphin_nautilus.launch import node as launcher
+from dolphin_nautilus.launch import node_exits as launcher
 
 ROOT = Path(__file__).resolve().parents[2]
 SUPERVISOR_CONFS = sorted((ROOT / "configs" / "supervisor").glob("*.conf"))

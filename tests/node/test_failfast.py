@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from dolphin_nautilus.domain.diagnostics import Code
-from dolphin_nautilus.launch.node import (
+from dolphin_nautilus.launch.node_exits import (
     EXIT_ACCOUNT_MODE,
     EXIT_CODES,
     EXIT_CREDENTIALS,

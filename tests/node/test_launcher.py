@@ -7,7 +7,8 @@ import json
 import logging
 
 from dolphin_nautilus.config import LIVE_AUTHORIZATION_PHRASE, Secrets
-from dolphin_nautilus.launch.node import EXIT_CONFIG, EXIT_LIVE_NOT_AUTHORIZED, main
+from dolphin_nautilus.launch.node import main
+from dolphin_nautilus.launch.node_exits import EXIT_CONFIG, EXIT_LIVE_NOT_AUTHORIZED
 from dolphin_nautilus.logs import log_event, node_logger, setup_logging
 
 from .conftest import API_KEY, API_SECRET, node, write_config

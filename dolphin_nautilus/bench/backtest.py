@@ -8,12 +8,11 @@ noise hits them alike; figures are medians over the repeats:
 - replay: the same bare engine submitting exactly the orders the full stack sent, at the same bars (the
   engine's own cost of those orders, without our book, signals or journal);
 - full: `dolphin-backtest` as it runs (DolphinStrategy, the actors, the journal on embedded stores).
-Rates are bars / wall time of `engine.run()`. `--before REF` (a git ref of this repository, or the path of
-another checkout) measures the same three configurations with that code too, in the same run, so a change's
-effect is side by side; it also checks that the full stack's trades, legs and PnL are identical in both.
-
-Targets (issue 16): full >= 0.92 x replay; peak RSS full <= 1.2 x subscribe-only; full-stack wall time <= half
-of the before column's.
+Rates are bars per wall second and per CPU second of `engine.run()` (CPU: what a shared machine's load disturbs
+least); every engine here is configured and run as the checkout's backtest runner does (`backtest.engine_run`).
+`--before REF` (a git ref of this repository, or the path of another checkout) measures the same three
+configurations with that code too, in the same run, so a change's effect is side by side; it also checks that
+the full stack's trades, legs and PnL are identical in both. Targets and verdicts: `bench.backtest_verdicts`.
 """
 
 from __future__ import annotations

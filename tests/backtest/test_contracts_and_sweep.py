@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +17,8 @@ from dolphin_nautilus.backtest.contracts_snapshot import (
     refresh_contracts_snapshot,
 )
 from dolphin_nautilus.config import load_config
-from dolphin_nautilus.launch.backtest_sweep import SweepError, run_sweep
+from dolphin_nautilus.launch.backtest_run import run_job
+from dolphin_nautilus.launch.backtest_sweep import SweepError, apply_params, run_sweep
 
 from .conftest import write_config
 
@@ -69,3 +71,47 @@ def test_sweep_rejects_a_grid_key_that_is_not_a_setting(tmp_path: Path, xrp_csv:
     ):
         run_sweep(config, grid_path=grid, data=str(xrp_csv), workers=1, out_dir=tmp_path / "sweep")
     assert not (tmp_path / "sweep").exists()
+
+
+SWEEP_ONLY_FIELDS = ("wall_seconds", "bars_per_second", "run_dir")  # the run's timing and folder
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+TABLES = ("trades.csv", "exit_legs.csv", "fills.csv", "positions.csv")
+
+
+def test_sweep_runs_give_the_same_results_as_plain_runs(tmp_path: Path, xrp_csv: Path):
+    """A sweep run (inline stores, the journal in one batch, no charts, bars cached in the worker) is the
+    plain backtest with the same parameters: the same summary, statistics, journal rows, tables and facts."""
+    config = load_config(write_config(tmp_path / "bt.toml", instruments=[XRP], bar_minutes=5))
+    grid = tmp_path / "grid.toml"
+    grid.write_text('[grid]\n"strategy.reference.fast_bars" = [5, 8]\n"strategy.reference.enter_above" = [0.5]\n')
+    # One worker runs both points: the second reuses the bars the first read.
+    result = run_sweep(config, grid_path=grid, data=str(xrp_csv), workers=1, out_dir=tmp_path / "sweep")
+    assert result.failed == 0, result.table.to_string()
+    for row in result.table.to_dict("records"):
+        params = {key: row[key] for key in ("strategy.reference.fast_bars", "strategy.reference.enter_above")}
+        plain = run_job(
+            apply_params(config, params, grid), data=str(xrp_csv), run_dir=tmp_path / f"plain-{row['run']}", log=print
+        )
+        swept = Path(row["run_dir"])
+        assert plain.summary.trades > 0 and row["trades"] == plain.summary.trades
+        assert row["net_pnl"] == float(plain.summary.net_pnl)
+        assert row["sharpe_ratio"] == plain.summary.statistics.sharpe_ratio
+        assert _summary(swept) == _summary(plain.run_dir)
+        for name in TABLES:
+            assert _without_uuids(swept / name) == _without_uuids(plain.run_dir / name), name
+        assert sorted(p.name for p in (swept / "facts").iterdir()) == sorted(
+            p.name for p in (plain.run_dir / "facts").iterdir()
+        )
+        for part in (swept / "facts").iterdir():
+            pd.testing.assert_frame_equal(pd.read_parquet(part), pd.read_parquet(plain.run_dir / "facts" / part.name))
+        assert (plain.run_dir / "equity.png").is_file() and not (swept / "equity.png").exists()
+
+
+def _without_uuids(path: Path) -> str:
+    """The file's text with the engine's random event ids (a fresh UUID4 per event in every run) masked."""
+    return UUID.sub("<uuid>", path.read_text())
+
+
+def _summary(run_dir: Path) -> dict:
+    summary = json.loads((run_dir / "summary.json").read_text())
+    return {key: value for key, value in summary.items() if key not in SWEEP_ONLY_FIELDS}

@@ -14,6 +14,7 @@ The statistics are the same as a plain run's with the same parameters (tests/bac
 from __future__ import annotations
 
 import os
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +63,7 @@ def run_sweep_task(config_builtins: dict, data: str | None, run_dir: str, params
     from dolphin_nautilus.launch.backtest_run import run_job  # imported in the worker (the engine is heavy to load)
 
     config = sweep_run_config(msgspec.convert(config_builtins, Config))
-    row: dict[str, Any] = {"run": Path(run_dir).name, **params}
+    row: dict[str, Any] = {"run": Path(run_dir).name, **params, "worker": f"{socket.gethostname()}:{os.getpid()}"}
     started, started_cpu = time.perf_counter(), time.process_time()
     try:
         result = run_job(

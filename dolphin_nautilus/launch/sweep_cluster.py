@@ -127,7 +127,8 @@ def own_session() -> int:
     """Move this worker process into a session of its own. With the kernel's autogroup scheduling on (most
     desktop Linux kernels), CPU time is shared fairly between sessions, not processes: local workers that stay
     in the sweep's session share that one session's share of a busy machine, however many there are."""
-    return os.setsid()
+    os.setsid()
+    return os.getsid(0)
 
 
 def run_on_dask(

@@ -14,6 +14,7 @@ The statistics are the same as a plain run's with the same parameters (tests/bac
 from __future__ import annotations
 
 import os
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +63,7 @@ def run_sweep_task(config_builtins: dict, data: str | None, run_dir: str, params
     from dolphin_nautilus.launch.backtest_run import run_job  # imported in the worker (the engine is heavy to load)
 
     config = sweep_run_config(msgspec.convert(config_builtins, Config))
-    row: dict[str, Any] = {"run": Path(run_dir).name, **params}
+    row: dict[str, Any] = {"run": Path(run_dir).name, **params, "worker": f"{socket.gethostname()}:{os.getpid()}"}
     started, started_cpu = time.perf_counter(), time.process_time()
     try:
         result = run_job(
@@ -126,7 +127,8 @@ def own_session() -> int:
     """Move this worker process into a session of its own. With the kernel's autogroup scheduling on (most
     desktop Linux kernels), CPU time is shared fairly between sessions, not processes: local workers that stay
     in the sweep's session share that one session's share of a busy machine, however many there are."""
-    return os.setsid()
+    os.setsid()
+    return os.getsid(0)
 
 
 def run_on_dask(

@@ -90,7 +90,7 @@ import sys, time
 from dolphin_nautilus.journal.store import ClickHouseStore, StoreConfig
 store = ClickHouseStore(StoreConfig(namespace="blue", chdb_path=sys.argv[1]))
 print("ready", flush=True)
-time.sleep(60)
+time.sleep(600)  # held until the test kills it: three dolphin-ctl runs can take over 60 s on a loaded box
 """
 
 

@@ -20,6 +20,9 @@ from tests.state.conftest import hazelcast_config
 
 BTC, ETH = "BTC-USDT-PERP.BINGX", "ETH-USDT-PERP.BINGX"
 SPECS = {BTC: BINGX_SPECS[BTC], ETH: BINGX_SPECS[ETH]}
+# Kills and restarts of a three-member cluster with 1-2 s operation timeouts: in a parallel run these tests stay on
+# one worker (one trio of JVMs, not one per worker) and run while no other test runs.
+pytestmark = [pytest.mark.xdist_group("hazelcast_trio"), pytest.mark.solo]
 
 
 def slot(trade_id: str, instrument_id: str, seq: int) -> dict:

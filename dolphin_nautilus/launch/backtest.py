@@ -28,7 +28,7 @@ from dolphin_nautilus.backtest.contracts_snapshot import (
     refresh_contracts_snapshot,
 )
 from dolphin_nautilus.backtest.data import BarDataError
-from dolphin_nautilus.config import Config, ConfigError, load_config, restrict_new_files
+from dolphin_nautilus.config import Config, ConfigError, Secrets, load_config, restrict_new_files
 from dolphin_nautilus.launch.backtest_inputs import (
     BacktestInputError,
     normalize_instrument_id,
@@ -98,6 +98,7 @@ def _run_main(argv: list[str]) -> int:
             until_ns=until_ns,
             keep_store=args.keep_store,
             state_dir=Path(args.state_dir).resolve() if args.state_dir else None,
+            secrets=Secrets.from_env(),  # read once: a ClickHouse server's password, when the config names one
         )
     except (StoreOpenError, ResumeError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)

@@ -22,10 +22,10 @@ from dolphin_nautilus.backtest.engine_run import run_engine
 from dolphin_nautilus.backtest.facts_export import RunFacts, export_facts
 from dolphin_nautilus.backtest.report import RunSummary, collect_engine_outputs, render, summarize
 from dolphin_nautilus.backtest.report_files import write_reports
-from dolphin_nautilus.config import Config
+from dolphin_nautilus.config import Config, Secrets
 from dolphin_nautilus.launch.backtest_inputs import RunInputs, prepare_inputs
 from dolphin_nautilus.node.assembly import build_backtest_engine, component
-from dolphin_nautilus.node.stores import Stores
+from dolphin_nautilus.node.stores import NO_SECRETS, Stores
 from dolphin_nautilus.resources import NodeResources, register_resources, unregister_resources
 from dolphin_nautilus.stores.wiring import Stores as OpenStores
 from dolphin_nautilus.stores.wiring import StoresMode
@@ -237,6 +237,7 @@ def run_job(
     html_report: bool = True,
     charts: bool = True,
     store_mode: StoresMode = "process",
+    secrets: Secrets = NO_SECRETS,
     log: Callable[[str], None] = print,
 ) -> JobResult:
     inputs = inputs or prepare_inputs(config, data=data, until_ns=until_ns)
@@ -246,7 +247,7 @@ def run_job(
     own_stores = state_dir is None
     state_dir = state_dir or run_dir / "stores"
     try:
-        stores = Stores(config, state_dir, mode=store_mode)
+        stores = Stores(config, state_dir, mode=store_mode, secrets=secrets)
     except Exception as exc:
         _remove_if_unfinished(run_dir)
         raise StoreOpenError(f"cannot open stores in {state_dir}: {exc}") from exc

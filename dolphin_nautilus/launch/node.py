@@ -33,7 +33,7 @@ from pathlib import Path
 
 import msgspec
 
-from dolphin_nautilus.adapters.bingx.common.credentials import API_KEY_ENV, API_SECRET_ENV, BingXCredentials
+from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials, MissingCredentialsError
 from dolphin_nautilus.config import (
     LIVE_AUTHORIZATION_PHRASE,
     Config,
@@ -89,16 +89,10 @@ def load(path: str) -> Config:
 
 def bingx_credentials(secrets: Secrets) -> BingXCredentials:
     """The venue key pair from the secrets read once at start; exit 2 when either is missing."""
-    missing = [
-        env
-        for env, value in ((API_KEY_ENV, secrets.bingx_api_key), (API_SECRET_ENV, secrets.bingx_api_secret))
-        if not value
-    ]
-    if missing:
-        raise LaunchError(
-            EXIT_CONFIG, f"set environment variable(s) {', '.join(missing)} for BingX access", Code.CONFIG_REFUSED
-        )
-    return BingXCredentials(secrets.bingx_api_key, secrets.bingx_api_secret)
+    try:
+        return BingXCredentials.from_secrets(secrets.bingx_api_key, secrets.bingx_api_secret)
+    except MissingCredentialsError as exc:
+        raise LaunchError(EXIT_CONFIG, str(exc), Code.CONFIG_REFUSED) from None
 
 
 LEASE_WAIT_MARGIN_S = 5.0  # beyond the lease TTL: a crashed holder's lease has certainly expired by then

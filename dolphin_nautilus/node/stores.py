@@ -79,27 +79,31 @@ def stores_spec(config: Config, state_dir: Path) -> StoresSpec:
     )
 
 
+NO_SECRETS = Secrets()
+
+
 def store_secrets(secrets: Secrets) -> StoreSecrets:
     return StoreSecrets(clickhouse_password=secrets.clickhouse_password, hazelcast_password=secrets.hazelcast_password)
 
 
-def open_live_state(config: Config, state_dir: Path, secrets: Secrets | None = None) -> LiveStateStore:
+def open_live_state(config: Config, state_dir: Path, secrets: Secrets = NO_SECRETS) -> LiveStateStore:
     """The namespace's live-state store for a read-only look (no lease taken): dolphin-ctl."""
-    return open_spec_live_state(stores_spec(config, state_dir), store_secrets(secrets or Secrets.from_env()))
+    return open_spec_live_state(stores_spec(config, state_dir), store_secrets(secrets))
 
 
 def open_node_stores(
     config: Config,
     state_dir: Path,
     *,
-    secrets: Secrets | None = None,
+    secrets: Secrets = NO_SECRETS,
     node_id: str | None = None,
     mode: StoresMode = "process",
 ) -> OpenStores:
-    """Open the node's stores. `secrets`: what the caller read once at start (read here when not given)."""
+    """Open the node's stores. `secrets`: what the caller read once at start (none: no store passwords; the
+    environment is never read here)."""
     stores = open_stores(
         stores_spec(config, state_dir),
-        store_secrets(secrets or Secrets.from_env()),
+        store_secrets(secrets),
         node_id=node_id or node_id_for(config),
         mode=mode,
     )

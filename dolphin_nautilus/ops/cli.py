@@ -93,7 +93,8 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     restrict_new_files()
     args = build_parser().parse_args(argv)
-    redactor = RedactingFilter(secret_values(Secrets.from_env()))
+    args.secrets = Secrets.from_env()  # read once; the commands pass it to the stores and the venue client
+    redactor = RedactingFilter(secret_values(args.secrets))
     try:
         try:
             return COMMANDS[args.command](args, redactor)

@@ -66,7 +66,7 @@ def busy_message(config: Config, state_dir: Path, holder: str | None) -> str:
     )
 
 
-def open_clickhouse(config: Config, state_dir: Path, holder: str | None = None):
+def open_clickhouse(config: Config, state_dir: Path, secrets: Secrets, holder: str | None = None):
     """A reader on the namespace's ClickHouse; StoreBusy becomes a plain CtlError naming the holder."""
     chdb_path = state_dir / config.clickhouse.path
     if config.clickhouse.backend == "chdb":
@@ -82,7 +82,7 @@ def open_clickhouse(config: Config, state_dir: Path, holder: str | None = None):
             )
     try:
         return ClickHouseStore(
-            clickhouse_config(config, state_dir), migrate=False, password=Secrets.from_env().clickhouse_password
+            clickhouse_config(config, state_dir), migrate=False, password=secrets.clickhouse_password
         )
     except StoreBusy:
         raise CtlError(EXIT_STORE, busy_message(config, state_dir, holder or node_id_from_status(state_dir))) from None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dolphin_nautilus.config import Config, state_dir_for
+from dolphin_nautilus.config import Config, Secrets, state_dir_for
 from dolphin_nautilus.journal.schema import database_name
 from dolphin_nautilus.logs import RedactingFilter
 from dolphin_nautilus.node.signal_map import signals_map_name
@@ -56,13 +56,13 @@ def collisions(configs: list[Config]) -> list[str]:
     return found
 
 
-def live_state_violations(config: Config, state_dir: Path) -> tuple[list[str], list[str]]:
+def live_state_violations(config: Config, state_dir: Path, secrets: Secrets) -> tuple[list[str], list[str]]:
     """Check the namespace's maps on the live Hazelcast cluster: its lease and its heartbeat must come from a
     node of this namespace (node ids are `<trader id>@host:pid`). Returns (violations, the cluster's
     DOLPHIN_* maps). Raises when the cluster cannot be read."""
 
     ns, trader = config.node.namespace, config.node.trader_id
-    live = open_live_state(config, state_dir)
+    live = open_live_state(config, state_dir, secrets)
     try:
         if not isinstance(live, HazelcastStateStore):
             raise TypeError(f"{config.source}: [hazelcast] backend is not a cluster")
@@ -92,7 +92,7 @@ def cmd_mode_verify(args: argparse.Namespace, redactor: RedactingFilter) -> int:
             break
         state_dir = state_dir_for(config)
         try:
-            store = open_clickhouse(config, state_dir)
+            store = open_clickhouse(config, state_dir, args.secrets)
         except CtlError as exc:
             unchecked.append(f"{config.source}: {exc}")
             continue
@@ -116,7 +116,7 @@ def cmd_mode_verify(args: argparse.Namespace, redactor: RedactingFilter) -> int:
             continue
         where = f"{config.hazelcast.cluster_name}@{','.join(config.hazelcast.members)}"
         try:
-            found, cluster_maps[where] = live_state_violations(config, state_dir_for(config))
+            found, cluster_maps[where] = live_state_violations(config, state_dir_for(config), args.secrets)
         except Exception as exc:  # noqa: BLE001 - an unreadable cluster is reported, not a crash
             unchecked.append(f"{config.source}: Hazelcast {where} unreadable: {type(exc).__name__}: {exc}")
             continue

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dolphin_nautilus.backtest.catalogue import BINGX_SPECS
-from dolphin_nautilus.config import Config, state_dir_for
+from dolphin_nautilus.config import Config, Secrets, state_dir_for
 from dolphin_nautilus.journal.store import StoreBusy, StoreError
 from dolphin_nautilus.logs import RedactingFilter
 from dolphin_nautilus.node.stores import LeaseHeld, Stores
@@ -116,12 +116,12 @@ def _wait_result(state_dir: Path, before: dict | None, wait_s: float) -> dict | 
 
 
 # ------------------------------------------------------------------------------------------ history-clean
-def open_stores_for_cleanup(config: Config, state_dir: Path):
+def open_stores_for_cleanup(config: Config, state_dir: Path, secrets: Secrets):
     """Full stores (inline): tombstones are namespace writes, so this takes the namespace lease and refuses
     plainly while a node holds it or holds the embedded store."""
-    open_clickhouse(config, state_dir).close()  # the plain "held by running node" check first
+    open_clickhouse(config, state_dir, secrets).close()  # the plain "held by running node" check first
     try:
-        return Stores(config, state_dir, mode="inline", node_id=f"dolphin-ctl@{os.getpid()}")
+        return Stores(config, state_dir, mode="inline", node_id=f"dolphin-ctl@{os.getpid()}", secrets=secrets)
     except LeaseHeld as exc:
         raise CtlError(EXIT_STORE, f"{exc}; stop the node first (history-clean writes to the namespace)") from None
     except StoreBusy:
@@ -149,7 +149,7 @@ def _cleanup_specs(config: Config) -> dict:
 
 def cmd_history_clean(args: argparse.Namespace, redactor: RedactingFilter) -> int:
     config = load_ctl_config(args.config)
-    stores = open_stores_for_cleanup(config, state_dir_for(config))
+    stores = open_stores_for_cleanup(config, state_dir_for(config), args.secrets)
     try:
         rejected = find_rejected_history(stores, specs=_cleanup_specs(config))
         result = write_tombstones(stores, [t.trade_id for t in rejected], dry_run=not args.apply)

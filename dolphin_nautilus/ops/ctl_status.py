@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from dolphin_nautilus.config import Config, state_dir_for
+from dolphin_nautilus.config import Config, Secrets, state_dir_for
 from dolphin_nautilus.logs import RedactingFilter
 from dolphin_nautilus.node.stores import open_live_state
 from dolphin_nautilus.ops.ctl_common import (
@@ -35,7 +35,7 @@ def _age_s(ts_ns: int | None) -> float | None:
     return None if not ts_ns else max(0.0, (time.time_ns() - int(ts_ns)) / 1e9)
 
 
-def collect_status(config: Config) -> tuple[dict[str, Any], int]:
+def collect_status(config: Config, secrets: Secrets) -> tuple[dict[str, Any], int]:
     state_dir = state_dir_for(config)
     out: dict[str, Any] = {
         "namespace": config.node.namespace,
@@ -53,7 +53,7 @@ def collect_status(config: Config) -> tuple[dict[str, Any], int]:
     out["safe_mode"] = node.get("safe_mode", "") if running else ""
     out["last_reconcile"] = node.get("last_reconcile") or read_json(state_dir / RESULT_FILE)
     try:
-        live = open_live_state(config, state_dir)
+        live = open_live_state(config, state_dir, secrets)
     except Exception as exc:  # noqa: BLE001 - reported, the rest of the status still prints
         out["live_state"] = f"unavailable: {type(exc).__name__}: {exc}"
         problems.append(out["live_state"])
@@ -86,7 +86,7 @@ def collect_status(config: Config) -> tuple[dict[str, Any], int]:
         _add_snapshot(out, node, problems)
         return out, EXIT_ATTENTION if problems and exit_code == EXIT_OK else exit_code
     try:
-        store = open_clickhouse(config, state_dir, holder)
+        store = open_clickhouse(config, state_dir, secrets, holder)
     except CtlError as exc:
         out["anomalies"] = exc.args[0]
         if not running or config.clickhouse.backend != "chdb":
@@ -295,6 +295,6 @@ def _when(ts_ns: Any) -> str:
 
 
 def cmd_status(args: argparse.Namespace, redactor: RedactingFilter) -> int:
-    status, code = collect_status(load_ctl_config(args.config))
+    status, code = collect_status(load_ctl_config(args.config), args.secrets)
     emit_result(status, render_status(status), args.json, redactor)
     return code

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dolphin_nautilus.adapters.bingx.common.credentials import BingXCredentials, MissingCredentialsError
-from dolphin_nautilus.config import Config, state_dir_for
+from dolphin_nautilus.config import Config, Secrets, state_dir_for
 from dolphin_nautilus.logs import RedactingFilter
 from dolphin_nautilus.node.stores import open_live_state
 from dolphin_nautilus.ops.ctl_common import (
@@ -38,33 +38,33 @@ from dolphin_nautilus.state.node_files import (
 )
 
 
-def _venue_access(config: Config) -> tuple[str, Any, int]:
-    """REST URL and credentials of the config's venue (secrets from the environment only)."""
+def _venue_access(config: Config, secrets: Secrets) -> tuple[str, Any, int]:
+    """REST URL and credentials of the config's venue (the secrets dolphin-ctl read from the environment at start)."""
     from dolphin_nautilus.node.assembly import bingx_urls  # heavy (loads Nautilus): only the venue commands need it
 
     if config.node.environment == "backtest":
         raise CtlError(EXIT_USAGE, "a backtest has no venue: use a vst or live config")
     try:
-        credentials = BingXCredentials.from_env()
+        credentials = BingXCredentials.from_secrets(secrets.bingx_api_key, secrets.bingx_api_secret)
     except MissingCredentialsError as exc:
         raise CtlError(EXIT_USAGE, str(exc)) from None
     return bingx_urls(config).rest, credentials, config.bingx.recv_window_ms
 
 
-def _read_venue(config: Config):
+def _read_venue(config: Config, secrets: Secrets):
 
-    rest, credentials, recv_window = _venue_access(config)
+    rest, credentials, recv_window = _venue_access(config, secrets)
     try:
         return run(read_venue(rest, credentials, recv_window))
     except Exception as exc:  # noqa: BLE001 - any venue failure: say which and stop
         raise CtlError(EXIT_FAILED, f"cannot read the venue at {rest}: {type(exc).__name__}: {exc}") from None
 
 
-def _book_slots(config: Config, state_dir: Path) -> tuple[list[dict[str, Any]], str]:
+def _book_slots(config: Config, state_dir: Path, secrets: Secrets) -> tuple[list[dict[str, Any]], str]:
     """The node's open slots from the live-state store, and a note when it cannot be read."""
 
     try:
-        live = open_live_state(config, state_dir)
+        live = open_live_state(config, state_dir, secrets)
     except Exception as exc:  # noqa: BLE001 - the venue side still prints
         return [], f"live state unavailable: {type(exc).__name__}: {exc}"
     try:
@@ -77,8 +77,8 @@ def _book_slots(config: Config, state_dir: Path) -> tuple[list[dict[str, Any]], 
 def cmd_positions(args: argparse.Namespace, redactor: RedactingFilter) -> int:
 
     config = load_ctl_config(args.config)
-    venue = _read_venue(config)
-    slots, note = _book_slots(config, state_dir_for(config))
+    venue = _read_venue(config, args.secrets)
+    slots, note = _book_slots(config, state_dir_for(config), args.secrets)
     rows = compare_positions(venue, slots, config.strategy.instruments)
     differ = [r for r in rows if r["diff"]]
     data = {"namespace": config.node.namespace, "positions": rows, "differences": len(differ), "book_note": note}
@@ -110,8 +110,8 @@ def cmd_positions(args: argparse.Namespace, redactor: RedactingFilter) -> int:
 def cmd_orders(args: argparse.Namespace, redactor: RedactingFilter) -> int:
 
     config = load_ctl_config(args.config)
-    venue = _read_venue(config)
-    slots, note = _book_slots(config, state_dir_for(config))
+    venue = _read_venue(config, args.secrets)
+    slots, note = _book_slots(config, state_dir_for(config), args.secrets)
     rows = compare_orders(venue, slots, config.node.client_order_prefix)
     differ = [r for r in rows if r["diff"]]
     data = {"namespace": config.node.namespace, "orders": rows, "differences": len(differ), "book_note": note}
@@ -177,7 +177,7 @@ def cmd_flatten(args: argparse.Namespace, redactor: RedactingFilter) -> int:
     config = load_ctl_config(args.config)
     state_dir = state_dir_for(config)
     wanted = args.instrument or list(config.strategy.instruments)
-    venue = _read_venue(config)
+    venue = _read_venue(config, args.secrets)
     plan = flatten_plan(venue, wanted, config.node.client_order_prefix)
     node = read_json(state_dir / STATUS_FILE) or {}
     running = bool(node.get("pid")) and pid_alive(int(node["pid"])) and node.get("trader_running", False)
@@ -237,7 +237,7 @@ def cmd_flatten(args: argparse.Namespace, redactor: RedactingFilter) -> int:
                 if not result.get("ok"):
                     code = EXIT_FAILED
     else:
-        rest, credentials, recv_window = _venue_access(config)
+        rest, credentials, recv_window = _venue_access(config, args.secrets)
         done = run(send_flatten(rest, credentials, recv_window, plan))
         data.update(via="adapter http client", closes=[plain_value(p) for p in done])
         lines += [

@@ -7,6 +7,7 @@ from dolphin_nautilus.adapters.bingx.common.credentials import (
 from dolphin_nautilus.adapters.bingx.common.enums import BingXEnvironment
 from dolphin_nautilus.adapters.bingx.common.urls import urls_for, user_stream_url
 from dolphin_nautilus.adapters.bingx.symbols import base_quote, to_instrument_id, to_venue_symbol
+from dolphin_nautilus.config import Secrets
 
 SECRET = "mheO6dR8ovSsxZQCOYEFCtelpuxcWGTfHw7te326y6jOwq5WpvFQ9JNljoTwBXZGv5It07m9RXSPpDQEK2w"
 
@@ -34,11 +35,12 @@ def test_base_quote():
     assert base_quote("BTC-USDT") == ("BTC", "USDT")
 
 
-def test_credentials_from_env_and_missing_names_listed():
-    creds = BingXCredentials.from_env({"BINGX_API_KEY": "abcdefghijkl", "BINGX_API_SECRET": SECRET})
+def test_credentials_from_secrets_and_missing_names_listed():
+    secrets = Secrets.from_env({"BINGX_API_KEY": "abcdefghijkl", "BINGX_API_SECRET": SECRET})
+    creds = BingXCredentials.from_secrets(secrets.bingx_api_key, secrets.bingx_api_secret)
     assert creds.api_key == "abcdefghijkl"
     with pytest.raises(MissingCredentialsError, match="BINGX_API_SECRET"):
-        BingXCredentials.from_env({"BINGX_API_KEY": "k"})
+        BingXCredentials.from_secrets("k", "")
 
 
 def test_secret_never_rendered():

@@ -19,6 +19,7 @@ from nautilus_trader.trading.strategy import Strategy
 
 from dolphin_nautilus.adapters.bingx.common.credentials import API_KEY_ENV, API_SECRET_ENV, BingXCredentials
 from dolphin_nautilus.adapters.bingx.config import BingXDataClientConfig, BingXExecClientConfig
+from dolphin_nautilus.config import Secrets
 from dolphin_nautilus.node.assembly import build_trading_node
 
 BTC = InstrumentId.from_str("BTC-USDT-PERP.BINGX")
@@ -89,7 +90,8 @@ def run_node(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     # Read once here, as the launcher does at its start; the node gets them explicitly.
-    credentials = BingXCredentials.from_env()
+    secrets = Secrets.from_env()
+    credentials = BingXCredentials.from_secrets(secrets.bingx_api_key, secrets.bingx_api_secret)
     node = build_trading_node(config, loop=loop, credentials=credentials, strategies=strategies, actors=actors)
 
     async def main() -> object:

@@ -1,10 +1,9 @@
-"""API credentials from environment variables. The secret never appears in a repr, str or log line."""
+"""API credentials. The launcher reads them once from the environment (config.Secrets) and passes them here;
+the secret never appears in a repr, str or log line."""
 
 from __future__ import annotations
 
 import hmac
-import os
-from collections.abc import Mapping
 
 API_KEY_ENV = "BINGX_API_KEY"
 API_SECRET_ENV = "BINGX_API_SECRET"
@@ -26,12 +25,12 @@ class BingXCredentials:
         self._secret = api_secret.encode()
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> BingXCredentials:
-        env = os.environ if environ is None else environ
-        missing = [name for name in (API_KEY_ENV, API_SECRET_ENV) if not env.get(name)]
+    def from_secrets(cls, api_key: str, api_secret: str) -> BingXCredentials:
+        """The pair read at start; a missing one is named by its environment variable."""
+        missing = [name for name, value in ((API_KEY_ENV, api_key), (API_SECRET_ENV, api_secret)) if not value]
         if missing:
             raise MissingCredentialsError(f"set environment variable(s) {', '.join(missing)} for BingX access")
-        return cls(env[API_KEY_ENV], env[API_SECRET_ENV])
+        return cls(api_key, api_secret)
 
     @property
     def api_key(self) -> str:

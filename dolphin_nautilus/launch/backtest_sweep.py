@@ -162,7 +162,7 @@ def run_sweep(
     cluster: str | None = None,
     rank_by: str = "net_pnl",
     out_dir: Path | None = None,
-    worker_sessions: bool = False,
+    worker_sessions: bool = True,
 ) -> SweepResult:
     grid = read_grid(grid_path)
     combos = combinations(grid, sample, seed)

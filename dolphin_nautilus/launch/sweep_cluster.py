@@ -132,11 +132,12 @@ def own_session() -> int:
 
 
 def run_on_dask(
-    tasks: list[tuple], *, workers: int | None, cluster: str | None, worker_sessions: bool = False
+    tasks: list[tuple], *, workers: int | None, cluster: str | None, worker_sessions: bool = True
 ) -> DaskRun:
     """Run `run_sweep_task` over `tasks` on a LocalCluster (one single-threaded process per core, started
-    once for the whole sweep) or on the cluster whose scheduler is at `cluster`. `worker_sessions`: each local
-    worker in a session of its own (`own_session`)."""
+    once for the whole sweep) or on the cluster whose scheduler is at `cluster`. `worker_sessions` (the default
+    for every sweep, not only the bench): each local worker in a session of its own (`own_session`), so that
+    on a busy machine with autogroup scheduling N workers get N sessions' share of the CPU, not one."""
     from distributed import Client, LocalCluster  # loaded only when a sweep runs
 
     started = time.perf_counter()

@@ -89,6 +89,14 @@ async def venue_view(emulator):
         await client.close()
 
 
+def cancel_back_filled(actor: BackfillActor, client_order_id: str) -> bool:
+    return any(
+        getattr(fact, "event", None) == "CANCELED" and getattr(fact, "client_order_id", None) == client_order_id
+        for plan in actor.plans
+        for fact in plan.facts
+    )
+
+
 @pytest.mark.slow
 def test_restart_back_fills_the_lost_entry_and_cancels_the_previous_lifes_working_exit(bingx_env, stores):
     emulator = bingx_env()
@@ -113,6 +121,9 @@ def test_restart_back_fills_the_lost_entry_and_cancels_the_previous_lifes_workin
         [opened] = stores.clickhouse.open_position_states()
         assert opened["trade_id"] == trade_id and opened["quantity"] == Decimal("0.01")
         await wait_for(lambda: bool(actor.canceled), 15.0, "the previous life's working exit cancelled")
+        # The round that reads the venue after the cancel back-fills its CANCELED event: the reply's own round,
+        # or the next timer's when a round was still running. Only the round after that must find nothing.
+        await wait_for(lambda: cancel_back_filled(actor, exit_coid), 15.0, "the cancel back-filled")
         rounds = len(actor.plans)
         await wait_for(lambda: len(actor.plans) >= rounds + 1, 15.0, "a later back-fill round")
         assert actor.plans[-1].facts == [] and not actor.errors, actor.errors

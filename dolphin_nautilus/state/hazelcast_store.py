@@ -64,7 +64,8 @@ class HazelcastStateStore(HazelcastLeaseMixin):
         self._lease_ttl_s = 0.0
         self._lease_deadline = 0.0  # time.monotonic()
         self._connected = threading.Event()
-        self._resync_needed = threading.Event()
+        self._resync_needed = threading.Event()  # wakes the worker; `_connections` says whether to resync
+        self._connections = 0  # CONNECTED events so far (written by the client's reactor thread only)
         self._closed = threading.Event()
         self._client = open_hazelcast_client(config, username, password, self._on_lifecycle)
         if not self._connected.wait(config.connect_timeout_s):
@@ -78,8 +79,9 @@ class HazelcastStateStore(HazelcastLeaseMixin):
         except StateUnavailable:
             self._client.shutdown()
             raise
-        self._resync_needed.clear()  # the first connection needs no re-put
-        self._worker = threading.Thread(target=self._resync_loop, name=f"hz-state-{namespace}", daemon=True)
+        self._worker = threading.Thread(
+            target=self._resync_loop, args=(self._connections,), name=f"hz-state-{namespace}", daemon=True
+        )  # the first connection needs no re-put
         self._worker.start()
 
     # ------------------------------------------------------------ reads
@@ -241,6 +243,7 @@ class HazelcastStateStore(HazelcastLeaseMixin):
     def _on_lifecycle(self, state: str) -> None:
         # Runs on the client's reactor thread: only set flags, never call the client here.
         if state == LifecycleState.CONNECTED:
+            self._connections += 1
             self._connected.set()
             self._resync_needed.set()
         elif state in (LifecycleState.DISCONNECTED, LifecycleState.SHUTTING_DOWN):
@@ -249,20 +252,26 @@ class HazelcastStateStore(HazelcastLeaseMixin):
     def _is_connected(self) -> bool:
         return self._connected.is_set()
 
-    def _resync_loop(self) -> None:
+    def _resync_loop(self, resynced_connections: int) -> None:
+        """Deliver pending writes every round; after each new connection, resync first.
+
+        A new connection is told by the counter, not by the event's flag: a CONNECTED event landing between
+        the wait's timeout and its clear would otherwise be lost, and a restarted member would stay empty.
+        """
         while not self._closed.is_set():
-            reconnected = self._resync_needed.wait(self.config.retry_interval_s)
+            self._resync_needed.wait(self.config.retry_interval_s)
+            self._resync_needed.clear()
             if self._closed.is_set():
                 return
-            self._resync_needed.clear()
+            connections = self._connections
             try:
-                if reconnected:
+                if connections != resynced_connections:
                     self._resync()
+                    resynced_connections = connections
                 with self._lock:
                     self._deliver_pending()
             except Exception:  # keep the worker alive; the next round retries
                 log.exception("live-state resync for %s failed; retrying", self.namespace)
-                self._resync_needed.set()
                 time.sleep(self.config.retry_interval_s)
 
     def _resync(self) -> None:

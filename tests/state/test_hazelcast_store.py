@@ -6,9 +6,11 @@ start, so only the tests about restarts do it.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
+from hazelcast.lifecycle import LifecycleState
 
 from dolphin_nautilus.state import HazelcastStateStore, LeaseLost, NotLeaseHolder, StateUnavailable
 from tests.state.conftest import hazelcast_config
@@ -156,6 +158,22 @@ def test_wrong_cluster_name_is_refused_like_a_missing_member(hazelcast_member):
     config = hazelcast_config(hazelcast_member, cluster_name="someone-else", connect_timeout_s=1.0)
     with pytest.raises(StateUnavailable, match="no Hazelcast member reachable"):
         HazelcastStateStore(config, "blue")
+
+
+class MissedWakeups(threading.Event):
+    """An event whose every `set` the waiter misses, as when it lands between the wait's timeout and its clear."""
+
+    def set(self) -> None:
+        pass
+
+
+def test_a_reconnection_is_resynced_even_when_the_worker_missed_its_wakeup(store, hazelcast_member):
+    # CI once lost a resync: the CONNECTED event landed between the worker's wait timing out and its clear.
+    store.put("slot", {"q": "1"})
+    store._resync_needed = MissedWakeups()  # noqa: SLF001 - the race cannot be timed from outside
+    hazelcast_member.admin().get_map("DOLPHIN_STATE_BLUE").blocking().clear()  # as a restarted member is
+    store._on_lifecycle(LifecycleState.CONNECTED)  # noqa: SLF001 - what the client reports on reconnecting
+    wait_for_entries(store, {"slot": {"q": "1"}}, within_s=5.0)
 
 
 def test_new_holder_adopts_existing_state_and_keeps_it_across_restart(hazelcast_member):

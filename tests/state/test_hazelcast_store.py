@@ -80,10 +80,12 @@ def test_a_holder_whose_lease_record_vanished_is_fenced_and_drops_what_it_had_pe
         assert old.acquire_lease("node-a", ttl_s=30)
         old.put("k", {"v": 1})
         # Recorded but not yet sent, as if its connection had just dropped: no public call stops a delivery midway.
+        # The lock also holds node-a's retry loop back until node-b has the lease: were it to run first, node-a
+        # would rightly put its own record back (its deadline still runs) and node-b would find the lease taken.
         with old._lock:  # noqa: SLF001 - fault injection into the store's pending writes
             old._pending["late"] = '{"v":"late"}'  # noqa: SLF001 - as above
-        hazelcast_member.admin().get_map("DOLPHIN_LEASE_BLUE").blocking().clear()  # lease and fence counter
-        assert new.acquire_lease("node-b", ttl_s=30)
+            hazelcast_member.admin().get_map("DOLPHIN_LEASE_BLUE").blocking().clear()  # lease and fence counter
+            assert new.acquire_lease("node-b", ttl_s=30)
         assert new.fencing_token > old.fencing_token  # the counter restarts above every earlier token
         assert old.flush(timeout_s=1)
         assert old.pending() == {}

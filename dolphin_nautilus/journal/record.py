@@ -12,7 +12,7 @@ reads those too, so a spool left by an older version replays after an upgrade.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Buffer, Iterable
 
 import msgspec
 
@@ -43,18 +43,22 @@ def encode_record(facts: Iterable[object]) -> bytes:
         return _encoder.encode([msgspec.Raw(_encode_pair(fact)) for fact in facts])
 
 
-def pack_record(entries: Iterable[tuple[str, bytes]]) -> bytes:
+def pack_record(entries: Iterable[tuple[str, Buffer]]) -> bytes:
     """A record from already-encoded facts (their bytes are embedded, not encoded again)."""
     return _encoder.encode([(table, msgspec.Raw(blob)) for table, blob in entries])
 
 
 def split_record(payload: bytes) -> list[tuple[str, bytes]]:
     """(table, the fact's own msgpack bytes) per entry, in order."""
-    out = []
-    for table, raw in _pairs.decode(payload):
-        blob = bytes(raw)
-        out.append((table, _bin.decode(blob) if blob[0] in _BIN_MARKERS else blob))
-    return out
+    return [(table, bytes(blob)) for table, blob in split_record_views(payload)]
+
+
+def split_record_views(payload: bytes) -> list[tuple[str, Buffer]]:
+    """`split_record` without copies: each fact's bytes are a view into `payload` (an older record's, bytes)."""
+    pairs = _pairs.decode(payload)
+    if not any(memoryview(raw)[0] in _BIN_MARKERS for _, raw in pairs):
+        return pairs  # type: ignore[return-value]
+    return [(table, _bin.decode(raw) if memoryview(raw)[0] in _BIN_MARKERS else raw) for table, raw in pairs]
 
 
 def _encode_pair(fact: object) -> bytes:

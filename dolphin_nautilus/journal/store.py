@@ -19,7 +19,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Buffer, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -164,10 +164,22 @@ def row_id_from_blob(table: str, blob: bytes) -> int:
     return int.from_bytes(digest, "big") >> 1
 
 
-def row_ids_from_blobs(table: str, blobs: Iterable[bytes]) -> list[int]:
-    """`row_id_from_blob` for many facts of one table (the writer's batch path: no call per fact)."""
-    prefix, blake2b, from_bytes = table.encode() + b"|", hashlib.blake2b, int.from_bytes
-    return [from_bytes(blake2b(prefix + blob, digest_size=8).digest(), "big") >> 1 for blob in blobs]
+@functools.cache
+def _keyed_hash(table: str) -> Any:
+    """blake2b (8-byte digest) that has already taken `table|`: a copy of it hashes one fact."""
+    return hashlib.blake2b(table.encode() + b"|", digest_size=8)
+
+
+def row_ids_from_blobs(table: str, blobs: Iterable[Buffer]) -> list[int]:
+    """`row_id_from_blob` for many facts of one table, from any buffer of each fact's bytes (the writer passes
+    views into its WAL record): the same digest, fed `table|` once and then each fact, without joining bytes."""
+    copy, from_bytes = _keyed_hash(table).copy, int.from_bytes
+    ids = []
+    for blob in blobs:
+        hasher = copy()
+        hasher.update(blob)
+        ids.append(from_bytes(hasher.digest(), "big") >> 1)
+    return ids
 
 
 _astuple = msgspec.structs.astuple
@@ -203,16 +215,20 @@ _JSON_READ = pa_json.ReadOptions(use_threads=False, block_size=1 << 30)  # one b
 
 
 def encode_rows(namespace: str, rows: Iterable[tuple[int, Fact]]) -> bytes:
+    """`encode_columns` for (row_id, fact) pairs."""
+    pairs = list(rows)
+    return encode_columns(namespace, [row_id for row_id, _ in pairs], [fact for _, fact in pairs])
+
+
+def encode_columns(namespace: str, row_ids: Sequence[int], facts: Sequence[Fact]) -> bytes:
     """An Arrow IPC stream (ClickHouse's `ArrowStream` input) of one table's rows: namespace, row_id, then the
     fact's fields, one column each; ClickHouse reads the columns without parsing text (money excepted).
     The facts are encoded as JSON lines in one msgspec call and read into columns by Arrow's JSON reader,
     which holds no GIL, so this overlaps the writer thread's work; a batch that reader refuses takes the
     per-value path, where a value that does not fit its column raises BadRows, as ClickHouse would."""
-    rows = list(rows)
-    if not rows:
+    if not facts:
         return b""
-    names, types, parse = _layout(type(rows[0][1]))
-    row_ids, facts = zip(*rows, strict=True)
+    names, types, parse = _layout(type(facts[0]))
     try:
         fields = pa_json.read_json(pa.py_buffer(_json_lines(facts)), read_options=_JSON_READ, parse_options=parse)
     except _ENCODE_ERRORS:
@@ -220,7 +236,8 @@ def encode_rows(namespace: str, rows: Iterable[tuple[int, Fact]]) -> bytes:
     else:
         columns = fields.columns
     try:
-        table = pa.Table.from_arrays([pa.repeat(namespace, len(rows)), pa.array(row_ids, pa.uint64()), *columns], names)
+        ids = pa.array(row_ids, pa.uint64())
+        table = pa.Table.from_arrays([pa.repeat(namespace, len(facts)), ids, *columns], names)
     except _ENCODE_ERRORS as exc:
         raise BadRows(f"Code: 6. rows do not fit their columns: {type(exc).__name__}: {exc}") from exc
     sink = pa.BufferOutputStream()

@@ -102,14 +102,24 @@ class WriteAheadLog:
 
     def append_many(self, payloads: Iterable[bytes]) -> Position:
         """Append records in order, then fsync once. Returns the position just after the last one."""
+        return self.append_batch(payloads)[1]
+
+    def append_batch(self, payloads: Iterable[bytes]) -> tuple[Position, Position]:
+        """`append_many`, returning also where the first record begins (in a new segment if one was started)."""
+        start: Position | None = None
+        write = self._file.write
         for payload in payloads:
             if self.end.offset >= self.segment_bytes:
                 self._roll()
-            self._file.write(_HEADER.pack(len(payload), zlib.crc32(payload)) + payload)
+                write = self._file.write
+            if start is None:
+                start = self.end
+            write(_HEADER.pack(len(payload), zlib.crc32(payload)))
+            write(payload)
             self.end = Position(self.end.segment, self._file.tell())
         self._file.flush()
         os.fdatasync(self._file.fileno())
-        return self.end
+        return (self.end if start is None else start), self.end
 
     def pending(self, start: Position | None = None) -> Iterator[tuple[bytes, Position]]:
         """Records after the checkpoint (or after `start`, a record boundary past it), in order (includes
@@ -147,6 +157,8 @@ class WriteAheadLog:
         self._segments.append(segment)
         self._file = open(self._path(segment), "ab")  # noqa: SIM115
         self._sync_dir()
+        if self.checkpoint == self.end:  # everything so far is confirmed: nothing pending before the new segment
+            self.checkpoint = Position(segment, 0)
         self.end = Position(segment, 0)
 
     def close(self) -> None:

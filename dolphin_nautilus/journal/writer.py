@@ -43,21 +43,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import msgspec
 
-from dolphin_nautilus.domain.facts import FACT_TYPE_BY_TABLE, Anomaly, Fact, canonical_json
-from dolphin_nautilus.journal.record import REJECTED_TABLE, UnencodableFact, pack_record, split_record
-from dolphin_nautilus.journal.store import (
-    BadRows,
-    ClickHouseStore,
-    StoreUnavailable,
-    encode_rows,
-    row_ids_from_blobs,
-)
+from dolphin_nautilus.domain.facts import Anomaly, Fact, canonical_json
+from dolphin_nautilus.journal.batch import EncodedRecord, Rows, fact_record, mixed_records, stored_rows
+from dolphin_nautilus.journal.store import BadRows, ClickHouseStore, StoreUnavailable, encode_columns
 from dolphin_nautilus.journal.wal import Position, WriteAheadLog
 
 log = logging.getLogger(__name__)
 
 Sink = Callable[[Sequence[Fact]], None]
-Rows = dict[str, list[tuple[int, Fact]]]  # table -> [(row_id, fact)] in append order
+Blocks = dict[str, bytes]  # table -> its insert block (`store.encode_columns`), built ahead of the insert
 QUARANTINE_FILE = "quarantine.jsonl"
 QUARANTINE_CODE = "JOURNAL_QUARANTINE"
 
@@ -95,23 +89,21 @@ class _Marker:
         self.written = threading.Event()
 
 
-class _Record:
-    """A batch encoded by another process (`journal.record`), travelling through the FIFO in order."""
+class _Accepted:
+    """The newest accepted record, still in memory: where it lies in the WAL, its rows, and the future of its
+    insert blocks (None when they are built at insert time)."""
 
-    __slots__ = ("count", "payload")
+    __slots__ = ("blocks", "end", "rows", "start")
 
-    def __init__(self, payload: bytes, count: int) -> None:
-        self.payload = payload
-        self.count = count
+    def __init__(self, start: Position, end: Position, rows: Rows, blocks: Future[Blocks] | None) -> None:
+        self.start, self.end, self.rows, self.blocks = start, end, rows, blocks
+
+    @property
+    def count(self) -> int:
+        return sum(len(ids) for ids, _ in self.rows.values())
 
 
-_fact_encoder = msgspec.msgpack.Encoder()
-_fact_decoders = {table: msgspec.msgpack.Decoder(t) for table, t in FACT_TYPE_BY_TABLE.items()}
-_unencodable_decoder = msgspec.msgpack.Decoder(UnencodableFact)
-_record_pairs = msgspec.msgpack.Decoder(list[tuple[str, msgspec.Raw]])  # a record's facts' own bytes
-_KNOWN_TABLES = frozenset(_fact_decoders)
 _NEVER = 1 << 62  # `_wake_at` while a wake-up is already pending
-Entry = tuple[str, bytes, Fact]  # table, the fact's msgpack bytes, the fact
 
 
 class Journal:
@@ -128,15 +120,17 @@ class Journal:
         self._markers: list[tuple[Position, _Marker]] = []
         self._retry_at = 0.0
         self._retry_delay = config.retry_initial
-        self._fresh: tuple[Position, Position, Rows] | None = None  # the newest record, still in memory
+        self._fresh: _Accepted | None = None
         self._wal = WriteAheadLog(config.spool_dir, segment_bytes=config.segment_bytes)
         self._status.backlog = self._wal.has_pending  # a previous run left records: replay them first
         self._quarantine_path = os.path.join(config.spool_dir, QUARANTINE_FILE)
-        # The ClickHouse insert of one record runs here (chDB and the HTTP client release the GIL) while the
-        # writer thread encodes and fsyncs the next record; at most one insert is in flight, so inserts stay
-        # in record order and the checkpoint still moves only after ClickHouse confirmed.
+        # A three-stage pipeline: while the writer thread encodes and fsyncs record N+2, the builder makes record
+        # N+1's insert blocks (Arrow's JSON reader holds no GIL) and the inserter puts record N into ClickHouse
+        # (chDB and the HTTP client release the GIL). At most one insert is in flight, so inserts stay in record
+        # order and the checkpoint still moves only after ClickHouse confirmed.
+        self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"journal-build-{store.namespace}")
         self._inserter = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"journal-insert-{store.namespace}")
-        self._inflight: tuple[Future[int], tuple[Position, Position, Rows]] | None = None
+        self._inflight: tuple[Future[int], _Accepted] | None = None
         self._thread = threading.Thread(target=self._run, name=f"journal-{store.namespace}", daemon=True)
         self._thread.start()
 
@@ -152,7 +146,7 @@ class Journal:
 
     def append_record(self, payload: bytes, count: int) -> None:
         """Queue a record of `count` facts encoded elsewhere (`journal.record.encode_record`)."""
-        self._queue.append(_Record(payload, count))
+        self._queue.append(EncodedRecord(payload, count))
         self._wake.set()
 
     def add_sink(self, sink: Sink) -> None:
@@ -210,6 +204,7 @@ class Journal:
             raise
         finally:
             self._inserter.shutdown(wait=True)
+            self._builder.shutdown(wait=True)
             self._wal.close()
 
     def _wait_time(self) -> float:
@@ -230,7 +225,7 @@ class Journal:
             kind = type(item)
             if kind is _Marker:
                 markers.append(item)
-            elif kind is _Record:
+            elif kind is EncodedRecord:
                 keep(item)
                 taken += item.count
                 has_records = True
@@ -242,104 +237,32 @@ class Journal:
     def _accept_next_batch(self) -> None:
         items, markers, taken, has_records = self._drain()
         self._drained += taken
-        records, entries = self._records(items) if has_records else self._fact_record(items)
+        records, entries = (mixed_records if has_records else fact_record)(items, self._quarantine)
         if records:
-            start = self._wal.end
-            end = self._wal.append_many(records)
-            rows: Rows = {}
-            by_table: dict[str, list[Entry]] = {}
-            for entry in entries:
-                by_table.setdefault(entry[0], []).append(entry)
-            for table, table_entries in by_table.items():
-                ids = row_ids_from_blobs(table, [blob for _, blob, _ in table_entries])
-                rows[table] = list(zip(ids, [fact for _, _, fact in table_entries], strict=True))
+            start, end = self._wal.append_batch(records)
+            rows = entries.rows()
             self._status.accepted += len(entries)
             self._status.batches += len(records)
             if self._status.backlog:
                 self._status.spooled += len(entries)
-            self._fresh = (start, end, rows)
-            self._call_sinks([fact for _, _, fact in entries])
+                blocks = None  # it will be replayed from the spool
+            else:
+                blocks = self._builder.submit(self._build_blocks, rows)
+            self._fresh = _Accepted(start, end, rows, blocks)
+            self._call_sinks(entries.facts)
         for marker in markers:
             marker.accepted.set()
             self._markers.append((self._wal.end, marker))
 
-    def _records(self, items: list) -> tuple[list[bytes], list[Entry]]:
-        """WAL records for the drained items (facts in a row make one record; an encoded record stays as it
-        is unless some entry of it is quarantined) and their journal entries, in order."""
-        records: list[bytes] = []
-        entries: list[Entry] = []
-        facts: list = []
-        for item in [*items, None]:
-            if type(item) is _Record or item is None:
-                if facts:
-                    fact_records, fact_entries = self._fact_record(facts)
-                    records += fact_records
-                    entries += fact_entries
-                    facts = []
-                if item is not None:
-                    decoded = self._decode_record(item.payload)
-                    if len(decoded) == item.count:
-                        records.append(item.payload)  # as the trading process encoded it
-                    elif decoded:
-                        records.append(pack_record((table, blob) for table, blob, _ in decoded))
-                    entries += decoded
-            else:
-                facts.append(item)
-        return records, entries
-
-    def _fact_record(self, facts: list) -> tuple[list[bytes], list[Entry]]:
-        """The WAL record for a run of fact objects, encoded in one call; each fact's own bytes are read back
-        out of it (no second encode). Any object that does not encode takes the per-fact path."""
-        if not facts:
-            return [], []
-        try:
-            tables = [fact.table for fact in facts]
-            if not _KNOWN_TABLES.issuperset(tables):
-                raise TypeError("not a journal fact")
-            payload = _fact_encoder.encode(list(zip(tables, facts, strict=True)))
-        except Exception:  # noqa: BLE001 - find the bad ones one by one; the rest go as usual
-            encoded = self._encode_facts(facts)
-            return ([pack_record((table, blob) for table, blob, _ in encoded)] if encoded else []), encoded
-        blobs = [bytes(raw) for _, raw in _record_pairs.decode(payload)]
-        return [payload], list(zip(tables, blobs, facts, strict=True))
-
-    def _encode_facts(self, facts: list) -> list[Entry]:
-        encode = _fact_encoder.encode
-        out: list[Entry] = []
-        for fact in facts:
+    def _build_blocks(self, rows: Rows) -> Blocks:
+        """Each table's insert block; a table whose rows do not fit is left out (its insert bisects them)."""
+        blocks = {}
+        for table, (row_ids, facts) in rows.items():
             try:
-                table = fact.table
-                blob = encode(fact)
-                if table not in _fact_decoders:
-                    raise TypeError(f"not a journal fact: {type(fact).__name__}")
-            except Exception as exc:  # noqa: BLE001 - never let one bad object block the batch
-                self._quarantine(getattr(fact, "table", type(fact).__name__), 0, fact, f"encode: {exc}")
-                continue
-            out.append((table, blob, fact))
-        return out
-
-    def _decode_record(self, payload: bytes) -> list[Entry]:
-        out: list[Entry] = []
-        try:
-            pairs = split_record(payload)
-        except Exception as exc:  # noqa: BLE001 - a record the trading process sent broken: keep its bytes
-            self._quarantine("(record)", 0, payload[:2000].hex(), f"undecodable record: {exc!r}")
-            return out
-        for table, blob in pairs:
-            try:
-                if table == REJECTED_TABLE:
-                    rejected = _unencodable_decoder.decode(blob)
-                    self._quarantine(
-                        rejected.type_name,
-                        0,
-                        rejected.describe(),
-                        f"not a journal fact ({rejected.type_name}): {rejected.error}",
-                    )
-                    continue
-                out.append((table, blob, _fact_decoders[table].decode(blob)))
-            except Exception as exc:  # noqa: BLE001 - one bad entry must not lose the batch
-                self._quarantine(table, 0, blob[:2000].hex(), f"undecodable {table} entry: {exc!r}")
-        return out
+                blocks[table] = encode_columns(self.store.namespace, row_ids, facts)
+            except BadRows:
+                pass
+        return blocks
 
     def _call_sinks(self, facts: list[Fact]) -> None:
         for sink in self._sinks:
@@ -357,15 +280,15 @@ class Journal:
         was_backlog = self._status.backlog
         self._finish_insert()
         if fresh is not None and self._status.backlog and not was_backlog:
-            self._status.spooled += sum(len(r) for r in fresh[2].values())  # accepted before the outage showed
+            self._status.spooled += fresh.count  # accepted before the outage showed
         if not self._wal.has_pending:
             self._release_markers()
             return
         if self._status.backlog and not force and time.monotonic() < self._retry_at:
             return
-        if not self._status.backlog and fresh is not None and self._wal.checkpoint == fresh[0]:
+        if not self._status.backlog and fresh is not None and self._wal.checkpoint == fresh.start:
             # the common case: no backlog, insert from memory
-            self._inflight = (self._inserter.submit(self._insert, fresh[2]), fresh)
+            self._inflight = (self._inserter.submit(self._insert, fresh.rows, fresh.blocks), fresh)
             if not overlap:
                 self._finish_insert()
             return
@@ -388,7 +311,7 @@ class Journal:
         except StoreUnavailable as exc:
             self._on_unavailable(exc, fresh)
         else:
-            self._wal.confirm(fresh[1])
+            self._wal.confirm(fresh.end)
             self._on_delivered()
         self._release_markers()
 
@@ -398,44 +321,38 @@ class Journal:
 
     def _replay_pending(self) -> None:
         for payload, end in self._wal.pending():
-            blobs: dict[str, list[bytes]] = {}
-            for table, blob in split_record(payload):
-                blobs.setdefault(table, []).append(blob)
-            rows: Rows = {
-                table: list(
-                    zip(
-                        row_ids_from_blobs(table, table_blobs),
-                        map(_fact_decoders[table].decode, table_blobs),
-                        strict=True,
-                    )
-                )
-                for table, table_blobs in blobs.items()
-            }
-            self._status.replayed += self._insert(rows)
+            self._status.replayed += self._insert(stored_rows(payload))
             self._wal.confirm(end)
 
-    def _insert(self, rows: Rows) -> int:
+    def _insert(self, rows: Rows, blocks: Future[Blocks] | None = None) -> int:
         """Insert one WAL record, all tables; returns the facts written (quarantined ones excluded)."""
-        written = sum(len(table_rows) - self._insert_table(table, table_rows) for table, table_rows in rows.items())
+        built = {} if blocks is None else blocks.result()
+        written = sum(
+            len(facts) - self._insert_table(table, row_ids, facts, built.get(table))
+            for table, (row_ids, facts) in rows.items()
+        )
         self._status.written += written
         return written
 
-    def _insert_table(self, table: str, rows: list[tuple[int, Fact]]) -> int:
+    def _insert_table(self, table: str, row_ids: list[int], facts: list[Fact], block: bytes | None = None) -> int:
         """Insert rows, bisecting around rows rejected as bad data; returns how many were quarantined."""
         try:
-            self.store.insert_rows(table, encode_rows(self.store.namespace, rows))
+            if block is None:
+                block = encode_columns(self.store.namespace, row_ids, facts)
+            self.store.insert_rows(table, block)
             return 0
         except BadRows as exc:
-            if len(rows) == 1:
-                row_id, fact = rows[0]
-                self._quarantine(table, row_id, fact, str(exc))
+            if len(facts) == 1:
+                self._quarantine(table, row_ids[0], facts[0], str(exc))
                 return 1
-            half = len(rows) // 2
-            return self._insert_table(table, rows[:half]) + self._insert_table(table, rows[half:])
+            half = len(facts) // 2
+            return self._insert_table(table, row_ids[:half], facts[:half]) + self._insert_table(
+                table, row_ids[half:], facts[half:]
+            )
 
-    def _on_unavailable(self, exc: StoreUnavailable, fresh: tuple[Position, Position, Rows] | None) -> None:
+    def _on_unavailable(self, exc: StoreUnavailable, fresh: _Accepted | None) -> None:
         if not self._status.backlog and fresh is not None:
-            self._status.spooled += sum(len(r) for r in fresh[2].values())
+            self._status.spooled += fresh.count
         self._status.backlog = True
         self._status.failures += 1
         self._status.last_error = str(exc)[:500]
@@ -484,6 +401,6 @@ class Journal:
 
 def _count(item: object) -> int:
     """Facts an item of the FIFO stands for."""
-    if type(item) is _Record:
+    if type(item) is EncodedRecord:
         return item.count
     return 0 if type(item) is _Marker else 1

@@ -177,3 +177,19 @@ def test_close_flushes_everything_and_flush_after_close_is_refused(store, tmp_pa
         assert "closed" in str(exc)
     else:
         raise AssertionError("flush after close must raise")
+
+
+def test_records_in_new_wal_segments_go_to_clickhouse_from_memory_not_from_the_spool(store, tmp_path):
+    journal = _journal(store, tmp_path, segment_bytes=4000)  # a new segment every record or two
+    facts = make_facts(0, 1200)
+    for start in range(0, 600, 50):  # each record confirmed before the next one starts a segment
+        for fact in facts[start : start + 50]:
+            journal.append(fact)
+        assert journal.flush(30)
+    for fact in facts[600:]:  # records written while the one before is still being inserted
+        journal.append(fact)
+    status = journal.close()
+    assert status.written == 1200 and status.replayed == 0 and not status.backlog
+    _assert_exactly(store, facts)
+    segments = [name for name in os.listdir(tmp_path / "spool") if name.startswith("wal-")]
+    assert len(segments) == 1  # the confirmed ones were deleted

@@ -220,21 +220,31 @@ def encode_rows(namespace: str, rows: Iterable[tuple[int, Fact]]) -> bytes:
     return encode_columns(namespace, [row_id for row_id, _ in pairs], [fact for _, fact in pairs])
 
 
-def encode_columns(namespace: str, row_ids: Sequence[int], facts: Sequence[Fact]) -> bytes:
+def fact_lines(facts: Sequence[Fact]) -> bytes | None:
+    """The facts as JSON lines, in one msgspec call: what `encode_columns` reads; None if msgspec refuses them."""
+    try:
+        return _json_lines(facts)
+    except _ENCODE_ERRORS:
+        return None
+
+
+def encode_columns(namespace: str, row_ids: Sequence[int], facts: Sequence[Fact], lines: bytes | None = None) -> bytes:
     """An Arrow IPC stream (ClickHouse's `ArrowStream` input) of one table's rows: namespace, row_id, then the
     fact's fields, one column each; ClickHouse reads the columns without parsing text (money excepted).
-    The facts are encoded as JSON lines in one msgspec call and read into columns by Arrow's JSON reader,
-    which holds no GIL, so this overlaps the writer thread's work; a batch that reader refuses takes the
-    per-value path, where a value that does not fit its column raises BadRows, as ClickHouse would."""
+    Arrow's JSON reader, which holds no GIL, reads the facts' JSON lines (`fact_lines`, or `lines` when the
+    caller made them already) into the columns; a batch that reader refuses takes the per-value path, where a
+    value that does not fit its column raises BadRows, as ClickHouse would."""
     if not facts:
         return b""
     names, types, parse = _layout(type(facts[0]))
+    if lines is None:
+        lines = fact_lines(facts)
     try:
-        fields = pa_json.read_json(pa.py_buffer(_json_lines(facts)), read_options=_JSON_READ, parse_options=parse)
+        if lines is None:
+            raise TypeError("msgspec cannot encode these facts as JSON")
+        columns = pa_json.read_json(pa.py_buffer(lines), read_options=_JSON_READ, parse_options=parse).columns
     except _ENCODE_ERRORS:
         columns = _columns(facts, types)
-    else:
-        columns = fields.columns
     try:
         ids = pa.array(row_ids, pa.uint64())
         table = pa.Table.from_arrays([pa.repeat(namespace, len(facts)), ids, *columns], names)

@@ -11,8 +11,9 @@ Durability contract
   else happens to the batch. From that moment the fact is **accepted**: `Journal.accepted` counts accepted facts
   in append order (the first `accepted` facts appended are safe), and `sync(timeout)` waits until all facts appended
   before the call are accepted.
-* Only then is the batch inserted into ClickHouse (one insert per table) and handed to the sinks (e.g. the
-  live-state store). After ClickHouse confirms every table of the record, the WAL checkpoint moves past it
+* Only then is the batch inserted into ClickHouse (one insert per table; its insert blocks are built on a
+  thread of their own while the record before it is inserted) and handed to the sinks (e.g. the live-state
+  store). After ClickHouse confirms every table of the record, the WAL checkpoint moves past it
   and fully confirmed segments are deleted. `flush(timeout)` waits until all facts appended before the
   call are in ClickHouse (or quarantined).
 * When ClickHouse is unavailable the records simply stay in the WAL (the spool); new batches keep being
@@ -45,7 +46,7 @@ import msgspec
 
 from dolphin_nautilus.domain.facts import Anomaly, Fact, canonical_json
 from dolphin_nautilus.journal.batch import EncodedRecord, Rows, fact_record, mixed_records, stored_rows
-from dolphin_nautilus.journal.store import BadRows, ClickHouseStore, StoreUnavailable, encode_columns
+from dolphin_nautilus.journal.store import BadRows, ClickHouseStore, StoreUnavailable, encode_columns, fact_lines
 from dolphin_nautilus.journal.wal import Position, WriteAheadLog
 
 log = logging.getLogger(__name__)
@@ -246,25 +247,27 @@ class Journal:
             if self._status.backlog:
                 self._status.spooled += len(entries)
                 blocks = None  # it will be replayed from the spool
-            else:
-                blocks = self._builder.submit(self._build_blocks, rows)
+            else:  # the JSON lines here, where the GIL is, so the builder's Arrow reading runs beside the insert
+                lines = {table: fact_lines(facts) for table, (_, facts) in rows.items()}
+                blocks = self._builder.submit(self._build_blocks, rows, lines)
             self._fresh = _Accepted(start, end, rows, blocks)
-            self._call_sinks(entries.facts)
+            if self._sinks:  # a tuple: the builder thread reads the same facts
+                self._call_sinks(tuple(entries.facts))
         for marker in markers:
             marker.accepted.set()
             self._markers.append((self._wal.end, marker))
 
-    def _build_blocks(self, rows: Rows) -> Blocks:
+    def _build_blocks(self, rows: Rows, lines: dict[str, bytes | None]) -> Blocks:
         """Each table's insert block; a table whose rows do not fit is left out (its insert bisects them)."""
         blocks = {}
         for table, (row_ids, facts) in rows.items():
             try:
-                blocks[table] = encode_columns(self.store.namespace, row_ids, facts)
+                blocks[table] = encode_columns(self.store.namespace, row_ids, facts, lines[table])
             except BadRows:
                 pass
         return blocks
 
-    def _call_sinks(self, facts: list[Fact]) -> None:
+    def _call_sinks(self, facts: Sequence[Fact]) -> None:
         for sink in self._sinks:
             try:
                 sink(facts)

@@ -121,7 +121,7 @@ class Journal:
         self._markers: list[tuple[Position, _Marker]] = []
         self._retry_at = 0.0
         self._retry_delay = config.retry_initial
-        self._fresh: _Accepted | None = None
+        self._accepted: deque[_Accepted] = deque()  # accepted records not yet handed to the inserter, in order
         self._wal = WriteAheadLog(config.spool_dir, segment_bytes=config.segment_bytes)
         self._status.backlog = self._wal.has_pending  # a previous run left records: replay them first
         self._quarantine_path = os.path.join(config.spool_dir, QUARANTINE_FILE)
@@ -250,7 +250,7 @@ class Journal:
             else:  # the JSON lines here, where the GIL is, so the builder's Arrow reading runs beside the insert
                 lines = {table: fact_lines(facts) for table, (_, facts) in rows.items()}
                 blocks = self._builder.submit(self._build_blocks, rows, lines)
-            self._fresh = _Accepted(start, end, rows, blocks)
+            self._accepted.append(_Accepted(start, end, rows, blocks))
             if self._sinks:  # a tuple: the builder thread reads the same facts
                 self._call_sinks(tuple(entries.facts))
         for marker in markers:
@@ -277,31 +277,40 @@ class Journal:
 
     # ---- delivery to ClickHouse ---------------------------------------------------------------
     def _deliver(self, *, force: bool = False, overlap: bool = False) -> None:
-        """Put the newest record (or, after an outage, the whole spool) into ClickHouse. With `overlap` the
-        common case's insert is only started; the next call (or `_finish_insert`) completes it."""
-        fresh, self._fresh = self._fresh, None
-        was_backlog = self._status.backlog
-        self._finish_insert()
-        if fresh is not None and self._status.backlog and not was_backlog:
-            self._status.spooled += fresh.count  # accepted before the outage showed
-        if not self._wal.has_pending:
+        """Put the accepted records (or, after an outage, the whole spool) into ClickHouse, one insert at a time,
+        in order. With `overlap` an insert is only started, and while it runs one more record may be accepted
+        behind it, so that record's blocks are built by the time it is due; without, everything is finished."""
+        inflight = self._inflight
+        if overlap and inflight is not None and not inflight[0].done() and len(self._accepted) < 2:
+            return
+        while True:
+            was_backlog = self._status.backlog
+            self._finish_insert()
+            if self._status.backlog and not was_backlog:
+                self._status.spooled += sum(a.count for a in self._accepted)  # accepted before the outage showed
+            if not self._wal.has_pending:
+                self._release_markers()
+                return
+            if self._status.backlog and not force and time.monotonic() < self._retry_at:
+                self._accepted.clear()  # in the spool: replayed from there, in order
+                return
+            fresh = self._accepted.popleft() if self._accepted else None
+            if not self._status.backlog and fresh is not None and self._wal.checkpoint == fresh.start:
+                # the common case: no backlog, insert from memory
+                self._inflight = (self._inserter.submit(self._insert, fresh.rows, fresh.blocks), fresh)
+                if overlap:
+                    return
+                continue
+            unsent = ([] if fresh is None else [fresh]) + list(self._accepted)
+            self._accepted.clear()
+            try:
+                self._replay_pending()
+            except StoreUnavailable as exc:
+                self._on_unavailable(exc, sum(a.count for a in unsent))
+            else:
+                self._on_delivered()
             self._release_markers()
             return
-        if self._status.backlog and not force and time.monotonic() < self._retry_at:
-            return
-        if not self._status.backlog and fresh is not None and self._wal.checkpoint == fresh.start:
-            # the common case: no backlog, insert from memory
-            self._inflight = (self._inserter.submit(self._insert, fresh.rows, fresh.blocks), fresh)
-            if not overlap:
-                self._finish_insert()
-            return
-        try:
-            self._replay_pending()
-        except StoreUnavailable as exc:
-            self._on_unavailable(exc, fresh)
-        else:
-            self._on_delivered()
-        self._release_markers()
 
     def _finish_insert(self) -> None:
         """Wait for the insert in flight; confirm its record in the WAL, or spool it if ClickHouse failed."""
@@ -312,7 +321,7 @@ class Journal:
         try:
             future.result()
         except StoreUnavailable as exc:
-            self._on_unavailable(exc, fresh)
+            self._on_unavailable(exc, fresh.count)
         else:
             self._wal.confirm(fresh.end)
             self._on_delivered()
@@ -353,9 +362,10 @@ class Journal:
                 table, row_ids[half:], facts[half:]
             )
 
-    def _on_unavailable(self, exc: StoreUnavailable, fresh: _Accepted | None) -> None:
-        if not self._status.backlog and fresh is not None:
-            self._status.spooled += fresh.count
+    def _on_unavailable(self, exc: StoreUnavailable, unsent: int) -> None:
+        """`unsent`: facts accepted but not inserted that now wait in the spool."""
+        if not self._status.backlog:
+            self._status.spooled += unsent
         self._status.backlog = True
         self._status.failures += 1
         self._status.last_error = str(exc)[:500]

@@ -67,12 +67,14 @@ def may_be_open_sql(database: str, latest: str, where: str = "") -> str:
 
 def open_candidates_sql(database: str, latest: str, checkpoint: str, block: int) -> str:
     """Ids of the trades that may be open now, from the checkpoint as of `block`: its ids and the trades with an
-    OPEN row in a later block (see the module docstring), for `trade_id IN (...)`. The second part reads the
-    highest block of each part from its name (unpartitioned: all_<min>_<max>_<level>), so ClickHouse skips the
-    older parts without reading them, in the query's own snapshot of parts (a background merge cannot race it)."""
+    OPEN row in a later block (see the module docstring), for `trade_id IN (...)`. Any newer checkpoint's ids
+    are taken too: one written since the caller read `block` may already have merged that one away (the merge
+    keeps the highest as_of_block), and each covers what the rows after `block` do not. The second part reads
+    the highest block of each part from its name (unpartitioned: all_<min>_<max>_<level>), so ClickHouse skips
+    the older parts without reading them, in the query's own snapshot of parts (a merge cannot race it)."""
     block = int(block)
     return (
-        f"SELECT arrayJoin(open_trade_ids) FROM `{database}`.`{checkpoint}` WHERE as_of_block = {block} "
+        f"SELECT arrayJoin(open_trade_ids) FROM `{database}`.`{checkpoint}` WHERE as_of_block >= {block} "
         f"UNION ALL SELECT trade_id FROM `{database}`.`{latest}` "
         f"WHERE toUInt64(splitByChar('_', _part)[3]) > {block} AND _block_number > {block} AND status = 'OPEN'"
     )

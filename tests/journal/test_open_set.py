@@ -7,7 +7,7 @@ import random
 import time
 from decimal import Decimal
 
-from dolphin_nautilus.journal.open_set import OpenSetCheckpointer
+from dolphin_nautilus.journal.open_set import OpenSetCheckpointer, open_candidates_sql
 from dolphin_nautilus.journal.schema import BLOCK_NUMBERS, CHECKPOINT_TABLE, LATEST_TABLE, ensure_schema
 from tests.journal.factory import BASE_TS, position_state
 
@@ -70,6 +70,18 @@ def test_rows_after_the_checkpoint_reopen_close_and_open_trades(store):
     store.write_open_checkpoint()
     store.insert_facts([position_state("T0", seq=4, status="CLOSED", quantity=ZERO), position_state("N3", seq=1)])
     assert [r[:2] for r in _assert_same(store)] == [("N1", 1), ("N3", 1), ("T2", 1), ("T3", 2)]
+
+
+def test_a_checkpoint_merged_away_after_its_block_was_read_still_gives_its_trades(store):
+    """The reader takes the checkpoint's block, then runs its statement: a newer checkpoint written in between,
+    and merged over the older one, still gives every trade that may be open."""
+    store.insert_facts([position_state("K1", seq=1)])
+    read_block = store.write_open_checkpoint()
+    store.insert_facts([position_state("K2", seq=1)])
+    store.write_open_checkpoint()
+    store.optimize(CHECKPOINT_TABLE)
+    sql = open_candidates_sql(store.database, LATEST_TABLE, CHECKPOINT_TABLE, read_block)
+    assert {row[0] for row in store.client.query(sql).result_rows} == {"K1", "K2"}
 
 
 def test_equal_timestamps_and_exact_ties_read_the_same_row_both_ways(store):

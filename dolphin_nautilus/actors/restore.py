@@ -46,7 +46,6 @@ from dolphin_nautilus.restore.outcome import (
     VenuePositions,
     VenueUnavailable,
     fallback_plan,
-    restore_anomaly,
 )
 from dolphin_nautilus.restore.plan import decide_plan
 from dolphin_nautilus.restore.reading import (
@@ -56,7 +55,7 @@ from dolphin_nautilus.restore.reading import (
     run_bounded,
     store_legacy_reader,
 )
-from dolphin_nautilus.restore.report import UNCLAIMED_ADOPTED, UNCLAIMED_CODES
+from dolphin_nautilus.restore.report import UNCLAIMED_ADOPTED, UNCLAIMED_CODES, restore_anomaly
 from dolphin_nautilus.restore.venue_reconcile import external_slot, refuse_unclaimed
 
 _JSON_LOG = logging.getLogger("dolphin.restore")  # routed to dolphin-node.jsonl by the launcher's logging set-up

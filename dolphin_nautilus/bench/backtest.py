@@ -49,7 +49,7 @@ from dolphin_nautilus.backtest.venue import add_bingx_venue
 from dolphin_nautilus.config import load_config
 from dolphin_nautilus.contracts.topics import bar_type_name
 from dolphin_nautilus.launch.backtest_run import run_backtest
-from dolphin_nautilus.node.stores import Stores
+from dolphin_nautilus.node.stores import open_node_stores
 
 INSTRUMENTS = list(SAMPLE_START)
 MODES = ("bare", "orders", "full")
@@ -122,7 +122,7 @@ def run_full_stack(data_path: Path, workdir: Path):
     config = msgspec.structs.replace(config, backtest=msgspec.structs.replace(config.backtest, progress=False))
     run_dir = workdir / "run"
     run_dir.mkdir()
-    stores = Stores(config, run_dir / "stores")
+    stores = open_node_stores(config, run_dir / "stores")
     try:
         return run_backtest(config, data=str(data_path), run_dir=run_dir, stores=stores, log=lambda _: None)
     finally:

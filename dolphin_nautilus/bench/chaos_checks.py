@@ -21,7 +21,7 @@ from typing import Any
 
 from dolphin_nautilus.bench.chaos_scenario import DATABASE, KILL_KINDS, PREFIX, ChaosFigures
 from dolphin_nautilus.config import load_config
-from dolphin_nautilus.node.stores import Stores
+from dolphin_nautilus.node.stores import open_node_stores
 
 # The venue's answer to a repeated client order id. The code is matched as a whole number: a nanosecond
 # timestamp such as 08:18:28.673101481Z contains the same digits (a false "reused id" in a 200-cycle run).
@@ -56,7 +56,7 @@ def check_facts(
     require_no_lost_facts: bool,
 ) -> None:
     """The journal after the run against the venue's fills and orders, and the node's logs for refused ids."""
-    stores = Stores(load_config(config_path), state_dir)  # the store service, as dolphin-ctl reads
+    stores = open_node_stores(load_config(config_path), state_dir)  # the store service, as dolphin-ctl reads
     try:
         db = stores.clickhouse
         rows = db.query(f"SELECT venue_trade_id, count(DISTINCT row_id) FROM {DATABASE}.fills GROUP BY venue_trade_id")

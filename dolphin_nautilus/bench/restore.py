@@ -225,16 +225,8 @@ def measure(
     return out, store
 
 
-def run(argv: list[str] | None = None) -> list[Check]:
-    parser = argparse.ArgumentParser(prog="python -m dolphin_nautilus.bench.restore", description=__doc__)
-    parser.add_argument("--small", type=int, default=100_000, help="history rows, small store")
-    parser.add_argument("--large", type=int, default=10_000_000, help="history rows, large store")
-    parser.add_argument("--open-slots", type=int, default=4)
-    parser.add_argument("--journal-rows", type=int, default=5_000, help="rows written after the checkpoint")
-    parser.add_argument("--legacy-rows", type=int, default=1_000_000)
-    parser.add_argument("--json", action="store_true", help="the checks as JSON, last line")
-    args = parser.parse_args(argv)
-    root = Path(tempfile.mkdtemp(prefix="restore-bench-"))
+def measure_all(root: Path, args: argparse.Namespace) -> tuple[dict, dict, float]:
+    """(large store figures, small store figures, legacy read seconds); the stores live under `root`."""
     small, _ = measure(root, "small", args.small, args.open_slots, args.journal_rows)
     large, store = measure(root, "large", args.large, args.open_slots, args.journal_rows)
     for name in ("inserted", "merged"):
@@ -248,6 +240,21 @@ def run(argv: list[str] | None = None) -> list[Check]:
         f"legacy table read: {args.legacy_rows:,} history rows, 1000 trades, 5 open: "
         f"{legacy * 1e3:.1f} ms (median of 5)"
     )
+    store.close()
+    return large, small, legacy
+
+
+def run(argv: list[str] | None = None) -> list[Check]:
+    parser = argparse.ArgumentParser(prog="python -m dolphin_nautilus.bench.restore", description=__doc__)
+    parser.add_argument("--small", type=int, default=100_000, help="history rows, small store")
+    parser.add_argument("--large", type=int, default=10_000_000, help="history rows, large store")
+    parser.add_argument("--open-slots", type=int, default=4)
+    parser.add_argument("--journal-rows", type=int, default=5_000, help="rows written after the checkpoint")
+    parser.add_argument("--legacy-rows", type=int, default=1_000_000)
+    parser.add_argument("--json", action="store_true", help="the checks as JSON, last line")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="restore-bench-") as folder:  # hundreds of MB at 10M rows
+        large, small, legacy = measure_all(Path(folder), args)
     size = f"{args.large:,} rows"
     checks = [
         at_most(

@@ -32,10 +32,11 @@ from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalErr
 from dolphin_nautilus.domain.facts import Fact
 from dolphin_nautilus.journal.open_set import (
     LATEST_ORDER,
-    changed_ids_sql,
+    checkpoint_block_sql,
     checkpoint_sql,
     latest_block_sql,
     may_be_open_sql,
+    open_candidates_sql,
 )
 from dolphin_nautilus.journal.schema import (
     CHECKPOINT_TABLE,
@@ -337,37 +338,31 @@ class ClickHouseStore:
     def open_position_states(self, *, use_checkpoint: bool = True) -> list[dict[str, Any]]:
         """Latest rows whose status is OPEN: filtered AFTER choosing the latest (docs/design.md §5.1).
 
-        With a checkpoint (journal.open_set) only the checkpoint's trades and the trades written since are read,
-        so the cost follows the open slots and the recent writes, not the history, merged or not. Without one
-        (or with `use_checkpoint=False`, the reference the tests compare with) the whole latest table is
-        aggregated. Either way the work runs in ClickHouse and only the open trades' rows leave it."""
-        checkpoint = self.open_checkpoint() if use_checkpoint else None
-        ids = self._may_be_open(checkpoint)
-        if not ids:
-            return []
-        # An explicit id array: the primary key (trade_id) picks the granules, whatever the size of the history.
-        latest = self._latest_sql("WHERE trade_id IN {ids:Array(String)}")
-        return self._dicts(f"SELECT * FROM ({latest}) WHERE status = 'OPEN' ORDER BY trade_id", {"ids": ids})
+        With a checkpoint (journal.open_set) only the checkpoint's trades and the trades with an OPEN row written
+        since are read, so the cost follows the open slots and the recent opens, not the history, merged or not.
+        Without one (or with `use_checkpoint=False`, the reference the tests compare with) the whole latest table
+        is aggregated. Either way one statement does the work in ClickHouse: the candidate ids are its subquery
+        (the primary key, trade_id, picks the granules from the set it builds), and only the open rows leave it."""
+        block = self.checkpoint_block() if use_checkpoint else None
+        latest = self._latest_sql(f"WHERE trade_id IN ({self._may_be_open_sql(block)})")
+        return self._dicts(f"SELECT * FROM ({latest}) WHERE status = 'OPEN' ORDER BY trade_id")
 
     def open_checkpoint(self) -> tuple[int, list[str]] | None:
         """The newest open-set checkpoint: (as of block, ids of the trades that may be open), or None."""
         rows = self.client.query(checkpoint_sql(self.database, CHECKPOINT_TABLE)).result_rows
         return (int(rows[0][0]), list(rows[0][1])) if rows else None
 
-    def _may_be_open(self, checkpoint: tuple[int, list[str]] | None) -> list[str]:
-        """Ids of the trades that may be open now (journal.open_set): from the checkpoint and the trades written
-        after its block, or from the whole latest table without one."""
-        if checkpoint is None:
-            sql, parameters = may_be_open_sql(self.database, LATEST_TABLE), {}
-        else:
-            block, ids = checkpoint
-            changed = self.client.query(changed_ids_sql(self.database, LATEST_TABLE, block)).result_rows
-            candidates = sorted({*ids, *(row[0] for row in changed)})
-            if not candidates:
-                return []
-            sql = may_be_open_sql(self.database, LATEST_TABLE, "WHERE trade_id IN {ids:Array(String)}")
-            parameters = {"ids": candidates}
-        return sorted(row[0] for row in self.client.query(sql, parameters=parameters).result_rows)
+    def checkpoint_block(self) -> int | None:
+        """The block of the newest open-set checkpoint, or None when there is none."""
+        rows = self.client.query(checkpoint_block_sql(self.database, CHECKPOINT_TABLE)).result_rows
+        return int(rows[0][0]) if rows else None
+
+    def _may_be_open_sql(self, block: int | None) -> str:
+        """A subquery of the ids of the trades that may be open now (journal.open_set): from the checkpoint as of
+        `block` and the trades with an OPEN row after it, or from the whole latest table when `block` is None."""
+        if block is None:
+            return may_be_open_sql(self.database, LATEST_TABLE)
+        return open_candidates_sql(self.database, LATEST_TABLE, CHECKPOINT_TABLE, block)
 
     def latest_block(self) -> int:
         """The highest insert block number of the latest table (0 when empty)."""
@@ -376,16 +371,21 @@ class ClickHouseStore:
     def write_open_checkpoint(self, *, only_if_new: bool = False) -> int | None:
         """Write the trades that may be open as of the latest block (read under the write lock: no insert is in
         flight, so every block up to it is committed); computed from the previous checkpoint when there is one
-        (journal.open_set). Returns the block, or None when `only_if_new` and nothing was written since."""
-        previous = self.open_checkpoint()
+        (journal.open_set), in one INSERT ... SELECT. Returns the block, or None when `only_if_new` and nothing
+        was written since."""
+        previous = self.checkpoint_block()
         with self.write_lock:
             block = self.latest_block()
-        if only_if_new and previous is not None and previous[0] >= block:
+        if only_if_new and previous is not None and previous >= block:
             return None
+        may_be_open = may_be_open_sql(
+            self.database, LATEST_TABLE, f"WHERE trade_id IN ({self._may_be_open_sql(previous)})"
+        )
         self.client.command(
             f"INSERT INTO `{self.database}`.`{CHECKPOINT_TABLE}` (as_of_block, taken_ts, open_trade_ids) "
-            "SELECT {block:UInt64}, fromUnixTimestamp64Nano({ts:Int64}, 'UTC'), {ids:Array(String)}",
-            parameters={"block": block, "ts": time.time_ns(), "ids": self._may_be_open(previous)},
+            "SELECT {block:UInt64}, fromUnixTimestamp64Nano({ts:Int64}, 'UTC'), arraySort(groupArray(trade_id)) "
+            f"FROM ({may_be_open})",
+            parameters={"block": block, "ts": time.time_ns()},
         )
         return block
 

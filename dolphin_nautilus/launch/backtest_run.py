@@ -25,7 +25,7 @@ from dolphin_nautilus.backtest.report_files import write_reports
 from dolphin_nautilus.config import Config, Secrets
 from dolphin_nautilus.launch.backtest_inputs import RunInputs, prepare_inputs
 from dolphin_nautilus.node.assembly import build_backtest_engine, component
-from dolphin_nautilus.node.stores import NO_SECRETS, Stores
+from dolphin_nautilus.node.stores import NO_SECRETS, open_node_stores
 from dolphin_nautilus.resources import NodeResources, register_resources, unregister_resources
 from dolphin_nautilus.stores.wiring import Stores as OpenStores
 from dolphin_nautilus.stores.wiring import StoresMode
@@ -247,7 +247,7 @@ def run_job(
     own_stores = state_dir is None
     state_dir = state_dir or run_dir / "stores"
     try:
-        stores = Stores(config, state_dir, mode=store_mode, secrets=secrets)
+        stores = open_node_stores(config, state_dir, mode=store_mode, secrets=secrets)
     except Exception as exc:
         _remove_if_unfinished(run_dir)
         raise StoreOpenError(f"cannot open stores in {state_dir}: {exc}") from exc

@@ -2,8 +2,7 @@
 
 The stores themselves are opened by `stores.open_stores` (the stores layer knows nothing of
 the TOML config); this module maps the config's sections onto its plain structs and the secrets read at
-start onto `StoreSecrets`. `open_node_stores(config, state_dir, secrets=...)` does both; `Stores` is the
-same call under the name the callers have used so far.
+start onto `StoreSecrets`. `open_node_stores(config, state_dir, secrets=...)` does both.
 """
 
 from __future__ import annotations
@@ -16,12 +15,11 @@ from dolphin_nautilus.journal.writer import JournalConfig
 from dolphin_nautilus.state import HazelcastStoreConfig, LeaseHeld, LiveStateStore
 from dolphin_nautilus.stores.owner import open_live_state as open_spec_live_state
 from dolphin_nautilus.stores.spec import HazelcastStateSpec, LocalStateSpec, StoreSecrets, StoresSpec
-from dolphin_nautilus.stores.wiring import Stores as OpenStores
+from dolphin_nautilus.stores.wiring import Stores as OpenStores  # the opened stores (a class), not this module's call
 from dolphin_nautilus.stores.wiring import StoresMode, default_node_id, open_stores
 
 __all__ = [
     "LeaseHeld",
-    "Stores",
     "clickhouse_config",
     "journal_config",
     "node_id_for",
@@ -110,6 +108,3 @@ def open_node_stores(
     # restore.cleanup (dolphin-ctl history-clean) still reads the instruments and limits off the stores.
     stores.config = config  # type: ignore[attr-defined]
     return stores
-
-
-Stores = open_node_stores

@@ -17,7 +17,7 @@ from dolphin_nautilus.backtest.catalogue import BINGX_SPECS
 from dolphin_nautilus.config import Config, Secrets, state_dir_for
 from dolphin_nautilus.journal.store import StoreBusy, StoreError
 from dolphin_nautilus.logs import RedactingFilter
-from dolphin_nautilus.node.stores import LeaseHeld, Stores
+from dolphin_nautilus.node.stores import LeaseHeld, open_node_stores
 from dolphin_nautilus.ops.ctl_common import (
     EXIT_ATTENTION,
     EXIT_FAILED,
@@ -121,7 +121,7 @@ def open_stores_for_cleanup(config: Config, state_dir: Path, secrets: Secrets):
     plainly while a node holds it or holds the embedded store."""
     open_clickhouse(config, state_dir, secrets).close()  # the plain "held by running node" check first
     try:
-        return Stores(config, state_dir, mode="inline", node_id=f"dolphin-ctl@{os.getpid()}", secrets=secrets)
+        return open_node_stores(config, state_dir, mode="inline", node_id=f"dolphin-ctl@{os.getpid()}", secrets=secrets)
     except LeaseHeld as exc:
         raise CtlError(EXIT_STORE, f"{exc}; stop the node first (history-clean writes to the namespace)") from None
     except StoreBusy:

@@ -110,20 +110,25 @@ def decide(
     try:
         return _Decider(_batches(sources), frozenset(known_instruments), max_bars_held, now_ns).run()
     except Exception as exc:  # noqa: BLE001 - restore must never turn into a restart loop
-        return RestoreDecision(
-            status=RestoreStatus.DEGRADED,
-            slots=(),
-            rejections=(),
-            disagreements=(),
-            capital=None,
-            sources_used=(),
-            sources_read=(),
-            unreachable=(),
-            warnings=(),
-            closed_trades=0,
-            decided_ts=now_ns,
-            internal_error="".join(traceback.format_exception_only(exc)).strip(),
-        )
+        return failed_decision("".join(traceback.format_exception_only(exc)).strip(), now_ns)
+
+
+def failed_decision(reason: str, now_ns: int) -> RestoreDecision:
+    """The decision when restore cannot finish: DEGRADED, flat, and `reason` as its internal error."""
+    return RestoreDecision(
+        status=RestoreStatus.DEGRADED,
+        slots=(),
+        rejections=(),
+        disagreements=(),
+        capital=None,
+        sources_used=(),
+        sources_read=(),
+        unreachable=(),
+        warnings=(),
+        closed_trades=0,
+        decided_ts=now_ns,
+        internal_error=reason,
+    )
 
 
 def _batches(sources: Sequence[SourceInput]) -> list[SourceBatch]:

@@ -1,5 +1,5 @@
 """What a restore hands over: the `RestorePlan` (slots, instruments to flatten, tombstones, anomalies, safe
-mode, its report), the venue's answer types, the restore anomaly builder, and `fallback_plan`, the defined
+mode, its report), the venue's answer types, and `fallback_plan`, the defined
 safe outcome when restore cannot finish (flat, safe mode, a CRITICAL anomaly).
 """
 
@@ -13,8 +13,8 @@ import msgspec
 
 from dolphin_nautilus.domain.facts import Anomaly, PositionState, canonical_json
 from dolphin_nautilus.domain.restored import RestoredSlot
-from dolphin_nautilus.restore.decide import RestoreDecision, RestoreStatus
-from dolphin_nautilus.restore.report import ORIGIN, UNCLAIMED_CODES, decision_to_json, render_report
+from dolphin_nautilus.restore.decide import RestoreDecision, failed_decision
+from dolphin_nautilus.restore.report import UNCLAIMED_CODES, decision_to_json, render_report, restore_anomaly
 
 VENUE_SOURCE = "venue"
 ZERO = Decimal(0)
@@ -84,44 +84,9 @@ class RestorePlan(msgspec.Struct, kw_only=True):
         )
 
 
-def restore_anomaly(
-    ts: int,
-    code: str,
-    severity: str,
-    namespace: str,
-    message: str,
-    trade_id: str = "",
-    instrument_id: str = "",
-    **details: object,
-) -> Anomaly:
-    return Anomaly(
-        ts=ts,
-        origin=ORIGIN,
-        code=code,
-        severity=severity,
-        trade_id=trade_id,
-        instrument_id=instrument_id,
-        message=message,
-        details=canonical_json({"namespace": namespace, **details}),
-    )
-
-
 def fallback_plan(reason: str, code: str, *, namespace: str, now_ns: int) -> RestorePlan:
     """The defined safe outcome when restore cannot finish: flat, safe mode, a CRITICAL anomaly."""
-    decision = RestoreDecision(
-        status=RestoreStatus.DEGRADED,
-        slots=(),
-        rejections=(),
-        disagreements=(),
-        capital=None,
-        sources_used=(),
-        sources_read=(),
-        unreachable=(),
-        warnings=(),
-        closed_trades=0,
-        decided_ts=now_ns,
-        internal_error=reason,
-    )
+    decision = failed_decision(reason, now_ns)
     return RestorePlan(
         decision=decision,
         slots=[],

@@ -16,8 +16,8 @@ from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.restore.candidates import Candidate, SourceBatch
 from dolphin_nautilus.restore.decide import RestoreDecision
 from dolphin_nautilus.restore.ordering import within_source_key
-from dolphin_nautilus.restore.outcome import ZERO, RestorePlan, VenueAnswer, restore_anomaly
-from dolphin_nautilus.restore.report import ORIGIN, to_anomalies
+from dolphin_nautilus.restore.outcome import ZERO, RestorePlan, VenueAnswer
+from dolphin_nautilus.restore.report import ORIGIN, restore_anomaly, to_anomalies
 from dolphin_nautilus.restore.values import OPEN
 from dolphin_nautilus.restore.venue_reconcile import reconcile
 from dolphin_nautilus.restore.venue_rules import complete_sides_from_venue, decide_with_dust

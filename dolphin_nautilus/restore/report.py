@@ -17,6 +17,29 @@ UNCLAIMED_REFUSED = "RESTORE_VENUE_UNCLAIMED_REFUSED"
 UNCLAIMED_CODES = frozenset({UNCLAIMED_ADOPTED, UNCLAIMED_REFUSED})
 
 
+def restore_anomaly(
+    ts: int,
+    code: str,
+    severity: str,
+    namespace: str,
+    message: str,
+    trade_id: str = "",
+    instrument_id: str = "",
+    **details: object,
+) -> Anomaly:
+    """An anomaly fact of restore's origin; `details` lands as canonical JSON beside the namespace."""
+    return Anomaly(
+        ts=ts,
+        origin=ORIGIN,
+        code=code,
+        severity=severity,
+        trade_id=trade_id,
+        instrument_id=instrument_id,
+        message=message,
+        details=canonical_json({"namespace": namespace, **details}),
+    )
+
+
 def to_anomalies(decision: RestoreDecision, namespace: str, ts: int) -> list[Anomaly]:
     """One anomaly per rejection, disagreement, unreachable source, warning and internal error.
 
@@ -27,18 +50,7 @@ def to_anomalies(decision: RestoreDecision, namespace: str, ts: int) -> list[Ano
     def add(
         code: str, severity: str, message: str, trade_id: str = "", instrument_id: str = "", **details: object
     ) -> None:
-        anomalies.append(
-            Anomaly(
-                ts=ts,
-                origin=ORIGIN,
-                code=code,
-                severity=severity,
-                trade_id=trade_id,
-                instrument_id=instrument_id,
-                message=message,
-                details=canonical_json({"namespace": namespace, **details}),
-            )
-        )
+        anomalies.append(restore_anomaly(ts, code, severity, namespace, message, trade_id, instrument_id, **details))
 
     if decision.internal_error:
         add(

@@ -14,8 +14,8 @@ import msgspec
 from dolphin_nautilus.domain.facts import Anomaly
 from dolphin_nautilus.domain.instruments import InstrumentSpec
 from dolphin_nautilus.domain.restored import RestoredSlot
-from dolphin_nautilus.restore.outcome import VENUE_SOURCE, ZERO, RestorePlan, restore_anomaly
-from dolphin_nautilus.restore.report import UNCLAIMED_ADOPTED, UNCLAIMED_REFUSED
+from dolphin_nautilus.restore.outcome import VENUE_SOURCE, ZERO, RestorePlan
+from dolphin_nautilus.restore.report import UNCLAIMED_ADOPTED, UNCLAIMED_REFUSED, restore_anomaly
 
 
 def reconcile(

@@ -7,7 +7,7 @@ import random
 import time
 from decimal import Decimal
 
-from dolphin_nautilus.journal.open_set import OpenSetCheckpointer
+from dolphin_nautilus.journal.open_set import OpenSetCheckpointer, open_candidates_sql
 from dolphin_nautilus.journal.schema import BLOCK_NUMBERS, CHECKPOINT_TABLE, LATEST_TABLE, ensure_schema
 from tests.journal.factory import BASE_TS, position_state
 
@@ -42,6 +42,46 @@ def test_checkpoint_then_closes_and_opens_after_it(store):
     assert [r[0] for r in _assert_same(store)] == ["N1", "T2", "T3", "T4", "T5"]
     assert store.write_open_checkpoint(only_if_new=True) is not None
     assert store.write_open_checkpoint(only_if_new=True) is None  # nothing new since
+
+
+def test_rows_after_the_checkpoint_reopen_close_and_open_trades(store):
+    """Only the checkpoint's trades and the trades with an OPEN row after it are read: every way the rows
+    after it change the open set is seen, before and after a merge and a second checkpoint."""
+    store.insert_facts([position_state(f"T{i}", seq=1) for i in range(4)])
+    store.insert_facts([position_state("T0", seq=2, status="CLOSED", quantity=ZERO)])
+    store.write_open_checkpoint()
+    assert [r[0] for r in _assert_same(store)] == ["T1", "T2", "T3"]
+    store.insert_facts(
+        [
+            position_state("T0", seq=3, quantity=Decimal("2")),  # closed at the checkpoint, re-opened after it
+            position_state("T1", seq=2, status="CLOSED", quantity=ZERO),  # open at the checkpoint, closed after
+            position_state("T2", seq=0, status="CLOSED", quantity=ZERO),  # an older close, written late
+            position_state("T3", seq=2, quantity=Decimal("0.5")),  # a partial exit: still open
+            position_state("N1", seq=1),  # opens after the checkpoint
+            position_state("N2", seq=1),  # opens and closes after it
+            position_state("N2", seq=2, status="CLOSED", quantity=ZERO),
+            *(position_state(f"H{i}", seq=1, status="CLOSED", quantity=ZERO) for i in range(50)),  # closed history
+        ]
+    )
+    expected = [("N1", 1), ("T0", 3), ("T2", 1), ("T3", 2)]
+    assert [r[:2] for r in _assert_same(store)] == expected
+    store.optimize(LATEST_TABLE)
+    assert [r[:2] for r in _assert_same(store)] == expected
+    store.write_open_checkpoint()
+    store.insert_facts([position_state("T0", seq=4, status="CLOSED", quantity=ZERO), position_state("N3", seq=1)])
+    assert [r[:2] for r in _assert_same(store)] == [("N1", 1), ("N3", 1), ("T2", 1), ("T3", 2)]
+
+
+def test_a_checkpoint_merged_away_after_its_block_was_read_still_gives_its_trades(store):
+    """The reader takes the checkpoint's block, then runs its statement: a newer checkpoint written in between,
+    and merged over the older one, still gives every trade that may be open."""
+    store.insert_facts([position_state("K1", seq=1)])
+    read_block = store.write_open_checkpoint()
+    store.insert_facts([position_state("K2", seq=1)])
+    store.write_open_checkpoint()
+    store.optimize(CHECKPOINT_TABLE)
+    sql = open_candidates_sql(store.database, LATEST_TABLE, CHECKPOINT_TABLE, read_block)
+    assert {row[0] for row in store.client.query(sql).result_rows} == {"K1", "K2"}
 
 
 def test_equal_timestamps_and_exact_ties_read_the_same_row_both_ways(store):

@@ -1,4 +1,4 @@
-"""A node process for the tests: opens Stores in the given mode, journals facts, reports on stdout.
+"""A node process for the tests: opens the node stores in the given mode, journals facts, reports on stdout.
 
     python -m tests.journal_service.node_child MODE CONFIG_JSON STATE_DIR COUNT
 
@@ -16,12 +16,12 @@ from pathlib import Path
 import msgspec
 
 from dolphin_nautilus.config import Config
-from dolphin_nautilus.node.stores import Stores
+from dolphin_nautilus.node.stores import open_node_stores
 from tests.journal.factory import make_facts
 
 
 def main(mode: str, config_json: str, state_dir: str, count: int) -> None:
-    stores = Stores(msgspec.json.decode(config_json, type=Config), Path(state_dir), mode=mode)
+    stores = open_node_stores(msgspec.json.decode(config_json, type=Config), Path(state_dir), mode=mode)
     for fact in make_facts(0, count):
         stores.journal.append(fact)
     synced = stores.journal.sync(60)

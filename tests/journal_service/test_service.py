@@ -17,7 +17,7 @@ import pytest
 from dolphin_nautilus.config import HazelcastSection, JournalSection
 from dolphin_nautilus.domain.facts import FACT_TYPE_BY_TABLE
 from dolphin_nautilus.journal import JournalStatus, StoreBusy
-from dolphin_nautilus.node.stores import Stores, open_live_state
+from dolphin_nautilus.node.stores import open_live_state, open_node_stores
 from dolphin_nautilus.state import LeaseHeld
 from dolphin_nautilus.stores import wire
 from dolphin_nautilus.stores.remote import RemoteJournal, RemoteJournalStatus, RemoteLiveState, RemoteStoreReader
@@ -41,7 +41,7 @@ def expected_open_trades(facts) -> set[str]:
 
 
 def test_facts_round_trip_into_chdb_through_the_service(config, state_dir):
-    stores = Stores(config, state_dir)
+    stores = open_node_stores(config, state_dir)
     try:
         assert isinstance(stores.journal, RemoteJournal) and isinstance(stores.clickhouse, RemoteStoreReader)
         assert isinstance(stores.live_state, RemoteLiveState)
@@ -68,7 +68,7 @@ def test_facts_round_trip_into_chdb_through_the_service(config, state_dir):
 
 
 def test_reader_rpcs_answer_like_the_store(config, state_dir):
-    stores = Stores(config, state_dir)
+    stores = open_node_stores(config, state_dir)
     try:
         facts = [*make_facts(0, 800), position_state("ZZZ", seq=1), position_state("ZZZ", seq=2, status="CLOSED")]
         for fact in facts:
@@ -93,7 +93,8 @@ def test_reader_rpcs_answer_like_the_store(config, state_dir):
         assert reader.query("SELECT 1 AS one").result_rows == [(1,)]
     finally:
         stores.close()
-    stores = Stores(config, state_dir)  # the service wrote a last open-set checkpoint at close: restore reads it
+    # The service wrote a last open-set checkpoint at close: restore reads it.
+    stores = open_node_stores(config, state_dir)
     try:
         checkpoint = (
             f"SELECT open_trade_ids FROM `dolphin_{config.node.namespace}`.position_state_open_checkpoint "
@@ -106,7 +107,7 @@ def test_reader_rpcs_answer_like_the_store(config, state_dir):
 
 
 def test_kill_minus_nine_of_the_service_restarts_it_and_loses_or_doubles_nothing(config, state_dir):
-    stores = Stores(msgspec.structs.replace(config, journal=JournalSection(batch_size=500)), state_dir)
+    stores = open_node_stores(msgspec.structs.replace(config, journal=JournalSection(batch_size=500)), state_dir)
     try:
         journal = stores.journal
         facts = make_facts(0, 12_000)
@@ -134,7 +135,7 @@ def test_kill_minus_nine_of_the_service_restarts_it_and_loses_or_doubles_nothing
 
 
 def test_append_does_no_encoding_and_unencodable_objects_are_quarantined_not_lost(config, state_dir):
-    stores = Stores(config, state_dir)
+    stores = open_node_stores(config, state_dir)
     try:
 
         class NotAFact:
@@ -161,19 +162,19 @@ def test_append_does_no_encoding_and_unencodable_objects_are_quarantined_not_los
 
 
 def test_store_busy_surfaces_with_the_store_message_and_releases_the_lease(config, state_dir, tmp_path):
-    first = Stores(config, state_dir)
+    first = open_node_stores(config, state_dir)
     try:
         chdb_path = os.path.realpath(state_dir / "clickhouse")
         other = node_config("busy" + config.node.namespace[:8], chdb_path=chdb_path)
         with pytest.raises(StoreBusy, match=rf"^chDB path {re.escape(chdb_path)} is in use by another process \(.+\)$"):
-            Stores(other, tmp_path / "other")
+            open_node_stores(other, tmp_path / "other")
         assert open_live_state(other, tmp_path / "other").lease_holder() is None  # the failed open gave its lease back
     finally:
         first.close()
 
 
 def test_clean_close_writes_everything_and_stops_the_service(config, state_dir):
-    stores = Stores(config, state_dir)
+    stores = open_node_stores(config, state_dir)
     facts = make_facts(0, 12_000)
     for fact in facts:
         stores.journal.append(fact)
@@ -182,7 +183,7 @@ def test_clean_close_writes_everything_and_stops_the_service(config, state_dir):
     assert process.returncode == 0
     assert open_live_state(config, state_dir).lease_holder() is None
     assert (final.appended, final.accepted, final.written, final.unacked) == (12_000, 12_000, 12_000, 0)
-    reopened = Stores(config, state_dir)
+    reopened = open_node_stores(config, state_dir)
     try:
         assert stored_row_ids(reopened.clickhouse) == row_ids_by_table(facts)
         assert reopened.journal.status().replayed == 0  # nothing was left in the WAL
@@ -221,7 +222,7 @@ def test_kill_minus_nine_of_the_trading_process_keeps_every_accepted_fact(config
         time.sleep(0.05)  # the orphaned service closes its journal and exits
     assert not os.path.exists(f"/proc/{service_pid}")
     assert open_live_state(config, state_dir).lease_holder() is None  # the orphaned service gave the lease back
-    restarted = Stores(config, state_dir, node_id=report["node_id"])  # the same node id retakes its lease
+    restarted = open_node_stores(config, state_dir, node_id=report["node_id"])  # the same node id retakes its lease
     try:
         stored = stored_row_ids(restarted.clickhouse)
         for table, ids in row_ids_by_table(make_facts(0, 5000)).items():
@@ -244,7 +245,7 @@ def test_inline_mode_runs_the_whole_stack_in_process(config, state_dir):
 def test_bad_mode_is_refused_and_remote_status_has_every_journal_field(config, state_dir):
     assert set(JournalStatus.__struct_fields__) <= set(RemoteJournalStatus.__struct_fields__)
     with pytest.raises(ValueError, match="mode must be 'process' or 'inline', got 'thread'"):
-        Stores(config, state_dir, mode="thread")
+        open_node_stores(config, state_dir, mode="thread")
 
 
 def test_restore_reads_a_legacy_position_state_table_through_the_service(config, state_dir):
@@ -252,7 +253,7 @@ def test_restore_reads_a_legacy_position_state_table_through_the_service(config,
     Decimals and datetimes come back as the same Python types."""
     from dolphin_nautilus.restore.reading import store_legacy_reader
 
-    stores = Stores(config, state_dir)
+    stores = open_node_stores(config, state_dir)
     try:
         facts = [
             position_state("AAA", seq=1),
@@ -273,21 +274,21 @@ def test_restore_reads_a_legacy_position_state_table_through_the_service(config,
 
 
 def test_a_second_node_of_the_namespace_fails_naming_the_holder(config, state_dir, tmp_path):
-    first = Stores(config, state_dir)
+    first = open_node_stores(config, state_dir)
     try:
         with pytest.raises(
             LeaseHeld,
             match=rf"namespace '{config.node.namespace}' is held by another node "
             rf"\({re.escape(first.node_id)}\)",
         ):
-            Stores(config, state_dir, node_id="someone-else")
+            open_node_stores(config, state_dir, node_id="someone-else")
         assert first.lease_status().held
     finally:
         first.close()
 
 
 def test_live_state_writes_from_the_trading_process_go_through_the_service(config, state_dir):
-    stores = Stores(config, state_dir)
+    stores = open_node_stores(config, state_dir)
     try:
         stores.live_state.put("restarts", {"starts": [1, 2]})
         assert stores.live_state.get("restarts") == {"starts": [1, 2]}
@@ -304,7 +305,7 @@ def test_facts_spill_to_disk_while_the_service_cannot_restart_and_arrive_when_it
     config = msgspec.structs.replace(
         config, journal=JournalSection(batch_size=500), hazelcast=HazelcastSection(lease_ttl_s=1.0)
     )
-    stores = Stores(config, state_dir)
+    stores = open_node_stores(config, state_dir)
     rival = open_live_state(config, state_dir)
     try:
         journal = stores.journal
@@ -342,7 +343,7 @@ def test_a_close_that_gives_up_keeps_the_facts_in_the_spill_and_the_next_start_s
     config = msgspec.structs.replace(
         config, journal=JournalSection(batch_size=500), hazelcast=HazelcastSection(lease_ttl_s=1.0)
     )
-    stores = Stores(config, state_dir)
+    stores = open_node_stores(config, state_dir)
     rival = open_live_state(config, state_dir)
     facts = make_facts(0, 3000)
     try:
@@ -359,7 +360,7 @@ def test_a_close_that_gives_up_keeps_the_facts_in_the_spill_and_the_next_start_s
     finally:
         rival.release_lease("rival")
         rival.close()
-    reopened = Stores(config, state_dir)
+    reopened = open_node_stores(config, state_dir)
     try:
         assert reopened.journal.flush(120)
         assert reopened.journal.status().spilled == 0

@@ -12,7 +12,7 @@ import pytest
 from dolphin_nautilus.bingx_emulator.model import PublicTrade
 from dolphin_nautilus.config import load_config
 from dolphin_nautilus.node.signal_map import signals_map_name
-from dolphin_nautilus.node.stores import Stores
+from dolphin_nautilus.node.stores import open_node_stores
 
 from .conftest import API_KEY, API_SECRET, ctl, files_containing, node, wait_for_event, write_config
 
@@ -93,7 +93,7 @@ def test_node_trades_against_the_emulator_and_stops_cleanly_on_sigterm(
 
     # Read through the store service, as dolphin-ctl does: chDB allows one data path per process, and the
     # pytest process may already hold another test's.
-    stores = Stores(load_config(config), state_dir)
+    stores = open_node_stores(load_config(config), state_dir)
     try:
         assert stores.clickhouse.count("orders") >= 2  # submitted + accepted/filled lifecycle rows
         assert stores.clickhouse.count("trade_entries") >= 1

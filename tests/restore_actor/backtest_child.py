@@ -14,7 +14,7 @@ import msgspec
 
 from dolphin_nautilus.config import load_config
 from dolphin_nautilus.launch.backtest_run import run_backtest
-from dolphin_nautilus.node.stores import Stores
+from dolphin_nautilus.node.stores import open_node_stores
 
 
 def main() -> int:
@@ -30,7 +30,8 @@ def main() -> int:
         config = msgspec.structs.replace(
             config, restore=msgspec.structs.replace(config.restore, legacy_database=LEGACY_DB)
         )
-    stores = Stores(config, Path(args.state_dir), mode="inline")  # one process: legacy seeding needs the client
+    # One process: legacy seeding needs the client.
+    stores = open_node_stores(config, Path(args.state_dir), mode="inline")
     try:
         if args.seed_incident:
             seed_incident(stores, Path(args.state_dir))

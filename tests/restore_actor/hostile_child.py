@@ -17,7 +17,7 @@ from pathlib import Path
 from dolphin_nautilus.config import load_config
 from dolphin_nautilus.domain.facts import PositionState
 from dolphin_nautilus.launch.backtest_run import run_backtest
-from dolphin_nautilus.node.stores import Stores
+from dolphin_nautilus.node.stores import open_node_stores
 from dolphin_nautilus.restore.reading import exact_ts
 
 
@@ -31,7 +31,7 @@ def main() -> int:
     (live_dir / f"{config.node.namespace}.state.json").write_text(
         json.dumps({"entries": example["live"], "lease": None})
     )
-    stores = Stores(config, state, mode="inline")
+    stores = open_node_stores(config, state, mode="inline")
     try:
         for row in example["ours"]:
             stores.journal.append(position_state(row))

@@ -171,16 +171,19 @@ class BingXOrderCommands(BingXOrderEvents):
             if exc.outcome is VenueOutcome.UNKNOWN_OUTCOME:  # e.g. 109201 cancel twice: look, do not resend
                 self.create_task(self._resync(order), log_msg=f"bingx_cancel_sync_{order.client_order_id}")
                 return
-            self.generate_order_cancel_rejected(
-                order.strategy_id,
-                order.instrument_id,
-                order.client_order_id,
-                order.venue_order_id,
-                venue_reason(exc),
-                self._clock.timestamp_ns(),
-            )
+            self._cancel_rejected(order, venue_reason(exc))
             return
         await self._sync_order(order, venue)
+
+    def _cancel_rejected(self, order: Order, reason: str) -> None:
+        self.generate_order_cancel_rejected(
+            order.strategy_id,
+            order.instrument_id,
+            order.client_order_id,
+            order.venue_order_id,
+            reason,
+            self._clock.timestamp_ns(),
+        )
 
     async def _cancel_all_orders(self, command: CancelAllOrders) -> None:
         symbol = to_venue_symbol(command.instrument_id.value)
@@ -191,14 +194,7 @@ class BingXOrderCommands(BingXOrderEvents):
                 log, logging.ERROR, "cancel_all_failed", f"cancel all {symbol} failed: {exc}", code=Code.CANCEL_REJECTED
             )
             for order in self._cache.orders_open(instrument_id=command.instrument_id):
-                self.generate_order_cancel_rejected(
-                    order.strategy_id,
-                    order.instrument_id,
-                    order.client_order_id,
-                    order.venue_order_id,
-                    venue_reason(exc),
-                    self._clock.timestamp_ns(),
-                )
+                self._cancel_rejected(order, venue_reason(exc))
             return
         for venue in result.success or []:
             order = self._our_order(venue.client_order_id)
@@ -207,14 +203,7 @@ class BingXOrderCommands(BingXOrderEvents):
         for failure in result.failed or []:
             order = self._our_order(failure.client_order_id)
             if order is not None:
-                self.generate_order_cancel_rejected(
-                    order.strategy_id,
-                    order.instrument_id,
-                    order.client_order_id,
-                    order.venue_order_id,
-                    f"{failure.error_code} {failure.error_message}",
-                    self._clock.timestamp_ns(),
-                )
+                self._cancel_rejected(order, f"{failure.error_code} {failure.error_message}")
 
     async def _batch_cancel_orders(self, command: BatchCancelOrders) -> None:
         for cancel in command.cancels:

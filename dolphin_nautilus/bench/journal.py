@@ -25,8 +25,9 @@ import msgspec
 
 from dolphin_nautilus.domain.facts import Fact, PositionState
 from dolphin_nautilus.journal.schema import DECIMAL, FLOAT
-from dolphin_nautilus.journal.store import ClickHouseStore, StoreConfig, encode_rows, row_ids_from_blobs
-from dolphin_nautilus.journal.writer import Journal, JournalConfig
+from dolphin_nautilus.journal.settings import JournalConfig, StoreConfig
+from dolphin_nautilus.journal.store import ClickHouseStore, encode_rows, row_ids_from_blobs
+from dolphin_nautilus.journal.writer import Journal
 
 HOT_PATH_TARGET_NS = 1000.0  # docs/design.md §7: hot-path cost per fact
 SUSTAINED_TARGET = 250_000  # rows/s end to end into embedded ClickHouse

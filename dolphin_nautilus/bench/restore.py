@@ -31,7 +31,8 @@ from types import SimpleNamespace
 from dolphin_nautilus.backtest.catalogue import BINGX_SPECS
 from dolphin_nautilus.bench.verdicts import Check, at_least, at_most, reported, table, to_json
 from dolphin_nautilus.domain.facts import PositionState
-from dolphin_nautilus.journal.store import ClickHouseStore, StoreConfig
+from dolphin_nautilus.journal.settings import StoreConfig
+from dolphin_nautilus.journal.store import ClickHouseStore
 from dolphin_nautilus.restore import Candidate, decide, read_legacy_position_state
 from dolphin_nautilus.restore.plan import build_plan
 from dolphin_nautilus.restore.reading import read_sources

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Buffer, Iterable, Sequence
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 import clickhouse_connect
 import msgspec
@@ -40,7 +40,6 @@ from dolphin_nautilus.journal.open_set import (
 )
 from dolphin_nautilus.journal.schema import (
     CHECKPOINT_TABLE,
-    DECIMAL,
     LATEST_TABLE,
     NS_SUFFIX,
     TableSpec,
@@ -49,40 +48,19 @@ from dolphin_nautilus.journal.schema import (
     is_timestamp_field,
     table_specs,
 )
+from dolphin_nautilus.journal.settings import (
+    BadRows,
+    QueryResult,
+    StoreBusy,
+    StoreConfig,
+    StoreError,
+    StoreUnavailable,
+)
 
 # ClickHouse error codes that mean "this data is bad", as opposed to "the store is unavailable".
 # Only these may quarantine a row; any other failure keeps the row in the spool and retries.
 DATA_ERROR_CODES = frozenset({6, 25, 26, 27, 32, 33, 38, 41, 53, 69, 70, 72, 117, 131, 321, 407})
 _CODE = re.compile(rb"Code: (\d+)\.")
-
-
-class StoreError(Exception):
-    pass
-
-
-class StoreBusy(StoreError):
-    """The chDB path is held by another process."""
-
-
-class StoreUnavailable(StoreError):
-    """The store cannot be reached or cannot take writes right now; retry later."""
-
-
-class BadRows(StoreError):
-    """ClickHouse rejected the data itself (parse error, overflow, ...); retrying will not help."""
-
-
-class StoreConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    namespace: str
-    backend: Literal["chdb", "http"] = "chdb"
-    chdb_path: str = ""  # directory; required for the chdb backend
-    host: str = "localhost"
-    port: int = 8123
-    username: str = "default"
-    secure: bool = False
-    connect_timeout: float = 5.0
-    send_receive_timeout: float = 60.0
-    money_type: str = DECIMAL
 
 
 def error_code(exc: BaseException) -> int | None:
@@ -119,14 +97,6 @@ def _chdb_lock_holder(path: str) -> str | None:
         return None
     finally:
         os.close(fd)
-
-
-class QueryResult(msgspec.Struct, frozen=True):
-    """Rows of a read-only query. The names are clickhouse-connect's, so a reader written against a `Client`
-    (`client.query(sql, parameters=...).result_rows`) reads through a store, in-process or by RPC, alike."""
-
-    column_names: list[str]
-    result_rows: list[tuple[Any, ...]]
 
 
 _READ_ONLY_SQL = re.compile(r"^\s*(SELECT|WITH)\b", re.IGNORECASE)

@@ -46,7 +46,8 @@ import msgspec
 
 from dolphin_nautilus.domain.facts import Anomaly, Fact, canonical_json
 from dolphin_nautilus.journal.batch import EncodedRecord, Rows, fact_record, mixed_records, stored_rows
-from dolphin_nautilus.journal.store import BadRows, ClickHouseStore, StoreUnavailable, encode_columns, fact_lines
+from dolphin_nautilus.journal.settings import BadRows, JournalConfig, JournalStatus, StoreUnavailable
+from dolphin_nautilus.journal.store import ClickHouseStore, encode_columns, fact_lines
 from dolphin_nautilus.journal.wal import Position, WriteAheadLog
 
 log = logging.getLogger(__name__)
@@ -55,29 +56,6 @@ Sink = Callable[[Sequence[Fact]], None]
 Blocks = dict[str, bytes]  # table -> its insert block (`store.encode_columns`), built ahead of the insert
 QUARANTINE_FILE = "quarantine.jsonl"
 QUARANTINE_CODE = "JOURNAL_QUARANTINE"
-
-
-class JournalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    spool_dir: str
-    batch_size: int = 20_000  # most facts per WAL record / insert
-    flush_interval: float = 0.05  # seconds: the longest a fact waits before its batch is written
-    retry_initial: float = 0.1  # seconds before the first retry when ClickHouse is unavailable
-    retry_max: float = 5.0
-    segment_bytes: int = 64 << 20
-
-
-class JournalStatus(msgspec.Struct, kw_only=True):
-    appended: int = 0  # facts taken by append() (including ones still queued)
-    accepted: int = 0  # facts fsync'd to the WAL
-    batches: int = 0  # WAL records (one per batch) written
-    written: int = 0  # facts inserted into ClickHouse (directly or by replay)
-    spooled: int = 0  # facts accepted while ClickHouse was unavailable, or whose insert failed
-    replayed: int = 0  # facts inserted from the spool after an outage or a restart
-    quarantined: int = 0  # facts ClickHouse (or the encoder) rejected as bad data
-    failures: int = 0  # failed insert attempts (unavailable)
-    sink_failures: int = 0
-    backlog: bool = False  # True while the spool holds records not yet in ClickHouse
-    last_error: str = ""
 
 
 class _Marker:

@@ -17,7 +17,8 @@ SIGINT/SIGTERM stop the node gracefully (strategy snapshot, journal flushed, sto
 
 Start time: the store service starts (a child process: chDB, the live state, the lease) on a thread while the
 main thread imports the node run (`launch.node_run`: Nautilus and the node's components, the heaviest part of
-a start), so the two overlap.
+a start), so the two overlap. Before that, this module's own imports load neither the ClickHouse nor the
+Hazelcast store client (only their settings and errors): the store service loads them, in its own process.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from dolphin_nautilus.config import (
     state_dir_for,
 )
 from dolphin_nautilus.domain.diagnostics import Code
-from dolphin_nautilus.journal.store import StoreBusy, StoreError
+from dolphin_nautilus.journal.settings import StoreBusy, StoreError
 from dolphin_nautilus.launch.node_exits import (
     EXIT_CODES_HELP,
     EXIT_CONFIG,

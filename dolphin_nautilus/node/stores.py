@@ -10,10 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from dolphin_nautilus.config import Config, Secrets
-from dolphin_nautilus.journal.store import StoreConfig
-from dolphin_nautilus.journal.writer import JournalConfig
+from dolphin_nautilus.journal.settings import JournalConfig, StoreConfig
 from dolphin_nautilus.state import HazelcastStoreConfig, LeaseHeld, LiveStateStore
-from dolphin_nautilus.stores.owner import open_live_state as open_spec_live_state
 from dolphin_nautilus.stores.spec import HazelcastStateSpec, LocalStateSpec, StoreSecrets, StoresSpec
 from dolphin_nautilus.stores.wiring import Stores as OpenStores  # the opened stores (a class), not this module's call
 from dolphin_nautilus.stores.wiring import StoresMode, default_node_id, open_stores
@@ -86,6 +84,9 @@ def store_secrets(secrets: Secrets) -> StoreSecrets:
 
 def open_live_state(config: Config, state_dir: Path, secrets: Secrets = NO_SECRETS) -> LiveStateStore:
     """The namespace's live-state store for a read-only look (no lease taken): dolphin-ctl."""
+    # Heavy (the ClickHouse and Hazelcast clients): a trading node never opens its stores in this process.
+    from dolphin_nautilus.stores.owner import open_live_state as open_spec_live_state
+
     return open_spec_live_state(stores_spec(config, state_dir), store_secrets(secrets))
 
 

@@ -14,7 +14,8 @@ from typing import Any
 import msgspec
 
 from dolphin_nautilus.config import Config, ConfigError, Secrets, load_config
-from dolphin_nautilus.journal.store import ClickHouseStore, StoreBusy, StoreError, _chdb_lock_holder
+from dolphin_nautilus.journal.settings import StoreBusy, StoreError
+from dolphin_nautilus.journal.store import ClickHouseStore, _chdb_lock_holder
 from dolphin_nautilus.logs import RedactingFilter
 from dolphin_nautilus.node.stores import clickhouse_config
 from dolphin_nautilus.state.node_files import STATUS_FILE, read_json

@@ -15,7 +15,7 @@ from typing import Any
 
 from dolphin_nautilus.backtest.catalogue import BINGX_SPECS
 from dolphin_nautilus.config import Config, Secrets, state_dir_for
-from dolphin_nautilus.journal.store import StoreBusy, StoreError
+from dolphin_nautilus.journal.settings import StoreBusy, StoreError
 from dolphin_nautilus.logs import RedactingFilter
 from dolphin_nautilus.node.stores import LeaseHeld, open_node_stores
 from dolphin_nautilus.ops.ctl_common import (

@@ -1,7 +1,10 @@
 """Live slot state: one store contract, a Hazelcast and a file-backed implementation, the fact writer and the
-lease keeper (the single renewer of the namespace's writer lease)."""
+lease keeper (the single renewer of the namespace's writer lease).
 
-from dolphin_nautilus.state.hazelcast_store import HazelcastStateStore, HazelcastStoreConfig
+`HazelcastStateStore` is imported from `state.hazelcast_store` itself: the package does not load the Hazelcast
+client, which a trading process whose stores run in the store service never needs."""
+
+from dolphin_nautilus.state.hazelcast_config import HazelcastStoreConfig
 from dolphin_nautilus.state.lease import HEARTBEAT_KEY, LeaseKeeper, LeaseStatus
 from dolphin_nautilus.state.local import LocalStateStore
 from dolphin_nautilus.state.store import (
@@ -21,7 +24,6 @@ from dolphin_nautilus.state.writer import ACCOUNT_KEY, SlotStateWriter
 __all__ = [
     "ACCOUNT_KEY",
     "HEARTBEAT_KEY",
-    "HazelcastStateStore",
     "HazelcastStoreConfig",
     "LeaseHeld",
     "LeaseKeeper",

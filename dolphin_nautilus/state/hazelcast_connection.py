@@ -1,4 +1,4 @@
-"""The Hazelcast side of the live-state store: its settings, the client it connects with (reconnecting
+"""The Hazelcast side of the live-state store: the client it connects with (reconnecting
 forever), the bounded wait on the client's futures, and the map proxies a restarted cluster must be told of.
 """
 
@@ -9,22 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 import hazelcast
-import msgspec
 from hazelcast.invocation import Invocation
 from hazelcast.protocol.codec import client_create_proxy_codec
 
+from dolphin_nautilus.state.hazelcast_config import HazelcastStoreConfig
+
 MAP_SERVICE = "hz:impl:mapService"
-
-
-class HazelcastStoreConfig(msgspec.Struct, frozen=True, kw_only=True):
-    cluster_members: list[str]
-    cluster_name: str = "dev"
-    connect_timeout_s: float = 10.0  # bound on the first connection; reconnects retry forever
-    op_timeout_s: float = 5.0  # bound on every call to the member
-    retry_initial_backoff_s: float = 0.2
-    retry_max_backoff_s: float = 2.0
-    retry_interval_s: float = 1.0  # how often pending writes are retried while the member is away
-    smart_routing: bool = True
 
 
 def open_hazelcast_client(

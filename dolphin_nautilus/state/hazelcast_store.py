@@ -26,9 +26,9 @@ from collections.abc import Mapping
 from hazelcast.errors import HazelcastError
 from hazelcast.lifecycle import LifecycleState
 
+from dolphin_nautilus.state.hazelcast_config import HazelcastStoreConfig
 from dolphin_nautilus.state.hazelcast_connection import (
     MAP_SERVICE,
-    HazelcastStoreConfig,
     open_hazelcast_client,
     register_map_proxies,
     wait_hazelcast_future,

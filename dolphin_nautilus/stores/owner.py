@@ -16,16 +16,11 @@ from pathlib import Path
 
 from dolphin_nautilus.domain.facts import Fact
 from dolphin_nautilus.journal.open_set import OpenSetCheckpointer
+from dolphin_nautilus.journal.settings import JournalStatus
 from dolphin_nautilus.journal.store import ClickHouseStore
-from dolphin_nautilus.journal.writer import Journal, JournalStatus
-from dolphin_nautilus.state import (
-    HazelcastStateStore,
-    LeaseKeeper,
-    LeaseStatus,
-    LiveStateStore,
-    LocalStateStore,
-    SlotStateWriter,
-)
+from dolphin_nautilus.journal.writer import Journal
+from dolphin_nautilus.state import LeaseKeeper, LeaseStatus, LiveStateStore, LocalStateStore, SlotStateWriter
+from dolphin_nautilus.state.hazelcast_store import HazelcastStateStore
 from dolphin_nautilus.stores.spec import HazelcastStateSpec, StoreSecrets, StoresSpec
 
 log = logging.getLogger(__name__)

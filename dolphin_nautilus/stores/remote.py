@@ -40,9 +40,8 @@ import msgspec
 
 from dolphin_nautilus.domain.facts import Fact
 from dolphin_nautilus.journal.record import encode_record
-from dolphin_nautilus.journal.store import QueryResult
+from dolphin_nautilus.journal.settings import JournalStatus, QueryResult
 from dolphin_nautilus.journal.wal import Position, WriteAheadLog
-from dolphin_nautilus.journal.writer import JournalStatus
 from dolphin_nautilus.state.lease import LeaseStatus
 from dolphin_nautilus.state.store import LiveEntries, NotLeaseHolder
 from dolphin_nautilus.stores import wire

@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 
-from dolphin_nautilus.journal.writer import JournalStatus
+from dolphin_nautilus.journal.settings import JournalStatus
 from dolphin_nautilus.stores import wire
 from dolphin_nautilus.stores.wire import ServiceDied, StoreServiceError
 

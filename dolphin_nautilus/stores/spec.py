@@ -11,9 +11,8 @@ from typing import Annotated
 
 import msgspec
 
-from dolphin_nautilus.journal.store import StoreConfig
-from dolphin_nautilus.journal.writer import JournalConfig
-from dolphin_nautilus.state.hazelcast_store import HazelcastStoreConfig
+from dolphin_nautilus.journal.settings import JournalConfig, StoreConfig
+from dolphin_nautilus.state.hazelcast_config import HazelcastStoreConfig
 
 
 class LocalStateSpec(msgspec.Struct, frozen=True, kw_only=True, tag="local"):

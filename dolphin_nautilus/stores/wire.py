@@ -23,8 +23,14 @@ from typing import Any, Literal
 import msgspec
 
 from dolphin_nautilus.journal.schema import SchemaError, SchemaMismatch
-from dolphin_nautilus.journal.store import BadRows, QueryResult, StoreBusy, StoreError, StoreUnavailable
-from dolphin_nautilus.journal.writer import JournalStatus
+from dolphin_nautilus.journal.settings import (
+    BadRows,
+    JournalStatus,
+    QueryResult,
+    StoreBusy,
+    StoreError,
+    StoreUnavailable,
+)
 from dolphin_nautilus.state.lease import LeaseStatus
 from dolphin_nautilus.state.store import (
     LeaseHeld,

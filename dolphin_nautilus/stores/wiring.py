@@ -21,11 +21,10 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from dolphin_nautilus.journal.writer import JournalStatus
+from dolphin_nautilus.journal.settings import JournalStatus
 from dolphin_nautilus.state.lease import LeaseStatus
-from dolphin_nautilus.stores.owner import StoreOwner
 from dolphin_nautilus.stores.remote import (
     RemoteJournal,
     RemoteJournalStatus,
@@ -35,6 +34,9 @@ from dolphin_nautilus.stores.remote import (
 from dolphin_nautilus.stores.service_client import ServiceClient
 from dolphin_nautilus.stores.spec import StoreSecrets, StoresSpec
 from dolphin_nautilus.stores.wire import ServiceSpec
+
+if TYPE_CHECKING:
+    from dolphin_nautilus.stores.owner import StoreOwner
 
 StoresMode = Literal["process", "inline"]
 SPILL_DIR = "trading-process-spill"  # inside the journal's spool dir: the trading process's own spill WAL
@@ -96,6 +98,9 @@ def open_stores(
         raise ValueError(f"Stores mode must be 'process' or 'inline', got {mode!r}")
     secrets = secrets or StoreSecrets()
     if mode == "inline":
+        # Heavy (the ClickHouse and Hazelcast clients): only a process that owns its stores loads it.
+        from dolphin_nautilus.stores.owner import StoreOwner
+
         owner = StoreOwner(spec, secrets, node_id)
         return Stores(
             spec,

@@ -22,9 +22,8 @@ from dolphin_nautilus.domain.identifiers import client_order_id_for, coid_token,
 from dolphin_nautilus.journal.backfill import run_backfill
 from dolphin_nautilus.journal.backfill_plan import LIVE_ORIGIN, NS_PER_MS, StoredFacts, live_decimal, plan_backfill
 from dolphin_nautilus.journal.backfill_reads import lost_facts
-from dolphin_nautilus.journal.store import StoreConfig
+from dolphin_nautilus.journal.settings import JournalConfig, StoreConfig
 from dolphin_nautilus.journal.venue_history import Precision, VenueHistory
-from dolphin_nautilus.journal.writer import JournalConfig
 from dolphin_nautilus.stores.spec import LocalStateSpec, StoresSpec
 from dolphin_nautilus.stores.wiring import open_stores
 

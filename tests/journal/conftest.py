@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from dolphin_nautilus.journal.store import ClickHouseStore, StoreConfig
+from dolphin_nautilus.journal.settings import StoreConfig
+from dolphin_nautilus.journal.store import ClickHouseStore
 
 SERVER_URL_ENV = "DOLPHIN_TEST_CLICKHOUSE_URL"
 SERVER_PASSWORD_ENV = "DOLPHIN_TEST_CLICKHOUSE_PASSWORD"

@@ -12,8 +12,8 @@ import time
 import msgspec
 
 from dolphin_nautilus.domain.facts import FACT_TYPES
-from dolphin_nautilus.journal.store import StoreConfig
-from dolphin_nautilus.journal.writer import Journal, JournalConfig
+from dolphin_nautilus.journal.settings import JournalConfig, StoreConfig
+from dolphin_nautilus.journal.writer import Journal
 from tests.journal.conftest import open_test_store
 from tests.journal.factory import make_fact
 

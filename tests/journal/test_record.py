@@ -5,9 +5,10 @@ from __future__ import annotations
 import msgspec
 
 from dolphin_nautilus.journal.record import REJECTED_TABLE, encode_record, split_record
+from dolphin_nautilus.journal.settings import JournalConfig
 from dolphin_nautilus.journal.store import row_id_from_blob
 from dolphin_nautilus.journal.wal import WriteAheadLog
-from dolphin_nautilus.journal.writer import Journal, JournalConfig
+from dolphin_nautilus.journal.writer import Journal
 from tests.journal.factory import make_facts, row_ids_by_table
 
 

@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from dolphin_nautilus.domain.facts import FACT_TYPES
-from dolphin_nautilus.journal.store import ClickHouseStore, StoreBusy, StoreConfig, row_id_from_blob
+from dolphin_nautilus.journal.settings import StoreBusy, StoreConfig
+from dolphin_nautilus.journal.store import ClickHouseStore, row_id_from_blob
 from tests.journal.factory import make_facts, position_state, row_ids_by_table
 
 
@@ -131,7 +132,7 @@ def test_second_process_on_same_chdb_path_gets_store_busy(tmp_path):
 
 
 def test_store_busy_is_a_store_error():
-    from dolphin_nautilus.journal.store import StoreError
+    from dolphin_nautilus.journal.settings import StoreError
 
     assert issubclass(StoreBusy, StoreError)
     with pytest.raises(Exception, match="chdb_path"):

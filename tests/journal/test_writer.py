@@ -8,7 +8,8 @@ from decimal import Decimal
 import msgspec
 
 from dolphin_nautilus.domain.facts import FACT_TYPES, FillFact
-from dolphin_nautilus.journal.writer import QUARANTINE_CODE, QUARANTINE_FILE, Journal, JournalConfig
+from dolphin_nautilus.journal.settings import JournalConfig
+from dolphin_nautilus.journal.writer import QUARANTINE_CODE, QUARANTINE_FILE, Journal
 from tests.journal.factory import make_facts, row_ids_by_table
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from dolphin_nautilus.config import HazelcastSection, JournalSection
 from dolphin_nautilus.domain.facts import FACT_TYPE_BY_TABLE
-from dolphin_nautilus.journal import JournalStatus, StoreBusy
+from dolphin_nautilus.journal.settings import JournalStatus, StoreBusy
 from dolphin_nautilus.node.stores import open_live_state, open_node_stores
 from dolphin_nautilus.state import LeaseHeld
 from dolphin_nautilus.stores import wire

@@ -9,7 +9,8 @@ import time
 
 from dolphin_nautilus.domain.diagnostics import Code
 from dolphin_nautilus.domain.facts import Anomaly
-from dolphin_nautilus.journal.store import ClickHouseStore, StoreConfig, encode_rows
+from dolphin_nautilus.journal.settings import StoreConfig
+from dolphin_nautilus.journal.store import ClickHouseStore, encode_rows
 from dolphin_nautilus.ops.ctl_common import EXIT_ATTENTION, EXIT_OK, EXIT_STORE
 from tests.node.conftest import API_KEY, API_SECRET, ctl, write_config
 

@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from dolphin_nautilus.state import HazelcastStateStore, HazelcastStoreConfig, LocalStateStore
+from dolphin_nautilus.state import HazelcastStoreConfig, LocalStateStore
+from dolphin_nautilus.state.hazelcast_store import HazelcastStateStore
 
 
 def hazelcast_config(cluster, **overrides) -> HazelcastStoreConfig:

@@ -15,7 +15,8 @@ from dolphin_nautilus.restore.candidates import SourceBatch, parse_position_stat
 from dolphin_nautilus.restore.live_entries import parse_live_entries
 from dolphin_nautilus.restore.reading import LIVE_SOURCE
 from dolphin_nautilus.restore.venue_rules import decide_with_dust
-from dolphin_nautilus.state import HazelcastStateStore, StateUnavailable
+from dolphin_nautilus.state import StateUnavailable
+from dolphin_nautilus.state.hazelcast_store import HazelcastStateStore
 from tests.state.conftest import hazelcast_config
 
 BTC, ETH = "BTC-USDT-PERP.BINGX", "ETH-USDT-PERP.BINGX"

@@ -12,7 +12,8 @@ import time
 import pytest
 from hazelcast.lifecycle import LifecycleState
 
-from dolphin_nautilus.state import HazelcastStateStore, LeaseLost, NotLeaseHolder, StateUnavailable
+from dolphin_nautilus.state import LeaseLost, NotLeaseHolder, StateUnavailable
+from dolphin_nautilus.state.hazelcast_store import HazelcastStateStore
 from tests.state.conftest import hazelcast_config
 from tests.support.hazelcast_cluster import free_ports
 

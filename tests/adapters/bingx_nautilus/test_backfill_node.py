@@ -20,8 +20,7 @@ from dolphin_nautilus.adapters.bingx.history import fetch_venue_history
 from dolphin_nautilus.adapters.bingx.http import BingXHttpClient, BingXMarketHttpAPI, BingXTradeHttpAPI
 from dolphin_nautilus.domain.identifiers import client_order_id_for, coid_token, start_epoch, trade_id_for
 from dolphin_nautilus.journal.backfill_reads import lost_facts
-from dolphin_nautilus.journal.store import StoreConfig
-from dolphin_nautilus.journal.writer import JournalConfig
+from dolphin_nautilus.journal.settings import JournalConfig, StoreConfig
 from dolphin_nautilus.resources import NodeResources, register_resources, unregister_resources
 from dolphin_nautilus.stores.spec import LocalStateSpec, StoresSpec
 from dolphin_nautilus.stores.wiring import open_stores

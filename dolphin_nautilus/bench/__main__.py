@@ -20,7 +20,7 @@ import sys
 
 import msgspec
 
-from dolphin_nautilus.bench.verdicts import Check, at_least, at_most, table, to_json
+from dolphin_nautilus.bench.verdicts import Check, at_least, at_most, print_checks
 
 BENCHES = ("backtest", "orders", "journal", "restore", "start")
 
@@ -129,9 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             checks += start_checks()
     print()
-    print(table(checks))
-    if args.json:
-        print(to_json(checks).decode())
+    print_checks(checks, as_json=args.json)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ from dolphin_nautilus.adapters.bingx.config import BingXDataClientConfig, BingXE
 from dolphin_nautilus.adapters.bingx.factories import UnthrottledRateLimiter
 from dolphin_nautilus.adapters.bingx.http.client import BingXHttpClient
 from dolphin_nautilus.adapters.bingx.http.trade import BingXTradeHttpAPI
-from dolphin_nautilus.bench.verdicts import Check, at_most, reported, table, to_json
+from dolphin_nautilus.bench.verdicts import Check, at_most, print_checks, reported
 from dolphin_nautilus.bingx_emulator import EmulatorConfig, EmulatorHandle, RateLimitConfig
 from dolphin_nautilus.node.assembly import build_trading_node
 
@@ -310,9 +310,7 @@ def run(argv: list[str] | None = None) -> list:
     found = checks(samples)
     out = sys.stderr if args.json else sys.stdout  # with --json, stdout carries only the JSON
     print(render(samples, args.orders), file=out)
-    print(table(found), file=out)
-    if args.json:
-        print(to_json(found).decode())
+    print_checks(found, as_json=args.json, out=out)
     return found
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from dolphin_nautilus.backtest.catalogue import BINGX_SPECS
-from dolphin_nautilus.bench.verdicts import Check, at_least, at_most, reported, table, to_json
+from dolphin_nautilus.bench.verdicts import Check, at_least, at_most, print_checks, reported
 from dolphin_nautilus.domain.facts import PositionState
 from dolphin_nautilus.journal.settings import StoreConfig
 from dolphin_nautilus.journal.store import ClickHouseStore
@@ -285,9 +285,7 @@ def run(argv: list[str] | None = None) -> list[Check]:
         at_most("restore", f"legacy position_state, {args.legacy_rows:,} rows (ms)", round(legacy * 1e3, 1), TARGET_MS),
     ]
     print()
-    print(table(checks))
-    if args.json:
-        print(to_json(checks).decode())
+    print_checks(checks, as_json=args.json)
     return checks
 
 

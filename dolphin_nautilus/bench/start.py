@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dolphin_nautilus.bench.verdicts import Check, at_most, reported, table, to_json
+from dolphin_nautilus.bench.verdicts import Check, at_most, print_checks, reported
 from dolphin_nautilus.config import load_config, state_dir_for
 from dolphin_nautilus.logs import LOG_FILE_NAME, log_dir
 
@@ -165,9 +165,7 @@ def run(argv: list[str] | None = None) -> list[Check]:
         reported("start", "first launch, creates the stores (s)", round(first, 3)),
     ]
     print()
-    print(table(checks))
-    if args.json:
-        print(to_json(checks).decode())
+    print_checks(checks, as_json=args.json)
     return checks
 
 

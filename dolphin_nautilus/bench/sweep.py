@@ -33,7 +33,7 @@ import msgspec
 import pandas as pd
 
 from dolphin_nautilus.backtest.data import SAMPLE_PATH
-from dolphin_nautilus.bench.verdicts import Check, at_least, reported, table, to_json
+from dolphin_nautilus.bench.verdicts import Check, at_least, print_checks, reported
 from dolphin_nautilus.config import Config, load_config
 from dolphin_nautilus.launch.backtest_sweep import SweepResult, run_sweep
 
@@ -208,9 +208,7 @@ def main() -> int:
     print(one.line())
     print(all_cores.line())
     found = checks(one, all_cores, sessions)
-    print(table(found))
-    if args.json:
-        print(to_json(found).decode())
+    print_checks(found, as_json=args.json)
     return 0
 
 

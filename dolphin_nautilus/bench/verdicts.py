@@ -59,3 +59,10 @@ def table(checks: list[Check]) -> str:
 
 def to_json(checks: list[Check]) -> bytes:
     return msgspec.json.encode([{**msgspec.structs.asdict(c), "verdict": c.verdict} for c in checks])
+
+
+def print_checks(checks: list[Check], *, as_json: bool, out=None) -> None:
+    """The summary table (to `out`, stdout by default); with `as_json`, the checks as JSON, last on stdout."""
+    print(table(checks), file=out)
+    if as_json:
+        print(to_json(checks).decode())

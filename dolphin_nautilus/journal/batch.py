@@ -1,7 +1,7 @@
 """What the journal writer accepts in one batch: the WAL records for the drained facts and received records, and
 each accepted fact's table, own msgpack bytes and object, grouped into the per-table rows of the insert.
 
-A fact's bytes are read back out of its WAL record as a view (`msgspec.Raw`), never encoded a second time and
+A fact's bytes are read back out of its encoded WAL record as a view (`msgspec.Raw`), never encoded a second time and
 never copied: the row id hashes that view (`store.row_ids_from_blobs`), so it is the same id the fact's own
 `row_id` gives. What cannot be encoded or decoded is handed to `reject` one by one; the rest goes on.
 """
@@ -91,20 +91,44 @@ def stored_rows(payload: bytes) -> Rows:
 
 
 def fact_record(facts: list, reject: Reject) -> tuple[list[bytes], Entries]:
-    """The WAL record for a run of fact objects, encoded in one call, and its entries; each fact's bytes are a
-    view into that record. Any object that does not encode takes the per-fact path."""
+    """The WAL record for a run of fact objects and its entries; each fact's bytes are a view into the encoded
+    record. Any object that does not encode takes the per-fact path."""
     if not facts:
         return [], Entries()
     try:
         tables = [fact.table for fact in facts]
         if not _KNOWN_TABLES.issuperset(tables):
             raise TypeError("not a journal fact")
-        payload = _fact_encoder.encode(list(zip(tables, facts, strict=True)))
+        payload, blobs = _chunked_record(tables, facts)
     except Exception:  # noqa: BLE001 - find the bad ones one by one; the rest go as usual
         entries = _encode_one_by_one(facts, reject)
         return ([pack_record(zip(entries.tables, entries.blobs, strict=True))] if entries else []), entries
-    blobs: list[Buffer] = [raw for _, raw in _record_pairs.decode(payload)]
     return [payload], Entries(tables, blobs, facts)
+
+
+_CHUNK = 1024  # facts per msgpack call: short enough that the insert threads get the GIL between calls
+
+
+def _chunked_record(tables: list[str], facts: list) -> tuple[bytes, list[Buffer]]:
+    """The bytes one `encode(list(zip(tables, facts)))` call gives, made in chunks of `_CHUNK` facts so that no
+    single C call holds the GIL for a whole batch, and each fact's bytes (views into its chunk's bytes)."""
+    encode, decode = _fact_encoder.encode, _record_pairs.decode
+    parts: list[bytes | memoryview] = [_array_header(len(facts))]
+    blobs: list[Buffer] = []
+    for i in range(0, len(facts), _CHUNK):
+        chunk = encode(list(zip(tables[i : i + _CHUNK], facts[i : i + _CHUNK], strict=True)))
+        blobs += [raw for _, raw in decode(chunk)]
+        parts.append(memoryview(chunk)[len(_array_header(min(_CHUNK, len(facts) - i))) :])
+    return b"".join(parts), blobs
+
+
+def _array_header(count: int) -> bytes:
+    """The msgpack header of an array of `count` items (fixarray, array 16 or array 32)."""
+    if count < 16:
+        return bytes((0x90 | count,))
+    if count < 1 << 16:
+        return b"\xdc" + count.to_bytes(2, "big")
+    return b"\xdd" + count.to_bytes(4, "big")
 
 
 def mixed_records(items: list, reject: Reject) -> tuple[list[bytes], Entries]:

@@ -7,7 +7,7 @@ import msgspec
 from dolphin_nautilus.domain.facts import FACT_TYPES
 from dolphin_nautilus.journal.batch import EncodedRecord, fact_record, mixed_records, stored_rows
 from dolphin_nautilus.journal.record import encode_record, split_record, split_record_views
-from dolphin_nautilus.journal.store import encode_columns, encode_rows
+from dolphin_nautilus.journal.store import encode_columns, encode_rows, fact_lines
 from tests.journal.factory import make_facts
 
 # Row ids of make_facts(0, 16) as the journal wrote them before views (bytes copied, `table|` + bytes hashed
@@ -92,3 +92,22 @@ def test_insert_blocks_from_columns_equal_those_from_pairs():
     facts = [fact for fact in make_facts(0, 400) if fact.table == "fills"]
     ids = [fact.row_id for fact in facts]
     assert encode_columns("ns", ids, facts) == encode_rows("ns", list(zip(ids, facts, strict=True)))
+
+
+def test_a_record_encoded_in_chunks_is_byte_identical_to_one_encoded_in_one_call():
+    # fixarray, array 16 and array 32 headers, chunk edges, and one to many chunks
+    base = make_facts(0, 1025)
+    for size in (1, 15, 16, 1023, 1024, 1025, 70_000):
+        facts = (base * (size // len(base) + 1))[:size]
+        records, entries = fact_record(facts, _no_rejects)
+        one_call = msgspec.msgpack.encode([(fact.table, fact) for fact in facts])
+        assert records == [one_call], size
+        assert [bytes(blob) for blob in entries.blobs] == [bytes(blob) for _, blob in split_record(one_call)], size
+        assert entries.facts == facts and entries.tables == [fact.table for fact in facts]
+
+
+def test_json_lines_made_in_chunks_are_the_lines_of_one_call():
+    facts = [f for f in make_facts(0, 20_000) if f.table == "position_state"]
+    assert len(facts) > 1024  # more than one chunk
+    for size in (1, 1024, 1025, len(facts)):
+        assert fact_lines(facts[:size]) == msgspec.json.Encoder().encode_lines(facts[:size]), size

@@ -122,7 +122,7 @@ class HazelcastSection(_Section, frozen=True):
 
 class JournalSection(_Section, frozen=True):
     spool_dir: str = "spool"
-    batch_size: PositiveInt = 20_000  # chDB costs ~20 ms per insert: bursts and replays need big ones
+    batch_size: PositiveInt = 50_000  # each insert writes a part per table (files, later merges): bursts need big ones
     flush_interval_s: PositiveFloat = 0.5
 
 

@@ -1,7 +1,7 @@
 """The simulated BINGX venue: NETTING, margin account, BingX maker/taker fees, and venue-side rejects.
 
-The engine's portfolio analyzer keeps its per-trade records in lists (`DeferredTradeRecords`): the same
-records, without NautilusTrader 1.231's per-trade pandas concatenation, whose cost grows with the run.
+The engine's portfolio analyzer keeps its per-trade records in lists (`portfolio_records.DeferredTradeRecords`),
+as the live node's does.
 
 BingX rejects orders for reasons a backtest never sees (risk limits, maintenance, "position being
 liquidated"). To exercise the strategy's reject handling on the same code path as live, the simulated venue
@@ -12,10 +12,7 @@ business reject: OrderSubmitted, then OrderRejected.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import cast
 
-import pandas as pd
-from nautilus_trader.analysis.analyzer import PortfolioAnalyzer
 from nautilus_trader.backtest.engine import BacktestEngine
 from nautilus_trader.backtest.models import FillModel, MakerTakerFeeModel
 from nautilus_trader.execution.messages import SubmitOrder
@@ -23,6 +20,8 @@ from nautilus_trader.model.currencies import USDT
 from nautilus_trader.model.enums import AccountType, OmsType
 from nautilus_trader.model.identifiers import ClientId, Venue
 from nautilus_trader.model.objects import Money
+
+from dolphin_nautilus.portfolio_records import DeferredTradeRecords
 
 BINGX_VENUE = Venue("BINGX")
 # Says what it is: a reject the backtest injects on purpose (backtest.reject_exit_every), not a venue answer.
@@ -68,62 +67,6 @@ class ExitRejecter:
         return self._exit_orders_seen % self._every == 0
 
 
-class DeferredTradeRecords(PortfolioAnalyzer):
-    """The portfolio analyzer with `record_trade` in O(1). NautilusTrader 1.231's portfolio records every
-    closed position in its analyzer (even with `run_analysis=False`) by concatenating a one-row Series onto all
-    rows so far, twice (PnL and timestamp): ~1 ms per trade early, ~2 ms by the 2,000th. Here the records wait
-    in a list and become the same two Series, in the same order, when the analyzer is read. In 1.231 only
-    `realized_pnls` reads them (and `reset` drops them): both are covered below. An upstream fix is to append
-    to lists in `PortfolioAnalyzer._append_pnl_record`."""
-
-    _pending: list
-
-    @classmethod
-    def adopt(cls, analyzer: PortfolioAnalyzer) -> DeferredTradeRecords:
-        """Make `analyzer` one of these in place (the engine's own is already wired into its portfolio)."""
-        analyzer.__class__ = cls
-        deferred = cast(DeferredTradeRecords, analyzer)  # it is one now: its class was just set
-        deferred.start_deferring()
-        return deferred
-
-    def start_deferring(self) -> None:
-        """From now on records wait in a list; those recorded before stay where the stock analyzer put them."""
-        self._pending = []
-
-    def _append_pnl_record(self, pnls, timestamps, position_id, realized_pnl, ts_event) -> None:
-        self._pending.append((pnls, timestamps, position_id.value, realized_pnl, ts_event))
-
-    def _materialize(self) -> None:
-        groups: dict[tuple[int, object], tuple[dict, dict, list, list, list]] = {}
-        for pnls, timestamps, position_id, realized_pnl, ts_event in self._pending:
-            key = (id(pnls), realized_pnl.currency)
-            _, _, ids, values, stamps = groups.setdefault(key, (pnls, timestamps, [], [], []))
-            ids.append(position_id)
-            values.append(realized_pnl.as_double())
-            stamps.append(int(ts_event) if ts_event is not None else None)
-        self._pending = []
-        for (_, currency), (pnls, timestamps, ids, values, stamps) in groups.items():
-            for target, new in (
-                (pnls, pd.Series(values, index=ids, dtype="float64")),
-                (timestamps, pd.Series(stamps, index=ids, dtype=object)),
-            ):
-                existing = target.get(currency)
-                target[currency] = new if existing is None else pd.concat([existing, new])
-
-    def realized_pnls(self, currency=None):
-        self._materialize()
-        return super().realized_pnls(currency)
-
-    def reset(self) -> None:
-        self._pending = []
-        super().reset()
-
-
-def defer_trade_records(engine: BacktestEngine) -> None:
-    """Give the engine's own portfolio analyzer the O(1) `record_trade` of `DeferredTradeRecords`."""
-    DeferredTradeRecords.adopt(engine.portfolio.analyzer)
-
-
 def add_bingx_venue(
     engine: BacktestEngine, *, starting_balance: Decimal, leverage: Decimal, reject_exit_every: int
 ) -> ExitRejecter | None:
@@ -138,5 +81,5 @@ def add_bingx_venue(
         fee_model=MakerTakerFeeModel(),
         use_reduce_only=True,
     )
-    defer_trade_records(engine)
+    DeferredTradeRecords.adopt(engine.portfolio.analyzer)
     return ExitRejecter(engine, reject_exit_every) if reject_exit_every else None

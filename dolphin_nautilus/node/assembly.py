@@ -53,6 +53,7 @@ from dolphin_nautilus.backtest.progress import ProgressActor, ProgressActorConfi
 from dolphin_nautilus.backtest.venue import ExitRejecter, add_bingx_venue
 from dolphin_nautilus.config import Config
 from dolphin_nautilus.domain.instruments import InstrumentSpec
+from dolphin_nautilus.portfolio_records import DeferredTradeRecords
 from dolphin_nautilus.strategy.strategy import DolphinStrategy, DolphinStrategyConfig
 
 LEGACY_LEDGER_FILE = "capital_update_ledger.json"  # a legacy deployment's capital ledger, dropped in the state dir
@@ -388,6 +389,7 @@ def build_trading_node(
     node.add_data_client_factory(BINGX, data_factory)
     node.add_exec_client_factory(BINGX, exec_factory)
     node.build()
+    DeferredTradeRecords.adopt(node.portfolio.analyzer)  # a closed trade costs O(1), not a pandas concat
     return node
 
 

@@ -1,5 +1,6 @@
-"""The simulated venue's portfolio analyzer (`DeferredTradeRecords`) reads back exactly what NautilusTrader's
-own analyzer does for the same per-trade records, including records arriving after a read and after a reset."""
+"""The portfolio analyzer of the backtest engine and the live node (`DeferredTradeRecords`) reads back exactly
+what NautilusTrader's own analyzer does for the same per-trade records, including records arriving after a read
+and after a reset."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from nautilus_trader.model.currencies import BTC, USDT
 from nautilus_trader.model.identifiers import PositionId
 from nautilus_trader.model.objects import Money
 
-from dolphin_nautilus.backtest.venue import DeferredTradeRecords
+from dolphin_nautilus.portfolio_records import DeferredTradeRecords
 
 
 def _deferred() -> PortfolioAnalyzer:

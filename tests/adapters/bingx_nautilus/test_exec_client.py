@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from nautilus_trader.config import StrategyConfig
+from nautilus_trader.model.currencies import USDT
 from nautilus_trader.model.enums import OrderSide, OrderStatus, PositionSide
 from nautilus_trader.model.events import OrderAccepted, OrderFilled, OrderRejected
 from nautilus_trader.model.identifiers import ClientOrderId
@@ -18,6 +19,7 @@ from dolphin_nautilus.contracts.placement import (
     PlacementResolved,
     PlacementUnknown,
 )
+from dolphin_nautilus.portfolio_records import DeferredTradeRecords
 
 from .conftest import BTC, node_config, run_node, wait_for
 
@@ -71,6 +73,14 @@ def test_submit_accept_fill_then_reduce_only_exit(bingx_env):
         strategy.market("t-exit-1", OrderSide.SELL, "0.010", reduce_only=True)
         await wait_for(lambda: strategy.of("t-exit-1", OrderFilled), what="exit fill")
         await wait_for(lambda: not strategy.cache.positions_open(instrument_id=BTC), what="flat")
+        # The closed position is recorded by the node's analyzer as a list append (no pandas concat per trade),
+        # and reads back as the stock analyzer's Series would.
+        analyzer = node.portfolio.analyzer
+        assert isinstance(analyzer, DeferredTradeRecords)
+        closed = strategy.cache.positions_closed(instrument_id=BTC)
+        pnls = analyzer.realized_pnls(USDT)
+        assert pnls is not None and list(pnls.index) == [p.id.value for p in closed]
+        assert list(pnls) == [p.realized_pnl.as_double() for p in closed]
 
     run_node(node_config(emulator), strategies=[strategy], scenario=scenario)
     kinds = [

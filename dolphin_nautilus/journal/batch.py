@@ -14,7 +14,7 @@ import msgspec
 
 from dolphin_nautilus.domain.facts import FACT_TYPE_BY_TABLE, Fact
 from dolphin_nautilus.journal.record import REJECTED_TABLE, UnencodableFact, pack_record, split_record_views
-from dolphin_nautilus.journal.store import row_ids_from_blobs
+from dolphin_nautilus.journal.store import FACTS_PER_CALL, row_ids_from_blobs
 
 Reject = Callable[[str, int, object, str], None]  # table, row id, the object or a text standing for it, error
 TableRows = tuple[list[int], list[Fact]]  # row ids and facts, in append order
@@ -106,19 +106,16 @@ def fact_record(facts: list, reject: Reject) -> tuple[list[bytes], Entries]:
     return [payload], Entries(tables, blobs, facts)
 
 
-_CHUNK = 1024  # facts per msgpack call: short enough that the insert threads get the GIL between calls
-
-
 def _chunked_record(tables: list[str], facts: list) -> tuple[bytes, list[Buffer]]:
-    """The bytes one `encode(list(zip(tables, facts)))` call gives, made in chunks of `_CHUNK` facts so that no
-    single C call holds the GIL for a whole batch, and each fact's bytes (views into its chunk's bytes)."""
+    """The bytes one `encode(list(zip(tables, facts)))` call gives, made `FACTS_PER_CALL` facts at a time, and
+    each fact's bytes (views into its chunk's bytes)."""
     encode, decode = _fact_encoder.encode, _record_pairs.decode
     parts: list[bytes | memoryview] = [_array_header(len(facts))]
     blobs: list[Buffer] = []
-    for i in range(0, len(facts), _CHUNK):
-        chunk = encode(list(zip(tables[i : i + _CHUNK], facts[i : i + _CHUNK], strict=True)))
+    for i in range(0, len(facts), FACTS_PER_CALL):
+        chunk = encode(list(zip(tables[i : i + FACTS_PER_CALL], facts[i : i + FACTS_PER_CALL], strict=True)))
         blobs += [raw for _, raw in decode(chunk)]
-        parts.append(memoryview(chunk)[len(_array_header(min(_CHUNK, len(facts) - i))) :])
+        parts.append(memoryview(chunk)[len(_array_header(min(FACTS_PER_CALL, len(facts) - i))) :])
     return b"".join(parts), blobs
 
 

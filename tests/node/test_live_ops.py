@@ -99,7 +99,9 @@ def test_trade_is_visible_in_log_and_status_and_flatten_goes_through_the_node(bi
     emulator = bingx_emulator_factory(api_key=API_KEY, api_secret=API_SECRET, symbols=["BTC-USDT"])
     proc, config, log_file = start_node(tmp_path, emulator, "ops", source="hazelcast")
     try:
-        first = status(config)
+        # The warm-up klines are fetched at subscription, beside the trader's start, not before it: wait for the
+        # status to show the warm-up bar (signals trade at once then), as an operator would.
+        first = wait_status(config, lambda s: s["market_data"][BTC]["last_bar_ts"] is not None)
         assert first["accepts"] == ["reconcile", "flatten"]
         assert first["market_data"][BTC]["last_bar_ts"] is not None  # the warm-up bar: signals trade at once
         write_targets(tmp_path / "var", "ops", {BTC: {"target": 0.8, "ts": 1}})

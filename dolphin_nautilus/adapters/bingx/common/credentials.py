@@ -3,6 +3,7 @@ the secret never appears in a repr, str or log line."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 API_KEY_ENV = "BINGX_API_KEY"
@@ -16,13 +17,14 @@ class MissingCredentialsError(RuntimeError):
 class BingXCredentials:
     """Holds the key pair and signs. Only a masked key is ever rendered."""
 
-    __slots__ = ("_api_key", "_secret")
+    __slots__ = ("_api_key", "_keyed", "_secret")
 
     def __init__(self, api_key: str, api_secret: str) -> None:
         if not api_key or not api_secret:
             raise MissingCredentialsError("BingX api key and secret must both be non-empty")
         self._api_key = api_key
         self._secret = api_secret.encode()
+        self._keyed = hmac.new(self._secret, digestmod=hashlib.sha256)  # key schedule done once; sign() copies it
 
     @classmethod
     def from_secrets(cls, api_key: str, api_secret: str) -> BingXCredentials:
@@ -42,7 +44,9 @@ class BingXCredentials:
 
     def sign(self, payload: str) -> str:
         """Lowercase hex HMAC-SHA256 of the parameter string (docs/reference/bingx_api.md §2.2)."""
-        return hmac.digest(self._secret, payload.encode(), "sha256").hex()  # OpenSSL one-shot
+        keyed = self._keyed.copy()
+        keyed.update(payload.encode())
+        return keyed.hexdigest()
 
     def redact(self, text: str) -> str:
         """Remove the secret from text that is about to be logged or raised (belt and braces)."""

@@ -97,7 +97,7 @@ def query_texts(params: Params) -> tuple[str, str]:
     """(signing payload, encoded query) in one pass: one sort, each value rendered once, percent-encoded only
     when it has a character that needs it (the hot path of every signed request: usually none has)."""
     keys = sorted(params)
-    texts = [param_value(params[key]) for key in keys]
+    texts = [value if type(value) is str else param_value(value) for value in map(params.__getitem__, keys)]
     plain = "&".join([f"{key}={text}" for key, text in zip(keys, texts, strict=True)])
     if _UNRESERVED.issuperset("".join(texts)):
         return plain, plain
@@ -323,7 +323,7 @@ class BingXHttpClient:
     # ---- internals -------------------------------------------------------------------------------
 
     def _prepare(self, params: Params, path: str, signed: bool) -> tuple[URL, dict[str, str]]:
-        clean = {k: v for k, v in params.items() if v is not None}
+        clean = {k: v for k, v in params.items() if v is not None} if None in params.values() else dict(params)
         if signed:
             if self._credentials is None:
                 raise ValueError(f"{path} needs API credentials (set BINGX_API_KEY / BINGX_API_SECRET)")

@@ -9,6 +9,7 @@ returned Struct is the lowercased one, so lookups by client id round-trip. Ids a
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import Enum
 
 from dolphin_nautilus.adapters.bingx.common.enums import (
     BingXOrderSide,
@@ -19,6 +20,7 @@ from dolphin_nautilus.adapters.bingx.common.enums import (
 from dolphin_nautilus.adapters.bingx.constants import CLIENT_ORDER_ID_MAX_LEN
 from dolphin_nautilus.adapters.bingx.errors import Operation
 from dolphin_nautilus.adapters.bingx.http.client import BingXHttpClient
+from dolphin_nautilus.adapters.bingx.schemas.common import fmt_decimal
 from dolphin_nautilus.adapters.bingx.schemas.trade import (
     BingXCancelAllResult,
     BingXFill,
@@ -46,6 +48,11 @@ def normalize_client_order_id(client_order_id: str) -> str:
     if not cid.isascii() or not cid.isprintable() or " " in cid:
         raise ValueError(f"clientOrderId must be printable ASCII without spaces: {client_order_id!r}")
     return cid
+
+
+def _as[E: Enum](enum: type[E], value: object) -> E:
+    """`value` as a member of `enum` (a member already is one: no lookup on the order path)."""
+    return value if type(value) is enum else enum(value)
 
 
 def _order_ref(order_id: int | None, client_order_id: str | None) -> dict[str, object]:
@@ -96,8 +103,10 @@ class BingXTradeHttpAPI:
         client_order_id: str | None,
         time_in_force: BingXTimeInForce | None,
     ) -> dict[str, object]:
-        order_type = BingXOrderType(order_type)
-        if order_type not in (BingXOrderType.MARKET, BingXOrderType.LIMIT):
+        """The order's params as the exact texts they are signed and sent as (`param_value`'s texts, made here
+        once: this runs on every order; `_value_` is the member's plain attribute, `.value` a property call)."""
+        order_type = _as(BingXOrderType, order_type)
+        if order_type is not BingXOrderType.MARKET and order_type is not BingXOrderType.LIMIT:
             raise ValueError(f"only MARKET and LIMIT orders are supported, got {order_type}")
         if not isinstance(quantity, Decimal) or not quantity.is_finite() or quantity <= 0:
             raise ValueError(f"quantity must be a positive Decimal, got {quantity!r}")
@@ -106,25 +115,25 @@ class BingXTradeHttpAPI:
                 raise ValueError(f"LIMIT order needs a positive Decimal price, got {price!r}")
         elif price is not None:
             raise ValueError("MARKET order must not carry a price")
-        position_side = BingXPositionSide(position_side)
+        position_side = _as(BingXPositionSide, position_side)
         if reduce_only and position_side is not BingXPositionSide.BOTH:
             raise ValueError("reduceOnly is only valid in one-way mode (positionSide BOTH); hedge mode rejects it")
         params: dict[str, object] = {
             "symbol": symbol,
-            "side": BingXOrderSide(side),
-            "type": order_type,
+            "side": _as(BingXOrderSide, side)._value_,
+            "type": order_type._value_,
             # never omit: empty means LONG at the venue (docs/reference/bingx_api.md §11.3)
-            "positionSide": position_side,
-            "quantity": quantity,
+            "positionSide": position_side._value_,
+            "quantity": fmt_decimal(quantity),
         }
         if price is not None:
-            params["price"] = price
+            params["price"] = fmt_decimal(price)
         if reduce_only:
-            params["reduceOnly"] = True
+            params["reduceOnly"] = "true"
         if client_order_id:
             params["clientOrderId"] = normalize_client_order_id(client_order_id)
         if time_in_force is not None:
-            params["timeInForce"] = BingXTimeInForce(time_in_force)
+            params["timeInForce"] = _as(BingXTimeInForce, time_in_force)._value_
         return params
 
     async def cancel_order(

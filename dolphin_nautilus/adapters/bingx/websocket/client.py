@@ -193,6 +193,11 @@ class ReconnectingWebSocket:
                 self.stats.pings += 1
                 await ws.send_str("Pong")
                 continue
+            # Let what is already scheduled run before this frame's handler: frames arrive in bursts (a fill is
+            # NEW + TRADE + ACCOUNT_UPDATE, buffered together) and a burst is read without suspending, so without
+            # this a REST reply's OrderAccepted, queued by NautilusTrader one loop turn earlier, waited for the
+            # whole burst to be parsed (docs/design.md §7.1).
+            await asyncio.sleep(0)
             try:
                 pending = self._on_text(text)
                 if pending is not None:

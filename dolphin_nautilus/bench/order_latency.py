@@ -5,7 +5,8 @@
 - REST: the same order through our BingXHttpClient / BingXTradeHttpAPI (sign, send, check, decode);
 - node: submit -> accepted and submit -> filled (Strategy.submit_order to the strategy's event handlers),
 and the ratios. Targets (issue 16): REST p50 <= 1.05 x bare p50; submit -> accepted p50 <= 1.3 x the REST
-p50 and p99 <= 1.6 x the REST p99. Bare and REST alternate order by order so machine noise hits both alike.
+p50 and p99 <= 1.6 x the REST p99. Bare and REST alternate order by order so machine noise hits both alike, and
+their samples bracket the node's (half before it, half after), so drift over the run hits the ratio's two sides.
 The emulator runs in its own process so it does not share the GIL with the node; client-side and emulator
 rate limiting are off (500 orders would otherwise take minutes at the documented 5-10 orders/s).
 """
@@ -114,9 +115,12 @@ async def _our_order(trade: BingXTradeHttpAPI, i: int) -> float:
     return elapsed
 
 
-async def _round_trips(rest: str, key: str, secret: str, count: int) -> tuple[list[float], list[float]]:
+async def _round_trips(
+    rest: str, key: str, secret: str, count: int, first: int
+) -> tuple[list[float], list[float], list[float], list[float]]:
     """(bare, REST) milliseconds per order, interleaved sample by sample (which goes first alternates per
-    pair), so load drift on the shared machine hits both alike."""
+    pair), so load drift on the shared machine hits both alike; then the CPU of each. Orders are numbered from
+    `first` and warm-ups from -1 - `first` down, so two calls never reuse a client order id."""
     client = BingXHttpClient(rest, BingXCredentials(key, secret), rate_limiter=UnthrottledRateLimiter())
     trade = BingXTradeHttpAPI(client)
     secret_bytes = secret.encode()
@@ -124,9 +128,10 @@ async def _round_trips(rest: str, key: str, secret: str, count: int) -> tuple[li
     try:
         async with aiohttp.ClientSession() as session:
             for i in range(WARM_UP):  # warm both connections and code paths
-                await _bare_order(session, rest, key, secret_bytes, -1 - i)
-                await _our_order(trade, -1 - i)
-            for i in range(count):
+                await _bare_order(session, rest, key, secret_bytes, -1 - first - i)
+                await _our_order(trade, -1 - first - i)
+            cpu_from = {variant: len(cpu) for variant, cpu in CPU_MS.items()}
+            for i in range(first, first + count):
                 if i % 2 == 0:
                     bare.append(await _bare_order(session, rest, key, secret_bytes, i))
                     ours.append(await _our_order(trade, i))
@@ -135,7 +140,7 @@ async def _round_trips(rest: str, key: str, secret: str, count: int) -> tuple[li
                     bare.append(await _bare_order(session, rest, key, secret_bytes, i))
     finally:
         await client.close()
-    return bare, ours
+    return bare, ours, CPU_MS["bare"][cpu_from["bare"] :], CPU_MS["rest"][cpu_from["rest"] :]
 
 
 class LatencyStrategy(Strategy):
@@ -232,20 +237,24 @@ def measure(orders: int) -> dict[str, list[float]]:
     try:
         rest, ws, key, secret = queue.get(timeout=30)
         load_before = os.getloadavg()[0]
-        bare, ours = asyncio.run(_round_trips(rest, key, secret, orders))
+        # The round trips bracket the node, half before and half after it: the machine's drift over the run
+        # (minutes) then weighs on the REST baseline as it does on the node, not on one side of the ratio only.
+        half = orders // 2
+        before = asyncio.run(_round_trips(rest, key, secret, half, 0))
         strategy = _run_node(rest, ws, BingXCredentials(key, secret), orders)
+        after = asyncio.run(_round_trips(rest, key, secret, orders - half, half + WARM_UP))
     finally:
         stop.set()
         server.join(timeout=10)
     to_ms = lambda end: [(end[c] - strategy.sent[c]) / 1e6 for c in strategy.sent if c in end]  # noqa: E731
     return {
-        "bare": bare,
-        "rest": ours,
+        "bare": before[0] + after[0],
+        "rest": before[1] + after[1],
         "accepted": to_ms(strategy.accepted),
         "filled": to_ms(strategy.filled),
         "load": [load_before, os.getloadavg()[0]],  # 1-minute load average before and after
-        "cpu_bare": CPU_MS["bare"][WARM_UP:],
-        "cpu_rest": CPU_MS["rest"][WARM_UP:],
+        "cpu_bare": before[2] + after[2],
+        "cpu_rest": before[3] + after[3],
         "cpu_node": [strategy.cpu_ms / max(1, len(strategy.filled))],
     }
 

@@ -77,6 +77,7 @@ class ReconnectingWebSocket:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._task: asyncio.Task | None = None
         self._closing = False
+        self._receiving_since: float | None = None  # loop.time() a receive started waiting (the idle watchdog's clock)
 
     # ---- hooks ---------------------------------------------------------------------------------------
     async def _url(self) -> str:
@@ -166,17 +167,45 @@ class ReconnectingWebSocket:
             backoff = min(backoff * 2, self._backoff_max_s)
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        # One watchdog per connection instead of a timeout per receive: a timeout arms and cancels a timer for
+        # every frame (several us each); here a frame costs a clock read. On silence the watchdog expires this
+        # deadline, which interrupts the receive as a receive timeout did (aiohttp then drops the dead link
+        # without waiting for a close handshake).
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(None) as deadline:
+                watchdog = asyncio.create_task(self._expire_when_silent(deadline), name=f"bingx-ws-{self.name}-idle")
+                try:
+                    await self._read_frames(ws, loop)
+                finally:
+                    watchdog.cancel()
+                    self._receiving_since = None
+        except TimeoutError:
+            if not deadline.expired():  # not the watchdog's: a failure of the connection, handled by the run loop
+                raise
+            log.warning(
+                "%s silent for %.0f s; reconnecting",
+                self.name,
+                self._idle_timeout_s,
+                extra={"event": "stream_silent", "code": Code.VENUE_STREAM_FAULT},
+            )
+
+    async def _expire_when_silent(self, deadline: asyncio.Timeout) -> None:
+        """Expire `deadline` once a receive has waited the idle timeout (a slow handler is not silence)."""
+        loop = asyncio.get_running_loop()
+        idle = self._idle_timeout_s
         while True:
-            try:
-                msg = await ws.receive(timeout=self._idle_timeout_s)
-            except TimeoutError:
-                log.warning(
-                    "%s silent for %.0f s; reconnecting",
-                    self.name,
-                    self._idle_timeout_s,
-                    extra={"event": "stream_silent", "code": Code.VENUE_STREAM_FAULT},
-                )
+            since, now = self._receiving_since, loop.time()
+            if since is not None and now - since >= idle:
+                deadline.reschedule(now)
                 return
+            await asyncio.sleep(idle if since is None else idle - (now - since))
+
+    async def _read_frames(self, ws: aiohttp.ClientWebSocketResponse, loop: asyncio.AbstractEventLoop) -> None:
+        while True:
+            self._receiving_since = loop.time()
+            msg = await ws.receive()
+            self._receiving_since = None
             if msg.type in (
                 aiohttp.WSMsgType.CLOSE,
                 aiohttp.WSMsgType.CLOSING,

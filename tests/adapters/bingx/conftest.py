@@ -45,3 +45,10 @@ def venue_apis(bingx_emulator) -> Callable[..., object]:
 def run(coro: Awaitable[object], timeout_s: float = 20.0) -> object:
     """Run one async test body; a hard timeout so a hung socket fails the test instead of the suite."""
     return asyncio.run(asyncio.wait_for(coro, timeout_s))
+
+
+async def wait_for(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    """Poll a condition the other side makes true; fails the test if it never does."""
+    async with asyncio.timeout(timeout_s):
+        while not predicate():
+            await asyncio.sleep(0.02)

@@ -24,17 +24,10 @@ from dolphin_nautilus.adapters.bingx.websocket import (
     BingXUserStreamClient,
 )
 from dolphin_nautilus.bingx_emulator.config import FillModel
-from tests.adapters.bingx.conftest import run
+from tests.adapters.bingx.conftest import run, wait_for
 
 BTC = "BTC-USDT"
 FAST = dict(backoff_initial_s=0.05, backoff_max_s=0.2)
-
-
-async def wait_for(predicate, timeout_s: float = 5.0) -> None:
-    """Poll a condition the emulator makes true; fails the test if it never does."""
-    async with asyncio.timeout(timeout_s):
-        while not predicate():
-            await asyncio.sleep(0.02)
 
 
 async def in_thread(fn, *args):
